@@ -1,0 +1,34 @@
+# Two entry points for a new user (see README): `make run` (the main job end to end) and `make test`.
+# Each creates .venv with Python 3.11 and installs the project, pinned by constraints.txt, on first use.
+PYTHON ?= python3.11
+VENV ?= .venv
+BIN := $(VENV)/bin
+MIRROR ?= $(SEQCONV_MIRROR)
+JENA_FILES ?=
+DATA_DIR ?= data
+PYTEST_ARGS ?=
+
+.PHONY: run test test-unit test-data test-model test-e2e bench-ingest clean
+
+$(BIN)/.installed: pyproject.toml constraints.txt
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -c constraints.txt -e '.[test]'
+	touch $@
+
+run: $(BIN)/.installed
+	$(BIN)/python -m flows.ingest imdb --data-dir $(DATA_DIR) $(if $(MIRROR),--mirror $(MIRROR))
+	$(BIN)/python -m flows.ingest jena --data-dir $(DATA_DIR) $(if $(MIRROR),--mirror $(MIRROR)) \
+		$(if $(JENA_FILES),--files $(JENA_FILES))
+
+test: $(BIN)/.installed
+	$(BIN)/python -m pytest $(PYTEST_ARGS)
+
+test-unit test-data test-model test-e2e: $(BIN)/.installed
+	$(BIN)/python -m pytest tests/$(subst test-,,$@) $(PYTEST_ARGS)
+
+bench-ingest: $(BIN)/.installed
+	$(BIN)/python -m bench.ingest
+
+clean:
+	rm -rf $(VENV) .pytest_cache

@@ -1,0 +1,86 @@
+"""Writes that never leave a half-written file or dataset where a good one stood.
+
+Files are written to a temporary sibling and renamed over the target (atomic on POSIX). Datasets are folders
+published through a symbolic link: the new version is written beside the old, then the link is swapped in one
+rename, so a reader sees either the old version or the new one, never a mix.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import tempfile
+import time
+import uuid
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any, Iterator
+
+VERSIONS = ".versions"  # hidden folder beside a published link that holds the immutable versions
+
+
+def write_bytes(path: Path, data: bytes) -> Path:
+    """Write `data` to `path` atomically."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "wb") as f:
+            f.write(data)
+            f.flush()
+            os.fsync(f.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+    return path
+
+
+def write_text(path: Path, text: str) -> Path:
+    return write_bytes(path, text.encode("utf-8"))
+
+
+def write_json(path: Path, obj: Any) -> Path:
+    return write_text(path, json.dumps(obj, indent=2, sort_keys=False, default=str) + "\n")
+
+
+@contextmanager
+def staging_dir(link: Path) -> Iterator[Path]:
+    """A fresh, private folder to build the next version of the dataset published at `link`.
+
+    Removed again if the block fails; `publish_dir` turns it into a version and swaps the link to it.
+    """
+    link = Path(link)
+    versions = link.parent / VERSIONS
+    versions.mkdir(parents=True, exist_ok=True)
+    path = Path(tempfile.mkdtemp(dir=versions, prefix=f".staging-{link.name}-"))
+    try:
+        yield path
+    except BaseException:
+        shutil.rmtree(path, ignore_errors=True)
+        raise
+
+
+def publish_dir(staged: Path, link: Path, keep: int = 1) -> Path:
+    """Make `staged` the version `link` points to, in one atomic rename of the link.
+
+    Keeps the `keep` newest older versions (a reader may still hold the previous one open) and drops the rest.
+    Returns the published link. A real folder already at `link` (not made by us) is refused rather than lost.
+    """
+    staged, link = Path(staged), Path(link)
+    if link.exists() and not link.is_symlink():
+        raise FileExistsError(f"{link} is a real folder, not a published dataset link: move it away first")
+    version = staged.parent / f"{link.name}-{time.strftime('%Y%m%dT%H%M%S')}-{uuid.uuid4().hex[:8]}"
+    os.rename(staged, version)
+    tmp_link = link.parent / f".{link.name}.{uuid.uuid4().hex}.link"
+    os.symlink(os.path.relpath(version, link.parent), tmp_link)
+    os.replace(tmp_link, link)
+    older = sorted(
+        (p for p in version.parent.glob(f"{link.name}-*") if p != version),
+        key=lambda p: p.stat().st_mtime,
+        reverse=True,
+    )
+    for path in older[keep:]:
+        shutil.rmtree(path, ignore_errors=True)
+    return link

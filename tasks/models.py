@@ -1,0 +1,238 @@
+"""The three architectures of Deep Learning with Python §6.4, the IMDB bag-of-words baseline, and IMDB encoding.
+
+Every `build_*` returns a compiled Keras 3 model, ready for `fit`; `learning_rate` is an argument of each so a
+profile can tune it without touching the architecture. Parameter counts are pinned in tests/model/test_models.py.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from functools import partial
+
+import keras
+import numpy as np
+from keras import layers
+
+from tasks.config import JENA_FEATURES
+from tasks.errors import SettingsError
+
+IMDB_MAX_FEATURES = 10_000  # vocabulary: the 10,000 most frequent words (book: max_features)
+IMDB_MAXLEN = 500  # words kept per review, the last ones (book: max_len)
+IMDB_LEARNING_RATE = 1e-4  # the book's RMSprop(lr=1e-4) for the IMDB convnet
+RMSPROP_LEARNING_RATE = 1e-3  # RMSprop's default in Keras 2 and 3, used by the book wherever it wrote RMSprop()
+
+# keras.datasets.imdb.load_data's defaults: ids 0..2 are reserved, real words start at 3 + their frequency rank.
+PAD_CHAR = 0  # pad_sequences' fill value
+START_CHAR = 1  # prepended to every review
+OOV_CHAR = 2  # any word outside the vocabulary
+INDEX_FROM = 3  # added to each raw rank in imdb.npz
+
+
+def _binary_metrics() -> list:
+    return ["accuracy", keras.metrics.AUC(name="auc")]
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# IMDB
+# ---------------------------------------------------------------------------------------------------------------
+def build_imdb_conv(
+    max_features: int = IMDB_MAX_FEATURES,
+    maxlen: int = IMDB_MAXLEN,
+    embedding_dim: int = 128,
+    *,
+    dropout: float = 0.0,
+    learning_rate: float = IMDB_LEARNING_RATE,
+) -> keras.Model:
+    """The book's IMDB 1D convnet (listing 6.45): 1,315,937 parameters with the defaults.
+
+    The published model ended in a plain Dense(1) and trained it with binary cross-entropy, a loss on
+    probabilities, so its logits were read as probabilities. We end in Dense(1, activation="sigmoid"): same
+    parameter count, and the loss means what it says.
+
+    Args:
+        max_features: vocabulary size (ids 0..max_features - 1).
+        maxlen: tokens per review.
+        embedding_dim: width of each word vector.
+        dropout: rate of a Dropout before the output layer; 0 (the book) leaves it out. Adds no parameters.
+        learning_rate: RMSprop step size (the book's 1e-4).
+
+    Returns:
+        A compiled model: (batch, maxlen) int32 ids -> (batch, 1) probability of a positive review.
+    """
+    inputs = keras.Input(shape=(maxlen,), dtype="int32", name="tokens")  # (batch, time)
+    x = layers.Embedding(max_features, embedding_dim)(inputs)  # (batch, 500, 128)
+    x = layers.Conv1D(32, 7, activation="relu")(x)  # (batch, 494, 32)
+    x = layers.MaxPooling1D(5)(x)  # (batch, 98, 32)
+    x = layers.Conv1D(32, 7, activation="relu")(x)  # (batch, 92, 32)
+    x = layers.GlobalMaxPooling1D()(x)  # (batch, 32)
+    if dropout > 0:
+        x = layers.Dropout(dropout)(x)
+    outputs = layers.Dense(1, activation="sigmoid")(x)  # (batch, 1)
+    model = keras.Model(inputs, outputs, name="imdb_conv")
+    model.compile(
+        optimizer=keras.optimizers.RMSprop(learning_rate=learning_rate),
+        loss="binary_crossentropy",
+        metrics=_binary_metrics(),
+    )
+    return model
+
+
+def build_bag_of_words(
+    max_features: int = IMDB_MAX_FEATURES, *, learning_rate: float = RMSPROP_LEARNING_RATE
+) -> keras.Model:
+    """The IMDB baseline: a multi-hot bag of words into one small hidden layer (160,033 parameters).
+
+    The book's chapter 3 version has two Dense(16) hidden layers; one is enough for a baseline.
+
+    Args:
+        max_features: vocabulary size, the width of the multi-hot vector.
+        learning_rate: RMSprop step size.
+
+    Returns:
+        A compiled model: (batch, max_features) multi-hot float32 -> (batch, 1) probability of a positive review.
+    """
+    inputs = keras.Input(shape=(max_features,), name="multi_hot")  # (batch, words)
+    x = layers.Dense(16, activation="relu")(inputs)  # (batch, 16)
+    outputs = layers.Dense(1, activation="sigmoid")(x)  # (batch, 1)
+    model = keras.Model(inputs, outputs, name="bag_of_words")
+    model.compile(
+        optimizer=keras.optimizers.RMSprop(learning_rate=learning_rate),
+        loss="binary_crossentropy",
+        metrics=_binary_metrics(),
+    )
+    return model
+
+
+def offset_reviews(reviews: Sequence[np.ndarray], num_words: int = IMDB_MAX_FEATURES) -> list[np.ndarray]:
+    """Raw frequency ranks (as stored in imdb.npz) to the ids keras.datasets.imdb.load_data returns.
+
+    As load_data with its defaults: prepend START_CHAR, add INDEX_FROM to every rank, then map any id
+    >= num_words to OOV_CHAR. Raw ranks [1, 5, 9998] become [1, 4, 8, 2] with num_words 10000.
+
+    Args:
+        reviews: one int array of raw ranks (1 = most frequent word) per review.
+        num_words: vocabulary size; ids from num_words up become OOV_CHAR.
+
+    Returns:
+        One int32 array per review, one longer than its input.
+    """
+    encoded = []
+    for review in reviews:
+        ids = np.concatenate([[START_CHAR], np.asarray(review, dtype=np.int64) + INDEX_FROM])
+        encoded.append(np.where(ids < num_words, ids, OOV_CHAR).astype(np.int32))
+    return encoded
+
+
+def encode_reviews(
+    reviews: Sequence[np.ndarray], num_words: int = IMDB_MAX_FEATURES, maxlen: int = IMDB_MAXLEN
+) -> np.ndarray:
+    """Raw IMDB reviews to the book's padded input: offset ids, then keras pad_sequences with its defaults.
+
+    pad_sequences pads and truncates at the front ("pre"), so a long review keeps its last `maxlen` words, the
+    ones the book's model saw.
+
+    Args:
+        reviews: one int array of raw ranks per review.
+        num_words: vocabulary size.
+        maxlen: tokens per review after padding or truncation.
+
+    Returns:
+        (reviews, maxlen) int32 ids, PAD_CHAR-padded.
+    """
+    return keras.utils.pad_sequences(offset_reviews(reviews, num_words), maxlen=maxlen, dtype="int32")
+
+
+def multi_hot(sequences: Sequence[np.ndarray], num_words: int = IMDB_MAX_FEATURES) -> np.ndarray:
+    """1.0 at every id a sequence contains (the book's `vectorize_sequences`).
+
+    Pass unpadded sequences (offset_reviews): in a padded one, PAD_CHAR would count as a word.
+
+    Args:
+        sequences: one int array of ids per review, each id < num_words.
+        num_words: width of the output.
+
+    Returns:
+        (sequences, num_words) float32 of 0.0 and 1.0.
+
+    Raises:
+        SettingsError: if an id is negative or >= num_words.
+    """
+    out = np.zeros((len(sequences), num_words), dtype=np.float32)  # (reviews, words)
+    for i, ids in enumerate(sequences):
+        ids = np.asarray(ids, dtype=np.int64)
+        if ids.size and (ids.min() < 0 or ids.max() >= num_words):
+            bad = ids[(ids < 0) | (ids >= num_words)][0]
+            raise SettingsError(f"review {i} holds id {bad}; expected ids in 0..{num_words - 1}")
+        out[i, ids] = 1.0
+    return out
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# Jena
+# ---------------------------------------------------------------------------------------------------------------
+def build_jena_conv(
+    n_features: int = len(JENA_FEATURES), *, learning_rate: float = RMSPROP_LEARNING_RATE
+) -> keras.Model:
+    """A 1D convnet on Jena windows (7,457 parameters with 14 features).
+
+    The book's listing 6.47 stacks three Conv1D(32, 5) with MaxPooling1D(3) after the first two; this project's
+    specification uses two Conv1D with pools of 3 then 2, which we follow.
+
+    Args:
+        n_features: measurements per timestep.
+        learning_rate: RMSprop step size (the book's default RMSprop()).
+
+    Returns:
+        A compiled model, MAE loss: (batch, time, features) -> (batch, 1) normalized temperature. Any window
+        length of at least 22 timesteps fits.
+    """
+    inputs = keras.Input(shape=(None, n_features), name="window")  # (batch, time, features)
+    x = layers.Conv1D(32, 5, activation="relu")(inputs)  # (batch, time - 4, 32)
+    x = layers.MaxPooling1D(3)(x)  # (batch, (time - 4) // 3, 32)
+    x = layers.Conv1D(32, 5, activation="relu")(x)
+    x = layers.MaxPooling1D(2)(x)
+    x = layers.GlobalMaxPooling1D()(x)  # (batch, 32)
+    outputs = layers.Dense(1)(x)  # (batch, 1)
+    model = keras.Model(inputs, outputs, name="jena_conv")
+    model.compile(optimizer=keras.optimizers.RMSprop(learning_rate=learning_rate), loss="mae")
+    return model
+
+
+def build_jena_conv_gru(
+    n_features: int = len(JENA_FEATURES),
+    recurrent_dropout: float = 0.5,
+    *,
+    learning_rate: float = RMSPROP_LEARNING_RATE,
+) -> keras.Model:
+    """The book's convnet-then-GRU (listing 6.49): convolutions shorten the window, a GRU reads it in order.
+
+    13,793 parameters with 14 features. Keras 3's GRU defaults to reset_after=True (the cuDNN formulation),
+    which has 96 more parameters than the Keras 2.0 GRU the book used.
+
+    Args:
+        n_features: measurements per timestep.
+        recurrent_dropout: dropout on the GRU's recurrent state (the book's 0.5). 0 makes the layer eligible
+            for the fused cuDNN kernel on a GPU, many times faster: the "fast" variant.
+        learning_rate: RMSprop step size (the book's default RMSprop()).
+
+    Returns:
+        A compiled model, MAE loss: (batch, time, features) -> (batch, 1) normalized temperature.
+    """
+    inputs = keras.Input(shape=(None, n_features), name="window")  # (batch, time, features)
+    x = layers.Conv1D(32, 5, activation="relu")(inputs)  # (batch, time - 4, 32)
+    x = layers.MaxPooling1D(3)(x)  # (batch, (time - 4) // 3, 32)
+    x = layers.Conv1D(32, 5, activation="relu")(x)  # (batch, (time - 4) // 3 - 4, 32)
+    x = layers.GRU(32, dropout=0.1, recurrent_dropout=recurrent_dropout)(x)  # (batch, 32)
+    outputs = layers.Dense(1)(x)  # (batch, 1)
+    name = "jena_conv_gru" if recurrent_dropout > 0 else "jena_conv_gru_fast"
+    model = keras.Model(inputs, outputs, name=name)
+    model.compile(optimizer=keras.optimizers.RMSprop(learning_rate=learning_rate), loss="mae")
+    return model
+
+
+MODEL_BUILDERS: dict[str, Callable[..., keras.Model]] = {
+    "imdb_conv": build_imdb_conv,
+    "jena_conv": build_jena_conv,
+    "jena_conv_gru": build_jena_conv_gru,
+    "jena_conv_gru_fast": partial(build_jena_conv_gru, recurrent_dropout=0.0),
+}

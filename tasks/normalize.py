@@ -1,0 +1,308 @@
+"""Raw files in, Parquet datasets out: reading the downloads, repairing what the raw suites report, and reading
+the published Parquet back for the later stages.
+
+IMDB: `train.parquet` / `test.parquet` (review: list<int32> of raw word ranks as in the npz, no offsets; label:
+int8), plus the word index. Jena: `jena.parquet` (timestamp plus the 14 features as float32, sorted, one row per
+timestamp). Parquet metadata (key `seqconv`) records the source files' sha256, row counts, repairs and grid gaps.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import itertools
+import json
+import pickle
+import zipfile
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+import pyarrow as pa
+import pyarrow.parquet as pq
+from prefect import task
+
+from tasks.config import (
+    IMDB_SPLITS,
+    JENA_ENCODING,
+    JENA_FEATURES,
+    JENA_SENTINEL,
+    JENA_STEP_MINUTES,
+    JENA_TIMESTAMP,
+    JENA_TIMESTAMP_FORMAT,
+)
+from tasks.errors import ChecksumError, DataFormatError
+
+METADATA_KEY = b"seqconv"  # Parquet schema metadata key holding our provenance JSON
+IMDB_KEYS = ("x_train", "y_train", "x_test", "y_test")
+
+
+def sha256_of(path: Path) -> str:
+    digest = hashlib.sha256()
+    with open(path, "rb") as f:
+        for chunk in iter(lambda: f.read(1 << 20), b""):
+            digest.update(chunk)
+    return digest.hexdigest()
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# IMDB
+# ---------------------------------------------------------------------------------------------------------------
+def load_imdb_npz(path: Path, sha256: str) -> dict[str, np.ndarray]:
+    """Load the IMDB npz, which needs pickle: only after checking it still has the verified digest.
+
+    Args:
+        path: the downloaded `imdb.npz`.
+        sha256: the digest the download step verified; the file is re-hashed and must match it.
+    Returns:
+        x_train, y_train, x_test, y_test: object arrays of rank lists and 0/1 labels.
+    """
+    actual = sha256_of(path)
+    if actual != sha256:
+        raise ChecksumError(f"{path}: sha256 {actual} is not the verified {sha256}; refusing to unpickle it")
+    try:
+        with np.load(path, allow_pickle=True) as npz:
+            missing = [k for k in IMDB_KEYS if k not in npz.files]
+            if missing:
+                raise DataFormatError(f"{path}: missing array(s) {missing}; expected {list(IMDB_KEYS)}")
+            arrays = {k: npz[k] for k in IMDB_KEYS}
+    except DataFormatError:
+        raise
+    except (zipfile.BadZipFile, EOFError, ValueError, OSError, pickle.UnpicklingError, KeyError) as e:
+        raise DataFormatError(f"{path}: truncated or corrupt npz ({type(e).__name__}: {e})") from e
+    for split in IMDB_SPLITS:
+        x, y = arrays[f"x_{split}"], arrays[f"y_{split}"]
+        if len(x) != len(y):
+            raise DataFormatError(f"{path}: x_{split} has {len(x)} reviews but y_{split} {len(y)} labels")
+    return arrays
+
+
+def load_word_index(path: Path) -> dict[str, int]:
+    """The word → rank mapping (`imdb_word_index.json`)."""
+    try:
+        index = json.loads(Path(path).read_text(encoding="utf-8"))
+    except (UnicodeDecodeError, json.JSONDecodeError) as e:
+        raise DataFormatError(f"{path}: not a JSON word index ({e})") from e
+    if not isinstance(index, dict) or not all(isinstance(v, int) for v in index.values()):
+        raise DataFormatError(f"{path}: expected a JSON object of word -> integer rank")
+    return index
+
+
+def flatten_reviews(reviews: np.ndarray, source: str) -> tuple[np.ndarray, np.ndarray]:
+    """All word ranks of all reviews in one int64 array, and each review's length."""
+    lengths = np.fromiter(map(len, reviews), dtype=np.int64, count=len(reviews))
+    try:
+        flat = np.fromiter(itertools.chain.from_iterable(reviews), dtype=np.int64, count=int(lengths.sum()))
+    except (TypeError, ValueError, OverflowError) as e:
+        raise DataFormatError(f"{source}: a review holds something other than integer word ranks ({e})") from e
+    return flat, lengths
+
+
+def imdb_table(flat: np.ndarray, lengths: np.ndarray, labels: np.ndarray, source: str) -> pa.Table:
+    """Reviews as list<int32> of word ranks and labels as int8."""
+    if flat.size and (flat.min() < 0 or flat.max() > np.iinfo(np.int32).max):
+        raise DataFormatError(f"{source}: word ranks outside 0..2^31-1 (min {flat.min()}, max {flat.max()})")
+    offsets = np.concatenate([[0], np.cumsum(lengths)]).astype(np.int32)
+    review = pa.ListArray.from_arrays(pa.array(offsets, pa.int32()), pa.array(flat.astype(np.int32)))
+    return pa.table({"review": review, "label": pa.array(np.asarray(labels).astype(np.int8))})
+
+
+def read_imdb_flat(dataset_dir: Path, split: str) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """All word ranks (int32), review lengths and labels of one published split, without per-review objects."""
+    table = pq.read_table(Path(dataset_dir) / f"{split}.parquet")
+    review = table.column("review").combine_chunks()
+    offsets = review.offsets.to_numpy()
+    flat = review.values.to_numpy(zero_copy_only=False)[offsets[0]: offsets[-1]]
+    return flat, np.diff(offsets).astype(np.int64), table.column("label").to_numpy().astype(np.int64)
+
+
+def read_imdb_split(dataset_dir: Path, split: str) -> tuple[list[np.ndarray], np.ndarray]:
+    """Reviews (int32 rank arrays) and labels of one published split."""
+    flat, lengths, labels = read_imdb_flat(dataset_dir, split)
+    return np.split(flat, np.cumsum(lengths)[:-1]), labels
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# Jena
+# ---------------------------------------------------------------------------------------------------------------
+def read_jena_csv(path: Path) -> pd.DataFrame:
+    """One raw Jena CSV as written by the station or the classic archive, with numeric feature columns.
+
+    Handles latin-1 headers, quoted or unquoted names, space-padded values and CRLF. A missing column is left
+    for the raw suite to report; a cell that is not a number is an error naming the file, line and column.
+    """
+    path = Path(path)
+    try:
+        frame = pd.read_csv(
+            path, encoding=JENA_ENCODING, skipinitialspace=True, dtype={JENA_TIMESTAMP: "string"}, low_memory=False
+        )
+    except (pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError) as e:
+        raise DataFormatError(f"{path}: not a readable CSV ({e})") from e
+    frame.columns = [str(c).strip() for c in frame.columns]
+    for column in JENA_FEATURES:
+        if column not in frame.columns or pd.api.types.is_numeric_dtype(frame[column]):
+            continue
+        text = frame[column].astype("string").str.strip()
+        numbers = pd.to_numeric(text, errors="coerce")
+        bad = numbers.isna() & text.notna() & (text != "")
+        if bad.any():
+            rows = np.flatnonzero(bad.to_numpy())
+            examples = ", ".join(f"line {r + 2}: {text.iloc[r]!r}" for r in rows[:3])
+            raise DataFormatError(
+                f"{path}: column {column!r} has {len(rows)} non-numeric cell(s) ({examples}); expected numbers"
+            )
+        frame[column] = numbers.astype("float64")
+    return frame
+
+
+def normalize_jena(frames: list[tuple[str, pd.DataFrame]]) -> tuple[pd.DataFrame, dict[str, Any]]:
+    """Combine raw Jena files into one table: sorted, one row per timestamp, sentinels repaired.
+
+    Args:
+        frames: (file name, raw frame from `read_jena_csv`) in any order; they may overlap.
+    Returns:
+        The table (timestamp, then the 14 features as float32) and a report of every repair and grid gap.
+    """
+    parts, sentinels_elsewhere = [], {}
+    for name, frame in frames:
+        stamps = pd.to_datetime(frame[JENA_TIMESTAMP].str.strip(), format=JENA_TIMESTAMP_FORMAT, errors="coerce")
+        if stamps.isna().any():
+            row = int(np.flatnonzero(stamps.isna().to_numpy())[0])
+            raise DataFormatError(f"{name}: line {row + 2}: {JENA_TIMESTAMP} {frame[JENA_TIMESTAMP].iloc[row]!r} "
+                                  f"is not dd.mm.yyyy HH:MM:SS")
+        part = frame[list(JENA_FEATURES)].astype("float64")
+        part.insert(0, "timestamp", stamps.astype("datetime64[s]"))
+        parts.append(part)
+        for column in frame.columns:
+            if column not in JENA_FEATURES and pd.api.types.is_numeric_dtype(frame[column]):
+                n = int((frame[column] == JENA_SENTINEL).sum())
+                if n:
+                    sentinels_elsewhere[f"{name}: {column}"] = n
+    table = pd.concat(parts, ignore_index=True)
+
+    out_of_order = int((np.diff(table["timestamp"].to_numpy().astype("int64")) < 0).sum())
+    table = table.sort_values("timestamp", kind="stable", ignore_index=True)
+
+    repeated = table["timestamp"].duplicated(keep="first")
+    identical = table.duplicated(keep="first")
+    duplicates = {"identical": int(identical.sum()), "conflicting": int((repeated & ~identical).sum())}
+    table = table[~repeated].reset_index(drop=True)
+
+    # -9999 is "no reading": interpolate from the neighbouring readings in time rather than zero it (the keras-io
+    # example sets wind speed to 0), so a calm minute is not invented inside a storm.
+    sentinels = {}
+    for column in JENA_FEATURES:
+        missing = table[column] == JENA_SENTINEL
+        if missing.any():
+            sentinels[column] = int(missing.sum())
+            table[column] = table[column].mask(missing).interpolate(method="linear", limit_direction="both")
+    for column in JENA_FEATURES:
+        table[column] = table[column].astype("float32")
+
+    report = {
+        "rows": len(table),
+        "first": str(table["timestamp"].iloc[0]) if len(table) else None,
+        "last": str(table["timestamp"].iloc[-1]) if len(table) else None,
+        "repairs": {
+            "repeated_timestamps_dropped": duplicates["identical"] + duplicates["conflicting"],
+            "repeated_timestamps": duplicates,
+            "sentinels_interpolated": sentinels,
+            "rows_out_of_order_sorted": out_of_order,
+            "sentinels_in_dropped_columns": sentinels_elsewhere,
+        },
+        **grid_gaps(table["timestamp"]),
+    }
+    return table, report
+
+
+def grid_gaps(timestamps: pd.Series) -> dict[str, Any]:
+    """Where the 10-minute grid has holes (recorded, not filled: windowing must not cross them)."""
+    seconds = timestamps.to_numpy().astype("datetime64[s]").astype(np.int64)
+    step = JENA_STEP_MINUTES * 60
+    diffs = np.diff(seconds)
+    holes = np.flatnonzero(diffs > step)
+    gaps = [
+        {
+            "after": str(timestamps.iloc[i]),
+            "before": str(timestamps.iloc[i + 1]),
+            "row": int(i + 1),  # first row after the gap
+            "missing_steps": int(diffs[i] // step - 1),
+            "hours": round(float(diffs[i]) / 3600, 2),
+        }
+        for i in holes
+    ]
+    return {
+        "gaps": gaps,
+        "gap_count": len(gaps),
+        "missing_steps": int(sum(g["missing_steps"] for g in gaps)),
+        "off_grid_timestamps": int((seconds % step != 0).sum()),
+    }
+
+
+def jena_arrow(table: pd.DataFrame) -> pa.Table:
+    schema = pa.schema(
+        [pa.field("timestamp", pa.timestamp("s"), nullable=False)] + [pa.field(c, pa.float32()) for c in JENA_FEATURES]
+    )
+    return pa.Table.from_pandas(table, schema=schema, preserve_index=False)
+
+
+def read_jena(path: Path) -> tuple[np.ndarray, np.ndarray]:
+    """Timestamps (int64 seconds) and features (float32, (rows, 14)) of the published Jena table."""
+    table = pq.read_table(path)
+    seconds = table.column("timestamp").cast(pa.int64()).to_numpy()
+    features = np.stack([table.column(c).to_numpy() for c in JENA_FEATURES], axis=1).astype(np.float32)
+    return seconds, features  # (rows,), (rows, features)
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# Parquet with provenance
+# ---------------------------------------------------------------------------------------------------------------
+def write_parquet(table: pa.Table, path: Path, provenance: dict[str, Any]) -> Path:
+    """Write `table` with `provenance` as JSON in the schema metadata (into a staging folder, never in place)."""
+    metadata = dict(table.schema.metadata or {})
+    metadata[METADATA_KEY] = json.dumps(provenance, default=str).encode("utf-8")
+    pq.write_table(table.replace_schema_metadata(metadata), path, compression="zstd")
+    return Path(path)
+
+
+def read_provenance(path: Path) -> dict[str, Any]:
+    """The provenance JSON of a Parquet file written by `write_parquet`."""
+    metadata = pq.read_schema(path).metadata or {}
+    if METADATA_KEY not in metadata:
+        raise DataFormatError(f"{path}: no seqconv provenance in the Parquet metadata; ingest it again")
+    return json.loads(metadata[METADATA_KEY])
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# Prefect tasks
+# ---------------------------------------------------------------------------------------------------------------
+@task(task_run_name="normalize imdb")
+def normalize_imdb(npz_path: Path, npz_sha256: str, word_index_path: Path, staging: Path) -> Path:
+    """Write the IMDB splits as Parquet and the word index into a staging folder."""
+    arrays = load_imdb_npz(npz_path, npz_sha256)
+    word_index_bytes = Path(word_index_path).read_bytes()
+    sources = [
+        {"name": Path(npz_path).name, "sha256": npz_sha256},
+        {"name": Path(word_index_path).name, "sha256": hashlib.sha256(word_index_bytes).hexdigest()},
+    ]
+    for split in IMDB_SPLITS:
+        source = f"{Path(npz_path).name} x_{split}"
+        flat, lengths = flatten_reviews(arrays[f"x_{split}"], source)
+        table = imdb_table(flat, lengths, arrays[f"y_{split}"], source)
+        provenance = {"dataset": "imdb", "split": split, "rows": table.num_rows, "sources": sources, "repairs": {}}
+        write_parquet(table, Path(staging) / f"{split}.parquet", provenance)
+    (Path(staging) / "word_index.json").write_bytes(word_index_bytes)
+    return Path(staging)
+
+
+@task(task_run_name="normalize jena")
+def normalize_jena_files(sources: list[dict], staging: Path) -> Path:
+    """Combine the raw Jena files into `jena.parquet` in a staging folder, recording every repair."""
+    frames = [(s["name"], read_jena_csv(Path(s["csv"]))) for s in sources]
+    table, report = normalize_jena(frames)
+    provenance = {
+        "dataset": "jena",
+        "sources": [{"name": s["name"], "sha256": s["sha256"], "rows": len(f)} for s, (_, f) in zip(sources, frames)],
+        **report,
+    }
+    return write_parquet(jena_arrow(table), Path(staging) / "jena.parquet", provenance)

@@ -1,0 +1,307 @@
+"""Which rows form a Jena window: splits, normalization, valid anchor rows and the tf.data pipeline.
+
+A window is named by its *anchor* row r, as in the book's `generator` (Deep Learning with Python, listing 6.33):
+the inputs are rows r - lookback, r - lookback + step, ..., r - step (every feature), the target is the target
+column of row r + delay. With the book's settings (lookback 1440, step 6, delay 144 at 10 minutes a row) a
+window sees the last 10 days at one reading per hour and predicts the temperature 24 hours ahead.
+
+Where we differ from the published generator, on purpose:
+- the book lets a target run past `max_index` (it only bounds the anchor), so the last training targets are
+  validation rows; here the inputs *and* the target of a window stay inside their split;
+- the book ignores gaps in the record (the classic file has gaps up to 72 days, station files combined add one
+  of 24 days); here no window spans two timestamps further apart than `max_gap_minutes`;
+- the book's sequential generator restarts before its last partial batch, so the last <= batch_size anchors of
+  a split are never seen; here one epoch visits every anchor exactly once.
+
+Everything here is a plain function on arrays; the stage's Prefect wrapper does the file I/O.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import numpy as np
+import tensorflow as tf
+
+from tasks.config import JENA_FEATURES, JENA_STEP_MINUTES, JENA_TARGET
+from tasks.errors import DataFormatError, SettingsError
+
+CLASSIC_ROWS = 420_551  # rows of jena_climate_2009_2016.csv, for which the published splits below were chosen
+PUBLISHED_VAL_START = 200_001  # first validation row in the book (val_gen min_index; train_gen max_index 200000)
+PUBLISHED_TEST_START = 300_001  # first test row in the book (test_gen min_index; val_gen max_index 300000)
+MIN_SPLIT_ROWS = 2  # below this a split cannot hold even one window with lookback and delay of one row
+JENA_TARGET_COL = JENA_FEATURES.index(JENA_TARGET)  # 1: "T (degC)", the book's `data[...][1]`
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# Splits
+# ---------------------------------------------------------------------------------------------------------------
+def _scaled_start(n_rows: int, published_start: int) -> int:
+    """round(n_rows * published_start / CLASSIC_ROWS) in integers, so no float rounding can move a boundary.
+
+    CLASSIC_ROWS is odd, so the quotient is never exactly k + 0.5 and half-up equals Python's round().
+    """
+    return (2 * n_rows * published_start + CLASSIC_ROWS) // (2 * CLASSIC_ROWS)
+
+
+def split_rows(n_rows: int, min_rows: int = MIN_SPLIT_ROWS) -> dict[str, tuple[int, int]]:
+    """Inclusive row ranges of the train, val and test splits, in time order.
+
+    On the classic file these are the book's: train (0, 200000), val (200001, 300000), test (300001, 420550).
+    On any other length the boundaries keep the same proportions.
+
+    Args:
+        n_rows: rows in the time-sorted series.
+        min_rows: the fewest rows a split may hold.
+
+    Returns:
+        {"train": (first, last), "val": (first, last), "test": (first, last)}, inclusive, covering every row.
+
+    Raises:
+        SettingsError: if any split would hold fewer than `min_rows` rows.
+    """
+    val_start = _scaled_start(n_rows, PUBLISHED_VAL_START)
+    test_start = _scaled_start(n_rows, PUBLISHED_TEST_START)
+    splits = {"train": (0, val_start - 1), "val": (val_start, test_start - 1), "test": (test_start, n_rows - 1)}
+    for name, (first, last) in splits.items():
+        if last - first + 1 < min_rows:
+            raise SettingsError(
+                f"{n_rows} rows give a {name} split of rows {first}..{last} ({last - first + 1} rows); "
+                f"expected at least {min_rows} rows in every split"
+            )
+    return splits
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# Normalization
+# ---------------------------------------------------------------------------------------------------------------
+@dataclass(frozen=True)
+class Normalizer:
+    """Per-feature mean and standard deviation, fitted on the training rows only."""
+
+    mean: tuple[float, ...]  # per feature, in the feature's own unit
+    std: tuple[float, ...]  # per feature, population std (ddof=0, as numpy's and the book's `.std(axis=0)`)
+    features: tuple[str, ...]  # column names, in the series' column order
+
+    def __post_init__(self) -> None:
+        # Stored as tuples so a frozen Normalizer really cannot change; lists are accepted for convenience.
+        object.__setattr__(self, "mean", tuple(float(v) for v in self.mean))
+        object.__setattr__(self, "std", tuple(float(v) for v in self.std))
+        object.__setattr__(self, "features", tuple(str(v) for v in self.features))
+        if not len(self.mean) == len(self.std) == len(self.features):
+            raise SettingsError(
+                f"normalizer has {len(self.mean)} means, {len(self.std)} stds and {len(self.features)} features; "
+                "expected one of each per feature"
+            )
+
+    def to_json(self) -> dict[str, list]:
+        """A JSON-ready dict: {"features": [...], "mean": [...], "std": [...]}."""
+        return {"features": list(self.features), "mean": list(self.mean), "std": list(self.std)}
+
+    @classmethod
+    def from_json(cls, data: dict | str) -> Normalizer:
+        """The Normalizer of a `to_json` dict (or its JSON text)."""
+        if isinstance(data, str):
+            data = json.loads(data)
+        return cls(mean=data["mean"], std=data["std"], features=data["features"])
+
+
+def fit_normalizer(
+    series: np.ndarray, train_range: tuple[int, int], features: Sequence[str] = JENA_FEATURES
+) -> Normalizer:
+    """Mean and std of each feature over the training rows, in float64.
+
+    Args:
+        series: (rows, features) measurements, time-sorted.
+        train_range: inclusive (first, last) training rows; no other row is read.
+        features: the column names, in order.
+
+    Returns:
+        The fitted Normalizer.
+
+    Raises:
+        SettingsError: if the names do not match the columns, the range is empty or outside the series, or a
+            feature is constant over the training rows (its std is 0, so it cannot be scaled).
+    """
+    features = tuple(features)
+    if series.ndim != 2 or series.shape[1] != len(features):
+        raise SettingsError(f"series has shape {series.shape}; expected (rows, {len(features)}) for {features}")
+    first, last = train_range
+    if not 0 <= first <= last < len(series):
+        raise SettingsError(f"train range {train_range} is not inside rows 0..{len(series) - 1}")
+    train = series[first : last + 1].astype(np.float64)  # (train_rows, features)
+    mean = train.mean(axis=0)
+    std = train.std(axis=0)
+    for name, value in zip(features, std):
+        if value == 0:
+            raise SettingsError(
+                f"feature {name!r} is constant over training rows {first}..{last} (std 0); it cannot be normalized"
+            )
+    return Normalizer(mean=mean.tolist(), std=std.tolist(), features=features)
+
+
+def normalize(series: np.ndarray, normalizer: Normalizer) -> np.ndarray:
+    """(series - mean) / std per feature, as a new float32 array; the input is left as it was.
+
+    Args:
+        series: (rows, features) measurements.
+        normalizer: from fit_normalizer on the same columns.
+
+    Returns:
+        (rows, features) float32.
+    """
+    if series.ndim != 2 or series.shape[1] != len(normalizer.features):
+        raise SettingsError(
+            f"series has shape {series.shape}; the normalizer expects (rows, {len(normalizer.features)})"
+        )
+    mean = np.asarray(normalizer.mean, dtype=np.float64)
+    std = np.asarray(normalizer.std, dtype=np.float64)
+    return ((series.astype(np.float64) - mean) / std).astype(np.float32)
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# Windows
+# ---------------------------------------------------------------------------------------------------------------
+def window_rows(
+    timestamps: np.ndarray, row_range: tuple[int, int], lookback: int, delay: int, max_gap_minutes: float
+) -> np.ndarray:
+    """The anchor rows of every valid window inside one split, in time order.
+
+    A window anchored at row r reads rows r - lookback .. r + delay. It is valid when
+    - r - lookback >= first and r + delay <= last: neither inputs nor target leave the split (the book only
+      bounded the anchor, so its targets ran up to `delay` rows past `max_index`);
+    - no two consecutive timestamps from row r - lookback to row r + delay are more than `max_gap_minutes`
+      apart: the window does not straddle a hole in the record.
+
+    Args:
+        timestamps: (rows,) int64 seconds, strictly increasing.
+        row_range: inclusive (first, last) rows of the split.
+        lookback: rows of history before the anchor (1440 = 10 days at 10 minutes a row).
+        delay: rows from the anchor to the target (144 = 24 hours).
+        max_gap_minutes: the longest step between consecutive readings a window may contain.
+
+    Returns:
+        (windows,) int64 anchor rows; empty when no window fits.
+
+    Raises:
+        SettingsError: on a negative lookback or delay, a non-positive gap, or a range outside the timestamps.
+        DataFormatError: if the timestamps are not strictly increasing.
+    """
+    first, last = row_range
+    if lookback < 1 or delay < 0:
+        raise SettingsError(f"lookback {lookback} and delay {delay}: expected lookback >= 1 and delay >= 0")
+    if max_gap_minutes <= 0:
+        raise SettingsError(f"max_gap_minutes {max_gap_minutes}: expected a positive number of minutes")
+    if not 0 <= first <= last < len(timestamps):
+        raise SettingsError(f"row range {row_range} is not inside rows 0..{len(timestamps) - 1}")
+
+    steps = np.diff(np.asarray(timestamps, dtype=np.int64))  # (rows - 1,) seconds between readings
+    if np.any(steps <= 0):
+        bad = int(np.argmax(steps <= 0)) + 1
+        raise DataFormatError(f"timestamps are not strictly increasing at row {bad}; expected time-sorted rows")
+    # Segment id of each row: how many gaps lie before it. A window is gap-free iff its first and last rows
+    # share an id.
+    segment = np.concatenate([[0], np.cumsum(steps > max_gap_minutes * 60)])  # (rows,)
+
+    anchors = np.arange(first + lookback, last - delay + 1, dtype=np.int64)  # (candidates,)
+    return anchors[segment[anchors - lookback] == segment[anchors + delay]]
+
+
+def make_window_dataset(
+    series: np.ndarray,
+    rows: np.ndarray,
+    *,
+    lookback: int,
+    step: int,
+    delay: int,
+    target_col: int,
+    batch_size: int,
+    shuffle: bool,
+    seed: int | None = None,
+) -> tf.data.Dataset:
+    """Batches of (windows, targets) gathered from `series` at the given anchor rows.
+
+    The series goes into one tensor once; the pipeline only moves row indices and gathers each batch, so no
+    Python runs per window. One pass over the dataset is one epoch: every anchor exactly once, in the given
+    order or, with `shuffle`, in an order that changes every epoch but repeats for the same seed.
+
+    Args:
+        series: (rows, features) normalized measurements.
+        rows: (windows,) anchor rows, e.g. from window_rows.
+        lookback: rows of history before the anchor; a multiple of `step`.
+        step: rows between two sampled readings (6 = one per hour).
+        delay: rows from the anchor to the target.
+        target_col: column of the target in `series` (JENA_TARGET_COL for temperature).
+        batch_size: windows per batch; the last batch may be smaller.
+        shuffle: reshuffle the anchors every epoch (training) or keep time order (evaluation).
+        seed: shuffle seed; the same seed gives the same sequence of epoch orders.
+
+    Returns:
+        A dataset of (windows float32 (batch, lookback // step, features), targets float32 (batch,)).
+
+    Raises:
+        SettingsError: on a lookback that is not a multiple of step, no anchors, an anchor whose window or
+            target falls outside the series, a bad target column or a non-positive batch size.
+    """
+    rows = np.asarray(rows, dtype=np.int64)
+    if step < 1 or lookback < step or lookback % step:
+        raise SettingsError(f"lookback {lookback} and step {step}: expected lookback a positive multiple of step")
+    if batch_size < 1:
+        raise SettingsError(f"batch_size {batch_size}: expected at least 1")
+    if not 0 <= target_col < series.shape[1]:
+        raise SettingsError(f"target_col {target_col} is not a column of a series with {series.shape[1]} columns")
+    if rows.size == 0:
+        raise SettingsError(
+            f"no window fits (lookback {lookback}, delay {delay}); expected at least one anchor row"
+        )
+    # Checked here: a gather out of range fails deep inside tf.data on CPU and silently yields zeros on GPU.
+    if rows.min() - lookback < 0 or rows.max() + delay >= len(series):
+        raise SettingsError(
+            f"anchor rows {rows.min()}..{rows.max()} with lookback {lookback} and delay {delay} reach outside "
+            f"rows 0..{len(series) - 1}"
+        )
+
+    values = tf.constant(series, dtype=tf.float32)  # (rows, features)
+    target_values = tf.constant(series[:, target_col], dtype=tf.float32)  # (rows,)
+    offsets = tf.range(-lookback, 0, step, dtype=tf.int64)  # (lookback // step,)
+
+    def gather(anchor: tf.Tensor) -> tuple[tf.Tensor, tf.Tensor]:
+        windows = tf.gather(values, anchor[:, None] + offsets[None, :])  # (batch, lookback // step, features)
+        targets = tf.gather(target_values, anchor + delay)  # (batch,)
+        return windows, targets
+
+    dataset = tf.data.Dataset.from_tensor_slices(rows)
+    if shuffle:
+        # A buffer as long as the split gives a uniform permutation; it holds int64 indices only, not windows.
+        dataset = dataset.shuffle(len(rows), seed=seed, reshuffle_each_iteration=True)
+    return (
+        dataset.batch(batch_size)
+        .map(gather, num_parallel_calls=tf.data.AUTOTUNE, deterministic=True)
+        .prefetch(tf.data.AUTOTUNE)
+    )
+
+
+def summarize_windows(rows: np.ndarray, *, lookback: int, step: int, delay: int, batch_size: int) -> dict:
+    """What a window set amounts to, in rows, hours and batches: printed once, saved beside the results.
+
+    Args:
+        rows: (windows,) anchor rows of one split.
+        lookback, step, delay: as for make_window_dataset, in rows of 10 minutes.
+        batch_size: windows per batch.
+
+    Returns:
+        A JSON-ready dict.
+    """
+    rows_per_hour = 60 / JENA_STEP_MINUTES
+    return {
+        "windows": int(len(rows)),
+        "batches": int(-(-len(rows) // batch_size)),
+        "first_anchor": int(rows[0]) if len(rows) else None,
+        "last_anchor": int(rows[-1]) if len(rows) else None,
+        "timesteps": lookback // step,
+        "lookback_hours": lookback / rows_per_hour,
+        "step_hours": step / rows_per_hour,
+        "delay_hours": delay / rows_per_hour,
+    }

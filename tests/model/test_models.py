@@ -1,0 +1,214 @@
+"""The three architectures: layer shapes, parameter counts, a loss that falls on a tiny set, IMDB encoding."""
+
+from __future__ import annotations
+
+import keras
+import numpy as np
+import pytest
+
+from tasks.errors import SettingsError
+from tasks.models import (
+    MODEL_BUILDERS,
+    build_bag_of_words,
+    build_imdb_conv,
+    build_jena_conv,
+    build_jena_conv_gru,
+    encode_reviews,
+    multi_hot,
+    offset_reviews,
+)
+
+pytestmark = pytest.mark.model
+
+JENA_TIMESTEPS = 240  # the book's window: lookback 1440 rows / step 6 = 240 hourly readings
+
+
+def layer_shapes(model: keras.Model, sample: np.ndarray) -> list[tuple[str, tuple]]:
+    """(layer class, output shape) of every layer after the input, on a concrete batch."""
+    hidden = [layer for layer in model.layers if not isinstance(layer, keras.layers.InputLayer)]
+    probe = keras.Model(model.input, [layer.output for layer in hidden])
+    return [(type(layer).__name__, tuple(out.shape)) for layer, out in zip(hidden, probe(sample))]
+
+
+def loss_of(model: keras.Model, x: np.ndarray, y: np.ndarray) -> float:
+    result = model.evaluate(x, y, verbose=0, return_dict=True)
+    return result["loss"]
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# Shapes and parameter counts
+# ---------------------------------------------------------------------------------------------------------------
+def test_imdb_conv_matches_the_books_layers_and_parameters():
+    model = build_imdb_conv()
+    # Embedding 10000 * 128                 = 1,280,000
+    # Conv1D(32, 7) on 128: 7 * 128 * 32 + 32 =   28,704
+    # Conv1D(32, 7) on 32:  7 * 32 * 32 + 32  =    7,200
+    # Dense(1) on 32:       32 + 1            =       33
+    assert model.count_params() == 1_315_937
+    assert layer_shapes(model, np.zeros((2, 500), dtype="int32")) == [
+        ("Embedding", (2, 500, 128)),
+        ("Conv1D", (2, 494, 32)),
+        ("MaxPooling1D", (2, 98, 32)),
+        ("Conv1D", (2, 92, 32)),
+        ("GlobalMaxPooling1D", (2, 32)),
+        ("Dense", (2, 1)),
+    ]
+    assert model.layers[-1].activation is keras.activations.sigmoid
+    assert model.loss == "binary_crossentropy"
+    assert float(model.optimizer.learning_rate) == pytest.approx(1e-4)
+
+
+def test_imdb_conv_dropout_adds_a_layer_but_no_parameters():
+    model = build_imdb_conv(dropout=0.5, learning_rate=1e-3)
+    assert model.count_params() == 1_315_937
+    assert isinstance(model.layers[-2], keras.layers.Dropout) and model.layers[-2].rate == 0.5
+    assert float(model.optimizer.learning_rate) == pytest.approx(1e-3)
+    assert not any(isinstance(layer, keras.layers.Dropout) for layer in build_imdb_conv().layers)
+
+
+def test_jena_conv_layers_and_parameters():
+    model = build_jena_conv()
+    # Conv1D(32, 5) on 14: 5 * 14 * 32 + 32 = 2,272
+    # Conv1D(32, 5) on 32: 5 * 32 * 32 + 32 = 5,152
+    # Dense(1) on 32:      32 + 1           =    33    total 7,457
+    assert model.count_params() == 7_457
+    assert model.input_shape == (None, None, 14)
+    assert layer_shapes(model, np.zeros((2, JENA_TIMESTEPS, 14), dtype="float32")) == [
+        ("Conv1D", (2, 236, 32)),
+        ("MaxPooling1D", (2, 78, 32)),
+        ("Conv1D", (2, 74, 32)),
+        ("MaxPooling1D", (2, 37, 32)),
+        ("GlobalMaxPooling1D", (2, 32)),
+        ("Dense", (2, 1)),
+    ]
+    assert model.loss == "mae"
+    assert float(model.optimizer.learning_rate) == pytest.approx(1e-3)
+
+
+def test_jena_conv_gru_layers_and_parameters():
+    model = build_jena_conv_gru()
+    # Conv1D(32, 5) on 14: 2,272; Conv1D(32, 5) on 32: 5,152
+    # GRU(32) on 32, reset_after=True: 3 gates * (32 * 32 input + 32 * 32 recurrent + 2 * 32 biases) = 6,336
+    # Dense(1) on 32: 33                                                                total 13,793
+    assert model.count_params() == 13_793
+    assert layer_shapes(model, np.zeros((2, JENA_TIMESTEPS, 14), dtype="float32")) == [
+        ("Conv1D", (2, 236, 32)),
+        ("MaxPooling1D", (2, 78, 32)),
+        ("Conv1D", (2, 74, 32)),
+        ("GRU", (2, 32)),
+        ("Dense", (2, 1)),
+    ]
+    gru = model.get_layer(index=4)
+    assert (gru.dropout, gru.recurrent_dropout) == (0.1, 0.5)
+
+
+def test_fast_variant_has_no_recurrent_dropout_and_the_same_parameters():
+    fast = MODEL_BUILDERS["jena_conv_gru_fast"](learning_rate=3e-3)
+    gru = next(layer for layer in fast.layers if isinstance(layer, keras.layers.GRU))
+    # cuDNN needs recurrent_dropout 0 and the default tanh / sigmoid activations, reset_after and no unroll.
+    assert gru.recurrent_dropout == 0
+    assert gru.activation is keras.activations.tanh and gru.recurrent_activation is keras.activations.sigmoid
+    assert gru.reset_after and not gru.unroll
+    assert fast.count_params() == 13_793
+    assert fast.name == "jena_conv_gru_fast"
+    assert float(fast.optimizer.learning_rate) == pytest.approx(3e-3)
+
+
+def test_bag_of_words_layers_and_parameters():
+    model = build_bag_of_words()
+    # Dense(16) on 10000: 10000 * 16 + 16 = 160,016; Dense(1) on 16: 17
+    assert model.count_params() == 160_033
+    assert layer_shapes(model, np.zeros((2, 10_000), dtype="float32")) == [("Dense", (2, 16)), ("Dense", (2, 1))]
+
+
+def test_model_builders_name_every_architecture():
+    assert set(MODEL_BUILDERS) == {"imdb_conv", "jena_conv", "jena_conv_gru", "jena_conv_gru_fast"}
+    for name, builder in MODEL_BUILDERS.items():
+        assert builder(learning_rate=1e-3).name == name
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# The loss falls on a tiny set
+# ---------------------------------------------------------------------------------------------------------------
+def test_imdb_conv_loss_falls_on_a_tiny_set():
+    keras.utils.set_random_seed(0)
+    rng = np.random.default_rng(0)
+    x = rng.integers(3, 1000, size=(64, 500)).astype("int32")  # (reviews, time)
+    y = (np.arange(64) % 2).astype("float32")
+    # Positive reviews say word 7 a lot: a local pattern the convolutions can find anywhere.
+    for i in np.flatnonzero(y):
+        x[i, rng.choice(500, size=30, replace=False)] = 7
+    model = build_imdb_conv(learning_rate=1e-3)  # the book's 1e-4 needs more than a few epochs
+    before = loss_of(model, x, y)
+    model.fit(x, y, epochs=6, batch_size=16, verbose=0)
+    after = loss_of(model, x, y)
+    assert after < 0.7 * before
+
+
+@pytest.mark.parametrize("builder", [build_jena_conv, build_jena_conv_gru], ids=["jena_conv", "jena_conv_gru"])
+def test_jena_loss_falls_on_a_tiny_set(builder):
+    keras.utils.set_random_seed(0)
+    rng = np.random.default_rng(0)
+    x = rng.normal(size=(128, 40, 14)).astype("float32")  # (windows, time, features)
+    y = (x[:, -12:, 1].mean(axis=1) * 3).astype("float32")  # (windows,) recent "temperature"
+    model = builder(learning_rate=3e-3)
+    before = loss_of(model, x, y)
+    model.fit(x, y, epochs=8, batch_size=32, verbose=0)
+    after = loss_of(model, x, y)
+    assert after < 0.8 * before
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# IMDB encoding
+# ---------------------------------------------------------------------------------------------------------------
+def test_offsets_follow_keras_load_data_documented_example():
+    assert offset_reviews([np.array([1, 5, 9998])])[0].tolist() == [1, 4, 8, 2]
+    assert offset_reviews([np.array([1, 5, 9998])], num_words=20_000)[0].tolist() == [1, 4, 8, 10_001]
+    assert offset_reviews([np.array([], dtype=np.int64)])[0].tolist() == [1]
+
+
+def test_encode_reviews_pads_and_truncates_at_the_front():
+    short, long_ = np.array([1, 5, 9998]), np.arange(1, 601)
+    encoded = encode_reviews([short, long_])
+    assert encoded.shape == (2, 500) and encoded.dtype == np.int32
+    assert encoded[0, :496].tolist() == [0] * 496 and encoded[0, 496:].tolist() == [1, 4, 8, 2]
+    # 601 ids after the start char; the last 500 are ranks 101..600 shifted by 3
+    assert encoded[1].tolist() == list(range(104, 604))
+
+
+def test_encode_reviews_matches_keras_load_data(tmp_path, monkeypatch):
+    imdb = pytest.importorskip("keras.src.datasets.imdb")
+    if not hasattr(imdb, "get_file"):
+        pytest.skip("keras.src.datasets.imdb no longer fetches through get_file")
+    rng = np.random.default_rng(1)
+
+    def ragged(n: int) -> np.ndarray:
+        out = np.empty(n, dtype=object)
+        for i in range(n):
+            out[i] = rng.integers(1, 12_000, size=rng.integers(1, 700)).tolist()  # raw ranks, some >= 10000
+        return out
+
+    raw_train, raw_test = ragged(6), ragged(4)
+    path = tmp_path / "imdb.npz"
+    # Labels are review numbers, so load_data's seeded shuffle can be undone.
+    np.savez(path, x_train=raw_train, y_train=np.arange(6), x_test=raw_test, y_test=np.arange(4))
+    monkeypatch.setattr(imdb, "get_file", lambda *args, **kwargs: str(path))  # never the network
+
+    (x_train, y_train), (x_test, y_test) = keras.datasets.imdb.load_data(num_words=10_000)
+    for raw, keras_x, order in ((raw_train, x_train, y_train), (raw_test, x_test, y_test)):
+        expected = keras.utils.pad_sequences(list(keras_x), maxlen=500)
+        ours = encode_reviews([np.asarray(raw[i]) for i in order])
+        np.testing.assert_array_equal(ours, expected)
+        for i, k in enumerate(order):
+            assert offset_reviews([np.asarray(raw[k])])[0].tolist() == list(keras_x[i])
+
+
+def test_multi_hot_marks_each_word_once():
+    out = multi_hot([np.array([1, 4, 4, 2]), np.array([], dtype=np.int64)], num_words=6)
+    assert out.dtype == np.float32
+    assert out.tolist() == [[0, 1, 1, 0, 1, 0], [0] * 6]
+
+
+def test_multi_hot_refuses_ids_outside_the_vocabulary():
+    with pytest.raises(SettingsError, match="review 1"):
+        multi_hot([np.array([1]), np.array([1, 6])], num_words=6)
