@@ -6,6 +6,12 @@ BIN := $(VENV)/bin
 MIRROR ?= $(SEQCONV_MIRROR)
 JENA_FILES ?=
 DATA_DIR ?= data
+ARTIFACTS_DIR ?= artifacts
+PROFILE ?= quick
+MODELS ?= imdb_conv jena_conv jena_conv_gru
+ifndef RUN_ID
+RUN_ID := $(shell date -u +%Y%m%d-%H%M%S)-make
+endif
 PYTEST_ARGS ?=
 
 .PHONY: run test test-unit test-data test-model test-e2e bench-ingest clean
@@ -20,6 +26,11 @@ run: $(BIN)/.installed
 	$(BIN)/python -m flows.ingest imdb --data-dir $(DATA_DIR) $(if $(MIRROR),--mirror $(MIRROR))
 	$(BIN)/python -m flows.ingest jena --data-dir $(DATA_DIR) $(if $(MIRROR),--mirror $(MIRROR)) \
 		$(if $(JENA_FILES),--files $(JENA_FILES))
+	for model in $(MODELS); do \
+		$(BIN)/python -m flows.train --model $$model --profile $(PROFILE) --run-id $(RUN_ID) \
+			--data-dir $(DATA_DIR) --artifacts-dir $(ARTIFACTS_DIR) || exit 1; \
+	done
+	@echo "results: $(ARTIFACTS_DIR)/runs/$(RUN_ID)/<model>/metrics.json and plots"
 
 test: $(BIN)/.installed
 	$(BIN)/python -m pytest $(PYTEST_ARGS)

@@ -122,3 +122,155 @@ class IngestSettings:
     @property
     def validation_dir(self) -> Path:
         return self.data_dir / "validation"
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# Training: the published settings per model, and profiles that hold only their overrides
+# ---------------------------------------------------------------------------------------------------------------
+MODELS = ("imdb_conv", "jena_conv", "jena_conv_gru", "jena_conv_gru_fast")
+
+
+def family(model: str) -> str:
+    """"imdb" or "jena": which dataset a model trains on."""
+    return "imdb" if model.startswith("imdb") else "jena"
+
+
+@dataclass(frozen=True)
+class TrainSettings:
+    """Every knob of one model's training run. Defaults are generic; `PUBLISHED` sets the book's values."""
+
+    model: str = "imdb_conv"  # one of MODELS
+    epochs: int = 10  # passes (IMDB) or epochs of `steps_per_epoch` batches (Jena)
+    batch_size: int = 128  # samples per gradient step
+    learning_rate: float = 1e-3  # RMSprop learning rate
+    seed: int = 1337  # keras.utils.set_random_seed: weights, shuffling, dropout
+    deterministic: bool = True  # tf op determinism: same machine, same settings -> same metrics
+    early_stopping_patience: int = 0  # epochs without a better validation metric before stopping; 0 = off
+    mixed_precision: bool = False  # float16 compute on a GPU (ignored on a CPU, where it is slower)
+    tensorboard: bool = True  # write TensorBoard logs beside the run
+    blessing_margin: float = 0.0  # how much the model must beat its strongest baseline by (metric units)
+    # IMDB
+    num_words: int = 10_000  # vocabulary: the most frequent words; rarer ones become the OOV index
+    maxlen: int = 500  # words kept per review (the last ones, as pad_sequences truncates "pre")
+    validation_split: float = 0.2  # the last 20% of the (seed-113 shuffled) training set, as Keras fit does
+    dropout: float = 0.0  # dropout before the output layer of imdb_conv (0 = as published)
+    max_train_samples: int = 0  # subsample the training set (0 = all 25,000); for smoke runs
+    max_test_samples: int = 0  # subsample the test set (0 = all 25,000); for smoke runs
+    bow_epochs: int = 4  # bag-of-words baseline epochs
+    # Jena
+    lookback: int = 1440  # rows of history per window (10 days at 10 minutes a row)
+    step: int = 6  # rows between the samples of a window (6 = one per hour)
+    delay: int = 144  # rows between the window's end and its target (24 hours)
+    steps_per_epoch: int = 500  # training batches per epoch, drawn from the shuffled, repeated windows
+    validation_steps: int = 0  # validation batches per epoch (0 = every validation window, as published)
+    test_steps: int = 0  # test batches in the final evaluation (0 = every test window)
+    max_gap_minutes: int = 360  # no window spans a hole in the 10-minute grid longer than this
+    recurrent_dropout: float = 0.5  # GRU recurrent dropout (0 makes it eligible for the cuDNN kernel)
+
+    @property
+    def family(self) -> str:
+        return family(self.model)
+
+
+PUBLISHED: dict[str, dict] = {  # Deep Learning with Python, 1st ed., §6.4
+    "imdb_conv": dict(epochs=10, batch_size=32, learning_rate=1e-4, blessing_margin=0.005),
+    "jena_conv": dict(epochs=20, steps_per_epoch=500, batch_size=128, step=6, learning_rate=1e-3,
+                      blessing_margin=0.005),
+    "jena_conv_gru": dict(epochs=20, steps_per_epoch=500, batch_size=128, step=3, learning_rate=1e-3,
+                          blessing_margin=0.005),
+    # Not in the book: recurrent_dropout=0 lets the GRU run on cuDNN; reported apart from the published model.
+    "jena_conv_gru_fast": dict(epochs=20, steps_per_epoch=500, batch_size=128, step=3, learning_rate=1e-3,
+                               recurrent_dropout=0.0, blessing_margin=0.005),
+}
+
+PROFILES: dict[str, dict[str, dict]] = {  # overrides on top of PUBLISHED, by dataset family
+    "seed": {"imdb": {}, "jena": {}},  # the published settings
+    "quick": {  # a few minutes per model on 2 CPU cores
+        "imdb": dict(epochs=3, bow_epochs=2),
+        "jena": dict(epochs=6, steps_per_epoch=60, validation_steps=40, test_steps=40),
+    },
+    "smoke": {  # seconds, for tests: tiny subsets, short windows
+        "imdb": dict(epochs=2, max_train_samples=1500, max_test_samples=500, bow_epochs=1, tensorboard=False),
+        "jena": dict(epochs=2, steps_per_epoch=3, validation_steps=2, test_steps=2, lookback=288, batch_size=32,
+                     tensorboard=False),
+    },
+}
+
+
+def resolve_settings(model: str, profile: str, overrides: dict[str, str] | None = None) -> TrainSettings:
+    """The settings of one run: TrainSettings defaults < PUBLISHED[model] < PROFILES[profile] < overrides.
+
+    Overrides come as strings (from `--set key=value`) and are converted to each field's type. Unknown models,
+    profiles or keys, and values that make no sense, raise SettingsError saying what is allowed.
+    """
+    import dataclasses
+    import typing
+
+    if model not in MODELS:
+        raise SettingsError(f"unknown model {model!r}; allowed: {', '.join(MODELS)}")
+    if profile not in PROFILES:
+        raise SettingsError(f"unknown profile {profile!r}; allowed: {', '.join(PROFILES)}")
+    values: dict = {**PUBLISHED[model], **PROFILES[profile][family(model)], "model": model}
+    types = typing.get_type_hints(TrainSettings)
+    for key, raw in (overrides or {}).items():
+        if key not in types or key == "model":
+            allowed = ", ".join(k for k in types if k != "model")
+            raise SettingsError(f"unknown setting {key!r}; allowed: {allowed}")
+        values[key] = _parse(key, raw, types[key])
+    settings = dataclasses.replace(TrainSettings(), **values)
+    check_settings(settings)
+    return settings
+
+
+def _parse(key: str, raw, kind):
+    if not isinstance(raw, str):
+        return raw
+    try:
+        if kind is bool:
+            if raw.lower() not in ("true", "false", "1", "0", "yes", "no"):
+                raise ValueError(raw)
+            return raw.lower() in ("true", "1", "yes")
+        return kind(raw)
+    except ValueError:
+        raise SettingsError(f"setting {key}={raw!r}: expected a {kind.__name__}") from None
+
+
+def check_settings(s: TrainSettings) -> None:
+    """Refuse settings that cannot train, before any data is read."""
+    problems = []
+    if s.epochs < 1:
+        problems.append(f"epochs={s.epochs}: must be at least 1")
+    if s.batch_size < 1:
+        problems.append(f"batch_size={s.batch_size}: must be at least 1")
+    if not s.learning_rate > 0:
+        problems.append(f"learning_rate={s.learning_rate}: must be positive")
+    if not 0 <= s.dropout < 1:
+        problems.append(f"dropout={s.dropout}: must be in [0, 1)")
+    if s.blessing_margin < 0:
+        problems.append(f"blessing_margin={s.blessing_margin}: must be >= 0")
+    if s.early_stopping_patience < 0:
+        problems.append(f"early_stopping_patience={s.early_stopping_patience}: must be >= 0 (0 = off)")
+    if s.family == "imdb":
+        if not 0 < s.validation_split < 1:
+            problems.append(f"validation_split={s.validation_split}: must be between 0 and 1")
+        if s.num_words < 4 or s.maxlen < 13:  # below 13 words the two Conv1D(7) layers have nothing to slide on
+            problems.append(f"num_words={s.num_words}, maxlen={s.maxlen}: need num_words >= 4 and maxlen >= 13")
+        if s.max_train_samples < 0 or s.max_test_samples < 0 or s.bow_epochs < 1:
+            problems.append("max_train_samples and max_test_samples must be >= 0 and bow_epochs >= 1")
+    else:
+        if s.step < 1 or s.lookback < s.step:
+            problems.append(f"lookback={s.lookback}, step={s.step}: lookback must be at least the step (>= 1)")
+        elif s.lookback % s.step:
+            problems.append(f"lookback={s.lookback} must be a multiple of step={s.step}")
+        elif s.lookback // s.step < 22:  # Conv(5) -> Pool(3) -> Conv(5) -> Pool(2) needs 22 timesteps
+            problems.append(f"lookback/step = {s.lookback // s.step} timesteps: the Jena models need at least 22")
+        if s.delay < 1:
+            problems.append(f"delay={s.delay}: must be at least 1 row")
+        if s.steps_per_epoch < 1 or s.validation_steps < 0 or s.test_steps < 0:
+            problems.append("steps_per_epoch must be >= 1; validation_steps and test_steps >= 0 (0 = all)")
+        if s.max_gap_minutes < JENA_STEP_MINUTES:
+            problems.append(f"max_gap_minutes={s.max_gap_minutes}: must be at least {JENA_STEP_MINUTES}")
+        if not 0 <= s.recurrent_dropout < 1:
+            problems.append(f"recurrent_dropout={s.recurrent_dropout}: must be in [0, 1)")
+    if problems:
+        raise SettingsError(f"bad settings for {s.model}: " + "; ".join(problems))

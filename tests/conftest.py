@@ -53,3 +53,16 @@ def fixture_mirror(tmp_path_factory) -> Path:
     fixtures.write_station_pair(folder)
     fixtures.write_checksums(folder)
     return folder
+
+
+@pytest.fixture(scope="session")
+def ingested_data(prefect_harness, fixture_mirror, tmp_path_factory) -> Path:
+    """A data dir with both fixture datasets ingested and published (the station pair for Jena). Read-only by
+    convention: copy it (shutil.copytree(symlinks=True)) before changing anything."""
+    from flows.ingest import ingest_imdb_flow, ingest_jena_flow
+
+    data_dir = tmp_path_factory.mktemp("data")
+    ingest_imdb_flow(mirror=str(fixture_mirror), data_dir=str(data_dir))
+    ingest_jena_flow(mirror=str(fixture_mirror), data_dir=str(data_dir),
+                     files=["mpi_roof_2024a.csv", "mpi_roof_2024b.csv"])
+    return data_dir

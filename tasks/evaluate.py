@@ -1,0 +1,495 @@
+"""Baselines, metrics and blessing: what a trained model must beat before it is registered.
+
+Jena: two baselines computed on exactly the windows the models see (the anchor rows of tasks.windows.window_rows),
+so their MAE and the models' are averages over the same targets:
+- persistence, the book's "common-sense" baseline (Deep Learning with Python, listing 6.35): the temperature
+  24 hours from now equals the temperature now;
+- mean, the climatology floor: always predict the training mean of the temperature.
+MAE is computed in normalized units, as the models' loss, and converted to °C with the training std.
+
+IMDB: accuracy, exact ROC AUC and the confusion matrix in numpy; the majority-class baseline and the book's
+bag-of-words network (chapter 3) as the baseline a convnet must beat.
+
+Blessing: a model is blessed when it beats its strongest baseline by at least a margin. Losing is a result
+(blessed False, with a reason to print), not an exception.
+
+Everything here is a plain function on arrays; the stage's Prefect wrapper does the file I/O.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping, Sequence
+
+import keras
+import numpy as np
+
+from tasks.errors import SettingsError
+from tasks.models import IMDB_MAX_FEATURES, RMSPROP_LEARNING_RATE, build_bag_of_words, multi_hot
+
+JENA_EVAL_SPLITS = ("val", "test")  # the splits jena_baselines reports; training windows are not a fair test
+PREDICT_CHUNK = 4096  # reviews multi-hot encoded at a time for prediction: 4096 x 10,000 float32 = 160 MB
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# Jena baselines
+# ---------------------------------------------------------------------------------------------------------------
+def _check_rows(series: np.ndarray, rows: np.ndarray, *, before: int, after: int, target_col: int) -> np.ndarray:
+    """`rows` as int64, after checking rows - before and rows + after stay inside the series."""
+    rows = np.asarray(rows, dtype=np.int64)
+    if series.ndim != 2:
+        raise SettingsError(f"series has shape {series.shape}; expected (rows, features)")
+    if not 0 <= target_col < series.shape[1]:
+        raise SettingsError(f"target_col {target_col} is not a column of a series with {series.shape[1]} columns")
+    if rows.ndim != 1:
+        raise SettingsError(f"anchor rows have shape {rows.shape}; expected (windows,)")
+    if rows.size and (rows.min() - before < 0 or rows.max() + after >= len(series)):
+        raise SettingsError(
+            f"anchor rows {rows.min()}..{rows.max()} reach rows {rows.min() - before}..{rows.max() + after}, "
+            f"outside the series' rows 0..{len(series) - 1}"
+        )
+    return rows
+
+
+def persistence_predictions(series: np.ndarray, rows: np.ndarray, step: int, target_col: int) -> np.ndarray:
+    """The book's common-sense forecast: the target equals the last temperature the window shows.
+
+    "Now" is row r - step, the last reading inside the window, exactly as the book's `evaluate_naive_method`
+    (`preds = samples[:, -1, 1]`). Rows r - step + 1 .. r are not in the window, so the baseline sees what the
+    models see and nothing more; its forecast horizon is therefore delay + step rows, not delay.
+
+    Args:
+        series: (rows, features) normalized measurements, the same array the models' windows are gathered from.
+        rows: (windows,) anchor rows from tasks.windows.window_rows.
+        step: rows between two sampled readings of a window (6 = one per hour).
+        target_col: column of the target (JENA_TARGET_COL for temperature).
+
+    Returns:
+        (windows,) float64 predictions, in the series' units.
+
+    Raises:
+        SettingsError: on a non-positive step, a bad target column, or a window reaching before row 0.
+    """
+    if step < 1:
+        raise SettingsError(f"step {step}: expected at least 1 row")
+    rows = _check_rows(series, rows, before=step, after=0, target_col=target_col)
+    return series[rows - step, target_col].astype(np.float64)
+
+
+def mean_predictions(rows: np.ndarray, train_mean: float = 0.0) -> np.ndarray:
+    """Always the training mean of the target: the floor any forecast must clear.
+
+    Args:
+        rows: (windows,) anchor rows; only their number matters.
+        train_mean: training mean of the target in the series' units; 0 for a series normalized with the
+            training statistics (tasks.windows.normalize).
+
+    Returns:
+        (windows,) float64, every value `train_mean`.
+    """
+    return np.full(len(np.asarray(rows)), float(train_mean), dtype=np.float64)
+
+
+def targets(series: np.ndarray, rows: np.ndarray, delay: int, target_col: int) -> np.ndarray:
+    """The target of each window: series[r + delay, target_col], as make_window_dataset gathers it.
+
+    Args:
+        series: (rows, features) normalized measurements.
+        rows: (windows,) anchor rows.
+        delay: rows from the anchor to the target (144 = 24 hours).
+        target_col: column of the target.
+
+    Returns:
+        (windows,) float64 targets.
+
+    Raises:
+        SettingsError: on a negative delay, a bad target column, or a target past the last row.
+    """
+    if delay < 0:
+        raise SettingsError(f"delay {delay}: expected at least 0 rows")
+    rows = _check_rows(series, rows, before=0, after=delay, target_col=target_col)
+    return series[rows + delay, target_col].astype(np.float64)
+
+
+def mae(y_true: np.ndarray, y_pred: np.ndarray) -> float:
+    """Mean absolute error, accumulated in float64.
+
+    Args:
+        y_true: (n,) or (n, 1) targets.
+        y_pred: predictions of the same length, e.g. model.predict's (n, 1).
+
+    Returns:
+        The MAE, in the inputs' units.
+
+    Raises:
+        SettingsError: if the lengths differ or there are no values.
+    """
+    y_true = np.asarray(y_true, dtype=np.float64).reshape(-1)
+    y_pred = np.asarray(y_pred, dtype=np.float64).reshape(-1)
+    if y_true.shape != y_pred.shape:
+        raise SettingsError(f"{y_true.size} targets and {y_pred.size} predictions; expected one prediction each")
+    if y_true.size == 0:
+        raise SettingsError("no targets: the MAE of zero windows is undefined")
+    return float(np.mean(np.abs(y_true - y_pred)))
+
+
+def to_celsius(mae_normalized: float, target_std: float) -> float:
+    """An MAE in normalized units to °C: normalization shifts then scales, so an error only scales by the std.
+
+    Args:
+        mae_normalized: MAE in units of the training std.
+        target_std: training std of the temperature in °C (Normalizer.std[JENA_TARGET_COL]).
+
+    Returns:
+        The MAE in °C.
+
+    Raises:
+        SettingsError: if target_std is not positive.
+    """
+    if not target_std > 0:
+        raise SettingsError(f"target_std {target_std}: expected the positive training std of the target in °C")
+    return float(mae_normalized) * float(target_std)
+
+
+def jena_baselines(
+    series: np.ndarray,
+    rows_by_split: Mapping[str, np.ndarray],
+    *,
+    step: int,
+    delay: int,
+    target_col: int,
+    target_std: float,
+    train_mean: float = 0.0,
+) -> dict:
+    """Persistence and mean MAE on the validation and test windows, normalized and in °C.
+
+    Args:
+        series: (rows, features) normalized measurements.
+        rows_by_split: anchor rows per split; must hold "val" and "test" (others are ignored).
+        step: rows between sampled readings (persistence reads row r - step).
+        delay: rows from the anchor to the target.
+        target_col: column of the target.
+        target_std: training std of the target in °C.
+        train_mean: training mean of the target in normalized units (0 after tasks.windows.normalize).
+
+    Returns:
+        A JSON-ready dict, baseline -> split -> metrics, the layout of the IMDB baselines and of a model's results:
+        {"persistence": {"val": {"mae": x, "mae_celsius": x_c, "windows": n}, "test": {...}}, "mean": {...}}.
+        `{name: b["val"]["mae"] for name, b in out.items()}` is the `baselines` argument of `bless`.
+
+    Raises:
+        SettingsError: if a split is missing or has no windows, or any argument of the functions above is bad.
+    """
+    out: dict[str, dict] = {"persistence": {}, "mean": {}}
+    for split in JENA_EVAL_SPLITS:
+        if split not in rows_by_split:
+            raise SettingsError(f"no anchor rows for split {split!r}; got splits {sorted(rows_by_split)}")
+        rows = np.asarray(rows_by_split[split], dtype=np.int64)
+        if rows.size == 0:
+            raise SettingsError(f"split {split!r} has no windows; expected at least one anchor row")
+        truth = targets(series, rows, delay, target_col)
+        predictions = {
+            "persistence": persistence_predictions(series, rows, step, target_col),
+            "mean": mean_predictions(rows, train_mean),
+        }
+        for name, prediction in predictions.items():
+            error = mae(truth, prediction)
+            out[name][split] = {"mae": error, "mae_celsius": to_celsius(error, target_std), "windows": int(rows.size)}
+    return out
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# IMDB metrics
+# ---------------------------------------------------------------------------------------------------------------
+def _check_binary(y_true: np.ndarray, y_prob: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Labels as int64 0/1 and scores as float64, both (n,), after checking they pair up and are usable."""
+    y_true = np.asarray(y_true).reshape(-1)
+    y_prob = np.asarray(y_prob, dtype=np.float64).reshape(-1)
+    if y_true.shape != y_prob.shape:
+        raise SettingsError(f"{y_true.size} labels and {y_prob.size} scores; expected one score per label")
+    if y_true.size == 0:
+        raise SettingsError("no labels: metrics of zero reviews are undefined")
+    if not np.isin(y_true, (0, 1)).all():
+        bad = y_true[~np.isin(y_true, (0, 1))][0].item()
+        raise SettingsError(f"label {bad!r} found; expected binary labels 0 (negative) and 1 (positive)")
+    if not np.isfinite(y_prob).all():
+        bad = int(np.argmax(~np.isfinite(y_prob)))
+        raise SettingsError(f"score {y_prob[bad]} at review {bad}; expected finite scores (did training diverge?)")
+    return y_true.astype(np.int64), y_prob
+
+
+def roc_auc(y_true: np.ndarray, y_prob: np.ndarray) -> float:
+    """Exact area under the ROC curve: the Mann-Whitney U statistic over n_pos * n_neg.
+
+    The chance that a random positive scores above a random negative, a tie counting one half; ties get the
+    average of the ranks they span. Unlike keras.metrics.AUC, no thresholds are binned, so nothing is approximated.
+
+    Args:
+        y_true: (n,) labels 0/1.
+        y_prob: (n,) scores; only their order matters.
+
+    Returns:
+        AUC in [0, 1].
+
+    Raises:
+        SettingsError: if only one class is present (the AUC is undefined), or on bad labels or scores.
+    """
+    y_true, y_prob = _check_binary(y_true, y_prob)
+    n_pos = int(y_true.sum())
+    n_neg = y_true.size - n_pos
+    if n_pos == 0 or n_neg == 0:
+        raise SettingsError(
+            f"{n_pos} positive and {n_neg} negative labels: ROC AUC needs at least one of each class"
+        )
+    _, group, counts = np.unique(y_prob, return_inverse=True, return_counts=True)
+    last_rank = np.cumsum(counts)  # 1-based rank of the last score of each group of equal scores
+    ranks = (last_rank - (counts - 1) / 2.0)[group]  # (n,) average rank within each tie group
+    u = ranks[y_true == 1].sum() - n_pos * (n_pos + 1) / 2.0
+    return float(u / (n_pos * n_neg))
+
+
+def roc_curve(y_true: np.ndarray, y_prob: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """The ROC curve at every distinct score, a review predicted positive when its score >= the threshold.
+
+    The first point is (0, 0) at threshold +inf; the last is (1, 1) at the lowest score. The trapezoidal area
+    under (fpr, tpr) equals roc_auc, ties included.
+
+    Args:
+        y_true: (n,) labels 0/1, both classes present.
+        y_prob: (n,) scores.
+
+    Returns:
+        (fpr, tpr, thresholds), each (distinct scores + 1,) float64, thresholds decreasing.
+
+    Raises:
+        SettingsError: if only one class is present, or on bad labels or scores.
+    """
+    y_true, y_prob = _check_binary(y_true, y_prob)
+    n_pos = int(y_true.sum())
+    n_neg = y_true.size - n_pos
+    if n_pos == 0 or n_neg == 0:
+        raise SettingsError(f"{n_pos} positive and {n_neg} negative labels: a ROC curve needs both classes")
+    order = np.argsort(-y_prob, kind="stable")
+    scores = y_prob[order]
+    last_of_group = np.r_[np.flatnonzero(np.diff(scores)), scores.size - 1]  # index of each distinct score's last
+    tps = np.cumsum(y_true[order])[last_of_group]
+    fps = last_of_group + 1 - tps
+    fpr = np.r_[0.0, fps / n_neg]
+    tpr = np.r_[0.0, tps / n_pos]
+    thresholds = np.r_[np.inf, scores[last_of_group]]
+    return fpr, tpr, thresholds
+
+
+def binary_metrics(y_true: np.ndarray, y_prob: np.ndarray, threshold: float = 0.5) -> dict:
+    """Accuracy, exact ROC AUC and confusion matrix of predicted probabilities.
+
+    A review is predicted positive when its probability is strictly above the threshold, as Keras' "accuracy"
+    for a sigmoid output (keras.metrics.binary_accuracy), so this accuracy matches the one logged in training.
+
+    Args:
+        y_true: (n,) labels 0/1.
+        y_prob: (n,) or (n, 1) probabilities of the positive class, e.g. model.predict's output.
+        threshold: decision threshold.
+
+    Returns:
+        A JSON-ready dict: {"reviews": n, "threshold": t, "accuracy": a, "roc_auc": auc,
+        "confusion_matrix": [[tn, fp], [fn, tp]]} (rows true class, columns predicted class).
+
+    Raises:
+        SettingsError: on labels other than 0/1, non-finite scores, mismatched lengths or a single class.
+    """
+    y_true, y_prob = _check_binary(y_true, y_prob)
+    y_pred = (y_prob > threshold).astype(np.int64)
+    # Index 2 * true + predicted counts tn, fp, fn, tp in one pass.
+    tn, fp, fn, tp = np.bincount(2 * y_true + y_pred, minlength=4).tolist()
+    return {
+        "reviews": int(y_true.size),
+        "threshold": float(threshold),
+        "accuracy": (tn + tp) / y_true.size,
+        "roc_auc": roc_auc(y_true, y_prob),
+        "confusion_matrix": [[tn, fp], [fn, tp]],
+    }
+
+
+def majority_baseline(train_labels: np.ndarray, eval_labels: np.ndarray) -> dict:
+    """Predict the training set's most common class for every review.
+
+    A constant score ranks every review equal, so its AUC is exactly 0.5. On a tie (IMDB's training set is
+    exactly balanced) the class is 0, negative, as numpy's argmax picks the first maximum.
+
+    Args:
+        train_labels: (n_train,) labels 0/1 the majority is taken from.
+        eval_labels: (n_eval,) labels 0/1 it is scored on, both classes present.
+
+    Returns:
+        binary_metrics' dict plus "predicted_class".
+
+    Raises:
+        SettingsError: on empty or non-binary labels.
+    """
+    train_labels = np.asarray(train_labels).reshape(-1)
+    if train_labels.size == 0 or not np.isin(train_labels, (0, 1)).all():
+        raise SettingsError(f"{train_labels.size} training labels; expected at least one, each 0 or 1")
+    majority = int(np.argmax(np.bincount(train_labels.astype(np.int64), minlength=2)))
+    eval_labels = np.asarray(eval_labels).reshape(-1)
+    metrics = binary_metrics(eval_labels, np.full(eval_labels.shape, float(majority)))
+    return {"predicted_class": majority, **metrics}
+
+
+def fit_bag_of_words(
+    train_reviews: Sequence[np.ndarray],
+    train_labels: np.ndarray,
+    val_reviews: Sequence[np.ndarray] | None,
+    val_labels: np.ndarray | None,
+    *,
+    epochs: int,
+    batch_size: int,
+    seed: int,
+    num_words: int = IMDB_MAX_FEATURES,
+    learning_rate: float = RMSPROP_LEARNING_RATE,
+) -> keras.Model:
+    """Train the bag-of-words baseline (tasks.models.build_bag_of_words) on multi-hot reviews.
+
+    Multi-hot vectors of the whole training set are built at once, as the book did: 25,000 reviews x 10,000
+    words of float32 is 1 GB (and as much again for validation).
+
+    Args:
+        train_reviews: one int array of ids per review, unpadded, already offset by tasks.models.offset_reviews
+            (START_CHAR first, OOV_CHAR for rare words, every id < num_words); padding would count as a word.
+        train_labels: (n_train,) labels 0/1.
+        val_reviews: reviews encoded the same way, for the validation curves in model.history; None for none.
+        val_labels: (n_val,) labels 0/1, or None.
+        epochs: passes over the training reviews.
+        batch_size: reviews per gradient step.
+        seed: seeds Python, numpy and the backend (weights, shuffling) through keras.utils.set_random_seed.
+        num_words: vocabulary size, the width of the multi-hot vectors.
+        learning_rate: RMSprop step size.
+
+    Returns:
+        The trained model; its History is `model.history`.
+
+    Raises:
+        SettingsError: on non-positive epochs or batch size, mismatched lengths, or an id >= num_words.
+    """
+    if epochs < 1 or batch_size < 1:
+        raise SettingsError(f"epochs {epochs} and batch_size {batch_size}: expected both at least 1")
+    train_labels = np.asarray(train_labels, dtype=np.float32).reshape(-1)
+    if len(train_reviews) != train_labels.size or train_labels.size == 0:
+        raise SettingsError(
+            f"{len(train_reviews)} training reviews and {train_labels.size} labels; expected one label each, "
+            "at least one review"
+        )
+    validation_data = None
+    if val_reviews is not None:
+        val_labels = np.asarray(val_labels, dtype=np.float32).reshape(-1)
+        if len(val_reviews) != val_labels.size:
+            raise SettingsError(f"{len(val_reviews)} validation reviews and {val_labels.size} labels")
+        validation_data = (multi_hot(val_reviews, num_words), val_labels)
+
+    keras.utils.set_random_seed(seed)
+    model = build_bag_of_words(num_words, learning_rate=learning_rate)
+    model.fit(
+        multi_hot(train_reviews, num_words),  # (reviews, num_words)
+        train_labels,
+        epochs=epochs,
+        batch_size=batch_size,
+        validation_data=validation_data,
+        verbose=0,
+    )
+    return model
+
+
+def bag_of_words_metrics(model: keras.Model, reviews: Sequence[np.ndarray], labels: np.ndarray) -> dict:
+    """binary_metrics of a bag-of-words model on reviews encoded as for fit_bag_of_words.
+
+    Args:
+        model: from fit_bag_of_words; its input width is the vocabulary size.
+        reviews: unpadded, offset reviews (tasks.models.offset_reviews).
+        labels: (n,) labels 0/1.
+
+    Returns:
+        binary_metrics' dict.
+    """
+    num_words = int(model.input_shape[-1])
+    # Encoded in chunks so evaluating 25,000 reviews needs 160 MB, not 1 GB, at once.
+    probs = [
+        model.predict(multi_hot(reviews[i : i + PREDICT_CHUNK], num_words), verbose=0).reshape(-1)
+        for i in range(0, len(reviews), PREDICT_CHUNK)
+    ]
+    return binary_metrics(labels, np.concatenate(probs) if probs else np.zeros(0))
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# Blessing
+# ---------------------------------------------------------------------------------------------------------------
+def strongest_baseline(baselines: Mapping[str, float], higher_is_better: bool) -> tuple[str, float]:
+    """The baseline hardest to beat: the highest score or the lowest error; the first listed on a tie.
+
+    Args:
+        baselines: name -> value of the same metric, e.g. {"persistence": 0.29, "mean": 0.88}.
+        higher_is_better: True for accuracy or AUC, False for MAE.
+
+    Returns:
+        (name, value).
+
+    Raises:
+        SettingsError: if there are no baselines or a value is not a finite number.
+    """
+    if not baselines:
+        raise SettingsError("no baselines to compare with; expected at least one name -> value")
+    for name, value in baselines.items():
+        if not math.isfinite(value):
+            raise SettingsError(f"baseline {name!r} has value {value}; expected a finite number")
+    pick = max if higher_is_better else min
+    name = pick(baselines, key=lambda key: baselines[key])  # max/min keep the first of equal values
+    return name, float(baselines[name])
+
+
+def bless(
+    model_value: float,
+    baselines: Mapping[str, float],
+    *,
+    higher_is_better: bool,
+    margin: float,
+    metric: str = "score",
+) -> dict:
+    """Whether a model beats its strongest baseline by at least `margin`.
+
+    Lower is better (MAE): blessed iff model <= baseline - margin. Higher is better (accuracy): blessed iff
+    model >= baseline + margin. The boundary itself is blessed, up to float rounding (0.2 beats 0.3 by 0.1
+    although 0.3 - 0.1 is 0.19999999999999998 in binary). A NaN model value is not blessed.
+
+    Args:
+        model_value: the model's metric on the evaluation split.
+        baselines: name -> the same metric for each baseline, on the same split.
+        higher_is_better: True for accuracy or AUC, False for MAE.
+        margin: the least improvement that counts, in the metric's units; 0 asks only to match the baseline.
+        metric: how the reason names the value, e.g. "val MAE" or "test accuracy".
+
+    Returns:
+        A JSON-ready dict: blessed, baseline (name), baseline_value, margin, model_value, higher_is_better and
+        reason, a sentence such as "val MAE 0.452 does not beat persistence 0.29 by 0.005: not blessed".
+
+    Raises:
+        SettingsError: on a negative or non-finite margin, or no baselines.
+    """
+    if not (math.isfinite(margin) and margin >= 0):
+        raise SettingsError(f"margin {margin}: expected a finite number >= 0 in the metric's units")
+    name, baseline_value = strongest_baseline(baselines, higher_is_better)
+    model_value = float(model_value)
+    improvement = model_value - baseline_value if higher_is_better else baseline_value - model_value
+    blessed = bool(improvement >= margin or math.isclose(improvement, margin, rel_tol=1e-9, abs_tol=1e-12))
+    verb = "beats" if blessed else "does not beat"
+    reason = (
+        f"{metric} {model_value:.4g} {verb} {name} {baseline_value:.4g} by {margin:.4g}: "
+        f"{'blessed' if blessed else 'not blessed'}"
+    )
+    return {
+        "blessed": blessed,
+        "baseline": name,
+        "baseline_value": baseline_value,
+        "margin": float(margin),
+        "model_value": model_value,
+        "higher_is_better": bool(higher_is_better),
+        "reason": reason,
+    }

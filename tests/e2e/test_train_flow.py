@@ -1,0 +1,128 @@
+"""Training end to end on fixture data: every model's outputs, resume after a kill, bad settings, determinism."""
+
+from __future__ import annotations
+
+import csv
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from tasks.config import resolve_settings
+from tasks.train import train_model
+
+pytestmark = pytest.mark.e2e
+ROOT = Path(__file__).resolve().parents[2]
+COMMON_OUTPUTS = ["model.keras", "history.csv", "metrics.json", "settings.json", "curves.png"]
+OUTPUTS = {
+    "imdb_conv": COMMON_OUTPUTS + ["roc.png", "confusion.png"],
+    "jena_conv": COMMON_OUTPUTS + ["normalization.json", "predictions.png"],
+    "jena_conv_gru": COMMON_OUTPUTS + ["normalization.json", "predictions.png"],
+    "jena_conv_gru_fast": COMMON_OUTPUTS + ["normalization.json", "predictions.png"],
+}
+
+
+def _cli(*args: str, **kwargs) -> subprocess.CompletedProcess:
+    env = {**os.environ, "PYTHONUNBUFFERED": "1"}
+    return subprocess.run([sys.executable, "-m", "flows.train", *args], cwd=ROOT, env=env, capture_output=True,
+                          text=True, timeout=600, **kwargs)
+
+
+@pytest.mark.parametrize("model", ["imdb_conv", "jena_conv", "jena_conv_gru", "jena_conv_gru_fast"])
+def test_smoke_training_writes_every_output(model, ingested_data, tmp_path):
+    settings = resolve_settings(model, "smoke")
+    run_dir = tmp_path / "runs" / "r1" / model
+    metrics = train_model(settings, "smoke", ingested_data, run_dir, "r1")
+
+    for name in OUTPUTS[model]:
+        assert (run_dir / name).is_file(), f"{name} missing from {run_dir}"
+    assert not (run_dir / "backup").exists(), "BackupAndRestore's backup must go once the run is complete"
+    on_disk = json.loads((run_dir / "metrics.json").read_text())
+    assert on_disk == json.loads(json.dumps(metrics, default=str))
+    assert on_disk["model"] == model and on_disk["profile"] == "smoke"
+    assert on_disk["epochs_run"] == settings.epochs and 1 <= on_disk["best_epoch"] <= settings.epochs
+    assert on_disk["device"].startswith("CPU")
+    assert on_disk["data"]["sources"] and all(len(s["sha256"]) == 64 for s in on_disk["data"]["sources"])
+    assert on_disk["versions"]["tensorflow"].startswith("2.21")
+    assert isinstance(on_disk["blessed"], bool) and on_disk["blessing"]["reason"]
+    assert on_disk["training_seconds"] > 0 and on_disk["seconds_per_epoch"] > 0
+    if model == "imdb_conv":
+        assert set(on_disk["baselines"]) == {"majority", "bag_of_words"}
+        assert 0 <= on_disk["test"]["accuracy"] <= 1 and 0 <= on_disk["test"]["roc_auc"] <= 1
+    else:
+        assert set(on_disk["baselines"]) == {"persistence", "mean"}
+        for split in ("val", "test"):
+            assert on_disk["baselines"]["persistence"][split]["windows"] == on_disk[
+                "validation" if split == "val" else "test"]["windows"]
+        normalization = json.loads((run_dir / "normalization.json").read_text())
+        assert normalization["target"] == "T (degC)" and len(normalization["mean"]) == 14
+        std_t = normalization["std"][normalization["target_col"]]
+        assert on_disk["test"]["mae_celsius"] == pytest.approx(on_disk["test"]["mae"] * std_t, rel=1e-6)
+    with open(run_dir / "history.csv") as f:
+        assert [int(r["epoch"]) for r in csv.DictReader(f)] == list(range(settings.epochs))
+
+
+def test_same_settings_same_machine_same_metrics(ingested_data, tmp_path):
+    settings = resolve_settings("jena_conv", "smoke")
+    first = train_model(settings, "smoke", ingested_data, tmp_path / "a", "a")
+    second = train_model(settings, "smoke", ingested_data, tmp_path / "b", "b")
+    assert first["validation"] == second["validation"] and first["test"] == second["test"]
+
+
+def test_killed_run_resumes_from_its_last_epoch(ingested_data, tmp_path):
+    args = ["--model", "jena_conv", "--profile", "smoke", "--data-dir", str(ingested_data),
+            "--artifacts-dir", str(tmp_path), "--run-id", "killed",
+            "--set", "epochs=8", "--set", "steps_per_epoch=40"]
+    history = tmp_path / "runs" / "killed" / "jena_conv" / "history.csv"
+    proc = subprocess.Popen([sys.executable, "-m", "flows.train", *args], cwd=ROOT, start_new_session=True,
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        deadline = time.time() + 300
+        while time.time() < deadline and proc.poll() is None:
+            if history.is_file() and len(history.read_text().splitlines()) >= 3:  # header + 2 epochs
+                break
+            time.sleep(0.2)
+        assert proc.poll() is None, "training ended before it could be interrupted"
+    finally:
+        os.killpg(proc.pid, signal.SIGKILL)  # the whole group: the CLI and its temporary Prefect server
+        proc.wait()
+    done_before = len(history.read_text().splitlines()) - 1
+    assert not (history.parent / "metrics.json").exists()
+
+    result = _cli(*args)
+    assert result.returncode == 0, result.stderr
+    metrics = json.loads((history.parent / "metrics.json").read_text())
+    assert metrics["resumed_from_epoch"] >= 2 and metrics["resumed_from_epoch"] >= done_before - 1
+    assert metrics["epochs_run"] == 8
+    with open(history) as f:
+        epochs = sorted({int(r["epoch"]) for r in csv.DictReader(f)})
+    assert epochs == list(range(8))
+    assert "epoch 1/8" not in result.stdout + result.stderr, "the resumed run must not start over at epoch 1"
+
+
+@pytest.mark.parametrize(
+    "args, message",
+    [
+        (["--model", "jena_lstm", "--profile", "smoke"], "unknown model 'jena_lstm'; allowed: imdb_conv"),
+        (["--model", "jena_conv", "--profile", "huge"], "unknown profile 'huge'; allowed: seed, quick, smoke"),
+        (["--model", "imdb_conv", "--profile", "smoke", "--set", "epochs=0"], "epochs=0: must be at least 1"),
+        (["--model", "jena_conv", "--profile", "smoke", "--set", "lookback=3"], "lookback must be at least the step"),
+        (["--model", "jena_conv", "--profile", "smoke", "--set", "colour=blue"], "unknown setting 'colour'"),
+    ],
+)
+def test_bad_settings_fail_before_training(args, message, ingested_data, tmp_path):
+    result = _cli(*args, "--data-dir", str(ingested_data), "--artifacts-dir", str(tmp_path))
+    assert result.returncode == 2
+    assert message in result.stderr
+    assert not (tmp_path / "runs").exists(), "nothing may be trained or written for bad settings"
+
+
+def test_missing_data_fails_before_training(tmp_path):
+    result = _cli("--model", "imdb_conv", "--profile", "smoke", "--data-dir", str(tmp_path / "empty"))
+    assert result.returncode == 2
+    assert "no imdb dataset at" in result.stderr and "python -m flows.ingest imdb" in result.stderr
