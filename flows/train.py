@@ -17,7 +17,7 @@ from prefect import flow
 
 from tasks.config import MODELS, PROFILES, family, resolve_settings
 from tasks.errors import SeqconvError, SettingsError
-from tasks.train import dataset_path, new_run_id, train_model_task
+from tasks.train import dataset_path, fingerprint_data, new_run_id, record_reuse, train_model_task
 
 
 @flow(name="train-model", log_prints=True)
@@ -28,14 +28,23 @@ def train_model_flow(
     artifacts_dir: str = "artifacts",
     run_id: str | None = None,
     overrides: dict[str, str] | None = None,
-) -> Path:
-    """Train one model (imdb_conv, jena_conv, jena_conv_gru, jena_conv_gru_fast) and evaluate it."""
+    force: bool = False,
+) -> str:
+    """Train one model (imdb_conv, jena_conv, jena_conv_gru, jena_conv_gru_fast) on ingested data; returns its
+    run folder. The same data, code and settings reuse the earlier run unless `force`."""
     settings = resolve_settings(model, profile, overrides)
-    dataset_path(Path(data_dir), family(model))
+    data_sha256 = fingerprint_data(data_dir, family(model))
     run_id = run_id or new_run_id()
     run_dir = Path(artifacts_dir) / "runs" / run_id / model
-    train_model_task(settings, profile, data_dir, run_dir, run_id)
-    return run_dir
+    train = train_model_task.with_options(refresh_cache=force)
+    metrics = train(settings, profile, data_dir, run_dir, run_id, data_sha256)
+    if not Path(metrics).is_file():  # the cached run's folder has been deleted since: train again
+        metrics = train_model_task.with_options(refresh_cache=True)(
+            settings, profile, data_dir, run_dir, run_id, data_sha256)
+    if Path(metrics).parent.resolve() != run_dir.resolve():
+        print(f"reusing {Path(metrics).parent}: same data, code and settings (force=True trains again)")
+        record_reuse(run_dir, Path(metrics).parent)
+    return str(Path(metrics).parent)
 
 
 def parse_overrides(pairs: list[str]) -> dict[str, str]:
@@ -57,13 +66,16 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--set", dest="overrides", action="append", default=[], metavar="KEY=VALUE",
                         help="override one setting of the profile (repeatable), e.g. --set epochs=3")
     parser.add_argument("--run-id", default=None, help="reuse an interrupted run's id to resume it")
+    parser.add_argument("--force", action="store_true", help="train even if the same data, code and settings "
+                                                               "were trained before")
     args = parser.parse_args(argv)
     try:
         overrides = parse_overrides(args.overrides)
         resolve_settings(args.model, args.profile, overrides)  # fail fast, before Prefect starts
         dataset_path(Path(args.data_dir), family(args.model))
         run_dir = train_model_flow(model=args.model, profile=args.profile, data_dir=args.data_dir,
-                                   artifacts_dir=args.artifacts_dir, run_id=args.run_id, overrides=overrides)
+                                   artifacts_dir=args.artifacts_dir, run_id=args.run_id, overrides=overrides,
+                                   force=args.force)
     except SeqconvError as e:
         print(f"error: {e}", file=sys.stderr)
         return 2 if isinstance(e, SettingsError) else 1

@@ -408,3 +408,432 @@ def plot_confusion_matrix(
     accuracy = (counts[0, 0] + counts[1, 1]) / total
     ax.set_title(f"{title}\naccuracy {accuracy:.1%} of {total:,} reviews", fontsize="medium")
     return _save(fig, out)
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# Prefect artifacts: content
+# ---------------------------------------------------------------------------------------------------------------
+# What the Prefect UI shows of a run: a metrics table, a markdown report with the verdicts, the validation results
+# and the plots, and a progress bar per training. The functions below build the content (plain data, no Prefect);
+# the publish_* functions further down send it. Keys are stable across runs, so each run adds a version of the
+# same artifact and the UI's artifact page shows its history. Imports are local: this section was added after the
+# plotting code, whose module header it leaves alone.
+ARTIFACT_KEY_PATTERN = r"^[a-z0-9-]+$"  # Prefect's rule for artifact keys
+METRICS_TABLE_KEY = "train-all-metrics"  # one row per model of a training run
+REPORT_KEY = "train-all-report"  # verdicts of a training run, as markdown
+PLOT_TITLES = {  # file stem -> heading, in the order the plots are shown; other PNGs follow, sorted by name
+    "curves": "Training curves",
+    "predictions": "Forecasts on the test set",
+    "roc": "ROC curve on the test set",
+    "confusion": "Confusion matrix on the test set",
+    "mae": "MAE against the baselines",
+}
+MAX_EMBEDDED_PNG = 2_000_000  # bytes; a larger PNG is listed by path (our plots are 50-150 KB)
+MAX_EXAMPLES_CHARS = 160  # of offending values shown per failed expectation
+
+
+def artifact_key(*parts: str) -> str:
+    """A Prefect artifact key from readable parts: artifact_key("plots", "imdb_conv") -> "plots-imdb-conv".
+
+    Lowercase letters and digits are kept; every other run of characters becomes one dash.
+
+    Raises:
+        SettingsError: if nothing usable is left.
+    """
+    import re
+
+    key = re.sub(r"[^a-z0-9]+", "-", "-".join(parts).lower()).strip("-")
+    if not key:
+        raise SettingsError(f"artifact key from {parts!r} is empty; expected letters or digits")
+    return key
+
+
+def validation_key(dataset: str) -> str:
+    """"validation-imdb", "validation-jena"."""
+    return artifact_key("validation", dataset)
+
+
+def plots_key(model: str) -> str:
+    """"plots-imdb-conv", "plots-jena-conv-gru"."""
+    return artifact_key("plots", model)
+
+
+def progress_key(model: str) -> str:
+    """"training-progress-jena-conv"."""
+    return artifact_key("training-progress", model)
+
+
+def _round(value, digits: int = 4):
+    return round(float(value), digits) if isinstance(value, (int, float)) and not isinstance(value, bool) else value
+
+
+def _cell(value) -> str:
+    """A value as the text of a markdown table cell: pipes escaped, one line."""
+    if value is None:
+        text = "-"
+    elif isinstance(value, bool):
+        text = "yes" if value else "no"
+    elif isinstance(value, float):
+        text = f"{value:.4g}"
+    elif isinstance(value, int):
+        text = f"{value:,}"
+    else:
+        text = str(value)
+    return text.replace("|", "\\|").replace("\n", " ")
+
+
+def _table(header: Sequence[str], rows: Sequence[Sequence]) -> list[str]:
+    lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
+    lines += ["| " + " | ".join(_cell(v) for v in row) + " |" for row in rows]
+    return lines
+
+
+def _metric_of(metrics: Mapping) -> tuple[str, str, bool]:
+    """(key in metrics["validation"], label, higher is better): accuracy for IMDB, MAE for Jena."""
+    from tasks.registry import validation_metric
+
+    return validation_metric(dict(metrics))
+
+
+def metrics_table_rows(results: Sequence[Mapping]) -> list[dict]:
+    """One row per model for the run's metrics table artifact.
+
+    Args:
+        results: {"metrics": a metrics.json dict, "promotion": tasks.registry.promote_model's result or None}.
+
+    Returns:
+        Rows with the same keys, in the same order: model, run_id, metric ("accuracy" or "MAE"), val, test,
+        val_celsius and test_celsius (Jena MAE in °C, None for IMDB), val_<baseline> for every baseline of any
+        row (None where a model has no such baseline), blessed, promoted, champion_run_id, champion_val (the
+        champion after the decision), best_epoch, epochs_run, seconds_per_epoch, device. Metrics are rounded to
+        4 decimals.
+    """
+    head, baselines, tail = [], [], []
+    for item in results:
+        m, p = item["metrics"], item.get("promotion") or {}
+        key, label, _ = _metric_of(m)
+        head.append({
+            "model": m["model"],
+            "run_id": m.get("run_id"),
+            "metric": label.removeprefix("val "),
+            "val": _round(m["validation"][key]),
+            "test": _round((m.get("test") or {}).get(key)),
+            "val_celsius": _round(m["validation"].get("mae_celsius")),
+            "test_celsius": _round((m.get("test") or {}).get("mae_celsius")),
+        })
+        baselines.append({f"val_{name}": _round(b.get("val", {}).get(key))
+                          for name, b in (m.get("baselines") or {}).items()})
+        tail.append({
+            "blessed": m.get("blessed"),
+            "promoted": p.get("promoted"),
+            "champion_run_id": p.get("champion_run_id"),
+            "champion_val": _round(p.get("champion_value")),
+            "best_epoch": m.get("best_epoch"),
+            "epochs_run": m.get("epochs_run"),
+            "seconds_per_epoch": m.get("seconds_per_epoch"),
+            "device": m.get("device"),
+        })
+    baseline_columns = list(dict.fromkeys(name for row in baselines for name in row))
+    return [{**h, **{c: b.get(c) for c in baseline_columns}, **t} for h, b, t in zip(head, baselines, tail)]
+
+
+def _verdicts(m: Mapping, p: Mapping | None) -> tuple[str, str]:
+    """("Blessed: yes. <reason>", "Promoted: no. <reason>") of one model."""
+    blessing = (m.get("blessing") or {}).get("reason") or "no blessing recorded"
+    blessed = f"**Blessed: {'yes' if m.get('blessed') else 'no'}.** {blessing}"
+    if not p:
+        return blessed, "**Promoted: not decided.** No registry step ran for this model."
+    return blessed, f"**Promoted: {'yes' if p.get('promoted') else 'no'}.** {p.get('reason')}"
+
+
+def report_markdown(results: Sequence[Mapping], run_id: str, profile: str) -> str:
+    """The training run's report: a summary table, then per model whether it was blessed and promoted, and why.
+
+    Args:
+        results: as for metrics_table_rows.
+        run_id: the training run's id.
+        profile: the settings profile (smoke, quick, seed).
+
+    Returns:
+        Markdown.
+    """
+    blessed = sum(bool(r["metrics"].get("blessed")) for r in results)
+    promoted = sum(bool((r.get("promotion") or {}).get("promoted")) for r in results)
+    lines = [
+        f"# Training run {run_id}",
+        "",
+        f"Run id `{run_id}`, profile `{profile}`: {len(results)} model{'s' * (len(results) != 1)} trained, "
+        f"{blessed} blessed (beat their strongest baseline), {promoted} promoted to champion.",
+        "",
+    ]
+    summary = []
+    for r in results:
+        m, p = r["metrics"], r.get("promotion") or {}
+        key, label, _ = _metric_of(m)
+        b = m.get("blessing") or {}
+        strongest = f"{b['baseline']} {b['baseline_value']:.4g}" if "baseline" in b else None
+        champion = f"{p['champion_run_id']} ({p['champion_value']:.4g})" if p.get("champion_run_id") else None
+        summary.append([m["model"], label, m["validation"][key], (m.get("test") or {}).get(key), strongest,
+                        m.get("blessed"), p.get("promoted"), champion])
+    lines += _table(["model", "metric", "validation", "test", "strongest baseline", "blessed", "promoted",
+                     "champion"], summary)
+    for r in results:
+        m, p = r["metrics"], r.get("promotion")
+        key, _, _ = _metric_of(m)
+        blessed_line, promoted_line = _verdicts(m, p)
+        test = m.get("test") or {}
+        if "mae_celsius" in test:
+            test_line = (f"Test MAE {test[key]:.4g} ({test['mae_celsius']:.2f} °C) "
+                         f"over {test.get('windows', '?')} windows.")
+        else:
+            auc = f", ROC AUC {test['roc_auc']:.4g}" if "roc_auc" in test else ""
+            test_line = f"Test accuracy {test.get(key, float('nan')):.4g}{auc} on {test.get('reviews', '?')} reviews."
+        spe = m.get("seconds_per_epoch")
+        lines += [
+            "",
+            f"## {m['model']}",
+            "",
+            f"- {blessed_line}",
+            f"- {promoted_line}",
+            f"- {test_line}",
+            f"- Best epoch {m.get('best_epoch')} of {m.get('epochs_run')} run ({m.get('epochs_planned')} planned)"
+            + (f", {spe:.3g} s per epoch" if spe else "") + f" on {m.get('device', 'an unknown device')}.",
+            f"- Data sha256 `{str((m.get('data') or {}).get('sha256'))[:16]}…`, code `{m.get('git_commit')}`.",
+        ]
+    return "\n".join(lines) + "\n"
+
+
+def _read_validation(path: Path) -> dict | None:
+    """A validation JSON (tasks.validate.results_to_json), or None if the file does not exist."""
+    import json
+
+    try:
+        document = json.loads(Path(path).read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        return None
+    except json.JSONDecodeError as error:
+        raise DataFormatError(f"validation report {path} is not valid JSON: {error}") from None
+    if not isinstance(document, dict) or not isinstance(document.get("batches"), list):
+        raise DataFormatError(f"validation report {path} has no list of batches; expected results_to_json's layout")
+    return document
+
+
+def _finding_row(level: str, batch: Mapping, finding: Mapping) -> list:
+    import json
+
+    count, percent = finding.get("unexpected_count"), finding.get("unexpected_percent")
+    if count is not None:
+        found = f"{count:,} of {batch.get('rows', 0):,} rows" + (f" ({percent:.3g}%)" if percent is not None else "")
+    else:
+        found = f"observed {json.dumps(finding.get('observed'), default=str)}"
+    if finding.get("error"):
+        found += f"; error: {finding['error']}"
+    examples = json.dumps(finding.get("examples") or [], default=str)
+    if len(examples) > MAX_EXAMPLES_CHARS:
+        examples = examples[: MAX_EXAMPLES_CHARS - 1] + "…"
+    return [level, batch.get("batch"), finding.get("column"), finding.get("expectation"), finding.get("why"),
+            found[:MAX_EXAMPLES_CHARS], examples if finding.get("examples") else None]
+
+
+def validation_markdown(dataset: str, report_paths: Sequence[Path]) -> str:
+    """The validation results of one dataset (raw and normalized stages) as markdown, with a PASS/FAIL headline.
+
+    Args:
+        dataset: "imdb" or "jena".
+        report_paths: the stages' JSON files (tasks.validate.results_to_json), in stage order; a file that does
+            not exist is a stage that did not run (e.g. normalization after a failed raw stage).
+
+    Returns:
+        Markdown: the headline (FAIL if any hard expectation failed, PASS if every stage ran and passed,
+        INCOMPLETE otherwise), then per stage one row per batch (file or split) and every failed expectation.
+
+    Raises:
+        DataFormatError: if a report exists but is not a validation JSON.
+    """
+    documents = [(Path(p), _read_validation(Path(p))) for p in report_paths]
+    ran = [d for _, d in documents if d is not None]
+
+    def passed(d: Mapping) -> bool:
+        return bool(d.get("success", True)) and not any(b.get("failed_hard") for b in d["batches"])
+
+    if any(not passed(d) for d in ran):
+        verdict = "FAIL"
+    elif ran and len(ran) == len(documents):
+        verdict = "PASS"
+    else:
+        verdict = "INCOMPLETE"
+    hard = sum(len(b.get("failed_hard") or []) for d in ran for b in d["batches"])
+    soft = sum(len(b.get("failed_soft") or []) for d in ran for b in d["batches"])
+    evaluated = sum(int(b.get("evaluated") or 0) for d in ran for b in d["batches"])
+    lines = [
+        f"# Validation of {dataset}: {verdict}",
+        "",
+        f"**{verdict}**: {len(ran)} of {len(documents)} stage{'s' * (len(documents) != 1)} ran; "
+        f"{evaluated:,} expectations evaluated, {hard} failed hard (each fails the flow), {soft} failed soft "
+        "(reported; repaired by normalization).",
+    ]
+    for path, d in documents:
+        stage = path.name.split(".")[-2] if path.name.count(".") >= 2 else path.stem  # imdb.raw.json -> raw
+        if d is None:
+            lines += ["", f"## {stage}: not run", "", f"No report at `{path}`."]
+            continue
+        lines += ["", f"## {d.get('stage') or stage}: {'PASS' if passed(d) else 'FAIL'}", "", f"Report: `{path}`", ""]
+        lines += _table(
+            ["batch", "suite", "rows", "expectations", "failed hard", "failed soft", "result"],
+            [[b.get("batch"), b.get("suite"), b.get("rows"), b.get("evaluated"), len(b.get("failed_hard") or []),
+              len(b.get("failed_soft") or []), "FAIL" if b.get("failed_hard") else "PASS"] for b in d["batches"]],
+        )
+        findings = [_finding_row(level, b, f) for b in d["batches"]
+                    for level, key in (("**hard**", "failed_hard"), ("soft", "failed_soft"))
+                    for f in (b.get(key) or [])]
+        if findings:
+            lines += ["", "### Failed expectations", ""]
+            lines += _table(["level", "batch", "column", "expectation", "why", "found", "examples"], findings)
+    return "\n".join(lines) + "\n"
+
+
+def plots_markdown(run_dir: Path, model: str) -> str:
+    """Every PNG of a run folder, embedded in markdown as a data URI, so the pictures show in the Prefect UI.
+
+    Prefect's image artifact only takes a URL, which the browser must be able to reach; a `data:image/png;base64`
+    URI carries the picture inside the artifact itself. Both Prefect UIs (v1 and the default v2, Prefect 3.9)
+    render it: checked with a real server and headless Chromium (docs/ui-plots-artifact.png).
+
+    Args:
+        run_dir: artifacts/runs/<run-id>/<model>.
+        model: the model's name, for the heading.
+
+    Returns:
+        Markdown with one section per PNG (known plots first, in PLOT_TITLES' order); a PNG over
+        MAX_EMBEDDED_PNG bytes, or a file that is not a PNG, is named by its path instead.
+    """
+    import base64
+
+    run_dir = Path(run_dir)
+    order = {stem: i for i, stem in enumerate(PLOT_TITLES)}
+    pngs = sorted(run_dir.glob("*.png"), key=lambda p: (order.get(p.stem, len(order)), p.name))
+    lines = [f"# Plots of {model}", "", f"Run folder `{run_dir}`."]
+    if not pngs:
+        lines += ["", "No plots in this run folder."]
+    for path in pngs:
+        data = path.read_bytes()
+        lines += ["", f"## {PLOT_TITLES.get(path.stem, path.stem)}", ""]
+        if not data.startswith(b"\x89PNG\r\n\x1a\n"):
+            lines.append(f"`{path.name}` is not a PNG; not shown.")
+        elif len(data) > MAX_EMBEDDED_PNG:
+            lines.append(f"`{path}` ({len(data) / 1e6:.1f} MB) is too large to embed; open it from the run folder.")
+        else:
+            lines.append(f"![{path.stem}](data:image/png;base64,{base64.b64encode(data).decode('ascii')})")
+    return "\n".join(lines) + "\n"
+
+
+def epoch_description(epoch: int, epochs: int, logs: Mapping[str, float] | None = None) -> str:
+    """"epoch 3/10 loss=0.25 val_loss=0.31": a progress artifact's description after an epoch (1-based)."""
+    metrics = " ".join(f"{k}={v:.4g}" for k, v in sorted((logs or {}).items())
+                       if isinstance(v, (int, float)) and not isinstance(v, bool))
+    return f"epoch {epoch}/{epochs}" + (f" {metrics}" if metrics else "")
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# Prefect artifacts: publishing
+# ---------------------------------------------------------------------------------------------------------------
+# Thin: each sends content built above. Outside a flow or task run they do nothing and return None (Prefect would
+# otherwise attach the artifact to no run, and warns that this is deprecated). `_sync=True` makes Prefect's
+# dispatching helpers run synchronously even when called from async code, where they would return a coroutine.
+def in_prefect_run() -> bool:
+    """True inside a Prefect flow or task run."""
+    from prefect.context import FlowRunContext, TaskRunContext
+
+    return FlowRunContext.get() is not None or TaskRunContext.get() is not None
+
+
+def publish_metrics_table(rows: list[dict], key: str = METRICS_TABLE_KEY):
+    """The metrics table (metrics_table_rows) as a table artifact; its id, or None outside a run."""
+    if not in_prefect_run():
+        return None
+    from prefect.artifacts import create_table_artifact
+
+    return create_table_artifact(table=rows, key=key, description="Validation and test metrics, baselines, "
+                                 "verdicts and timings: one row per model.", _sync=True)
+
+
+def publish_report(markdown: str, key: str = REPORT_KEY):
+    """The training report (report_markdown) as a markdown artifact; its id, or None outside a run."""
+    if not in_prefect_run():
+        return None
+    from prefect.artifacts import create_markdown_artifact
+
+    return create_markdown_artifact(markdown=markdown, key=key, description="Blessed and promoted, and why.",
+                                    _sync=True)
+
+
+def publish_validation(dataset: str, markdown: str):
+    """A dataset's validation results (validation_markdown) under "validation-<dataset>"; id or None."""
+    if not in_prefect_run():
+        return None
+    from prefect.artifacts import create_markdown_artifact
+
+    return create_markdown_artifact(markdown=markdown, key=validation_key(dataset),
+                                    description=f"Great Expectations results of {dataset}, raw and normalized.",
+                                    _sync=True)
+
+
+def publish_plots(model: str, markdown: str):
+    """A run's plots (plots_markdown) under "plots-<model>"; id or None."""
+    if not in_prefect_run():
+        return None
+    from prefect.artifacts import create_markdown_artifact
+
+    return create_markdown_artifact(markdown=markdown, key=plots_key(model),
+                                    description=f"Plots of the latest {model} run.", _sync=True)
+
+
+class ProgressReporter:
+    """A progress artifact for a long loop (e.g. epochs): created at 0% on first use, then updated.
+
+    Outside a Prefect run it does nothing. Inside one, a failure to reach the API is logged once and stops
+    further updates: a progress bar is never worth failing a training run for.
+
+        progress = ProgressReporter(progress_key("jena_conv"), total=settings.epochs)
+        progress.update(3, epoch_description(3, 10, logs))  # 30%, "epoch 3/10 loss=0.28 val_loss=0.31"
+    """
+
+    def __init__(self, key: str, total: int, description: str = "starting"):
+        self.key, self.total, self.description = key, max(int(total), 1), description
+        self.artifact_id = None  # set once the artifact exists
+        self.enabled = True  # False outside a run, or after a failure
+
+    def start(self) -> None:
+        """Create the artifact at 0% (done by the first update if not called)."""
+        if self.artifact_id is not None or not self.enabled:
+            return
+        if not in_prefect_run():
+            self.enabled = False
+            return
+        from prefect.artifacts import create_progress_artifact
+
+        self._safely(lambda: setattr(self, "artifact_id", create_progress_artifact(
+            progress=0.0, key=self.key, description=self.description, _sync=True)))
+
+    def update(self, done: int, description: str | None = None) -> None:
+        """Set the progress to done/total (as a percentage, clamped to 0-100) and the description."""
+        self.start()
+        if self.artifact_id is None or not self.enabled:
+            return
+        from prefect.artifacts import update_progress_artifact
+
+        percent = min(max(100.0 * done / self.total, 0.0), 100.0)
+        self._safely(lambda: update_progress_artifact(artifact_id=self.artifact_id, progress=percent,
+                                                      description=description, _sync=True))
+
+    def _safely(self, call) -> None:
+        try:
+            call()
+        except Exception as error:  # noqa: BLE001 - the server is down or refused: stop, say so once
+            self.enabled = False
+            try:
+                from prefect.logging import get_run_logger
+
+                get_run_logger().warning(f"progress artifact {self.key!r} not updated any more: {error}")
+            except Exception:  # noqa: BLE001
+                pass

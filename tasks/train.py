@@ -24,6 +24,7 @@ import numpy as np
 from prefect import task
 
 from tasks import atomic
+from tasks.cache import content_key
 from tasks.config import JENA_TARGET, TrainSettings
 from tasks.errors import SettingsError
 from tasks.normalize import read_imdb_split, read_jena, read_provenance
@@ -215,7 +216,7 @@ def make_callbacks(run_dir: Path, s: TrainSettings, history: list[dict[str, floa
             save_weights_only=True, initial_value_threshold=best[1] if best else None,
         ),
         keras.callbacks.CSVLogger(str(run_dir / "history.csv"), append=True),
-        EpochLog(s.epochs),
+        EpochLog(s.model, s.epochs),
         keras.callbacks.BackupAndRestore(str(run_dir / "backup")),  # last: saves after the others have logged
     ]
     if s.tensorboard:
@@ -227,19 +228,26 @@ def make_callbacks(run_dir: Path, s: TrainSettings, history: list[dict[str, floa
 
 
 class EpochLog(keras.callbacks.Callback):
-    """One line per epoch (epoch, loss, metrics, seconds), through Prefect's logger inside a run."""
+    """Per epoch: one log line (epoch, loss, metrics, seconds) through Prefect's logger inside a run, and the
+    run's progress artifact updated (nothing of the kind outside a Prefect run)."""
 
-    def __init__(self, epochs: int):
+    def __init__(self, model_name: str, epochs: int):
+        from tasks.report import ProgressReporter, progress_key
+
         super().__init__()
         self.epochs, self.seconds, self._start = epochs, [], 0.0
+        self.progress = ProgressReporter(progress_key(model_name), total=epochs)
 
     def on_epoch_begin(self, epoch, logs=None):
         self._start = time.perf_counter()
 
     def on_epoch_end(self, epoch, logs=None):
+        from tasks.report import epoch_description
+
         self.seconds.append(time.perf_counter() - self._start)
-        metrics = " ".join(f"{k}={v:.4f}" for k, v in sorted((logs or {}).items()) if isinstance(v, float))
-        _log(f"epoch {epoch + 1}/{self.epochs} {metrics} ({self.seconds[-1]:.1f} s)")
+        description = epoch_description(epoch + 1, self.epochs, logs)
+        _log(f"{description} ({self.seconds[-1]:.1f} s)")
+        self.progress.update(epoch + 1, description)
 
 
 def _log(message: str) -> None:
@@ -448,6 +456,24 @@ def evaluate_jena(model, data: JenaData, s: TrainSettings, run_dir: Path) -> dic
             "splits": data.splits}
 
 
+REUSED = "reused.json"  # in a run folder whose model was not trained again: where the reused run lives
+
+
+def record_reuse(run_dir: Path, reused_dir: Path) -> None:
+    """Note in this run's folder that its model is the earlier run `reused_dir` (same data, code, settings)."""
+    atomic.write_json(Path(run_dir) / REUSED, {"run_dir": str(Path(reused_dir).resolve())})
+
+
+def resolve_run_dir(run_dir: Path) -> Path:
+    """The folder holding a run's model and metrics: itself, or the earlier run it reused."""
+    run_dir = Path(run_dir)
+    if (run_dir / "metrics.json").is_file():
+        return run_dir
+    if (run_dir / REUSED).is_file():
+        return Path(json.loads((run_dir / REUSED).read_text())["run_dir"])
+    raise FileNotFoundError(f"{run_dir} holds neither metrics.json nor {REUSED}: the run did not finish")
+
+
 def new_run_id() -> str:
     """A sortable, unique run id: UTC time plus a few random hex digits."""
     return dt.datetime.now(dt.timezone.utc).strftime("%Y%m%d-%H%M%S-") + os.urandom(2).hex()
@@ -458,12 +484,22 @@ def new_run_id() -> str:
 # ---------------------------------------------------------------------------------------------------------------
 
 
-@task(task_run_name="train {settings.model}")
-def train_model_task(settings: TrainSettings, profile: str, data_dir: Path, run_dir: Path, run_id: str) -> Path:
-    """Train one model and write its run folder; a finished run folder is returned as it is."""
+def _training_cache_key(context, parameters: dict) -> str:
+    """Same settings, same data (sha256 of its Parquet), same code: the same model; run ids do not count."""
+    return content_key("train", parameters["settings"], parameters["data_sha256"])
+
+
+@task(task_run_name="train {settings.model}", cache_key_fn=_training_cache_key, persist_result=True)
+def train_model_task(settings: TrainSettings, profile: str, data_dir: Path, run_dir: Path, run_id: str,
+                     data_sha256: str) -> str:
+    """Train one model and write its run folder; returns its metrics.json. Cached by data, code and settings."""
     metrics_path = Path(run_dir) / "metrics.json"
-    if metrics_path.is_file():
-        _log(f"{run_dir} is already complete; use a new run id to train again")
-        return metrics_path
-    train_model(settings, profile, Path(data_dir), Path(run_dir), run_id)
-    return metrics_path
+    if not metrics_path.is_file():  # a finished run folder (same run id) is kept as it is
+        train_model(settings, profile, Path(data_dir), Path(run_dir), run_id)
+    return str(metrics_path)
+
+
+@task(task_run_name="fingerprint {family} data")
+def fingerprint_data(data_dir: Path, family: str) -> str:
+    """sha256 of the published Parquet a model family trains on (what the training cache is keyed by)."""
+    return data_fingerprint(dataset_path(Path(data_dir), family), family)["sha256"]

@@ -42,8 +42,10 @@ def write_imdb(
 ) -> dict[str, Path]:
     """Write `imdb.npz` and `imdb_word_index.json` into `folder`.
 
-    Reviews are 5-40 raw ranks; positive ones use rank 11 ("great") and negative ones rank 12 ("awful") often.
-    `mutate(arrays)` may change the arrays before saving (to make bad inputs).
+    Reviews are 20-40 raw ranks. Sentiment is in word ORDER: positive reviews hold "not" then "bad" (ranks 11,
+    12) three times, negative ones "bad" then "not" — the same words, so a bag-of-words model cannot tell them
+    apart and stays near chance while a convnet learns the order in seconds (the e2e tests need a model that
+    beats its baselines). `mutate(arrays)` may change the arrays before saving (to make bad inputs).
     """
     rng = np.random.default_rng(seed)
     folder = Path(folder)
@@ -53,10 +55,11 @@ def write_imdb(
         labels = np.array([1, 0] * (n_per_split // 2) + [1] * (n_per_split % 2), dtype=np.int64)
         reviews = []
         for label in labels:
-            length = int(rng.integers(5, 41))
-            words = rng.integers(1, vocab + 1, size=length)
-            words[rng.random(length) < 0.3] = 11 if label else 12
-            reviews.append([int(w) for w in words])
+            words = [int(w) for w in rng.integers(13, vocab + 1, size=int(rng.integers(20, 41)))]
+            for _ in range(3):
+                at = int(rng.integers(0, len(words) - 1))
+                words[at: at + 2] = [11, 12] if label else [12, 11]
+            reviews.append(words)
         x = np.empty(len(reviews), dtype=object)
         x[:] = reviews
         arrays[f"x_{split}"], arrays[f"y_{split}"] = x, labels
@@ -66,7 +69,7 @@ def write_imdb(
     with open(npz, "wb") as f:  # np.savez on a handle keeps the name exactly imdb.npz
         np.savez(f, **arrays)
     words = [f"w{i}" for i in range(1, vocab + 1)]
-    words[10], words[11] = "great", "awful"
+    words[10], words[11] = "not", "bad"
     index = folder / "imdb_word_index.json"
     index.write_text(json.dumps({w: i + 1 for i, w in enumerate(words)}), encoding="utf-8")
     return {"npz": npz, "word_index": index}

@@ -1,0 +1,262 @@
+"""The champion registry: which run of each model is the one to use, and why.
+
+`artifacts/registry/<model>.json` names the champion of one model: its run id, its metrics (validation, test,
+the baselines' summary, blessed and the blessing's reason), the sha256 of the data it trained on, the code's
+commit, the path of its model, when it was promoted and which run was champion before it.
+
+A candidate (a finished run's metrics.json) becomes champion only if it is blessed (it beats its strongest
+baseline, see tasks.evaluate.bless) and beats the current champion on the validation metric: IMDB accuracy,
+higher is better; Jena MAE, lower is better. A tie keeps the champion. Either way the decision says why.
+
+The entry is replaced with one atomic rename (tasks.atomic.write_json), the only write that changes the registry:
+a failed or interrupted run, which has no metrics.json, never reaches it, and a reader sees the old champion or
+the new one, never half a file.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import fcntl
+import json
+import math
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any, Iterator
+
+from prefect import task
+
+from tasks import atomic
+from tasks.config import family
+from tasks.errors import DataFormatError, SettingsError
+
+VALIDATION_METRIC = {  # family -> (key in metrics["validation"], how reasons name it, higher is better)
+    "imdb": ("accuracy", "val accuracy", True),
+    "jena": ("mae", "val MAE", False),
+}
+ENTRY_FIELDS = ("model", "run_id", "metrics", "data_sha256", "code_commit", "model_path", "promoted_at",
+                "previous_run_id")
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# Reading and deciding
+# ---------------------------------------------------------------------------------------------------------------
+def registry_path(registry_dir: Path, model: str) -> Path:
+    """Where the champion of `model` is recorded: <registry_dir>/<model>.json."""
+    return Path(registry_dir) / f"{model}.json"
+
+
+def validation_metric(metrics: dict) -> tuple[str, str, bool]:
+    """(key in metrics["validation"], label for sentences, higher is better) of a metrics.json or registry entry.
+
+    The model family decides; metrics["monitor"] (val_accuracy / val_loss) must agree where it is present.
+    """
+    model = metrics.get("model")
+    if not isinstance(model, str):
+        raise SettingsError(f"metrics have no model name (got {model!r}); expected a metrics.json of a finished run")
+    key, label, higher = VALIDATION_METRIC[family(model)]
+    monitor = metrics.get("monitor")
+    expected = "val_accuracy" if higher else "val_loss"
+    if monitor is not None and monitor != expected:
+        raise SettingsError(f"{model}: monitor {monitor!r} does not match the {family(model)} family's {expected!r}")
+    return key, label, higher
+
+
+def validation_value(metrics: dict) -> float:
+    """The validation metric a champion is judged on (accuracy or MAE) of a metrics.json or registry entry."""
+    key, _, _ = validation_metric(metrics)
+    try:
+        return float(metrics["validation"][key])
+    except (KeyError, TypeError, ValueError):
+        raise SettingsError(
+            f"{metrics.get('model')} run {metrics.get('run_id')!r} has no number at validation.{key}"
+        ) from None
+
+
+def read_champion(registry_dir: Path, model: str) -> dict | None:
+    """The registry entry of `model`'s champion, or None if it has none yet.
+
+    Raises:
+        DataFormatError: if the file is not a JSON object with the registry's fields (naming file and field).
+    """
+    path = registry_path(registry_dir, model)
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        return None
+    try:
+        entry = json.loads(text)
+    except json.JSONDecodeError as error:
+        raise DataFormatError(f"champion registry {path} is not valid JSON: {error}; fix or delete it") from None
+    if not isinstance(entry, dict):
+        raise DataFormatError(f"champion registry {path} holds a {type(entry).__name__}; expected a JSON object")
+    missing = [name for name in ENTRY_FIELDS if name not in entry]
+    if missing:
+        raise DataFormatError(
+            f"champion registry {path} lacks {', '.join(missing)}; expected {', '.join(ENTRY_FIELDS)}"
+        )
+    if entry["model"] != model:
+        raise DataFormatError(f"champion registry {path} names model {entry['model']!r}; expected {model!r}")
+    try:
+        value = validation_value(entry["metrics"])
+    except SettingsError as error:
+        raise DataFormatError(f"champion registry {path}: {error}") from None
+    if not math.isfinite(value):
+        raise DataFormatError(f"champion registry {path}: validation metric {value}; expected a finite number")
+    return entry
+
+
+def decide(candidate: dict, champion: dict | None) -> dict:
+    """Whether a finished run should replace the champion, and why.
+
+    Args:
+        candidate: a run's metrics.json (model, run_id, monitor, validation, blessed, blessing, ...).
+        champion: the current registry entry (read_champion), or None.
+
+    Returns:
+        {"promote": bool, "reason": a sentence}, e.g. "val accuracy 0.881 beats champion 20261128-1200-ab12's
+        0.874" or "not blessed: val MAE 0.452 does not beat persistence 0.29 by 0.005".
+
+    Raises:
+        SettingsError: if the candidate lacks its model or validation metric, or is of another model than the
+            champion.
+    """
+    _, label, higher = validation_metric(candidate)
+    value = validation_value(candidate)
+    if champion is not None and champion["model"] != candidate["model"]:
+        raise SettingsError(f"candidate is a {candidate['model']} run; the champion is a {champion['model']}")
+    if champion is not None and champion["run_id"] == candidate.get("run_id"):
+        return {"promote": False, "reason": "already champion"}
+    if not candidate.get("blessed"):
+        return {"promote": False, "reason": f"not blessed: {_blessing_sentence(candidate, label, value)}"}
+    if champion is None:
+        return {"promote": True, "reason": f"first champion; blessed: {_blessing_sentence(candidate, label, value)}"}
+    best = validation_value(champion["metrics"])
+    better = value > best if higher else value < best  # strictly: a tie keeps the champion
+    if not math.isfinite(value) or not better:
+        tie = " (a tie keeps the champion)" if value == best else ""
+        return {"promote": False,
+                "reason": f"{label} {value:.4g} does not beat champion {champion['run_id']}'s {best:.4g}{tie}"}
+    return {"promote": True, "reason": f"{label} {value:.4g} beats champion {champion['run_id']}'s {best:.4g}"}
+
+
+def _blessing_sentence(metrics: dict, label: str, value: float) -> str:
+    """ "val MAE 0.452 does not beat persistence 0.29 by 0.005", from the blessing in metrics.json."""
+    b = metrics.get("blessing") or {}
+    if {"baseline", "baseline_value", "margin"} <= b.keys():
+        verb = "beats" if metrics.get("blessed") else "does not beat"
+        return f"{label} {value:.4g} {verb} {b['baseline']} {b['baseline_value']:.4g} by {b['margin']:.4g}"
+    reason = str(b.get("reason") or "no blessing recorded")
+    return reason.removesuffix(": not blessed").removesuffix(": blessed")
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# Writing
+# ---------------------------------------------------------------------------------------------------------------
+def baselines_summary(metrics: dict) -> dict[str, dict[str, float]]:
+    """Each baseline's validation and test value of the champion metric: {"persistence": {"val": .., "test": ..}}."""
+    key, _, _ = validation_metric(metrics)
+    return {
+        name: {split: by_split[split][key] for split in ("val", "test") if key in by_split.get(split, {})}
+        for name, by_split in (metrics.get("baselines") or {}).items()
+    }
+
+
+def make_entry(model: str, metrics: dict, run_dir: Path, previous_run_id: str | None) -> dict[str, Any]:
+    """The registry entry naming the run in `run_dir` (with its `metrics`) the champion of `model`."""
+    return {
+        "model": model,
+        "run_id": metrics.get("run_id") or Path(run_dir).parent.name,
+        "metrics": {
+            "model": model,
+            "monitor": metrics.get("monitor"),
+            "validation": metrics["validation"],
+            "test": metrics.get("test"),
+            "baselines": baselines_summary(metrics),
+            "blessed": bool(metrics.get("blessed")),
+            "reason": (metrics.get("blessing") or {}).get("reason"),
+        },
+        "data_sha256": (metrics.get("data") or {}).get("sha256"),
+        "code_commit": metrics.get("git_commit"),
+        "model_path": str(Path(run_dir).resolve() / "model.keras"),
+        "promoted_at": dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"),
+        "previous_run_id": previous_run_id,
+    }
+
+
+def promote(registry_dir: Path, model: str, metrics: dict, run_dir: Path) -> dict:
+    """Make the run in `run_dir` the champion of `model`: write its entry atomically and return it.
+
+    Does not decide (see `decide`); the previous champion's run id is read from the registry as it stands.
+
+    Raises:
+        SettingsError: if `metrics` are of another model.
+        DataFormatError: if the run folder has no model.keras, or the current entry is corrupt.
+    """
+    if metrics.get("model") != model:
+        raise SettingsError(f"metrics are of model {metrics.get('model')!r}; cannot promote them as {model!r}")
+    model_file = Path(run_dir) / "model.keras"
+    if not model_file.is_file():
+        raise DataFormatError(f"{model_file} does not exist: an unfinished or damaged run cannot be promoted")
+    previous = read_champion(registry_dir, model)
+    entry = make_entry(model, metrics, run_dir, previous["run_id"] if previous else None)
+    atomic.write_json(registry_path(registry_dir, model), entry)
+    return entry
+
+
+@contextmanager
+def registry_lock(registry_dir: Path, model: str) -> Iterator[None]:
+    """Hold an exclusive lock on `model`'s entry, so two runs finishing together decide one after the other."""
+    registry_dir = Path(registry_dir)
+    registry_dir.mkdir(parents=True, exist_ok=True)
+    with open(registry_dir / f".{model}.lock", "a") as handle:
+        fcntl.flock(handle, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(handle, fcntl.LOCK_UN)
+
+
+def register(registry_dir: Path, model: str, metrics: dict, run_dir: Path) -> dict[str, Any]:
+    """Decide on one finished run and promote it if it wins; the summary promote_model returns."""
+    with registry_lock(registry_dir, model):
+        champion = read_champion(registry_dir, model)
+        decision = decide(metrics, champion)
+        entry = promote(registry_dir, model, metrics, run_dir) if decision["promote"] else champion
+    _, label, _ = validation_metric(metrics)
+    return {
+        "model": model,
+        "run_id": metrics.get("run_id"),
+        "promoted": decision["promote"],
+        "reason": decision["reason"],
+        "metric": label,
+        "candidate_value": validation_value(metrics),
+        "champion_run_id": entry["run_id"] if entry else None,  # the champion after this decision
+        "champion_value": validation_value(entry["metrics"]) if entry else None,
+        "previous_champion_run_id": champion["run_id"] if champion else None,
+    }
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# Prefect tasks
+# ---------------------------------------------------------------------------------------------------------------
+
+
+@task(task_run_name="promote {model}")
+def promote_model(registry_dir: Path, model: str, metrics_path: Path) -> dict:
+    """Make a finished run the champion of its model if it is blessed and beats the current one."""
+    metrics_path = Path(metrics_path)
+    try:
+        metrics = json.loads(metrics_path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise DataFormatError(f"{metrics_path} does not exist: only a finished run can be promoted") from None
+    except json.JSONDecodeError as error:
+        raise DataFormatError(f"{metrics_path} is not valid JSON: {error}") from None
+    result = register(Path(registry_dir), model, metrics, metrics_path.parent)
+    try:
+        from prefect.logging import get_run_logger
+
+        get_run_logger().info(f"{model} run {result['run_id']}: {'promoted' if result['promoted'] else 'kept champion'}"
+                              f" ({result['reason']})")
+    except Exception:  # outside a Prefect run
+        pass
+    return result

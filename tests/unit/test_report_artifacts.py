@@ -1,0 +1,214 @@
+"""Content of the Prefect artifacts: metrics table, report, validation results, plots; keys; no-op publishing."""
+
+from __future__ import annotations
+
+import base64
+import re
+from pathlib import Path
+
+import pytest
+
+from tasks import report
+from tasks.errors import DataFormatError
+from tasks.report import (
+    METRICS_TABLE_KEY,
+    REPORT_KEY,
+    ProgressReporter,
+    artifact_key,
+    epoch_description,
+    metrics_table_rows,
+    plot_confusion_matrix,
+    plot_training_curves,
+    plots_key,
+    plots_markdown,
+    progress_key,
+    report_markdown,
+    validation_key,
+    validation_markdown,
+)
+from tasks.validate import SuiteResult, results_to_json
+
+pytestmark = pytest.mark.unit
+
+IMDB = {
+    "model": "imdb_conv", "profile": "smoke", "run_id": "20261128-120000-ab12", "epochs_planned": 3,
+    "epochs_run": 3, "best_epoch": 2, "monitor": "val_accuracy",
+    "validation": {"reviews": 300, "accuracy": 0.88123, "roc_auc": 0.94},
+    "test": {"reviews": 500, "accuracy": 0.8711, "roc_auc": 0.93},
+    "baselines": {"majority": {"val": {"accuracy": 0.5}, "test": {"accuracy": 0.5}},
+                  "bag_of_words": {"val": {"accuracy": 0.862}, "test": {"accuracy": 0.85}}},
+    "blessing": {"blessed": True, "baseline": "bag_of_words", "baseline_value": 0.862, "margin": 0.005,
+                 "reason": "val accuracy 0.8812 beats bag_of_words 0.862 by 0.005: blessed"},
+    "blessed": True, "device": "CPU (2 cores)", "training_seconds": 30.0, "seconds_per_epoch": 10.0,
+    "data": {"sha256": "a" * 64}, "git_commit": "abc123",
+}
+JENA = {
+    "model": "jena_conv", "profile": "smoke", "run_id": "20261128-120000-ab12", "epochs_planned": 2,
+    "epochs_run": 2, "best_epoch": 1, "monitor": "val_loss",
+    "validation": {"mae": 0.452, "mae_celsius": 3.84, "windows": 64},
+    "test": {"mae": 0.47, "mae_celsius": 4.0, "windows": 64},
+    "baselines": {"persistence": {"val": {"mae": 0.29, "mae_celsius": 2.47}, "test": {"mae": 0.3}},
+                  "mean": {"val": {"mae": 0.88}, "test": {"mae": 0.9}}},
+    "blessing": {"blessed": False, "baseline": "persistence", "baseline_value": 0.29, "margin": 0.005,
+                 "reason": "val MAE 0.452 does not beat persistence 0.29 by 0.005: not blessed"},
+    "blessed": False, "device": "CPU (2 cores)", "training_seconds": 4.0, "seconds_per_epoch": 2.0,
+    "data": {"sha256": "b" * 64}, "git_commit": "abc123",
+}
+RESULTS = [
+    {"metrics": IMDB, "promotion": {"model": "imdb_conv", "run_id": IMDB["run_id"], "promoted": True,
+                                    "reason": "val accuracy 0.8812 beats champion 20261127-0900-cd34's 0.874",
+                                    "metric": "val accuracy", "candidate_value": 0.88123,
+                                    "champion_run_id": IMDB["run_id"], "champion_value": 0.88123,
+                                    "previous_champion_run_id": "20261127-0900-cd34"}},
+    {"metrics": JENA, "promotion": {"model": "jena_conv", "run_id": JENA["run_id"], "promoted": False,
+                                    "reason": "not blessed: val MAE 0.452 does not beat persistence 0.29 by 0.005",
+                                    "metric": "val MAE", "candidate_value": 0.452, "champion_run_id": "old-1",
+                                    "champion_value": 0.27, "previous_champion_run_id": "old-1"}},
+]
+
+
+def test_metrics_table_has_one_row_per_model_with_the_same_columns():
+    rows = metrics_table_rows(RESULTS)
+    assert [r["model"] for r in rows] == ["imdb_conv", "jena_conv"]
+    assert list(rows[0]) == list(rows[1])  # one header for the whole table
+    imdb, jena = rows
+    assert imdb["metric"] == "accuracy" and imdb["val"] == 0.8812 and imdb["test"] == 0.8711
+    assert imdb["val_majority"] == 0.5 and imdb["val_bag_of_words"] == 0.862 and imdb["val_persistence"] is None
+    assert imdb["val_celsius"] is None
+    assert imdb["blessed"] is True and imdb["promoted"] is True and imdb["champion_val"] == 0.8812
+    assert jena["metric"] == "MAE" and jena["val"] == 0.452 and jena["test"] == 0.47
+    assert jena["val_celsius"] == 3.84 and jena["test_celsius"] == 4.0
+    assert jena["val_persistence"] == 0.29 and jena["val_mean"] == 0.88 and jena["val_majority"] is None
+    assert jena["blessed"] is False and jena["promoted"] is False
+    assert jena["champion_run_id"] == "old-1" and jena["champion_val"] == 0.27
+    assert (jena["best_epoch"], jena["epochs_run"], jena["seconds_per_epoch"], jena["device"]) == (
+        1, 2, 2.0, "CPU (2 cores)")
+
+
+def test_metrics_table_without_a_registry_step_leaves_promotion_empty():
+    [row] = metrics_table_rows([{"metrics": IMDB, "promotion": None}])
+    assert row["promoted"] is None and row["champion_run_id"] is None
+
+
+def test_report_states_every_verdict_and_its_reason():
+    text = report_markdown(RESULTS, "20261128-120000-ab12", "smoke")
+    assert "20261128-120000-ab12" in text and "`smoke`" in text
+    assert "2 models trained, 1 blessed" in text and "1 promoted" in text
+    for item in RESULTS:
+        assert f"## {item['metrics']['model']}" in text
+        assert item["metrics"]["blessing"]["reason"] in text
+        assert item["promotion"]["reason"] in text
+    assert "**Blessed: yes.**" in text and "**Blessed: no.**" in text
+    assert "**Promoted: yes.**" in text and "**Promoted: no.**" in text
+    assert "| imdb_conv | val accuracy | 0.8812 | 0.8711 | bag_of_words 0.862 | yes | yes |" in text
+    assert "Test MAE 0.47 (4.00 °C) over 64 windows" in text
+
+
+def test_report_says_when_no_promotion_was_decided():
+    text = report_markdown([{"metrics": JENA, "promotion": None}], "r1", "quick")
+    assert "**Promoted: not decided.**" in text and "1 model trained" in text
+
+
+def write_validation(folder: Path, dataset: str, stage: str, results: list[SuiteResult]) -> Path:
+    path = folder / f"{dataset}.{stage}.json"
+    path.write_text(results_to_json(dataset, stage, results))
+    return path
+
+
+LABELS_NOT_BINARY = {  # a hard finding as tasks.validate._describe writes it
+    "expectation": "expect_column_values_to_be_in_set", "why": "labels are 0/1", "column": "label",
+    "arguments": {"value_set": [0, 1]}, "unexpected_count": 3, "unexpected_percent": 0.012,
+    "examples": [2, 2, 7], "observed": None,
+}
+ROW_COUNT = {
+    "expectation": "expect_table_row_count_to_equal", "why": "25,000 reviews per split", "column": None,
+    "arguments": {"value": 25000}, "unexpected_count": None, "unexpected_percent": None, "examples": [],
+    "observed": 24999,
+}
+SENTINELS = {
+    "expectation": "expect_column_values_to_not_be_in_set", "why": "-9999 marks a missing reading (repaired)",
+    "column": "wv (m/s)", "arguments": {"value_set": [-9999.0]}, "unexpected_count": 2, "unexpected_percent": 0.1,
+    "examples": [-9999.0, -9999.0], "observed": None,
+}
+
+
+def test_validation_markdown_shows_fail_with_counts_and_examples(tmp_path):
+    raw = write_validation(tmp_path, "imdb", "raw", [
+        SuiteResult("imdb.raw", "train", 25_000, failed_hard=[LABELS_NOT_BINARY, ROW_COUNT], evaluated=6),
+        SuiteResult("imdb.raw", "test", 25_000, failed_soft=[SENTINELS], evaluated=6),
+    ])
+    text = validation_markdown("imdb", [raw, tmp_path / "imdb.normalized.json"])
+    assert text.splitlines()[0] == "# Validation of imdb: FAIL"
+    assert "1 of 2 stages ran; 12 expectations evaluated, 2 failed hard" in text and "1 failed soft" in text
+    assert "## raw: FAIL" in text and "## normalized: not run" in text
+    assert "| train | imdb.raw | 25,000 | 6 | 2 | 0 | FAIL |" in text
+    assert "| test | imdb.raw | 25,000 | 6 | 0 | 1 | PASS |" in text
+    assert "| **hard** | train | label | expect_column_values_to_be_in_set | labels are 0/1 | 3 of 25,000 rows" in text
+    assert "[2, 2, 7]" in text and "observed 24999" in text
+    assert "| soft | test | wv (m/s) |" in text
+
+
+def test_validation_markdown_passes_when_every_stage_passed(tmp_path):
+    paths = [write_validation(tmp_path, "jena", stage, [SuiteResult(f"jena.{stage}", "jena.parquet", 10,
+                                                                    evaluated=4)])
+             for stage in ("raw", "normalized")]
+    text = validation_markdown("jena", paths)
+    assert text.startswith("# Validation of jena: PASS") and "FAIL" not in text
+    assert "## raw: PASS" in text and "## normalized: PASS" in text
+
+
+def test_validation_markdown_refuses_a_corrupt_report(tmp_path):
+    bad = tmp_path / "imdb.raw.json"
+    bad.write_text("{")
+    with pytest.raises(DataFormatError, match="imdb.raw.json is not valid JSON"):
+        validation_markdown("imdb", [bad])
+
+
+def test_plots_markdown_embeds_every_png_as_a_decodable_data_uri(tmp_path):
+    history = {"accuracy": [0.6, 0.8], "val_accuracy": [0.7, 0.75], "loss": [0.6, 0.4], "val_loss": [0.5, 0.45]}
+    curves = plot_training_curves(history, tmp_path / "curves.png", title="t", metric="accuracy",
+                                  metric_label="Accuracy")
+    confusion = plot_confusion_matrix([[5, 1], [2, 6]], tmp_path / "confusion.png", title="t")
+    (tmp_path / "metrics.json").write_text("{}")
+
+    text = plots_markdown(tmp_path, "imdb_conv")
+    images = re.findall(r"!\[(\w+)\]\(data:image/png;base64,([A-Za-z0-9+/=]+)\)", text)
+    assert [name for name, _ in images] == ["curves", "confusion"]  # curves first, as PLOT_TITLES orders them
+    assert [base64.b64decode(data, validate=True) for _, data in images] == [curves.read_bytes(),
+                                                                           confusion.read_bytes()]
+    assert "## Training curves" in text and "## Confusion matrix on the test set" in text
+
+
+def test_plots_markdown_names_what_it_cannot_embed(tmp_path, monkeypatch):
+    (tmp_path / "fake.png").write_bytes(b"not a png")
+    assert "`fake.png` is not a PNG" in plots_markdown(tmp_path, "m")
+    assert "No plots" in plots_markdown(tmp_path / "empty", "m")
+    plot_confusion_matrix([[5, 1], [2, 6]], tmp_path / "confusion.png", title="t")
+    monkeypatch.setattr(report, "MAX_EMBEDDED_PNG", 100)
+    assert "too large to embed" in plots_markdown(tmp_path, "m")
+
+
+def test_keys_are_stable_and_valid():
+    keys = [METRICS_TABLE_KEY, REPORT_KEY, validation_key("imdb"), validation_key("jena"), plots_key("imdb_conv"),
+            plots_key("jena_conv_gru_fast"), progress_key("jena_conv")]
+    assert keys == ["train-all-metrics", "train-all-report", "validation-imdb", "validation-jena",
+                    "plots-imdb-conv", "plots-jena-conv-gru-fast", "training-progress-jena-conv"]
+    assert all(re.fullmatch(report.ARTIFACT_KEY_PATTERN, k) for k in keys)
+    assert artifact_key("Train", "ALL  metrics!") == "train-all-metrics"
+
+
+def test_epoch_description():
+    assert epoch_description(3, 10, {"val_loss": 0.3112, "loss": 0.25, "lr": True}) == (
+        "epoch 3/10 loss=0.25 val_loss=0.3112")
+    assert epoch_description(1, 2) == "epoch 1/2"
+
+
+def test_publishing_outside_a_prefect_run_does_nothing():
+    assert report.publish_metrics_table(metrics_table_rows(RESULTS)) is None
+    assert report.publish_report("# r") is None
+    assert report.publish_validation("imdb", "# v") is None
+    assert report.publish_plots("imdb_conv", "# p") is None
+    progress = ProgressReporter(progress_key("jena_conv"), total=2)
+    progress.update(1, "epoch 1/2")
+    progress.update(2, "epoch 2/2")
+    assert progress.artifact_id is None
