@@ -9,12 +9,9 @@ DATA_DIR ?= data
 ARTIFACTS_DIR ?= artifacts
 PROFILE ?= quick
 MODELS ?= imdb_conv jena_conv jena_conv_gru
-ifndef RUN_ID
-RUN_ID := $(shell date -u +%Y%m%d-%H%M%S)-make
-endif
 PYTEST_ARGS ?=
 
-.PHONY: run test test-unit test-data test-model test-e2e bench-ingest clean
+.PHONY: run test test-unit test-data test-model test-e2e bench-ingest service-start service-stop clean
 
 $(BIN)/.installed: pyproject.toml constraints.txt
 	$(PYTHON) -m venv $(VENV)
@@ -23,14 +20,9 @@ $(BIN)/.installed: pyproject.toml constraints.txt
 	touch $@
 
 run: $(BIN)/.installed
-	$(BIN)/python -m flows.ingest imdb --data-dir $(DATA_DIR) $(if $(MIRROR),--mirror $(MIRROR))
-	$(BIN)/python -m flows.ingest jena --data-dir $(DATA_DIR) $(if $(MIRROR),--mirror $(MIRROR)) \
-		$(if $(JENA_FILES),--files $(JENA_FILES))
-	for model in $(MODELS); do \
-		$(BIN)/python -m flows.train --model $$model --profile $(PROFILE) --run-id $(RUN_ID) \
-			--data-dir $(DATA_DIR) --artifacts-dir $(ARTIFACTS_DIR) || exit 1; \
-	done
-	@echo "results: $(ARTIFACTS_DIR)/runs/$(RUN_ID)/<model>/metrics.json and plots"
+	$(BIN)/python -m flows.train_all --profile $(PROFILE) --data-dir $(DATA_DIR) --artifacts-dir $(ARTIFACTS_DIR) \
+		$(if $(MIRROR),--mirror $(MIRROR)) $(if $(JENA_FILES),--jena-files $(JENA_FILES)) \
+		--models $(MODELS)
 
 test: $(BIN)/.installed
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
@@ -40,6 +32,12 @@ test-unit test-data test-model test-e2e: $(BIN)/.installed
 
 bench-ingest: $(BIN)/.installed
 	$(BIN)/python -m bench.ingest
+
+service-start: $(BIN)/.installed
+	scripts/service.sh start
+
+service-stop:
+	scripts/service.sh stop
 
 clean:
 	rm -rf $(VENV) .pytest_cache

