@@ -43,7 +43,6 @@ CASES = ("imdb-functions", "jena-functions", "imdb-flow", "jena-flow")
 def ingest_imdb_functions(mirror: str, data_dir: Path) -> dict[str, float]:
     """The IMDB flow's steps as plain functions; returns seconds per step."""
     from flows.ingest import publish_dataset
-    from tasks import atomic
     from tasks.config import IMDB_NPZ, IMDB_WORD_INDEX, IngestSettings
     from tasks.download import fetch
     from tasks.normalize import normalize_imdb
@@ -61,22 +60,20 @@ def ingest_imdb_functions(mirror: str, data_dir: Path) -> dict[str, float]:
     npz = fetch(IMDB_NPZ, settings.mirror, settings.raw_dir)
     words = fetch(IMDB_WORD_INDEX, settings.mirror, settings.raw_dir)
     lap("download")
-    validate_raw_imdb.fn(npz.path, npz.sha256, words.path, settings.validation_dir)
+    raw_report = validate_raw_imdb.fn([npz, words], settings.validation_dir)
     lap("validate_raw")
-    with atomic.staging_dir(settings.processed_dir / "imdb") as staging:
-        normalize_imdb.fn(npz.path, npz.sha256, words.path, staging)
-        lap("normalize")
-        validate_normalized_imdb.fn(staging, settings.validation_dir)
-        lap("validate_normalized")
-        publish_dataset.fn(staging, settings.processed_dir, "imdb")
-        lap("publish")
+    version = normalize_imdb.fn([npz, words], raw_report, settings.processed_dir)
+    lap("normalize")
+    validate_normalized_imdb.fn(version, settings.validation_dir)
+    lap("validate_normalized")
+    publish_dataset.fn(version, settings.processed_dir, "imdb")
+    lap("publish")
     return steps
 
 
 def ingest_jena_functions(mirror: str, data_dir: Path) -> dict[str, float]:
     """The Jena flow's steps (classic zip) as plain functions; returns seconds per step."""
     from flows.ingest import publish_dataset, unpack_jena
-    from tasks import atomic
     from tasks.config import IngestSettings, jena_sources
     from tasks.download import fetch
     from tasks.normalize import normalize_jena_files
@@ -95,15 +92,14 @@ def ingest_jena_functions(mirror: str, data_dir: Path) -> dict[str, float]:
     lap("download")
     sources = unpack_jena.fn(fetched, settings.raw_dir)
     lap("extract")
-    validate_raw_jena.fn([s["csv"] for s in sources], settings.validation_dir)
+    raw_report = validate_raw_jena.fn(sources, settings.validation_dir)
     lap("validate_raw")
-    with atomic.staging_dir(settings.processed_dir / "jena") as staging:
-        parquet = normalize_jena_files.fn(sources, staging)
-        lap("normalize")
-        validate_normalized_jena.fn(parquet, settings.validation_dir)
-        lap("validate_normalized")
-        publish_dataset.fn(staging, settings.processed_dir, "jena")
-        lap("publish")
+    version = normalize_jena_files.fn(sources, raw_report, settings.processed_dir)
+    lap("normalize")
+    validate_normalized_jena.fn(version, settings.validation_dir)
+    lap("validate_normalized")
+    publish_dataset.fn(version, settings.processed_dir, "jena")
+    lap("publish")
     return steps
 
 

@@ -10,24 +10,24 @@ was: the new version is built in a staging folder and swapped in only after its 
 from __future__ import annotations
 
 import argparse
-import shutil
 import sys
 from pathlib import Path
 
 from prefect import flow, task
 
 from tasks import atomic
+from tasks.cache import cached_path
 from tasks.config import IMDB_NPZ, IMDB_WORD_INDEX, IngestSettings, default_mirror, jena_sources
 from tasks.download import download_source, extract_zip
-from tasks.errors import SeqconvError
+from tasks.errors import DataFormatError, SeqconvError
 from tasks.normalize import normalize_imdb, normalize_jena_files, read_provenance
 from tasks.validate import validate_normalized_imdb, validate_normalized_jena, validate_raw_imdb, validate_raw_jena
 
 
 @task(task_run_name="publish {name}")
-def publish_dataset(staged: Path, processed_dir: Path, name: str) -> Path:
-    """Swap the validated dataset in: `processed/<name>` now points at it."""
-    return atomic.publish_dir(staged, Path(processed_dir) / name)
+def publish_dataset(version: Path, processed_dir: Path, name: str) -> Path:
+    """Swap the validated version in: `processed/<name>` now points at it (a no-op if it already does)."""
+    return atomic.point_link(version, Path(processed_dir) / name)
 
 
 @task(task_run_name="unpack jena sources")
@@ -38,38 +38,48 @@ def unpack_jena(fetched: list, raw_dir: Path) -> list[dict]:
         if f.path.suffix == ".zip":
             csvs = [p for p in extract_zip(f.path, Path(raw_dir) / "extracted" / f.path.stem) if p.suffix == ".csv"]
             if len(csvs) != 1:
-                raise SeqconvError(f"{f.path}: expected exactly one .csv inside, found {[p.name for p in csvs]}")
+                raise DataFormatError(f"{f.path}: expected exactly one .csv inside, found {[p.name for p in csvs]}")
             sources.append({"name": f.name, "sha256": f.sha256, "csv": csvs[0]})
         else:
             sources.append({"name": f.name, "sha256": f.sha256, "csv": f.path})
     return sources
 
 
+def validated(version: Path, validate, settings: IngestSettings, name: str) -> Path:
+    """Run the normalized suite on a new version; a version that fails it is removed, never published."""
+    try:
+        cached_path(validate, version, settings.validation_dir)
+    except BaseException:
+        atomic.discard_version(version, settings.processed_dir / name)
+        raise
+    return version
+
+
 @flow(name="ingest-imdb", log_prints=True)
 def ingest_imdb_flow(mirror: str | None = None, data_dir: str = "data") -> Path:
-    """Download, validate and publish the IMDB reviews as Parquet."""
+    """Download, validate and publish the IMDB reviews as Parquet; unchanged sources reuse the last build."""
     settings = IngestSettings(data_dir=Path(data_dir), mirror=mirror or default_mirror())
-    npz = download_source.submit(IMDB_NPZ, settings.mirror, settings.raw_dir)
-    words = download_source.submit(IMDB_WORD_INDEX, settings.mirror, settings.raw_dir)
-    npz, words = npz.result(), words.result()
-    validate_raw_imdb(npz.path, npz.sha256, words.path, settings.validation_dir)
-    with atomic.staging_dir(settings.processed_dir / "imdb") as staging:
-        normalize_imdb(npz.path, npz.sha256, words.path, staging)
-        validate_normalized_imdb(staging, settings.validation_dir)
-        return publish_dataset(staging, settings.processed_dir, "imdb")
+    downloads = [download_source.submit(s, settings.mirror, settings.raw_dir) for s in (IMDB_NPZ, IMDB_WORD_INDEX)]
+    sources = [d.result() for d in downloads]
+    raw_report = cached_path(validate_raw_imdb, sources, settings.validation_dir)
+    version = cached_path(normalize_imdb, sources, raw_report, settings.processed_dir)
+    validated(version, validate_normalized_imdb, settings, "imdb")
+    return publish_dataset(version, settings.processed_dir, "imdb")
 
 
 @flow(name="ingest-jena", log_prints=True)
 def ingest_jena_flow(mirror: str | None = None, data_dir: str = "data", files: list[str] | None = None) -> Path:
-    """Download, validate and publish the Jena weather table as Parquet (the classic zip, or station files)."""
+    """Download, validate and publish the Jena weather table as Parquet (the classic zip, or station files);
+    unchanged sources reuse the last build."""
     settings = IngestSettings(data_dir=Path(data_dir), mirror=mirror or default_mirror(), jena_files=tuple(files or ()))
-    futures = [download_source.submit(s, settings.mirror, settings.raw_dir) for s in jena_sources(files)]
-    sources = unpack_jena([f.result() for f in futures], settings.raw_dir)
-    validate_raw_jena([s["csv"] for s in sources], settings.validation_dir)
-    with atomic.staging_dir(settings.processed_dir / "jena") as staging:
-        parquet = normalize_jena_files(sources, staging)
-        validate_normalized_jena(parquet, settings.validation_dir)
-        return publish_dataset(staging, settings.processed_dir, "jena")
+    # Station files grow as the half-year goes on: without a published checksum, fetch them again each run.
+    downloads = [download_source.submit(s, settings.mirror, settings.raw_dir, refresh=bool(files))
+                 for s in jena_sources(files)]
+    sources = unpack_jena([d.result() for d in downloads], settings.raw_dir)
+    raw_report = cached_path(validate_raw_jena, sources, settings.validation_dir)
+    version = cached_path(normalize_jena_files, sources, raw_report, settings.processed_dir)
+    validated(version, validate_normalized_jena, settings, "jena")
+    return publish_dataset(version, settings.processed_dir, "jena")
 
 
 def summarize(dataset: str, path: Path) -> str:

@@ -15,6 +15,7 @@ from pathlib import Path
 
 from prefect import flow
 
+from tasks.cache import cached_path
 from tasks.config import MODELS, PROFILES, family, resolve_settings
 from tasks.errors import SeqconvError, SettingsError
 from tasks.train import dataset_path, fingerprint_data, new_run_id, record_reuse, train_model_task
@@ -36,11 +37,7 @@ def train_model_flow(
     data_sha256 = fingerprint_data(data_dir, family(model))
     run_id = run_id or new_run_id()
     run_dir = Path(artifacts_dir) / "runs" / run_id / model
-    train = train_model_task.with_options(refresh_cache=force)
-    metrics = train(settings, profile, data_dir, run_dir, run_id, data_sha256)
-    if not Path(metrics).is_file():  # the cached run's folder has been deleted since: train again
-        metrics = train_model_task.with_options(refresh_cache=True)(
-            settings, profile, data_dir, run_dir, run_id, data_sha256)
+    metrics = cached_path(train_model_task, settings, profile, data_dir, run_dir, run_id, data_sha256, force=force)
     if Path(metrics).parent.resolve() != run_dir.resolve():
         print(f"reusing {Path(metrics).parent}: same data, code and settings (force=True trains again)")
         record_reuse(run_dir, Path(metrics).parent)

@@ -112,8 +112,8 @@ def train_all_flow(
         promotion = promote_model(Path(artifacts_dir) / "registry", model, metrics_path)
         results.append({"metrics": json.loads(metrics_path.read_text()), "promotion": promotion,
                         "run_dir": run_dir})
-    validation = {d: [str(Path(data_dir) / "validation" / f"{d}.{stage}.json") for stage in ("raw", "normalized")]
-                  for d in datasets}
+    validation = {d: [str(Path(ingested[d].result()) / f"validation.{stage}.json") for stage in ("raw", "normalized")]
+                  for d in datasets}  # the copies kept inside each published version
     markdown = report(results, run_id, profile, validation)
     out = Path(artifacts_dir) / "runs" / run_id / "report.md"
     out.parent.mkdir(parents=True, exist_ok=True)

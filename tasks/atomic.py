@@ -63,20 +63,31 @@ def staging_dir(link: Path) -> Iterator[Path]:
         raise
 
 
-def publish_dir(staged: Path, link: Path, keep: int = 1) -> Path:
-    """Make `staged` the version `link` points to, in one atomic rename of the link.
-
-    Keeps the `keep` newest older versions (a reader may still hold the previous one open) and drops the rest.
-    Returns the published link. A real folder already at `link` (not made by us) is refused rather than lost.
-    """
+def finalize_version(staged: Path, link: Path, key: str) -> Path:
+    """Turn a finished staging folder into the immutable version `<name>-<key>` beside the link (not yet
+    published). If that version exists already (the same content was built before), the staging copy goes."""
     staged, link = Path(staged), Path(link)
-    if link.exists() and not link.is_symlink():
-        raise FileExistsError(f"{link} is a real folder, not a published dataset link: move it away first")
-    version = staged.parent / f"{link.name}-{time.strftime('%Y%m%dT%H%M%S')}-{uuid.uuid4().hex[:8]}"
-    os.rename(staged, version)
-    tmp_link = link.parent / f".{link.name}.{uuid.uuid4().hex}.link"
-    os.symlink(os.path.relpath(version, link.parent), tmp_link)
-    os.replace(tmp_link, link)
+    version = staged.parent / f"{link.name}-{key}"
+    if version.exists():
+        shutil.rmtree(staged, ignore_errors=True)
+    else:
+        os.rename(staged, version)
+    return version
+
+
+def point_link(version: Path, link: Path, keep: int = 1) -> Path:
+    """Point `link` at `version` in one atomic rename; keep the `keep` newest other versions, drop the rest.
+
+    A reader may still hold the previous version open, hence keep=1. A real folder at `link` (not made by us)
+    is refused rather than lost.
+    """
+    version, link = Path(version), Path(link)
+    _refuse_real_folder(link)
+    if not (link.is_symlink() and link.resolve() == version.resolve()):
+        tmp_link = link.parent / f".{link.name}.{uuid.uuid4().hex}.link"
+        os.symlink(os.path.relpath(version, link.parent), tmp_link)
+        os.replace(tmp_link, link)
+    os.utime(version)  # "newest" below means most recently published
     older = sorted(
         (p for p in version.parent.glob(f"{link.name}-*") if p != version),
         key=lambda p: p.stat().st_mtime,
@@ -85,3 +96,22 @@ def publish_dir(staged: Path, link: Path, keep: int = 1) -> Path:
     for path in older[keep:]:
         shutil.rmtree(path, ignore_errors=True)
     return link
+
+
+def discard_version(version: Path, link: Path) -> None:
+    """Remove a version that failed its checks, unless it is the one published (then it stays as it is)."""
+    version, link = Path(version), Path(link)
+    if not (link.is_symlink() and link.resolve() == version.resolve()):
+        shutil.rmtree(version, ignore_errors=True)
+
+
+def publish_dir(staged: Path, link: Path, keep: int = 1) -> Path:
+    """Make a staging folder a new version and point `link` at it (see finalize_version and point_link)."""
+    _refuse_real_folder(Path(link))
+    key = f"{time.strftime('%Y%m%dT%H%M%S')}-{uuid.uuid4().hex[:8]}"
+    return point_link(finalize_version(staged, link, key), link, keep)
+
+
+def _refuse_real_folder(link: Path) -> None:
+    if link.exists() and not link.is_symlink():
+        raise FileExistsError(f"{link} is a real folder, not a published dataset link: move it away first")

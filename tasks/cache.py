@@ -1,8 +1,8 @@
 """What makes a cached result reusable: content hashes of the data, the code and the settings.
 
 Prefect caches a task by the key its `cache_key_fn` returns. Our keys hash what the result depends on, never
-paths or run ids, and a key is only offered while the result it points to is still on disk: a deleted dataset
-or run folder makes the key None, so the task runs again instead of returning a dangling path.
+run ids. Cached results are paths; `cached_path` runs a task again when the path its cached result names has
+been deleted since, instead of handing on a dangling path.
 """
 
 from __future__ import annotations
@@ -39,3 +39,16 @@ def content_key(kind: str, *parts: Any) -> str:
     plain = [asdict(p) if is_dataclass(p) else p for p in parts]
     blob = json.dumps([kind, code_fingerprint(), *plain], sort_keys=True, default=str)
     return f"{kind}-{hashlib.sha256(blob.encode()).hexdigest()[:32]}"
+
+
+def short_key(kind: str, *parts: Any) -> str:
+    """16 hex digits of `content_key`, for names on disk (dataset versions)."""
+    return content_key(kind, *parts).rsplit("-", 1)[1][:16]
+
+
+def cached_path(task, *args, force: bool = False) -> str:
+    """Call a cached task whose result is a path; `force` or a vanished path runs it again (refresh_cache)."""
+    result = task.with_options(refresh_cache=force)(*args)
+    if not Path(result).exists():
+        result = task.with_options(refresh_cache=True)(*args)
+    return result

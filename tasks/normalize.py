@@ -8,10 +8,12 @@ timestamp). Parquet metadata (key `seqconv`) records the source files' sha256, r
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import itertools
 import json
 import pickle
+import shutil
 import zipfile
 from pathlib import Path
 from typing import Any
@@ -22,6 +24,9 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 from prefect import task
 
+from tasks import atomic
+from tasks.atomic import VERSIONS
+from tasks.cache import short_key
 from tasks.config import (
     IMDB_SPLITS,
     JENA_ENCODING,
@@ -126,6 +131,19 @@ def read_imdb_split(dataset_dir: Path, split: str) -> tuple[list[np.ndarray], np
 # Jena
 # ---------------------------------------------------------------------------------------------------------------
 def read_jena_csv(path: Path) -> pd.DataFrame:
+    """`parse_jena_csv`, memoized per file version: the raw suite and normalization read the same files in one
+    process, and parsing a classic-size CSV costs seconds. Treat the frame as read-only."""
+    path = Path(path).resolve()
+    stat = path.stat()
+    return _parse_jena_csv_cached(path, stat.st_size, stat.st_mtime_ns)
+
+
+@functools.lru_cache(maxsize=8)
+def _parse_jena_csv_cached(path: Path, size: int, mtime_ns: int) -> pd.DataFrame:
+    return parse_jena_csv(path)
+
+
+def parse_jena_csv(path: Path) -> pd.DataFrame:
     """One raw Jena CSV as written by the station or the classic archive, with numeric feature columns.
 
     Handles latin-1 headers, quoted or unquoted names, space-padded values and CRLF. A missing column is left
@@ -277,28 +295,47 @@ def read_provenance(path: Path) -> dict[str, Any]:
 # ---------------------------------------------------------------------------------------------------------------
 # Prefect tasks
 # ---------------------------------------------------------------------------------------------------------------
-@task(task_run_name="normalize imdb")
-def normalize_imdb(npz_path: Path, npz_sha256: str, word_index_path: Path, staging: Path) -> Path:
-    """Write the IMDB splits as Parquet and the word index into a staging folder."""
-    arrays = load_imdb_npz(npz_path, npz_sha256)
-    word_index_bytes = Path(word_index_path).read_bytes()
-    sources = [
-        {"name": Path(npz_path).name, "sha256": npz_sha256},
-        {"name": Path(word_index_path).name, "sha256": hashlib.sha256(word_index_bytes).hexdigest()},
-    ]
-    for split in IMDB_SPLITS:
-        source = f"{Path(npz_path).name} x_{split}"
-        flat, lengths = flatten_reviews(arrays[f"x_{split}"], source)
-        table = imdb_table(flat, lengths, arrays[f"y_{split}"], source)
-        provenance = {"dataset": "imdb", "split": split, "rows": table.num_rows, "sources": sources, "repairs": {}}
-        write_parquet(table, Path(staging) / f"{split}.parquet", provenance)
-    (Path(staging) / "word_index.json").write_bytes(word_index_bytes)
-    return Path(staging)
+def version_key(dataset: str, digests: list[str]) -> str:
+    """The version of a dataset built from sources with these sha256 (in any order) by this code."""
+    return short_key(f"{dataset}-version", sorted(digests))
 
 
-@task(task_run_name="normalize jena")
-def normalize_jena_files(sources: list[dict], staging: Path) -> Path:
-    """Combine the raw Jena files into `jena.parquet` in a staging folder, recording every repair."""
+def version_dir(processed_dir: Path, dataset: str, digests: list[str]) -> Path:
+    """Where that version lives: content-addressed, so the same sources always map to the same folder."""
+    return Path(processed_dir) / VERSIONS / f"{dataset}-{version_key(dataset, digests)}"
+
+
+def _version_cache_key(dataset: str):
+    def key_fn(context, parameters: dict) -> str:
+        digests = [s.sha256 if hasattr(s, "sha256") else s["sha256"] for s in parameters["sources"]]
+        return f"normalize-{version_dir(parameters['processed_dir'], dataset, digests).name}"
+
+    return key_fn
+
+
+@task(task_run_name="normalize imdb", cache_key_fn=_version_cache_key("imdb"), persist_result=True)
+def normalize_imdb(sources: list, raw_report: Path, processed_dir: Path) -> Path:
+    """Write the IMDB splits as Parquet, the word index and the raw validation into a new dataset version."""
+    npz, words = sources  # FetchedFile of imdb.npz and imdb_word_index.json
+    arrays = load_imdb_npz(npz.path, npz.sha256)
+    provenance_sources = [{"name": f.name, "sha256": f.sha256} for f in sources]
+    with atomic.staging_dir(Path(processed_dir) / "imdb") as staging:
+        for split in IMDB_SPLITS:
+            source = f"{npz.name} x_{split}"
+            flat, lengths = flatten_reviews(arrays[f"x_{split}"], source)
+            table = imdb_table(flat, lengths, arrays[f"y_{split}"], source)
+            provenance = {"dataset": "imdb", "split": split, "rows": table.num_rows, "sources": provenance_sources,
+                          "repairs": {}}
+            write_parquet(table, staging / f"{split}.parquet", provenance)
+        shutil.copyfile(words.path, staging / "word_index.json")
+        shutil.copyfile(raw_report, staging / "validation.raw.json")
+        key = version_key("imdb", [f.sha256 for f in sources])
+        return atomic.finalize_version(staging, Path(processed_dir) / "imdb", key)
+
+
+@task(task_run_name="normalize jena", cache_key_fn=_version_cache_key("jena"), persist_result=True)
+def normalize_jena_files(sources: list[dict], raw_report: Path, processed_dir: Path) -> Path:
+    """Combine the raw Jena files into `jena.parquet` in a new dataset version, recording every repair."""
     frames = [(s["name"], read_jena_csv(Path(s["csv"]))) for s in sources]
     table, report = normalize_jena(frames)
     provenance = {
@@ -306,4 +343,8 @@ def normalize_jena_files(sources: list[dict], staging: Path) -> Path:
         "sources": [{"name": s["name"], "sha256": s["sha256"], "rows": len(f)} for s, (_, f) in zip(sources, frames)],
         **report,
     }
-    return write_parquet(jena_arrow(table), Path(staging) / "jena.parquet", provenance)
+    with atomic.staging_dir(Path(processed_dir) / "jena") as staging:
+        write_parquet(jena_arrow(table), staging / "jena.parquet", provenance)
+        shutil.copyfile(raw_report, staging / "validation.raw.json")
+        key = version_key("jena", [s["sha256"] for s in sources])
+        return atomic.finalize_version(staging, Path(processed_dir) / "jena", key)

@@ -20,6 +20,7 @@ import pandas as pd
 from prefect import task
 
 from tasks import atomic
+from tasks.cache import content_key
 from tasks.config import (
     IMDB_BALANCE_TOLERANCE,
     IMDB_REVIEWS_PER_SPLIT,
@@ -378,55 +379,92 @@ def results_to_json(dataset: str, stage: str, results: list[SuiteResult], extra:
 # ---------------------------------------------------------------------------------------------------------------
 
 
-def _report(dataset: str, stage: str, results: list[SuiteResult], validation_dir: Path, extra=None) -> Path:
-    path = atomic.write_text(Path(validation_dir) / f"{dataset}.{stage}.json",
-                             results_to_json(dataset, stage, results, extra))
-    raise_on_failure(dataset, stage, results, str(path))
-    return path
+def _report(dataset: str, stage: str, key: str, results: list[SuiteResult], validation_dir: Path) -> Path:
+    """Write the results as the latest for this dataset and stage, and under their content key (what a cached run
+    returns); then fail the task if a hard expectation failed."""
+    text = results_to_json(dataset, stage, results, {"content_key": key})
+    latest = atomic.write_text(Path(validation_dir) / f"{dataset}.{stage}.json", text)
+    keyed = atomic.write_text(_keyed_path(validation_dir, dataset, stage, key), text)
+    raise_on_failure(dataset, stage, results, str(latest))
+    return keyed
 
 
-@task(task_run_name="validate raw imdb")
-def validate_raw_imdb(npz_path: Path, npz_sha256: str, word_index_path: Path, validation_dir: Path) -> Path:
-    """Run the IMDB suite on the downloaded npz, per split; fail on any hard expectation."""
-    arrays = load_imdb_npz(npz_path, npz_sha256)
-    max_rank = max(load_word_index(word_index_path).values())
+def _keyed_path(validation_dir: Path, dataset: str, stage: str, key: str) -> Path:
+    return Path(validation_dir) / "by-content" / f"{dataset}.{stage}.{key}.json"
+
+
+def raw_key(dataset: str, digests: list[str]) -> str:
+    """What a raw validation depends on: the sources' sha256 (in any order) and the code."""
+    return content_key(f"{dataset}-raw", sorted(digests))
+
+
+def _raw_cache_key(dataset: str):
+    def key_fn(context, parameters: dict) -> str:
+        return raw_key(dataset, [s.sha256 if hasattr(s, "sha256") else s["sha256"] for s in parameters["sources"]])
+
+    return key_fn
+
+
+def _normalized_cache_key(dataset: str):
+    def key_fn(context, parameters: dict) -> str:
+        return f"{dataset}-normalized-{Path(parameters['version']).name}"  # a version's name is its content key
+
+    return key_fn
+
+
+NORMALIZED_REPORT = "validation.normalized.json"  # inside a dataset version, beside the raw stage's copy
+
+
+@task(task_run_name="validate raw imdb", cache_key_fn=_raw_cache_key("imdb"), persist_result=True)
+def validate_raw_imdb(sources: list, validation_dir: Path) -> Path:
+    """Run the IMDB suite on the downloaded npz and word index, per split; fail on any hard expectation."""
+    npz, words = sources  # FetchedFile of imdb.npz and imdb_word_index.json
+    arrays = load_imdb_npz(npz.path, npz.sha256)
+    max_rank = max(load_word_index(words.path).values())
     results = []
     for split in ("train", "test"):
-        flat, lengths = flatten_reviews(arrays[f"x_{split}"], f"{Path(npz_path).name} x_{split}")
+        flat, lengths = flatten_reviews(arrays[f"x_{split}"], f"{npz.path.name} x_{split}")
         table = imdb_review_table(flat, lengths, arrays[f"y_{split}"])
         results.append(run_suite(table, imdb_suite("raw", max_rank), split))
-    return _report("imdb", "raw", results, validation_dir)
+    return _report("imdb", "raw", raw_key("imdb", [npz.sha256, words.sha256]), results, validation_dir)
 
 
-@task(task_run_name="validate normalized imdb")
-def validate_normalized_imdb(dataset_dir: Path, validation_dir: Path) -> Path:
+@task(task_run_name="validate normalized imdb", cache_key_fn=_normalized_cache_key("imdb"), persist_result=True)
+def validate_normalized_imdb(version: Path, validation_dir: Path) -> Path:
     """Run the IMDB suite again on the Parquet about to be published."""
-    max_rank = max(load_word_index(Path(dataset_dir) / "word_index.json").values())
+    max_rank = max(load_word_index(Path(version) / "word_index.json").values())
     results = []
     for split in ("train", "test"):
-        table = imdb_review_table(*read_imdb_flat(dataset_dir, split))
+        table = imdb_review_table(*read_imdb_flat(version, split))
         results.append(run_suite(table, imdb_suite("normalized", max_rank), split))
-    return _report("imdb", "normalized", results, validation_dir)
+    return _report_normalized("imdb", version, results, validation_dir)
 
 
-@task(task_run_name="validate raw jena")
-def validate_raw_jena(csv_paths: list[Path], validation_dir: Path) -> Path:
+@task(task_run_name="validate raw jena", cache_key_fn=_raw_cache_key("jena"), persist_result=True)
+def validate_raw_jena(sources: list[dict], validation_dir: Path) -> Path:
     """Run the raw Jena suite on each file: hard failures stop the flow, sentinels and repeats are reported."""
     results = []
-    for p in csv_paths:
-        frame = read_jena_csv(p)
-        results.append(run_suite(jena_raw_table(frame), jena_raw_suite(jena_dropped_columns(frame)), Path(p).name))
-    return _report("jena", "raw", results, validation_dir)
+    for source in sources:  # {"name", "sha256", "csv"} from flows.ingest.unpack_jena
+        frame = read_jena_csv(source["csv"])
+        suite = jena_raw_suite(jena_dropped_columns(frame))
+        results.append(run_suite(jena_raw_table(frame), suite, Path(source["csv"]).name))
+    return _report("jena", "raw", raw_key("jena", [s["sha256"] for s in sources]), results, validation_dir)
 
 
-@task(task_run_name="validate normalized jena")
-def validate_normalized_jena(parquet_path: Path, validation_dir: Path) -> Path:
+@task(task_run_name="validate normalized jena", cache_key_fn=_normalized_cache_key("jena"), persist_result=True)
+def validate_normalized_jena(version: Path, validation_dir: Path) -> Path:
     """Run the normalized Jena suite, every expectation hard, on the table about to be published."""
     import pyarrow.parquet as pq
 
-    frame = pq.read_table(parquet_path).to_pandas()
-    results = [_run_suite_on_float32(frame, jena_normalized_suite(), Path(parquet_path).name)]
-    return _report("jena", "normalized", results, validation_dir)
+    frame = pq.read_table(Path(version) / "jena.parquet").to_pandas()
+    results = [_run_suite_on_float32(frame, jena_normalized_suite(), "jena.parquet")]
+    return _report_normalized("jena", version, results, validation_dir)
+
+
+def _report_normalized(dataset: str, version: Path, results: list[SuiteResult], validation_dir: Path) -> Path:
+    """Keep the normalized results beside the dataset version too (only when they pass: a failed version goes)."""
+    path = _report(dataset, "normalized", Path(version).name, results, validation_dir)
+    return atomic.write_bytes(Path(version) / NORMALIZED_REPORT, path.read_bytes())
 
 
 def _run_suite_on_float32(frame: pd.DataFrame, suite, batch: str) -> SuiteResult:

@@ -98,7 +98,8 @@ def classic_data(prefect_harness, fixture_mirror: Path, tmp_path_factory) -> Pat
 def test_imdb_from_a_folder_mirror_is_published_as_parquet(ingested_data: Path, fixture_mirror: Path) -> None:
     dataset = ingested_data / "processed" / "imdb"
     assert dataset.is_symlink() and os.readlink(dataset).startswith(f"{VERSIONS}/imdb-")
-    assert sorted(p.name for p in dataset.iterdir()) == ["test.parquet", "train.parquet", "word_index.json"]
+    assert sorted(p.name for p in dataset.iterdir()) == [
+        "test.parquet", "train.parquet", "validation.normalized.json", "validation.raw.json", "word_index.json"]
     sums = mirror_sums(fixture_mirror)
     for split in ("train", "test"):
         table = pq.read_table(dataset / f"{split}.parquet")
@@ -192,9 +193,9 @@ def test_over_http_then_a_rerun_reuses_the_verified_downloads(
 
     for name in ("imdb", "jena"):
         current = os.readlink(data_dir / "processed" / name)
-        assert current != first[name]  # a rerun publishes a new version...
+        assert current == first[name]  # unchanged sources: the same content-addressed version, not a copy
         kept = sorted(p.name for p in (data_dir / "processed" / VERSIONS).glob(f"{name}-*"))
-        assert kept == sorted([Path(first[name]).name, Path(current).name])  # ...and keeps the one before
+        assert kept == [Path(current).name]
     for split in ("train", "test"):
         http_table = pq.read_table(data_dir / "processed" / "imdb" / f"{split}.parquet")
         assert http_table.equals(pq.read_table(ingested_data / "processed" / "imdb" / f"{split}.parquet"))

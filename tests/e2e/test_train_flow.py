@@ -35,13 +35,14 @@ def _cli(*args: str, **kwargs) -> subprocess.CompletedProcess:
 
 @pytest.mark.parametrize("model", ["imdb_conv", "jena_conv", "jena_conv_gru", "jena_conv_gru_fast"])
 def test_smoke_training_writes_every_output(model, ingested_data, tmp_path):
-    settings = resolve_settings(model, "smoke")
+    settings = resolve_settings(model, "smoke", {"tensorboard": "true"})
     run_dir = tmp_path / "runs" / "r1" / model
     metrics = train_model(settings, "smoke", ingested_data, run_dir, "r1")
 
     for name in OUTPUTS[model]:
         assert (run_dir / name).is_file(), f"{name} missing from {run_dir}"
     assert not (run_dir / "backup").exists(), "BackupAndRestore's backup must go once the run is complete"
+    assert list((run_dir / "tensorboard").rglob("events.out.tfevents.*")), "no TensorBoard logs"
     on_disk = json.loads((run_dir / "metrics.json").read_text())
     assert on_disk == json.loads(json.dumps(metrics, default=str))
     assert on_disk["model"] == model and on_disk["profile"] == "smoke"

@@ -1,0 +1,105 @@
+"""The real service on one machine: `prefect server start`, the cpu and gpu pools with a worker each, the
+deployments of prefect.yaml, and `prefect deployment run train-all/train-all --watch`, all through
+scripts/service.sh, then checked through the API and shut down with no process left behind."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import socket
+import subprocess
+import time
+from pathlib import Path
+
+import pytest
+
+pytestmark = pytest.mark.e2e
+ROOT = Path(__file__).resolve().parents[2]
+SERVICE = ROOT / "scripts" / "service.sh"
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def _group_alive(pgid: int) -> bool:
+    try:
+        os.killpg(pgid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+@pytest.fixture(scope="module")
+def service(fixture_mirror, tmp_path_factory):
+    base = tmp_path_factory.mktemp("service")
+    mirror = base / "mirror"
+    shutil.copytree(fixture_mirror, mirror)
+    port = _free_port()
+    env = {k: v for k, v in os.environ.items() if not k.startswith("PREFECT_")}
+    env.update(
+        SEQCONV_PORT=str(port),
+        SEQCONV_SERVICE_DIR=str(base / "service"),
+        PREFECT_HOME=str(base / "prefect-home"),
+        SEQCONV_MIRROR=str(mirror),
+        SEQCONV_JENA_FILES="mpi_roof_2024a.csv mpi_roof_2024b.csv",
+    )
+    started = time.perf_counter()
+    result = subprocess.run(["bash", str(SERVICE), "start"], env=env, capture_output=True, text=True, timeout=600)
+    service_dir = base / "service"
+    pids = {p.stem: int(p.read_text()) for p in service_dir.glob("*.pid")}
+    try:
+        assert result.returncode == 0, result.stdout + result.stderr
+        yield {"env": env, "base": base, "port": port, "started": started, "pids": pids}
+    finally:
+        stop = subprocess.run(["bash", str(SERVICE), "stop"], env=env, capture_output=True, text=True, timeout=120)
+        print(stop.stdout, stop.stderr)
+        left = [name for name, pid in pids.items() if _group_alive(pid)]
+        assert not left, f"processes left behind: {left}"
+
+
+def test_deployment_run_trains_on_the_gpu_pool_and_names_a_champion(service):
+    env, base = service["env"], service["base"]
+    assert set(service["pids"]) == {"server", "worker-cpu", "worker-gpu"}
+    data, artifacts = base / "data", base / "artifacts"
+    run = subprocess.run(
+        ["bash", str(SERVICE), "run", "train-all/train-all", "--param", "profile=smoke",
+         "--param", f"data_dir={data}", "--param", f"artifacts_dir={artifacts}"],
+        env=env, capture_output=True, text=True, timeout=900,
+    )
+    wall = time.perf_counter() - service["started"]
+    print(f"service start + train-all smoke run: {wall:.0f} s")
+    assert run.returncode == 0, run.stdout[-3000:] + run.stderr[-3000:]
+
+    from prefect.client.orchestration import SyncPrefectClient
+    from prefect.client.schemas.filters import ArtifactFilter, ArtifactFilterKey, FlowFilter, FlowFilterName, FlowRunFilter
+
+    with SyncPrefectClient(f"http://127.0.0.1:{service['port']}/api") as client:
+        def runs_of(flow: str):
+            return client.read_flow_runs(flow_filter=FlowFilter(name=FlowFilterName(any_=[flow])))
+
+        train_all = runs_of("train-all")
+        assert len(train_all) == 1 and train_all[0].state.is_completed(), train_all
+        deployments = {d.id: d.name for d in client.read_deployments()}
+        assert deployments[train_all[0].deployment_id] == "train-all"
+        train_model = runs_of("train-model")
+        assert len(train_model) == 3 and all(r.state.is_completed() for r in train_model), train_model
+        assert {deployments[r.deployment_id] for r in train_model} == {"gpu"}
+        pools = {r.work_pool_name for r in train_model}
+        assert pools == {"gpu"} and train_all[0].work_pool_name == "cpu"
+        assert {r.name for r in runs_of("ingest-imdb") + runs_of("ingest-jena")} and all(
+            r.state.is_completed() for r in runs_of("ingest-imdb") + runs_of("ingest-jena"))
+        keys = ["train-all-metrics", "train-all-report", "validation-imdb", "validation-jena", "plots-imdb-conv",
+                "plots-jena-conv", "plots-jena-conv-gru"]
+        found = {a.key for a in client.read_artifacts(artifact_filter=ArtifactFilter(key=ArtifactFilterKey(any_=keys)))}
+        assert set(keys) <= found, set(keys) - found
+
+    champion = json.loads((artifacts / "registry" / "imdb_conv.json").read_text())
+    assert champion["model"] == "imdb_conv" and Path(champion["model_path"]).is_file()
+    metrics = json.loads((Path(champion["model_path"]).parent / "metrics.json").read_text())
+    assert metrics["profile"] == "smoke" and metrics["blessed"] is True
