@@ -34,7 +34,7 @@ bench-ingest: $(BIN)/.installed
 	$(BIN)/python -m bench.ingest
 
 service-start: $(BIN)/.installed
-	scripts/service.sh start
+	SEQCONV_MIRROR="$(MIRROR)" SEQCONV_JENA_FILES="$(JENA_FILES)" scripts/service.sh start
 
 service-stop:
 	scripts/service.sh stop

@@ -43,7 +43,7 @@ wait_for_server() {
 }
 
 start() {
-  make -C "$ROOT" --no-print-directory "$BIN/.installed" >/dev/null
+  make -C "$ROOT" --no-print-directory .venv/bin/.installed >/dev/null  # the project installed, as make run does
   launch server "$BIN/prefect" server start --host 127.0.0.1 --port "$PORT"
   wait_for_server
   for pool in cpu gpu; do

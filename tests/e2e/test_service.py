@@ -77,13 +77,16 @@ def test_deployment_run_trains_on_the_gpu_pool_and_names_a_champion(service):
     assert run.returncode == 0, run.stdout[-3000:] + run.stderr[-3000:]
 
     from prefect.client.orchestration import SyncPrefectClient
-    from prefect.client.schemas.filters import ArtifactFilter, ArtifactFilterKey, FlowFilter, FlowFilterName, FlowRunFilter
+    from prefect.client.schemas.filters import ArtifactFilter, ArtifactFilterKey, FlowFilter, FlowFilterName
+    from prefect.client.schemas.objects import StateType
 
     with SyncPrefectClient(f"http://127.0.0.1:{service['port']}/api") as client:
         def runs_of(flow: str):
             return client.read_flow_runs(flow_filter=FlowFilter(name=FlowFilterName(any_=[flow])))
 
-        train_all = runs_of("train-all")
+        scheduled = [r for r in runs_of("train-all") if r.state_type == StateType.SCHEDULED]
+        assert scheduled and all(r.expected_start_time.weekday() == 0 for r in scheduled)  # the weekly cron
+        train_all = [r for r in runs_of("train-all") if r.state_type != StateType.SCHEDULED]
         assert len(train_all) == 1 and train_all[0].state.is_completed(), train_all
         deployments = {d.id: d.name for d in client.read_deployments()}
         assert deployments[train_all[0].deployment_id] == "train-all"
