@@ -9,7 +9,6 @@ timestamp). Parquet metadata (key `seqconv`) records the source files' sha256, r
 from __future__ import annotations
 
 import functools
-import hashlib
 import itertools
 import json
 import pickle
@@ -26,7 +25,7 @@ from prefect import task
 
 from tasks import atomic
 from tasks.atomic import VERSIONS
-from tasks.cache import short_key
+from tasks.cache import file_sha256, short_key
 from tasks.config import (
     IMDB_SPLITS,
     JENA_ENCODING,
@@ -42,14 +41,6 @@ METADATA_KEY = b"seqconv"  # Parquet schema metadata key holding our provenance 
 IMDB_KEYS = ("x_train", "y_train", "x_test", "y_test")
 
 
-def sha256_of(path: Path) -> str:
-    digest = hashlib.sha256()
-    with open(path, "rb") as f:
-        for chunk in iter(lambda: f.read(1 << 20), b""):
-            digest.update(chunk)
-    return digest.hexdigest()
-
-
 # ---------------------------------------------------------------------------------------------------------------
 # IMDB
 # ---------------------------------------------------------------------------------------------------------------
@@ -62,7 +53,7 @@ def load_imdb_npz(path: Path, sha256: str) -> dict[str, np.ndarray]:
     Returns:
         x_train, y_train, x_test, y_test: object arrays of rank lists and 0/1 labels.
     """
-    actual = sha256_of(path)
+    actual = file_sha256(path)
     if actual != sha256:
         raise ChecksumError(f"{path}: sha256 {actual} is not the verified {sha256}; refusing to unpickle it")
     try:

@@ -14,6 +14,7 @@ import pytest
 
 from tasks.config import JENA_FEATURES, JENA_SENTINEL, JENA_TIMESTAMP
 from tasks.errors import ChecksumError, DataFormatError
+from tasks.cache import file_sha256
 from tasks.normalize import (
     flatten_reviews,
     grid_gaps,
@@ -27,7 +28,6 @@ from tasks.normalize import (
     read_jena,
     read_jena_csv,
     read_provenance,
-    sha256_of,
     write_parquet,
 )
 from tests.support import fixtures
@@ -371,8 +371,8 @@ def test_load_word_index_refuses_what_is_not_a_word_to_rank_object(tmp_path: Pat
         load_word_index(path)
 
 
-def test_sha256_of_matches_hashlib(tmp_path: Path) -> None:
+def test_file_sha256_matches_hashlib(tmp_path: Path) -> None:
     path = tmp_path / "blob"
     path.write_bytes(b"x" * (3 << 20))  # several 1 MiB reads
 
-    assert sha256_of(path) == sha256(path)
+    assert file_sha256(path) == sha256(path)
