@@ -25,7 +25,7 @@ from prefect import task
 
 from tasks import atomic
 from tasks.atomic import VERSIONS
-from tasks.cache import file_sha256, short_key
+from tasks.cache import content_key, file_sha256, short_key
 from tasks.config import (
     IMDB_SPLITS,
     JENA_ENCODING,
@@ -299,7 +299,7 @@ def version_dir(processed_dir: Path, dataset: str, digests: list[str]) -> Path:
 def _version_cache_key(dataset: str):
     def key_fn(context, parameters: dict) -> str:
         digests = [s.sha256 if hasattr(s, "sha256") else s["sha256"] for s in parameters["sources"]]
-        return f"normalize-{version_dir(parameters['processed_dir'], dataset, digests).name}"
+        return content_key("normalize", str(version_dir(parameters["processed_dir"], dataset, digests).resolve()))
 
     return key_fn
 

@@ -485,8 +485,10 @@ def new_run_id() -> str:
 
 
 def _training_cache_key(context, parameters: dict) -> str:
-    """Same settings, same data (sha256 of its Parquet), same code: the same model; run ids do not count."""
-    return content_key("train", parameters["settings"], parameters["data_sha256"])
+    """Same settings, same data (sha256 of its Parquet), same code, same artifacts folder: the same model; run ids
+    do not count."""
+    artifacts_dir = Path(parameters["run_dir"]).resolve().parents[2]  # <artifacts>/runs/<run-id>/<model>
+    return content_key("train", parameters["settings"], parameters["data_sha256"], str(artifacts_dir))
 
 
 @task(task_run_name="train {settings.model}", cache_key_fn=_training_cache_key, persist_result=True)

@@ -400,14 +400,17 @@ def raw_key(dataset: str, digests: list[str]) -> str:
 
 def _raw_cache_key(dataset: str):
     def key_fn(context, parameters: dict) -> str:
-        return raw_key(dataset, [s.sha256 if hasattr(s, "sha256") else s["sha256"] for s in parameters["sources"]])
+        key = raw_key(dataset, [s.sha256 if hasattr(s, "sha256") else s["sha256"] for s in parameters["sources"]])
+        # The result is a path in this data folder: another data folder with the same sources has its own.
+        return content_key("validate", key, str(Path(parameters["validation_dir"]).resolve()))
 
     return key_fn
 
 
 def _normalized_cache_key(dataset: str):
     def key_fn(context, parameters: dict) -> str:
-        return f"{dataset}-normalized-{Path(parameters['version']).name}"  # a version's name is its content key
+        # A version's name is its content key; its full path tells the data folders apart.
+        return content_key(f"{dataset}-normalized", str(Path(parameters["version"]).resolve()))
 
     return key_fn
 

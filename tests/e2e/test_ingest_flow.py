@@ -204,6 +204,18 @@ def test_over_http_then_a_rerun_reuses_the_verified_downloads(
     )
 
 
+def test_the_same_sources_in_two_data_dirs_are_published_in_each(
+    prefect_harness, ingested_data: Path, fixture_mirror: Path, tmp_path: Path
+) -> None:
+    """Caching by content must not hand one data folder the dataset of another built from the same sources."""
+    for data_dir in (tmp_path / "one", tmp_path / "two"):
+        for dataset, ingest in (("imdb", ingest_imdb), ("jena", lambda m, d: ingest_jena(m, d, STATION_FILES))):
+            published = Path(ingest(fixture_mirror, data_dir)).resolve()
+            assert published.parent == (data_dir / "processed" / VERSIONS).resolve(), published
+            assert (data_dir / "processed" / dataset).resolve() == published
+            assert json.loads((published / "validation.raw.json").read_text())["success"]
+
+
 # ---------------------------------------------------------------------------------------------------------------
 # Bad inputs: each one a mirror folder holding one bad file (and a SHA256SUMS that matches it, so the download
 # step passes and the stage that reads the file has to catch it)
