@@ -223,8 +223,8 @@ def make_window_dataset(
 ) -> tf.data.Dataset:
     """Batches of (windows, targets) gathered from `series` at the given anchor rows.
 
-    The series goes into one tensor once; the pipeline only moves row indices and gathers each batch, so no
-    Python runs per window. One pass over the dataset is one epoch: every anchor exactly once, in the given
+    The series goes into one tensor once (ordered by phase, see below); the pipeline only moves row indices and
+    gathers each batch, so no Python runs per window. One pass over the dataset is one epoch: every anchor exactly once, in the given
     order or, with `shuffle`, in an order that changes every epoch but repeats for the same seed.
 
     Args:
@@ -263,15 +263,29 @@ def make_window_dataset(
             f"rows 0..{len(series) - 1}"
         )
 
-    values = tf.constant(series, dtype=tf.float32)  # (rows, features)
+    # The series by phase: row r moves to (r % step) * phase_rows + r // step, so the readings of one window
+    # (rows r - lookback, r - lookback + step, ..., r - step, all of phase (r - lookback) % step) sit in
+    # consecutive rows, and its gather reads one contiguous block instead of lookback // step rows scattered
+    # over 1440. Same values, far fewer cache misses: about 2x faster on 2 CPU cores (bench/windows.py).
+    phase_rows = -(-len(series) // step)  # rows per phase, the last ones padded
+    padded = np.zeros((phase_rows * step, series.shape[1]), dtype=np.float32)  # (phase_rows * step, features)
+    padded[: len(series)] = series
+    by_phase = padded.reshape(phase_rows, step, -1).transpose(1, 0, 2).reshape(phase_rows * step, -1)
+    values = tf.constant(by_phase, dtype=tf.float32)  # (step * phase_rows, features)
     target_values = tf.constant(series[:, target_col], dtype=tf.float32)  # (rows,)
-    offsets = tf.range(-lookback, 0, step, dtype=tf.int64)  # (lookback // step,)
+    offsets = tf.range(lookback // step, dtype=tf.int64)  # (lookback // step,) consecutive rows of one phase
 
     def gather(anchor: tf.Tensor) -> tuple[tf.Tensor, tf.Tensor]:
-        windows = tf.gather(values, anchor[:, None] + offsets[None, :])  # (batch, lookback // step, features)
+        first = anchor - lookback  # (batch,) first input row of each window
+        start = (first % step) * phase_rows + first // step  # (batch,) its place in `values`
+        windows = tf.gather(values, start[:, None] + offsets[None, :])  # (batch, lookback // step, features)
         targets = tf.gather(target_values, anchor + delay)  # (batch,)
         return windows, targets
 
+    # Each gather on one thread; batches are gathered in parallel instead (num_parallel_calls). Splitting one
+    # small gather across the intra-op pool cost more than it saved on a busy 2-core machine.
+    options = tf.data.Options()
+    options.threading.max_intra_op_parallelism = 1
     dataset = tf.data.Dataset.from_tensor_slices(rows)
     if shuffle:
         # A buffer as long as the split gives a uniform permutation; it holds int64 indices only, not windows.
@@ -280,6 +294,7 @@ def make_window_dataset(
         dataset.batch(batch_size)
         .map(gather, num_parallel_calls=tf.data.AUTOTUNE, deterministic=True)
         .prefetch(tf.data.AUTOTUNE)
+        .with_options(options)
     )
 
 
