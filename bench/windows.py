@@ -16,14 +16,17 @@ sequential validation rows 200001..300000) times these sides, in one process:
   read-only numpy arrays over the tensors' buffers, no copy;
 - `project-tensors`: the same pipeline, batches left as tensors (what `model.fit` consumes);
 - `numpy-gather`: one vectorized numpy gather per batch (float32), for context;
-- `anchors-only`: the project's pipeline without the gather (shuffle/batch/prefetch of anchor rows): the
+- `anchors-tensors`: the project's pipeline without the gather (shuffle/batch/prefetch of anchor rows): the
   per-batch floor of tf.data here, and all the host would still do if the windows were gathered on the device;
-- `row-major`: the project's pipeline as it was before the series was laid out by phase (a gather of
-  lookback/step rows scattered over lookback rows, intra-op parallelism left to TensorFlow).
+- `row-major-tensors`: the project's pipeline as it was before the series was laid out by phase (a gather of
+  lookback/step rows spread over lookback rows); compare it with `project-tensors`, the same consumption, to
+  see what the layout change bought.
 
 The machine may be busy with other work: the sides alternate within each round (their order reversed every other
-round), each measurement is `--batches` batches after `--warmup` untimed ones (enough to drain a prefetch
-buffer), and the judged figure is the median over rounds of the per-round ratio project / book, beside the
+round), each measurement starts a fresh iterator (so no idle side refills a prefetch buffer in the background)
+and times `--batches` batches after `--warmup` untimed ones; the time to the first batch (iterator start-up and,
+shuffled, the fill of a shuffle buffer as long as the split: once per epoch in training) is reported apart. The
+judged figure is the median over rounds of the per-round ratio project / book, beside the
 median absolute rates. CPU milliseconds per batch (the whole process, background tf.data threads included) are
 reported too: they move less with the load than wall time.
 """
@@ -37,7 +40,7 @@ import os
 import platform
 import sys
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
@@ -64,7 +67,7 @@ device. A cheap variant: the dataset yields only (anchors, targets) (1 KB a batc
 layer in front of the model holds the series (23.5 MB float32, resident in GPU memory) and does
 `ops.take(series, anchors[:, None] + offsets, axis=0)` inside the compiled train step. It is not implemented:
 it needs train.py to wrap the model for fit (and unwrap it for predict, evaluation and model.keras) and a
-GPU to be worth measuring; the `anchors-only` side above is what the host would still do per batch."""
+GPU to be worth measuring; the `anchors-tensors` side above is what the host would still do per batch."""
 
 
 def generator(data, lookback, delay, min_index, max_index, shuffle=False, batch_size=128, step=6):
@@ -90,8 +93,12 @@ def generator(data, lookback, delay, min_index, max_index, shuffle=False, batch_
 
 
 # ---------------------------------------------------------------------------------------------------------------
-# Inputs and sides: each side is a function that produces one batch as numpy (or tensors) and returns its size
+# Inputs and sides. A side is a Source: a function that starts a fresh iterator and returns `next_batch`, which
+# produces one batch as numpy (or tensors) and returns its number of windows.
 # ---------------------------------------------------------------------------------------------------------------
+Source = Callable[[], Callable[[], int]]
+
+
 def make_series(rows: int, seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
     """(rows, 14) random normal float32 and (rows,) int64 seconds on a complete 10-minute grid."""
     series = np.random.default_rng(seed).standard_normal((rows, N_FEATURES), dtype=np.float32)
@@ -126,25 +133,28 @@ def anchors_only_dataset(anchors: np.ndarray, shuffle: bool):
     return dataset.batch(BATCH_SIZE).prefetch(tf.data.AUTOTUNE)
 
 
-def consume(dataset, how: str) -> Callable[[], int]:
-    """One batch of an endless iterator over `dataset`, as "copies" (`.numpy()` on every tensor), "views"
+def consume(dataset, how: str) -> Source:
+    """Batches of a fresh endless iterator over `dataset`, as "copies" (`.numpy()` on every tensor), "views"
     (`as_numpy_iterator`) or "tensors"."""
-    repeated = dataset.repeat()
-    iterator = repeated.as_numpy_iterator() if how == "views" else iter(repeated)
 
-    def next_batch() -> int:
-        batch = next(iterator)
-        parts = batch if isinstance(batch, tuple) else (batch,)
-        if how == "copies":
-            parts = [t.numpy() for t in parts]
-        return int(parts[-1].shape[0])
+    def start() -> Callable[[], int]:
+        repeated = dataset.repeat()
+        iterator = repeated.as_numpy_iterator() if how == "views" else iter(repeated)
 
-    return next_batch
+        def next_batch() -> int:
+            batch = next(iterator)
+            parts = batch if isinstance(batch, tuple) else (batch,)
+            if how == "copies":
+                parts = [t.numpy() for t in parts]
+            return int(parts[-1].shape[0])
+
+        return next_batch
+
+    return start
 
 
-def numpy_gather(series: np.ndarray, anchors: np.ndarray, step: int, shuffle: bool, seed: int = 0):
+def numpy_gather(series: np.ndarray, anchors: np.ndarray, step: int, shuffle: bool, rng: np.random.Generator):
     """A vectorized numpy gather per batch: random anchors (with replacement, as the book) or the next ones."""
-    rng = np.random.default_rng(seed)
     offsets = np.arange(-LOOKBACK, 0, step)  # (lookback // step,)
     position = 0
 
@@ -162,8 +172,8 @@ def numpy_gather(series: np.ndarray, anchors: np.ndarray, step: int, shuffle: bo
     return next_batch
 
 
-def make_sides(series: np.ndarray, timestamps: np.ndarray, step: int, split: str) -> dict[str, Callable[[], int]]:
-    """Every side of one case, ready to draw batches; checks first that book and project agree on the windows."""
+def make_sides(series: np.ndarray, timestamps: np.ndarray, step: int, split: str) -> dict[str, Source]:
+    """Every side of one case; checks first that book and project agree on the windows."""
     from tasks.windows import make_window_dataset, window_rows
 
     first, last, shuffle = SPLITS[split]
@@ -175,29 +185,41 @@ def make_sides(series: np.ndarray, timestamps: np.ndarray, step: int, split: str
 
     # As the book's train_gen and val_gen: min_index, max_index = the split's first and last rows (max_index
     # bounds the anchor only, exclusive).
-    book = generator(series, LOOKBACK, DELAY, first, last, shuffle=shuffle, batch_size=BATCH_SIZE, step=step)
+    def book() -> Callable[[], int]:
+        batches = generator(series, LOOKBACK, DELAY, first, last, shuffle=shuffle, batch_size=BATCH_SIZE, step=step)
+        return lambda: len(next(batches)[1])
+
+    rng = np.random.default_rng(0)
     if not shuffle:  # same anchors first: the first batches must hold the same windows
         (x, y), (bx, by) = next(iter(project())), next(generator(series, LOOKBACK, DELAY, first, last,
                                                                   batch_size=BATCH_SIZE, step=step))
         if not (np.array_equal(x.numpy(), bx.astype(np.float32)) and np.array_equal(y.numpy(), by)):
             raise SystemExit(f"step {step} {split}: the project's first batch differs from the book's")
     return {
-        "book": lambda: len(next(book)[1]),
+        "book": book,
         "project": consume(project(), "copies"),
         "project-np-views": consume(project(), "views"),
         "project-tensors": consume(project(), "tensors"),
-        "numpy-gather": numpy_gather(series, anchors, step, shuffle),
-        "anchors-only": consume(anchors_only_dataset(anchors, shuffle), "copies"),
-        "row-major": consume(row_major_dataset(series, anchors, step, shuffle), "copies"),
+        "numpy-gather": lambda: numpy_gather(series, anchors, step, shuffle, rng),
+        "anchors-tensors": consume(anchors_only_dataset(anchors, shuffle), "tensors"),
+        "row-major-tensors": consume(row_major_dataset(series, anchors, step, shuffle), "tensors"),
     }
 
 
 # ---------------------------------------------------------------------------------------------------------------
 # Measuring: alternate the sides, several rounds, medians of rates and of per-round ratios
 # ---------------------------------------------------------------------------------------------------------------
-def measure(next_batch: Callable[[], int], batches: int, warmup: int) -> dict[str, float]:
-    """Wall and CPU time of `batches` batches after `warmup` untimed ones."""
-    for _ in range(warmup):
+def measure(start: Source, batches: int, warmup: int) -> dict[str, float]:
+    """Wall and CPU time of `batches` batches from a fresh source, after `warmup` untimed ones.
+
+    Every measurement starts its own iterator and drops it at the end, so no other side's tf.data threads
+    refill a prefetch buffer in the background while this one is timed.
+    """
+    clock = time.perf_counter()
+    next_batch = start()
+    next_batch()
+    first_batch_ms = 1e3 * (time.perf_counter() - clock)  # iterator start-up, shuffle buffer fill included
+    for _ in range(warmup - 1):
         next_batch()
     windows = 0
     wall, cpu = time.perf_counter(), time.process_time()
@@ -205,10 +227,10 @@ def measure(next_batch: Callable[[], int], batches: int, warmup: int) -> dict[st
         windows += next_batch()
     wall, cpu = time.perf_counter() - wall, time.process_time() - cpu
     return {"windows_per_s": windows / wall, "ms_per_batch": 1e3 * wall / batches,
-            "cpu_ms_per_batch": 1e3 * cpu / batches}
+            "cpu_ms_per_batch": 1e3 * cpu / batches, "first_batch_ms": first_batch_ms}
 
 
-def run_case(sides: dict[str, Callable[[], int]], rounds: int, batches: int, warmup: int) -> dict:
+def run_case(sides: dict[str, Source], rounds: int, batches: int, warmup: int) -> dict:
     """Alternate the sides for `rounds` rounds; per side the per-round figures and their medians."""
     per_round: dict[str, list[dict[str, float]]] = {name: [] for name in sides}
     order = list(sides)
@@ -232,13 +254,13 @@ def run_case(sides: dict[str, Callable[[], int]], rounds: int, batches: int, war
 
 def print_case(step: int, split: str, result: dict) -> None:
     print(f"\nstep {step}, {split} ({'shuffled' if SPLITS[split][2] else 'sequential'}): medians over rounds")
-    print(f"  {'side':16s} {'windows/s':>10s} {'ms/batch':>9s} {'CPU ms/batch':>13s} {'x book':>7s} "
-          f"{'x book (CPU)':>13s}")
+    print(f"  {'side':18s} {'windows/s':>10s} {'ms/batch':>9s} {'CPU ms/batch':>13s} {'x book':>7s} "
+          f"{'x book (CPU)':>13s} {'1st batch ms':>13s}")
     for name, f in result.items():
         ratio = f.get("ratio_to_book", 1.0)
         cpu_ratio = f.get("cpu_ratio_to_book", 1.0)
-        print(f"  {name:16s} {f['windows_per_s']:10,.0f} {f['ms_per_batch']:9.3f} {f['cpu_ms_per_batch']:13.3f} "
-              f"{ratio:7.2f} {cpu_ratio:13.2f}", flush=True)
+        print(f"  {name:18s} {f['windows_per_s']:10,.0f} {f['ms_per_batch']:9.3f} {f['cpu_ms_per_batch']:13.3f} "
+              f"{ratio:7.2f} {cpu_ratio:13.2f} {f['first_batch_ms']:13.1f}", flush=True)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -287,6 +309,7 @@ def main(argv: list[str] | None = None) -> int:
         "target": {"project_over_book_windows_per_s": TARGET_RATIO},
         "units": {"windows_per_s": "windows per second (wall clock)", "ms_per_batch": "milliseconds (wall clock)",
                   "cpu_ms_per_batch": "CPU milliseconds of the whole process per batch",
+                  "first_batch_ms": "milliseconds (wall) from starting a fresh iterator to its first batch",
                   "ratio_to_book": "x, median over rounds of (windows/s) / (book's windows/s in the same round)",
                   "cpu_ratio_to_book": "x, median over rounds of book's CPU ms per batch / this side's"},
         "machine": {"cpus": os.cpu_count(), "platform": platform.platform(), "python": platform.python_version(),
@@ -307,7 +330,8 @@ def main(argv: list[str] | None = None) -> int:
     out = Path(args.out or ROOT / "artifacts" / "bench" / ("windows-quick.json" if args.quick else "windows.json"))
     out.parent.mkdir(parents=True, exist_ok=True)
     out.write_text(json.dumps(document, indent=2) + "\n")
-    print(f"\n{'PASS' if all_pass else 'FAIL'}: figures in {out}")
+    smoke = " (quick: a smoke run, too few batches for a verdict)" if args.quick else ""
+    print(f"\n{'PASS' if all_pass else 'FAIL'}: figures in {out}{smoke}")
     return 0 if all_pass else 1
 
 

@@ -224,8 +224,9 @@ def make_window_dataset(
     """Batches of (windows, targets) gathered from `series` at the given anchor rows.
 
     The series goes into one tensor once (ordered by phase, see below); the pipeline only moves row indices and
-    gathers each batch, so no Python runs per window. One pass over the dataset is one epoch: every anchor exactly once, in the given
-    order or, with `shuffle`, in an order that changes every epoch but repeats for the same seed.
+    gathers each batch, so no Python runs per window. One pass over the dataset is one epoch: every anchor
+    exactly once, in the given order or, with `shuffle`, in an order that changes every epoch but repeats for
+    the same seed.
 
     Args:
         series: (rows, features) normalized measurements.
@@ -265,8 +266,9 @@ def make_window_dataset(
 
     # The series by phase: row r moves to (r % step) * phase_rows + r // step, so the readings of one window
     # (rows r - lookback, r - lookback + step, ..., r - step, all of phase (r - lookback) % step) sit in
-    # consecutive rows, and its gather reads one contiguous block instead of lookback // step rows scattered
-    # over 1440. Same values, far fewer cache misses: about 2x faster on 2 CPU cores (bench/windows.py).
+    # consecutive rows, and its gather reads one contiguous block instead of lookback // step rows spread over
+    # lookback rows. Same values, fewer cache misses: on shuffled windows 2x the batches/s at step 6, ~1.2x at
+    # step 3, sequential ones unchanged (bench/windows.py, 2 busy CPU cores).
     phase_rows = -(-len(series) // step)  # rows per phase, the last ones padded
     padded = np.zeros((phase_rows * step, series.shape[1]), dtype=np.float32)  # (phase_rows * step, features)
     padded[: len(series)] = series
@@ -282,10 +284,6 @@ def make_window_dataset(
         targets = tf.gather(target_values, anchor + delay)  # (batch,)
         return windows, targets
 
-    # Each gather on one thread; batches are gathered in parallel instead (num_parallel_calls). Splitting one
-    # small gather across the intra-op pool cost more than it saved on a busy 2-core machine.
-    options = tf.data.Options()
-    options.threading.max_intra_op_parallelism = 1
     dataset = tf.data.Dataset.from_tensor_slices(rows)
     if shuffle:
         # A buffer as long as the split gives a uniform permutation; it holds int64 indices only, not windows.
@@ -294,7 +292,6 @@ def make_window_dataset(
         dataset.batch(batch_size)
         .map(gather, num_parallel_calls=tf.data.AUTOTUNE, deterministic=True)
         .prefetch(tf.data.AUTOTUNE)
-        .with_options(options)
     )
 
 
