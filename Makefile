@@ -11,7 +11,7 @@ PROFILE ?= quick
 MODELS ?= imdb_conv jena_conv jena_conv_gru
 PYTEST_ARGS ?=
 
-.PHONY: run test test-unit test-data test-model test-e2e bench-ingest service-start service-stop clean
+.PHONY: run test test-unit test-data test-model test-e2e bench bench-ingest service-start service-stop clean
 
 $(BIN)/.installed: pyproject.toml constraints.txt
 	$(PYTHON) -m venv $(VENV)
@@ -29,6 +29,12 @@ test: $(BIN)/.installed
 
 test-unit test-data test-model test-e2e: $(BIN)/.installed
 	$(BIN)/python -m pytest tests/$(subst test-,,$@) $(PYTEST_ARGS)
+
+bench: $(BIN)/.installed
+	$(BIN)/python -m bench.windows
+	$(BIN)/python -m bench.input_pipeline
+	$(BIN)/python -m bench.ingest
+	$(BIN)/python -m bench.orchestration
 
 bench-ingest: $(BIN)/.installed
 	$(BIN)/python -m bench.ingest
