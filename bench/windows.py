@@ -45,6 +45,8 @@ from pathlib import Path
 
 import numpy as np
 
+from tests.support.book import generator  # the published generator, verbatim
+
 ROOT = Path(__file__).resolve().parents[1]
 CLASSIC_ROWS = 420_551  # rows of jena_climate_2009_2016.csv
 N_FEATURES = 14  # the classic file's measurements
@@ -68,28 +70,6 @@ layer in front of the model holds the series (23.5 MB float32, resident in GPU m
 `ops.take(series, anchors[:, None] + offsets, axis=0)` inside the compiled train step. It is not implemented:
 it needs train.py to wrap the model for fit (and unwrap it for predict, evaluation and model.keras) and a
 GPU to be worth measuring; the `anchors-tensors` side above is what the host would still do per batch."""
-
-
-def generator(data, lookback, delay, min_index, max_index, shuffle=False, batch_size=128, step=6):
-    """Listing 6.33 of Deep Learning with Python (1st ed.), as published."""
-    if max_index is None:
-        max_index = len(data) - delay - 1
-    i = min_index + lookback
-    while 1:
-        if shuffle:
-            rows = np.random.randint(min_index + lookback, max_index, size=batch_size)
-        else:
-            if i + batch_size >= max_index:
-                i = min_index + lookback
-            rows = np.arange(i, min(i + batch_size, max_index))
-            i += len(rows)
-        samples = np.zeros((len(rows), lookback // step, data.shape[-1]))
-        targets = np.zeros((len(rows),))
-        for j, row in enumerate(rows):
-            indices = range(rows[j] - lookback, rows[j], step)
-            samples[j] = data[indices]
-            targets[j] = data[rows[j] + delay][1]
-        yield samples, targets
 
 
 # ---------------------------------------------------------------------------------------------------------------

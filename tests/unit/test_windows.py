@@ -22,6 +22,7 @@ from tasks.windows import (
     summarize_windows,
     window_rows,
 )
+from tests.support.book import generator  # the published generator, verbatim
 
 pytestmark = pytest.mark.unit
 
@@ -30,29 +31,6 @@ LOOKBACK, STEP, DELAY, BATCH, TARGET_COL = 60, 6, 12, 16, 1
 TEN_MINUTES = 600  # seconds
 START = 1_230_768_600  # 2009-01-01 00:10:00 UTC, the classic file's first reading
 NAMES = ("a", "b", "c")
-
-
-def generator(data, lookback, delay, min_index, max_index, shuffle=False, batch_size=128, step=6):
-    """Listing 6.33 of Deep Learning with Python (1st ed.), as published."""
-    if max_index is None:
-        max_index = len(data) - delay - 1
-    i = min_index + lookback
-    while 1:
-        if shuffle:
-            rows = np.random.randint(min_index + lookback, max_index, size=batch_size)
-        else:
-            if i + batch_size >= max_index:
-                i = min_index + lookback
-            rows = np.arange(i, min(i + batch_size, max_index))
-            i += len(rows)
-
-        samples = np.zeros((len(rows), lookback // step, data.shape[-1]))
-        targets = np.zeros((len(rows),))
-        for j, row in enumerate(rows):
-            indices = range(rows[j] - lookback, rows[j], step)
-            samples[j] = data[indices]
-            targets[j] = data[rows[j] + delay][1]
-        yield samples, targets
 
 
 @pytest.fixture
