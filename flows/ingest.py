@@ -21,6 +21,7 @@ from tasks.config import IMDB_NPZ, IMDB_WORD_INDEX, IngestSettings, default_mirr
 from tasks.download import download_source, extract_zip
 from tasks.errors import DataFormatError, SeqconvError
 from tasks.normalize import normalize_imdb, normalize_jena_files, read_provenance
+from tasks.report import publish_validation, validation_markdown
 from tasks.validate import validate_normalized_imdb, validate_normalized_jena, validate_raw_imdb, validate_raw_jena
 
 
@@ -45,6 +46,13 @@ def unpack_jena(fetched: list, raw_dir: Path) -> list[dict]:
     return sources
 
 
+@task(task_run_name="report {dataset} validation")
+def report_validation(dataset: str, version: Path) -> None:
+    """Publish the dataset's raw and normalized validation results as the `validation-<dataset>` artifact."""
+    reports = [Path(version) / f"validation.{stage}.json" for stage in ("raw", "normalized")]
+    publish_validation(dataset, validation_markdown(dataset, reports))
+
+
 def validated(version: Path, validate, settings: IngestSettings, name: str) -> Path:
     """Run the normalized suite on a new version; a version that fails it is removed, never published."""
     try:
@@ -64,7 +72,9 @@ def ingest_imdb_flow(mirror: str | None = None, data_dir: str = "data") -> Path:
     raw_report = cached_path(validate_raw_imdb, sources, settings.validation_dir)
     version = cached_path(normalize_imdb, sources, raw_report, settings.processed_dir)
     validated(version, validate_normalized_imdb, settings, "imdb")
-    return publish_dataset(version, settings.processed_dir, "imdb")
+    published = publish_dataset(version, settings.processed_dir, "imdb")
+    report_validation("imdb", version)
+    return published
 
 
 @flow(name="ingest-jena", log_prints=True)
@@ -79,7 +89,9 @@ def ingest_jena_flow(mirror: str | None = None, data_dir: str = "data", files: l
     raw_report = cached_path(validate_raw_jena, sources, settings.validation_dir)
     version = cached_path(normalize_jena_files, sources, raw_report, settings.processed_dir)
     validated(version, validate_normalized_jena, settings, "jena")
-    return publish_dataset(version, settings.processed_dir, "jena")
+    published = publish_dataset(version, settings.processed_dir, "jena")
+    report_validation("jena", version)
+    return published
 
 
 def summarize(dataset: str, path: Path) -> str:

@@ -24,8 +24,8 @@ from flows.train import parse_overrides, train_model_flow
 from tasks.config import MODELS, PROFILES, family, resolve_settings
 from tasks.errors import SeqconvError, SettingsError
 from tasks.registry import promote_model
-from tasks.report import publish_metrics_table, publish_plots, publish_report, publish_validation
-from tasks.report import metrics_table_rows, plots_markdown, report_markdown, validation_markdown
+from tasks.report import metrics_table_rows, plots_markdown, publish_metrics_table, publish_plots, publish_report
+from tasks.report import report_markdown
 from tasks.train import new_run_id, resolve_run_dir
 
 DEFAULT_MODELS = ["imdb_conv", "jena_conv", "jena_conv_gru"]  # the book's three; jena_conv_gru_fast on request
@@ -60,10 +60,8 @@ def train_on_gpu_pool(model: str, profile: str, data_dir: str, artifacts_dir: st
 
 
 @task(task_run_name="report {run_id}")
-def report(results: list[dict], run_id: str, profile: str, validation: dict[str, list[str]]) -> str:
-    """Publish the run's Prefect artifacts (metrics table, verdicts, validation, plots) and write report.md."""
-    for dataset, paths in validation.items():
-        publish_validation(dataset, validation_markdown(dataset, [Path(p) for p in paths]))
+def report(results: list[dict], run_id: str, profile: str) -> str:
+    """Publish the run's Prefect artifacts (metrics table, verdicts, plots); the ingest flows publish validation."""
     for r in results:
         publish_plots(r["metrics"]["model"], plots_markdown(Path(r["run_dir"]), r["metrics"]["model"]))
     publish_metrics_table(metrics_table_rows(results))
@@ -112,9 +110,7 @@ def train_all_flow(
         promotion = promote_model(Path(artifacts_dir) / "registry", model, metrics_path)
         results.append({"metrics": json.loads(metrics_path.read_text()), "promotion": promotion,
                         "run_dir": run_dir})
-    validation = {d: [str(Path(ingested[d].result()) / f"validation.{stage}.json") for stage in ("raw", "normalized")]
-                  for d in datasets}  # the copies kept inside each published version
-    markdown = report(results, run_id, profile, validation)
+    markdown = report(results, run_id, profile)
     out = Path(artifacts_dir) / "runs" / run_id / "report.md"
     out.parent.mkdir(parents=True, exist_ok=True)
     out.write_text(markdown)
