@@ -40,6 +40,18 @@ CASES = ("imdb-functions", "jena-functions", "imdb-flow", "jena-flow")
 # ---------------------------------------------------------------------------------------------------------------
 # One case, in its own process
 # ---------------------------------------------------------------------------------------------------------------
+def stopwatch():
+    """A dict of step -> seconds, and `lap(name)` that records the seconds since the previous lap."""
+    steps, clock = {}, [time.perf_counter()]
+
+    def lap(name: str) -> None:
+        now = time.perf_counter()
+        steps[name] = round(now - clock[0], 3)
+        clock[0] = now
+
+    return steps, lap
+
+
 def ingest_imdb_functions(mirror: str, data_dir: Path) -> dict[str, float]:
     """The IMDB flow's steps as plain functions; returns seconds per step."""
     from flows.ingest import publish_dataset
@@ -49,13 +61,7 @@ def ingest_imdb_functions(mirror: str, data_dir: Path) -> dict[str, float]:
     from tasks.validate import validate_normalized_imdb, validate_raw_imdb
 
     settings = IngestSettings(data_dir=data_dir, mirror=mirror)
-    steps, clock = {}, time.perf_counter()
-
-    def lap(name: str) -> None:
-        nonlocal clock
-        now = time.perf_counter()
-        steps[name] = round(now - clock, 3)
-        clock = now
+    steps, lap = stopwatch()
 
     npz = fetch(IMDB_NPZ, settings.mirror, settings.raw_dir)
     words = fetch(IMDB_WORD_INDEX, settings.mirror, settings.raw_dir)
@@ -80,13 +86,7 @@ def ingest_jena_functions(mirror: str, data_dir: Path) -> dict[str, float]:
     from tasks.validate import validate_normalized_jena, validate_raw_jena
 
     settings = IngestSettings(data_dir=data_dir, mirror=mirror)
-    steps, clock = {}, time.perf_counter()
-
-    def lap(name: str) -> None:
-        nonlocal clock
-        now = time.perf_counter()
-        steps[name] = round(now - clock, 3)
-        clock = now
+    steps, lap = stopwatch()
 
     fetched = [fetch(source, settings.mirror, settings.raw_dir) for source in jena_sources(None)]
     lap("download")
