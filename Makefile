@@ -11,7 +11,7 @@ PROFILE ?= quick
 MODELS ?= imdb_conv jena_conv jena_conv_gru
 PYTEST_ARGS ?=
 
-.PHONY: run test test-unit test-data test-model test-e2e bench bench-ingest service-start service-stop clean
+.PHONY: run test test-unit test-data test-model test-e2e bench bench-ingest bench-gpu service-start service-stop clean
 
 $(BIN)/.installed: pyproject.toml constraints.txt
 	$(PYTHON) -m venv $(VENV)
@@ -38,6 +38,9 @@ bench: $(BIN)/.installed
 
 bench-ingest: $(BIN)/.installed
 	$(BIN)/python -m bench.ingest
+
+bench-gpu: $(BIN)/.installed  # on a GPU machine; under 10 minutes
+	$(BIN)/python -m bench.gpu
 
 service-start: $(BIN)/.installed
 	SEQCONV_MIRROR="$(MIRROR)" SEQCONV_JENA_FILES="$(JENA_FILES)" scripts/service.sh start

@@ -19,7 +19,7 @@ Everything here is a plain function on arrays; the stage's Prefect wrapper does 
 from __future__ import annotations
 
 import json
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -209,6 +209,41 @@ def window_rows(
     return anchors[segment[anchors - lookback] == segment[anchors + delay]]
 
 
+def window_gather(
+    series: np.ndarray, *, lookback: int, step: int, delay: int, target_col: int
+) -> Callable[[tf.Tensor], tuple[tf.Tensor, tf.Tensor]]:
+    """The function from a batch of anchor rows to (windows, targets), over `series` held in one tensor.
+
+    The tensor is made on the current device (`with tf.device(...)`): the host for tf.data, or an accelerator
+    where windows are gathered next to the model (bench/gpu.py). Arguments as in make_window_dataset, which checks
+    them; anchors must leave room for lookback and delay (a gather out of range yields zeros on a GPU).
+
+    Returns:
+        gather(anchors int64 (batch,)) -> (windows float32 (batch, lookback // step, features), targets (batch,)).
+    """
+    # The series by phase: row r moves to (r % step) * phase_rows + r // step, so the readings of one window
+    # (rows r - lookback, r - lookback + step, ..., r - step, all of phase (r - lookback) % step) sit in
+    # consecutive rows, and its gather reads one contiguous block instead of lookback // step rows spread over
+    # lookback rows. Same values, fewer cache misses: on shuffled windows 2x the batches/s at step 6, ~1.2x at
+    # step 3, sequential ones unchanged (bench/windows.py, 2 busy CPU cores).
+    phase_rows = -(-len(series) // step)  # rows per phase, the last ones padded
+    padded = np.zeros((phase_rows * step, series.shape[1]), dtype=np.float32)  # (phase_rows * step, features)
+    padded[: len(series)] = series
+    by_phase = padded.reshape(phase_rows, step, -1).transpose(1, 0, 2).reshape(phase_rows * step, -1)
+    values = tf.constant(by_phase, dtype=tf.float32)  # (step * phase_rows, features)
+    target_values = tf.constant(series[:, target_col], dtype=tf.float32)  # (rows,)
+    offsets = tf.range(lookback // step, dtype=tf.int64)  # (lookback // step,) consecutive rows of one phase
+
+    def gather(anchor: tf.Tensor) -> tuple[tf.Tensor, tf.Tensor]:
+        first = anchor - lookback  # (batch,) first input row of each window
+        start = (first % step) * phase_rows + first // step  # (batch,) its place in `values`
+        windows = tf.gather(values, start[:, None] + offsets[None, :])  # (batch, lookback // step, features)
+        targets = tf.gather(target_values, anchor + delay)  # (batch,)
+        return windows, targets
+
+    return gather
+
+
 def make_window_dataset(
     series: np.ndarray,
     rows: np.ndarray,
@@ -223,8 +258,8 @@ def make_window_dataset(
 ) -> tf.data.Dataset:
     """Batches of (windows, targets) gathered from `series` at the given anchor rows.
 
-    The series goes into one tensor once (ordered by phase, see below); the pipeline only moves row indices and
-    gathers each batch, so no Python runs per window. One pass over the dataset is one epoch: every anchor
+    The series goes into one host tensor once (ordered by phase, see window_gather); the pipeline only moves row
+    indices and gathers each batch, so no Python runs per window. One pass over the dataset is one epoch: every anchor
     exactly once, in the given order or, with `shuffle`, in an order that changes every epoch but repeats for
     the same seed.
 
@@ -264,25 +299,8 @@ def make_window_dataset(
             f"rows 0..{len(series) - 1}"
         )
 
-    # The series by phase: row r moves to (r % step) * phase_rows + r // step, so the readings of one window
-    # (rows r - lookback, r - lookback + step, ..., r - step, all of phase (r - lookback) % step) sit in
-    # consecutive rows, and its gather reads one contiguous block instead of lookback // step rows spread over
-    # lookback rows. Same values, fewer cache misses: on shuffled windows 2x the batches/s at step 6, ~1.2x at
-    # step 3, sequential ones unchanged (bench/windows.py, 2 busy CPU cores).
-    phase_rows = -(-len(series) // step)  # rows per phase, the last ones padded
-    padded = np.zeros((phase_rows * step, series.shape[1]), dtype=np.float32)  # (phase_rows * step, features)
-    padded[: len(series)] = series
-    by_phase = padded.reshape(phase_rows, step, -1).transpose(1, 0, 2).reshape(phase_rows * step, -1)
-    values = tf.constant(by_phase, dtype=tf.float32)  # (step * phase_rows, features)
-    target_values = tf.constant(series[:, target_col], dtype=tf.float32)  # (rows,)
-    offsets = tf.range(lookback // step, dtype=tf.int64)  # (lookback // step,) consecutive rows of one phase
-
-    def gather(anchor: tf.Tensor) -> tuple[tf.Tensor, tf.Tensor]:
-        first = anchor - lookback  # (batch,) first input row of each window
-        start = (first % step) * phase_rows + first // step  # (batch,) its place in `values`
-        windows = tf.gather(values, start[:, None] + offsets[None, :])  # (batch, lookback // step, features)
-        targets = tf.gather(target_values, anchor + delay)  # (batch,)
-        return windows, targets
+    with tf.device("/CPU:0"):  # tf.data runs on the host: keep the series there, even where a GPU is the default
+        gather = window_gather(series, lookback=lookback, step=step, delay=delay, target_col=target_col)
 
     dataset = tf.data.Dataset.from_tensor_slices(rows)
     if shuffle:

@@ -10,6 +10,7 @@ import json
 
 import numpy as np
 import pytest
+import tensorflow as tf
 
 from tasks.errors import DataFormatError, SettingsError
 from tasks.windows import (
@@ -20,6 +21,7 @@ from tasks.windows import (
     normalize,
     split_rows,
     summarize_windows,
+    window_gather,
     window_rows,
 )
 from tests.support.book import generator  # the published generator, verbatim
@@ -221,6 +223,16 @@ def test_windows_have_the_documented_shapes_and_contents(series, timestamps):
     r = int(rows[0])
     np.testing.assert_array_equal(x.numpy()[0], series[r - LOOKBACK : r : STEP])
     assert y.numpy()[0] == series[r + DELAY, TARGET_COL]
+
+
+def test_window_gather_outside_tf_data_gives_the_pipelines_windows(series, timestamps):
+    # bench/gpu.py gathers on the device with this function, from anchors alone; it must be the same windows.
+    rows = window_rows(timestamps, (0, ROWS - 1), LOOKBACK, DELAY, max_gap_minutes=60)
+    gather = window_gather(series, lookback=LOOKBACK, step=STEP, delay=DELAY, target_col=TARGET_COL)
+    for (x, y), anchors in zip(collect(dataset_of(series, rows)), np.array_split(rows, range(BATCH, len(rows), BATCH))):
+        gx, gy = gather(tf.constant(anchors))
+        np.testing.assert_array_equal(gx.numpy(), x)
+        np.testing.assert_array_equal(gy.numpy(), y)
 
 
 def test_windows_and_targets_of_a_gappy_series_stay_in_one_segment(series, timestamps):
