@@ -11,7 +11,6 @@ import json
 import os
 import shutil
 import tempfile
-import time
 import uuid
 from contextlib import contextmanager
 from pathlib import Path
@@ -50,7 +49,7 @@ def write_json(path: Path, obj: Any) -> Path:
 def staging_dir(link: Path) -> Iterator[Path]:
     """A fresh, private folder to build the next version of the dataset published at `link`.
 
-    Removed again if the block fails; `publish_dir` turns it into a version and swaps the link to it.
+    Removed again if the block fails; `finalize_version` turns it into a version, `point_link` publishes it.
     """
     link = Path(link)
     versions = link.parent / VERSIONS
@@ -103,13 +102,6 @@ def discard_version(version: Path, link: Path) -> None:
     version, link = Path(version), Path(link)
     if not (link.is_symlink() and link.resolve() == version.resolve()):
         shutil.rmtree(version, ignore_errors=True)
-
-
-def publish_dir(staged: Path, link: Path, keep: int = 1) -> Path:
-    """Make a staging folder a new version and point `link` at it (see finalize_version and point_link)."""
-    _refuse_real_folder(Path(link))
-    key = f"{time.strftime('%Y%m%dT%H%M%S')}-{uuid.uuid4().hex[:8]}"
-    return point_link(finalize_version(staged, link, key), link, keep)
 
 
 def _refuse_real_folder(link: Path) -> None:

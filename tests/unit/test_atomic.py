@@ -13,16 +13,18 @@ pytestmark = pytest.mark.unit
 
 
 def publish(link: Path, content: str, keep: int = 1) -> Path:
+    """As the ingest flows publish: stage, seal as the version named by its content, then swap the link."""
     with atomic.staging_dir(link) as staging:
         (staging / "data.txt").write_text(content)
-        return atomic.publish_dir(staging, link, keep=keep)
+        version = atomic.finalize_version(staging, link, key=content)
+    return atomic.point_link(version, link, keep=keep)
 
 
 def versions(link: Path) -> list[str]:
     return sorted(p.name for p in (link.parent / atomic.VERSIONS).iterdir())
 
 
-def test_publish_dir_swaps_the_link_and_keeps_one_older_version(tmp_path: Path) -> None:
+def test_point_link_swaps_the_link_and_keeps_one_older_version(tmp_path: Path) -> None:
     link = tmp_path / "processed" / "jena"
 
     assert publish(link, "v1") == link
@@ -41,12 +43,21 @@ def test_publish_dir_swaps_the_link_and_keeps_one_older_version(tmp_path: Path) 
     assert not any(p.name.startswith(".") and p.name.endswith(".link") for p in link.parent.iterdir())
 
 
-def test_publish_dir_keep_zero_prunes_every_older_version(tmp_path: Path) -> None:
+def test_point_link_keep_zero_prunes_every_older_version(tmp_path: Path) -> None:
     link = tmp_path / "imdb"
     publish(link, "v1", keep=0)
     publish(link, "v2", keep=0)
 
     assert versions(link) == [Path(os.readlink(link)).name]
+
+
+def test_finalize_version_keeps_the_first_build_of_the_same_content(tmp_path: Path) -> None:
+    link = tmp_path / "jena"
+    publish(link, "v1")
+    sealed = (link / "data.txt").stat().st_ino
+    publish(link, "v1")  # same key: the staging copy goes, the sealed version stays
+
+    assert versions(link) == ["jena-v1"] and (link / "data.txt").stat().st_ino == sealed
 
 
 def test_staging_dir_is_private_and_removes_itself_when_the_block_fails(tmp_path: Path) -> None:
@@ -65,7 +76,7 @@ def test_staging_dir_is_private_and_removes_itself_when_the_block_fails(tmp_path
     assert os.readlink(link) == target and (link / "data.txt").read_text() == "good"
 
 
-def test_publish_dir_refuses_to_replace_a_real_folder(tmp_path: Path) -> None:
+def test_point_link_refuses_to_replace_a_real_folder(tmp_path: Path) -> None:
     link = tmp_path / "processed" / "imdb"
     link.mkdir(parents=True)
     (link / "mine.txt").write_text("not ours")
@@ -73,8 +84,7 @@ def test_publish_dir_refuses_to_replace_a_real_folder(tmp_path: Path) -> None:
     with pytest.raises(FileExistsError, match="is a real folder, not a published dataset link"):
         publish(link, "new")
 
-    assert (link / "mine.txt").read_text() == "not ours"
-    assert versions(link) == []  # the refused staging folder was removed with the failed block
+    assert not link.is_symlink() and (link / "mine.txt").read_text() == "not ours"
 
 
 def test_write_json_replaces_atomically_and_leaves_no_temporary(tmp_path: Path) -> None:
