@@ -234,7 +234,7 @@ def _parse(key: str, raw, kind):
             return raw.lower() in ("true", "1", "yes")
         return kind(raw)
     except ValueError:
-        raise SettingsError(f"setting {key}={raw!r}: expected a {kind.__name__}") from None
+        raise SettingsError(f"setting {key}={raw!r}: expected a value of type {kind.__name__}") from None
 
 
 def check_settings(s: TrainSettings) -> None:
