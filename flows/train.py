@@ -1,7 +1,7 @@
 """Train one model on already-ingested data and write its run folder.
 
     python -m flows.train --model imdb_conv|jena_conv|jena_conv_gru|jena_conv_gru_fast \
-        --profile smoke|quick|seed [--data-dir D] [--artifacts-dir A] [--set key=value ...] [--run-id ID]
+        --profile smoke|quick|seed|tuned [--data-dir D] [--artifacts-dir A] [--set key=value ...] [--run-id ID]
 
 Runs locally without a Prefect server (ephemeral mode) and prints the run folder. Settings and data are checked
 before any training starts. Rerunning an interrupted run's id resumes it from its last finished epoch.
