@@ -84,7 +84,7 @@ def plot_imdb_curve(entry: dict, out: Path) -> Path:
                label=f"published final validation {PUBLISHED['imdb_conv']['val_accuracy']}")
     ax.set_xlabel("Epoch")
     ax.set_ylabel("Accuracy")
-    ax.set_title("imdb_conv, seed profile: accuracy per epoch")
+    ax.set_title(f"imdb_conv, {entry['metrics']['profile']} profile: accuracy per epoch")
     ax.grid(alpha=0.3)
     ax.legend(fontsize=8)
     fig.tight_layout()
