@@ -110,7 +110,7 @@ def test_killed_run_resumes_from_its_last_epoch(ingested_data, tmp_path):
     "args, message",
     [
         (["--model", "jena_lstm", "--profile", "smoke"], "unknown model 'jena_lstm'; allowed: imdb_conv"),
-        (["--model", "jena_conv", "--profile", "huge"], "unknown profile 'huge'; allowed: seed, quick, smoke"),
+        (["--model", "jena_conv", "--profile", "huge"], "unknown profile 'huge'; allowed: seed, quick, tuned, smoke"),
         (["--model", "imdb_conv", "--profile", "smoke", "--set", "epochs=0"], "epochs=0: must be at least 1"),
         (["--model", "jena_conv", "--profile", "smoke", "--set", "lookback=3"], "lookback must be at least the step"),
         (["--model", "jena_conv", "--profile", "smoke", "--set", "colour=blue"], "unknown setting 'colour'"),
