@@ -26,10 +26,8 @@ A case that fails (an op without a deterministic GPU kernel, say) is recorded wi
 from __future__ import annotations
 
 import argparse
-import datetime as dt
 import json
 import os
-import platform
 import sys
 import time
 import traceback
@@ -37,6 +35,8 @@ from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
+
+from bench import machine
 
 from bench.input_pipeline import CLASSIC_ROWS, N_FEATURES, START
 from bench.input_pipeline import IMDB_REVIEWS as IMDB_TRAIN  # the seed profile's 20,000 training reviews
@@ -202,9 +202,7 @@ def main(argv: list[str] | None = None) -> int:
         "units": {"epoch_seconds": "wall seconds per epoch, validation included", "wait_fraction":
                   "share of a training step waiting for input (1 - pipeline / in-memory steps/s)",
                   "ms_per_batch": "milliseconds per batch of 128 windows"},
-        "machine": {"gpus": gpus, "cpus": os.cpu_count(), "platform": platform.platform(),
-                    "python": platform.python_version(), "tensorflow": tf.__version__,
-                    "date": dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds")},
+        "machine": {"gpus": gpus, **machine()},
         "settings": {"epochs": args.epochs, "quick": args.quick, "budget_s": args.budget_s, "rows": args.rows},
         "epochs": {}, "input_wait": {}, "device_gather": {}, "skipped": [], "errors": {},
     }

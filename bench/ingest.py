@@ -20,7 +20,6 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import platform
 import resource
 import shutil
 import subprocess
@@ -28,6 +27,8 @@ import sys
 import tempfile
 import time
 from pathlib import Path
+
+from bench import machine
 
 ROOT = Path(__file__).resolve().parents[1]
 DEFAULT_MIRROR = ROOT.parent / "shared" / "datasets"  # the read-only real-data mirror beside the checkout
@@ -294,7 +295,7 @@ def main(argv: list[str] | None = None) -> int:
 
     document = {
         "targets": {"seconds": TARGET_SECONDS, "peak_rss_bytes": TARGET_BYTES},
-        "machine": {"cpus": os.cpu_count(), "python": platform.python_version(), "platform": platform.platform()},
+        "machine": machine(),
         "jena_rows": args.rows,
         "jena_zip_generation_s": generated_s,  # null: reused from an earlier run
         "cases": results,

@@ -26,15 +26,15 @@ project's training (TrainSettings.deterministic).
 from __future__ import annotations
 
 import argparse
-import datetime as dt
 import json
 import os
-import platform
 import sys
 import time
 from pathlib import Path
 
 import numpy as np
+
+from bench import machine
 
 ROOT = Path(__file__).resolve().parents[1]
 CLASSIC_ROWS = 420_551  # rows of jena_climate_2009_2016.csv
@@ -207,11 +207,7 @@ def main(argv: list[str] | None = None) -> int:
                   "ratio": "x, median over rounds of pipeline steps/s / in-memory steps/s in the same round",
                   "cpu_ratio": "x, median over rounds of in-memory CPU ms per step / pipeline CPU ms per step",
                   "seconds": "seconds (wall) for the model's whole measurement"},
-        "machine": {"cpus": os.cpu_count(), "platform": platform.platform(), "python": platform.python_version(),
-                    "tensorflow": tf.__version__, "numpy": np.__version__,
-                    "devices": [d.name for d in tf.config.list_logical_devices()],
-                    "date": dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"),
-                    "load_average_1min_before_after": [round(load_before[0], 2), round(os.getloadavg()[0], 2)]},
+        "machine": machine(load_before),
         "settings": {"rounds": args.rounds, "warmup_steps": args.warmup, "quick": args.quick,
                      "op_determinism": True},
         "models": results,

@@ -13,12 +13,13 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import platform
 import shutil
 import statistics
 import tempfile
 import time
 from pathlib import Path
+
+from bench import machine
 
 os.environ["PREFECT_TASKS_REFRESH_CACHE"] = "true"  # both sides do all the work every round
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
@@ -117,7 +118,7 @@ def main() -> None:
         "prefect_added_seconds_median": round(statistics.median(added), 2),
         "prefect_added_fraction": round(statistics.median(added) / median["plain"], 3),
         "temporary_server_start_seconds": round(server_start, 2),
-        "machine": {"cpus": os.cpu_count(), "platform": platform.platform(), "date": time.strftime("%Y-%m-%d")},
+        "machine": machine(),
     }
     print(f"\nplain functions: {median['plain']:.1f} s   through Prefect: {median['prefect']:.1f} s   "
           f"added: {figures['prefect_added_seconds_median']:+.1f} s ({100 * figures['prefect_added_fraction']:+.1f}%)"

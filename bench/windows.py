@@ -34,16 +34,16 @@ reported too: they move less with the load than wall time.
 from __future__ import annotations
 
 import argparse
-import datetime as dt
 import json
 import os
-import platform
 import sys
 import time
 from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
+
+from bench import machine
 
 from tests.support.book import generator  # the published generator, verbatim
 
@@ -258,7 +258,7 @@ def main(argv: list[str] | None = None) -> int:
         args.rounds, args.batches, args.warmup, steps = 2, 20, 5, (6,)
 
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
-    import tensorflow as tf
+    import tensorflow  # noqa: F401 - loaded before any timing (and so described in the JSON)
 
     load_before = os.getloadavg()
     print(f"{args.rows:,} x {N_FEATURES} float32 series, lookback {LOOKBACK}, delay {DELAY}, batch {BATCH_SIZE}; "
@@ -292,10 +292,7 @@ def main(argv: list[str] | None = None) -> int:
                   "first_batch_ms": "milliseconds (wall) from starting a fresh iterator to its first batch",
                   "ratio_to_book": "x, median over rounds of (windows/s) / (book's windows/s in the same round)",
                   "cpu_ratio_to_book": "x, median over rounds of book's CPU ms per batch / this side's"},
-        "machine": {"cpus": os.cpu_count(), "platform": platform.platform(), "python": platform.python_version(),
-                    "tensorflow": tf.__version__, "numpy": np.__version__,
-                    "date": dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"),
-                    "load_average_1min_before_after": [round(load_before[0], 2), round(os.getloadavg()[0], 2)]},
+        "machine": machine(load_before),
         "settings": {"rows": args.rows, "features": N_FEATURES, "lookback": LOOKBACK, "delay": DELAY,
                      "batch_size": BATCH_SIZE, "rounds": args.rounds, "batches_per_measurement": args.batches,
                      "warmup_batches": args.warmup, "quick": args.quick, "series_dtype": "float32",
