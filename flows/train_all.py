@@ -45,7 +45,7 @@ def ingest(dataset: str, mirror: str | None, data_dir: str, jena_files: list[str
 def train_on_gpu_pool(model: str, profile: str, data_dir: str, artifacts_dir: str, run_id: str,
                       overrides: dict[str, str], force: bool) -> str:
     """Run `train-model/gpu` for one model and wait for it. A run that crashed with its worker is retried with
-    the same run id, so it resumes from its last finished epoch (BackupAndRestore)."""
+    the same run id, so it resumes from its last finished epoch (tasks.checkpoint)."""
     flow_run = run_deployment(
         GPU_DEPLOYMENT,
         parameters=dict(model=model, profile=profile, data_dir=data_dir, artifacts_dir=artifacts_dir,

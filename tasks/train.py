@@ -2,17 +2,20 @@
 
 A run folder `artifacts/runs/<run-id>/<model>/` holds, once complete: `model.keras` (best validation weights),
 `normalization.json` (Jena), `history.csv`, `metrics.json`, `settings.json`, plots, TensorBoard logs. While a
-run is in progress it also holds `backup/` (Keras BackupAndRestore) and `best.weights.h5`: rerunning the same
-run id after a crash resumes from the last finished epoch. `metrics.json` is written last, atomically: a run
+run is in progress it also holds `backup/`, the last finished epoch's snapshot (tasks.checkpoint): rerunning the
+same run id after a crash resumes from there. `metrics.json` is written last, atomically: a run
 folder without it is unfinished.
 """
 
 from __future__ import annotations
 
+import csv
 import datetime as dt
 import hashlib
+import io
 import json
 import os
+import shutil
 import subprocess
 import time
 from dataclasses import asdict, dataclass
@@ -23,7 +26,7 @@ import keras
 import numpy as np
 from prefect import task
 
-from tasks import atomic
+from tasks import atomic, checkpoint
 from tasks.cache import content_key
 from tasks.config import JENA_TARGET, TrainSettings
 from tasks.errors import SettingsError
@@ -184,8 +187,6 @@ def monitor_for(s: TrainSettings) -> tuple[str, str]:
 
 def read_history(path: Path) -> list[dict[str, float]]:
     """Rows of a CSVLogger history, one per epoch (0-based `epoch`); a re-run epoch keeps its last row."""
-    import csv
-
     if not Path(path).is_file():
         return []
     by_epoch: dict[int, dict[str, float]] = {}
@@ -195,35 +196,37 @@ def read_history(path: Path) -> list[dict[str, float]]:
     return [by_epoch[e] for e in sorted(by_epoch)]
 
 
-def best_so_far(history: list[dict[str, float]], monitor: str, mode: str) -> tuple[int, float] | None:
-    """(1-based epoch, value) of the best validation metric so far, or None before the first epoch."""
-    scored = [(row["epoch"] + 1, row[monitor]) for row in history if monitor in row]
-    if not scored:
-        return None
-    pick = max if mode == "max" else min
-    epoch, value = pick(scored, key=lambda ev: ev[1])
-    return int(epoch), float(value)
+def keep_history(path: Path, epochs_done: int) -> None:
+    """Cut a CSVLogger history back to the epochs a resumed run keeps (rows of later epochs, and a row torn by a
+    kill, belong to work that is about to be redone); no snapshot to resume from means no history."""
+    path = Path(path)
+    if not path.is_file():
+        return
+    with open(path, newline="") as f:
+        rows = list(csv.reader(f))
+    if epochs_done == 0 or not rows:
+        path.unlink()
+        return
+    header, kept = rows[0], []
+    for row in rows[1:]:
+        if len(row) == len(header) and row[0].isdigit() and int(row[0]) < epochs_done:
+            kept.append(row)
+    out = io.StringIO()
+    csv.writer(out, lineterminator="\n").writerows([header, *kept])
+    atomic.write_text(path, out.getvalue())
 
 
-def make_callbacks(run_dir: Path, s: TrainSettings, history: list[dict[str, float]]) -> list:
-    """Best checkpoint, resume on crash, history CSV, TensorBoard, early stopping, one log line per epoch."""
+def make_callbacks(run_dir: Path, s: TrainSettings, restored: checkpoint.Snapshot | None) -> list:
+    """History CSV, TensorBoard, one log line per epoch, and last: the crash-safe snapshot with the best epoch
+    and early stopping (tasks.checkpoint), so it saves after the others have logged."""
     monitor, mode = monitor_for(s)
-    best = best_so_far(history, monitor, mode)
     callbacks = [
-        # Resuming restarts ModelCheckpoint's memory; seed it with the best value already on disk.
-        keras.callbacks.ModelCheckpoint(
-            str(run_dir / "best.weights.h5"), monitor=monitor, mode=mode, save_best_only=True,
-            save_weights_only=True, initial_value_threshold=best[1] if best else None,
-        ),
         keras.callbacks.CSVLogger(str(run_dir / "history.csv"), append=True),
         EpochLog(s.model, s.epochs),
-        keras.callbacks.BackupAndRestore(str(run_dir / "backup")),  # last: saves after the others have logged
+        checkpoint.Checkpoints(run_dir / "backup", monitor, mode, s.early_stopping_patience, restored),
     ]
     if s.tensorboard:
         callbacks.insert(0, keras.callbacks.TensorBoard(str(run_dir / "tensorboard")))
-    if s.early_stopping_patience:
-        callbacks.insert(0, keras.callbacks.EarlyStopping(monitor=monitor, mode=mode,
-                                                          patience=s.early_stopping_patience))
     return callbacks
 
 
@@ -348,18 +351,25 @@ def train_model(s: TrainSettings, profile: str, data_dir: Path, run_dir: Path, r
         n_features = data.series.shape[1]
 
     model = build_model(s, device.strategy, n_features, on_gpu=device.gpus > 0)
-    history_before = read_history(run_dir / "history.csv")
-    callbacks = make_callbacks(run_dir, s, history_before)
+    restored = checkpoint.latest_snapshot(run_dir / "backup")
+    epochs_done = restored.epochs_done if restored else 0
+    if restored:
+        with device.strategy.scope():
+            checkpoint.restore(model, restored)
+        _log(f"resuming {s.model} after epoch {epochs_done} from {restored.path}")
+    keep_history(run_dir / "history.csv", epochs_done)
+    callbacks = make_callbacks(run_dir, s, restored)
     started = time.perf_counter()
-    model.fit(epochs=s.epochs, callbacks=callbacks, verbose=0, **train_args)
+    if epochs_done < s.epochs and not (restored and restored.stopped_early(s.early_stopping_patience)):
+        model.fit(initial_epoch=epochs_done, epochs=s.epochs, callbacks=callbacks, verbose=0, **train_args)
     training_seconds = time.perf_counter() - started
     epoch_seconds = next(c for c in callbacks if isinstance(c, EpochLog)).seconds
 
     history = read_history(run_dir / "history.csv")
     monitor, mode = monitor_for(s)
-    best = best_so_far(history, monitor, mode)
-    if (run_dir / "best.weights.h5").is_file():
-        model.load_weights(run_dir / "best.weights.h5")
+    last = callbacks[-1].snapshot
+    if last is not None and last.best_weights.is_file():
+        model.load_weights(last.best_weights)
 
     evaluation = evaluate_imdb(model, data, s, run_dir) if s.family == "imdb" else evaluate_jena(model, data, s,
                                                                                                   run_dir)
@@ -379,8 +389,8 @@ def train_model(s: TrainSettings, profile: str, data_dir: Path, run_dir: Path, r
         "created": dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"),
         "epochs_planned": s.epochs,
         "epochs_run": len(history),
-        "resumed_from_epoch": len(history_before),
-        "best_epoch": best[0] if best else None,
+        "resumed_from_epoch": epochs_done,
+        "best_epoch": last.best_epoch if last else None,
         "monitor": monitor,
         **evaluation,
         "device": device.name,
@@ -392,7 +402,7 @@ def train_model(s: TrainSettings, profile: str, data_dir: Path, run_dir: Path, r
         "git_commit": git_commit(),
     }
     atomic.write_json(run_dir / "metrics.json", metrics)
-    (run_dir / "best.weights.h5").unlink(missing_ok=True)
+    shutil.rmtree(run_dir / "backup", ignore_errors=True)  # only now: a kill while evaluating resumes, too
     return metrics
 
 

@@ -13,6 +13,7 @@ from pathlib import Path
 
 import pytest
 
+from tasks.checkpoint import latest_snapshot
 from tasks.config import resolve_settings
 from tasks.train import train_model
 
@@ -41,7 +42,7 @@ def test_smoke_training_writes_every_output(model, ingested_data, tmp_path):
 
     for name in OUTPUTS[model]:
         assert (run_dir / name).is_file(), f"{name} missing from {run_dir}"
-    assert not (run_dir / "backup").exists(), "BackupAndRestore's backup must go once the run is complete"
+    assert not (run_dir / "backup").exists(), "the resume snapshot must go once the run is complete"
     assert list((run_dir / "tensorboard").rglob("events.out.tfevents.*")), "no TensorBoard logs"
     on_disk = json.loads((run_dir / "metrics.json").read_text())
     assert on_disk == json.loads(json.dumps(metrics, default=str))
@@ -92,18 +93,45 @@ def test_killed_run_resumes_from_its_last_epoch(ingested_data, tmp_path):
     finally:
         os.killpg(proc.pid, signal.SIGKILL)  # the whole group: the CLI and its temporary Prefect server
         proc.wait()
-    done_before = len(history.read_text().splitlines()) - 1
     assert not (history.parent / "metrics.json").exists()
+    snapshot = latest_snapshot(history.parent / "backup")
+    assert snapshot is not None and snapshot.epochs_done >= 1
+    # Make sure the rerun meets the worst a kill can leave: a snapshot torn mid-write, a history row cut short.
+    torn = history.parent / "backup" / f".epoch-{snapshot.epochs_done + 1:04d}.99999"
+    torn.mkdir()
+    (torn / "state.weights.h5").write_bytes(snapshot.state_weights.read_bytes()[:1000])
+    with open(history, "a") as f:
+        f.write(f"{snapshot.epochs_done},0.41")
 
     result = _cli(*args)
     assert result.returncode == 0, result.stderr
     metrics = json.loads((history.parent / "metrics.json").read_text())
-    assert metrics["resumed_from_epoch"] >= 2 and metrics["resumed_from_epoch"] >= done_before - 1
+    assert metrics["resumed_from_epoch"] == snapshot.epochs_done
     assert metrics["epochs_run"] == 8
+    assert not (history.parent / "backup").exists()
     with open(history) as f:
         epochs = sorted({int(r["epoch"]) for r in csv.DictReader(f)})
     assert epochs == list(range(8))
     assert "epoch 1/8" not in result.stdout + result.stderr, "the resumed run must not start over at epoch 1"
+
+
+def test_a_run_killed_while_evaluating_resumes_without_training_again(ingested_data, tmp_path, monkeypatch):
+    settings = resolve_settings("jena_conv", "smoke")
+    straight = train_model(settings, "smoke", ingested_data, tmp_path / "straight", "s")
+
+    def killed(*args, **kwargs):
+        raise KeyboardInterrupt("killed while evaluating")
+
+    with monkeypatch.context() as m:
+        m.setattr("tasks.train.evaluate_jena", killed)
+        with pytest.raises(KeyboardInterrupt):
+            train_model(settings, "smoke", ingested_data, tmp_path / "resumed", "r")
+    assert latest_snapshot(tmp_path / "resumed" / "backup").epochs_done == settings.epochs
+
+    resumed = train_model(settings, "smoke", ingested_data, tmp_path / "resumed", "r")
+    assert resumed["resumed_from_epoch"] == settings.epochs and resumed["seconds_per_epoch"] is None
+    assert resumed["best_epoch"] == straight["best_epoch"]
+    assert resumed["validation"] == straight["validation"] and resumed["test"] == straight["test"]
 
 
 @pytest.mark.parametrize(
