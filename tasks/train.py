@@ -185,17 +185,6 @@ def monitor_for(s: TrainSettings) -> tuple[str, str]:
     return ("val_accuracy", "max") if s.family == "imdb" else ("val_loss", "min")
 
 
-def read_history(path: Path) -> list[dict[str, float]]:
-    """Rows of a CSVLogger history, one per epoch (0-based `epoch`); a re-run epoch keeps its last row."""
-    if not Path(path).is_file():
-        return []
-    by_epoch: dict[int, dict[str, float]] = {}
-    with open(path, newline="") as f:
-        for row in csv.DictReader(f):
-            by_epoch[int(row["epoch"])] = {k: float(v) for k, v in row.items() if v not in ("", None)}
-    return [by_epoch[e] for e in sorted(by_epoch)]
-
-
 def keep_history(path: Path, epochs_done: int) -> None:
     """Cut a CSVLogger history back to the epochs a resumed run keeps (rows of later epochs, and a row torn by a
     kill, belong to work that is about to be redone); no snapshot to resume from means no history."""
@@ -365,7 +354,6 @@ def train_model(s: TrainSettings, profile: str, data_dir: Path, run_dir: Path, r
     training_seconds = time.perf_counter() - started
     epoch_seconds = next(c for c in callbacks if isinstance(c, EpochLog)).seconds
 
-    history = read_history(run_dir / "history.csv")
     monitor, mode = monitor_for(s)
     last = callbacks[-1].snapshot
     if last is not None and last.best_weights.is_file():
@@ -388,7 +376,7 @@ def train_model(s: TrainSettings, profile: str, data_dir: Path, run_dir: Path, r
         "run_id": run_id,
         "created": dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"),
         "epochs_planned": s.epochs,
-        "epochs_run": len(history),
+        "epochs_run": last.epochs_done if last else 0,
         "resumed_from_epoch": epochs_done,
         "best_epoch": last.best_epoch if last else None,
         "monitor": monitor,
