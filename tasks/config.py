@@ -5,6 +5,7 @@ Settings objects are frozen and typed; every field says its unit or why. Nothing
 
 from __future__ import annotations
 
+import math
 import os
 import re
 from dataclasses import dataclass
@@ -72,6 +73,14 @@ def default_mirror() -> str | None:
     return os.environ.get(MIRROR_ENV) or None
 
 
+JENA_FILES_ENV = "SEQCONV_JENA_FILES"  # default for `jena_files`: space-separated station file names
+
+
+def default_jena_files() -> list[str] | None:
+    """The station files named by $SEQCONV_JENA_FILES, or None for the classic zip."""
+    return os.environ.get(JENA_FILES_ENV, "").split() or None
+
+
 # ---------------------------------------------------------------------------------------------------------------
 # Dataset shapes
 # ---------------------------------------------------------------------------------------------------------------
@@ -103,6 +112,18 @@ JENA_SENTINEL = -9999.0  # the station's "no reading" marker
 JENA_ENCODING = "latin-1"  # headers hold 0xB2 (²) and 0xB5 (µ)
 
 
+# IMDB encoding: keras.datasets.imdb.load_data's, and the book's model inputs
+IMDB_MAX_FEATURES = 10_000  # vocabulary: the 10,000 most frequent words (book: max_features)
+IMDB_MAXLEN = 500  # words kept per review, the last ones (book: max_len)
+IMDB_LEARNING_RATE = 1e-4  # the book's RMSprop(lr=1e-4) for the IMDB convnet
+RMSPROP_LEARNING_RATE = 1e-3  # RMSprop's default in Keras 2 and 3, used by the book wherever it wrote RMSprop()
+# load_data's defaults: ids 0..2 are reserved, real words start at 3 + their frequency rank.
+PAD_CHAR = 0  # pad_sequences' fill value
+START_CHAR = 1  # prepended to every review
+OOV_CHAR = 2  # any word outside the vocabulary
+INDEX_FROM = 3  # added to each raw rank in imdb.npz
+
+
 @dataclass(frozen=True)
 class IngestSettings:
     """Where ingestion reads from and writes to."""
@@ -130,9 +151,47 @@ class IngestSettings:
 MODELS = ("imdb_conv", "jena_conv", "jena_conv_gru", "jena_conv_gru_fast")
 
 
+@dataclass(frozen=True)
+class Family:
+    """What differs between the two dataset families, in one place: every stage reads it from FAMILIES."""
+
+    name: str  # "imdb" or "jena": the dataset, and the folder data/processed/<name>
+    files: tuple[str, ...]  # the published dataset's Parquet files
+    metric: str  # key in metrics["validation"] and ["test"] that judges a model
+    label: str  # how sentences name the validation metric
+    higher_is_better: bool  # accuracy: yes; MAE: no
+    monitor: str  # the Keras log key that picks the best epoch (and early stopping)
+    curve: str  # the history.csv column the training-curve plot shows (plus val_<curve>)
+    curve_label: str  # its axis label
+    unit: str  # what evaluation counts: reviews or windows
+    baselines: tuple[str, ...]  # the baselines a model is judged against, in report order
+
+    @property
+    def mode(self) -> str:
+        """"max" or "min", as Keras callbacks say it."""
+        return "max" if self.higher_is_better else "min"
+
+
+FAMILIES: dict[str, Family] = {
+    "imdb": Family("imdb", ("train.parquet", "test.parquet"), "accuracy", "val accuracy", True, "val_accuracy",
+                   "accuracy", "Accuracy", "reviews", ("majority", "bag_of_words")),
+    "jena": Family("jena", ("jena.parquet",), "mae", "val MAE", False, "val_loss", "loss", "MAE (normalized)",
+                   "windows", ("persistence", "mean")),
+}
+MODEL_FAMILY = {"imdb_conv": "imdb", "jena_conv": "jena", "jena_conv_gru": "jena", "jena_conv_gru_fast": "jena"}
+
+
 def family(model: str) -> str:
     """"imdb" or "jena": which dataset a model trains on."""
-    return "imdb" if model.startswith("imdb") else "jena"
+    try:
+        return MODEL_FAMILY[model]
+    except KeyError:
+        raise SettingsError(f"unknown model {model!r}; allowed: {', '.join(MODELS)}") from None
+
+
+def family_of(model: str) -> Family:
+    """The Family row of a model."""
+    return FAMILIES[family(model)]
 
 
 @dataclass(frozen=True)
@@ -140,6 +199,7 @@ class TrainSettings:
     """Every knob of one model's training run. Defaults are generic; `PUBLISHED` sets the book's values."""
 
     model: str = "imdb_conv"  # one of MODELS
+    profile: str = "seed"  # the profile these settings were resolved from (recorded, not a knob)
     epochs: int = 10  # passes (IMDB) or epochs of `steps_per_epoch` batches (Jena)
     batch_size: int = 128  # samples per gradient step
     learning_rate: float = 1e-3  # RMSprop learning rate
@@ -162,14 +222,19 @@ class TrainSettings:
     step: int = 6  # rows between the samples of a window (6 = one per hour)
     delay: int = 144  # rows between the window's end and its target (24 hours)
     steps_per_epoch: int = 500  # training batches per epoch, drawn from the shuffled, repeated windows
-    validation_steps: int = 0  # validation batches per epoch (0 = every validation window, as published)
-    test_steps: int = 0  # test batches in the final evaluation (0 = every test window)
+    validation_steps: int = 0  # validation batches watched per epoch while training (0 = every window); the
+    # final judgement (tasks.evaluate) always uses every validation and test window
     max_gap_minutes: int = 360  # no window spans a hole in the 10-minute grid longer than this
     recurrent_dropout: float = 0.5  # GRU recurrent dropout (0 makes it eligible for the cuDNN kernel)
 
     @property
     def family(self) -> str:
         return family(self.model)
+
+    @property
+    def spec(self) -> Family:
+        """The model family's row of FAMILIES."""
+        return FAMILIES[self.family]
 
 
 PUBLISHED: dict[str, dict] = {  # Deep Learning with Python, 1st ed., §6.4
@@ -187,7 +252,7 @@ PROFILES: dict[str, dict[str, dict]] = {  # overrides on top of PUBLISHED, by da
     "seed": {"imdb": {}, "jena": {}},  # the published settings
     "quick": {  # a few minutes per model on 2 CPU cores
         "imdb": dict(epochs=3, bow_epochs=2),
-        "jena": dict(epochs=6, steps_per_epoch=60, validation_steps=40, test_steps=40),
+        "jena": dict(epochs=6, steps_per_epoch=60, validation_steps=40),
     },
     "tuned": {  # the same architectures, tuned on the validation splits of the real data (RESULTS.md, 2026-11-28)
         # IMDB: 10x the book's step size overfits after 4-5 epochs; dropout 0.5 before the output and early
@@ -201,7 +266,7 @@ PROFILES: dict[str, dict[str, dict]] = {  # overrides on top of PUBLISHED, by da
         # lr 1e-3: two epochs at the book's 1e-4 learn next to nothing
         "imdb": dict(epochs=2, max_train_samples=1500, max_test_samples=500, bow_epochs=1, learning_rate=1e-3,
                      tensorboard=False),
-        "jena": dict(epochs=2, steps_per_epoch=3, validation_steps=2, test_steps=2, lookback=288, batch_size=32,
+        "jena": dict(epochs=2, steps_per_epoch=3, validation_steps=2, lookback=288, batch_size=32,
                      tensorboard=False),
     },
 }
@@ -220,16 +285,53 @@ def resolve_settings(model: str, profile: str, overrides: dict[str, str] | None 
         raise SettingsError(f"unknown model {model!r}; allowed: {', '.join(MODELS)}")
     if profile not in PROFILES:
         raise SettingsError(f"unknown profile {profile!r}; allowed: {', '.join(PROFILES)}")
-    values: dict = {**PUBLISHED[model], **PROFILES[profile][family(model)], "model": model}
+    values: dict = {**PUBLISHED[model], **PROFILES[profile][family(model)], "model": model, "profile": profile}
     types = typing.get_type_hints(TrainSettings)
     for key, raw in (overrides or {}).items():
-        if key not in types or key == "model":
-            allowed = ", ".join(k for k in types if k != "model")
+        if key not in types or key in ("model", "profile"):
+            allowed = ", ".join(k for k in types if k not in ("model", "profile"))
             raise SettingsError(f"unknown setting {key!r}; allowed: {allowed}")
         values[key] = _parse(key, raw, types[key])
     settings = dataclasses.replace(TrainSettings(), **values)
     check_settings(settings)
     return settings
+
+
+TRAIN_ON = ("local", "gpu-pool")  # where train-all trains: in its own process, or on the gpu pool's workers
+
+
+def check_run(profile: str, models: list[str] | tuple[str, ...], overrides: dict[str, str] | None = None,
+              train_on: str = "local") -> list[TrainSettings]:
+    """Resolve every model's settings of a train-all run, so a bad one fails before anything is downloaded."""
+    if train_on not in TRAIN_ON:
+        raise SettingsError(f"train_on={train_on!r}; allowed: {', '.join(TRAIN_ON)}")
+    if not models:
+        raise SettingsError(f"no models named; allowed: {', '.join(MODELS)}")
+    return [resolve_settings(model, profile, overrides) for model in models]
+
+
+def settings_from_json(data: dict) -> TrainSettings:
+    """The TrainSettings of a run's settings.json; unknown keys (from a newer or older version) are an error."""
+    import dataclasses
+
+    known = {f.name for f in dataclasses.fields(TrainSettings)}
+    unknown = sorted(set(data) - known)
+    if unknown:
+        raise SettingsError(f"settings.json holds unknown setting(s) {', '.join(unknown)}; expected only {', '.join(sorted(known))}")
+    settings = TrainSettings(**data)
+    check_settings(settings)
+    return settings
+
+
+def parse_overrides(pairs: list[str] | tuple[str, ...]) -> dict[str, str]:
+    """`--set key=value` pairs as a dict of strings (resolve_settings converts them to each field's type)."""
+    out = {}
+    for pair in pairs:
+        key, sep, value = pair.partition("=")
+        if not sep or not key.strip():
+            raise SettingsError(f"--set {pair!r}: expected key=value, e.g. --set epochs=3")
+        out[key.strip()] = value.strip()
+    return out
 
 
 def _parse(key: str, raw, kind):
@@ -252,12 +354,14 @@ def check_settings(s: TrainSettings) -> None:
         problems.append(f"epochs={s.epochs}: must be at least 1")
     if s.batch_size < 1:
         problems.append(f"batch_size={s.batch_size}: must be at least 1")
-    if not s.learning_rate > 0:
-        problems.append(f"learning_rate={s.learning_rate}: must be positive")
-    if not 0 <= s.dropout < 1:
+    if s.model not in MODELS:
+        problems.append(f"model={s.model!r}: must be one of {', '.join(MODELS)}")
+    if not (math.isfinite(s.learning_rate) and s.learning_rate > 0):
+        problems.append(f"learning_rate={s.learning_rate}: must be a finite positive number")
+    if not 0 <= s.dropout < 1:  # NaN fails this too
         problems.append(f"dropout={s.dropout}: must be in [0, 1)")
-    if s.blessing_margin < 0:
-        problems.append(f"blessing_margin={s.blessing_margin}: must be >= 0")
+    if not (math.isfinite(s.blessing_margin) and s.blessing_margin >= 0):
+        problems.append(f"blessing_margin={s.blessing_margin}: must be a finite number >= 0")
     if s.early_stopping_patience < 0:
         problems.append(f"early_stopping_patience={s.early_stopping_patience}: must be >= 0 (0 = off)")
     if s.family == "imdb":
@@ -276,8 +380,8 @@ def check_settings(s: TrainSettings) -> None:
             problems.append(f"lookback/step = {s.lookback // s.step} timesteps: the Jena models need at least 22")
         if s.delay < 1:
             problems.append(f"delay={s.delay}: must be at least 1 row")
-        if s.steps_per_epoch < 1 or s.validation_steps < 0 or s.test_steps < 0:
-            problems.append("steps_per_epoch must be >= 1; validation_steps and test_steps >= 0 (0 = all)")
+        if s.steps_per_epoch < 1 or s.validation_steps < 0:
+            problems.append("steps_per_epoch must be >= 1; validation_steps >= 0 (0 = all)")
         if s.max_gap_minutes < JENA_STEP_MINUTES:
             problems.append(f"max_gap_minutes={s.max_gap_minutes}: must be at least {JENA_STEP_MINUTES}")
         if not 0 <= s.recurrent_dropout < 1:

@@ -8,24 +8,24 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from functools import partial
+from typing import Any
 
 import keras
 import numpy as np
 from keras import layers
 
-from tasks.config import JENA_FEATURES
+from tasks.config import (  # the encoding constants belong to the data; re-exported here for the models' callers
+    IMDB_LEARNING_RATE,
+    IMDB_MAX_FEATURES,
+    IMDB_MAXLEN,
+    INDEX_FROM,
+    JENA_FEATURES,
+    OOV_CHAR,
+    PAD_CHAR,
+    RMSPROP_LEARNING_RATE,
+    START_CHAR,
+)
 from tasks.errors import SettingsError
-
-IMDB_MAX_FEATURES = 10_000  # vocabulary: the 10,000 most frequent words (book: max_features)
-IMDB_MAXLEN = 500  # words kept per review, the last ones (book: max_len)
-IMDB_LEARNING_RATE = 1e-4  # the book's RMSprop(lr=1e-4) for the IMDB convnet
-RMSPROP_LEARNING_RATE = 1e-3  # RMSprop's default in Keras 2 and 3, used by the book wherever it wrote RMSprop()
-
-# keras.datasets.imdb.load_data's defaults: ids 0..2 are reserved, real words start at 3 + their frequency rank.
-PAD_CHAR = 0  # pad_sequences' fill value
-START_CHAR = 1  # prepended to every review
-OOV_CHAR = 2  # any word outside the vocabulary
-INDEX_FROM = 3  # added to each raw rank in imdb.npz
 
 
 def _binary_metrics() -> list:
@@ -236,3 +236,20 @@ MODEL_BUILDERS: dict[str, Callable[..., keras.Model]] = {
     "jena_conv_gru": build_jena_conv_gru,
     "jena_conv_gru_fast": partial(build_jena_conv_gru, recurrent_dropout=0.0),
 }
+SETTINGS_ARGUMENTS: dict[str, Callable[[Any, int], dict]] = {  # model -> its builder's arguments from TrainSettings
+    "imdb_conv": lambda s, n_features: dict(max_features=s.num_words, maxlen=s.maxlen, dropout=s.dropout),
+    "jena_conv": lambda s, n_features: dict(n_features=n_features),
+    "jena_conv_gru": lambda s, n_features: dict(n_features=n_features, recurrent_dropout=s.recurrent_dropout),
+    "jena_conv_gru_fast": lambda s, n_features: dict(n_features=n_features, recurrent_dropout=s.recurrent_dropout),
+}
+
+
+def build_model(s, n_features: int = len(JENA_FEATURES)) -> keras.Model:
+    """The architecture a TrainSettings names, with its knobs (learning rate, dropout, vocabulary).
+
+    Args:
+        s: tasks.config.TrainSettings.
+        n_features: measurements per timestep (Jena models; IMDB ignores it).
+    """
+    arguments = SETTINGS_ARGUMENTS[s.model](s, n_features)
+    return MODEL_BUILDERS[s.model](learning_rate=s.learning_rate, **arguments)

@@ -4,7 +4,20 @@ from __future__ import annotations
 
 import pytest
 
-from tasks.config import MODELS, PROFILES, PUBLISHED, family, resolve_settings
+from dataclasses import asdict
+
+from tasks.config import (
+    FAMILIES,
+    MODELS,
+    PROFILES,
+    PUBLISHED,
+    check_run,
+    family,
+    family_of,
+    parse_overrides,
+    resolve_settings,
+    settings_from_json,
+)
 from tasks.errors import SettingsError
 
 pytestmark = pytest.mark.unit
@@ -43,8 +56,42 @@ def test_overrides_win_and_are_typed() -> None:
         ("imdb_conv", "seed", {"epochs": "three"}, "epochs='three': expected a value of type int"),
         ("imdb_conv", "seed", {"dropout": "1.0"}, "dropout=1.0: must be in"),
         ("jena_conv", "seed", {"lookback": "100"}, "lookback=100 must be a multiple of step=6"),
+        ("jena_conv", "seed", {"learning_rate": "inf"}, "learning_rate=inf: must be a finite positive number"),
+        ("jena_conv", "seed", {"learning_rate": "nan"}, "learning_rate=nan: must be a finite positive number"),
+        ("imdb_conv", "seed", {"blessing_margin": "nan"}, "blessing_margin=nan: must be a finite number >= 0"),
+        ("imdb_conv", "seed", {"dropout": "nan"}, "dropout=nan: must be in"),
+        ("imdb_conv", "seed", {"profile": "seed"}, "unknown setting 'profile'"),
     ],
 )
 def test_bad_settings_say_what_is_allowed(model, profile, overrides, message) -> None:
     with pytest.raises(SettingsError, match=message.replace("(", r"\(")):
         resolve_settings(model, profile, overrides)
+
+
+def test_the_profile_is_part_of_the_settings_and_survives_settings_json() -> None:
+    s = resolve_settings("jena_conv", "tuned", {"epochs": "3"})
+    assert s.profile == "tuned"
+    assert settings_from_json(asdict(s)) == s
+    with pytest.raises(SettingsError, match="unknown setting"):
+        settings_from_json({**asdict(s), "colour": "blue"})
+
+
+def test_one_table_says_what_differs_per_family() -> None:
+    assert {family_of(m).name for m in MODELS} == set(FAMILIES)
+    imdb, jena = FAMILIES["imdb"], FAMILIES["jena"]
+    assert (imdb.metric, imdb.higher_is_better, imdb.monitor, imdb.mode) == ("accuracy", True, "val_accuracy", "max")
+    assert (jena.metric, jena.higher_is_better, jena.monitor, jena.mode) == ("mae", False, "val_loss", "min")
+    assert resolve_settings("jena_conv_gru", "seed").spec is jena
+    with pytest.raises(SettingsError, match="unknown model 'gpt'"):
+        family("gpt")
+
+
+def test_overrides_parse_and_a_train_all_run_is_checked_whole() -> None:
+    assert parse_overrides(["epochs=3", " lr = 1e-3 "]) == {"epochs": "3", "lr": "1e-3"}
+    with pytest.raises(SettingsError, match="expected key=value"):
+        parse_overrides(["epochs"])
+    assert [s.model for s in check_run("smoke", ["imdb_conv", "jena_conv"])] == ["imdb_conv", "jena_conv"]
+    with pytest.raises(SettingsError, match="train_on='cloud'"):
+        check_run("smoke", ["imdb_conv"], train_on="cloud")
+    with pytest.raises(SettingsError, match="epochs=0"):
+        check_run("smoke", ["imdb_conv", "jena_conv"], {"epochs": "0"})
