@@ -1,49 +1,101 @@
-"""What makes a cached result reusable: content hashes of the data, the code and the settings.
+"""What makes a cached result reusable: content hashes of the data, the settings, and the code that can change it.
 
-Prefect caches a task by the key its `cache_key_fn` returns. Our keys hash what the result depends on, never
-run ids. Cached results are paths; `cached_path` runs a task again when the path its cached result names has
-been deleted since, instead of handing on a dangling path.
+Prefect caches a task by the key its cache policy computes. Our keys hash what the result depends on, never run
+ids, and only the code that can change that result: `CODE` maps each kind of cached result to the modules it is
+made by, so a change to a plot's colour invalidates no trained model and no dataset version. Cached results are
+paths; `cached_path` runs a task again when the path its cached result names has been deleted since, instead of
+handing on a dangling path.
 """
 
 from __future__ import annotations
 
 import hashlib
 import json
-from dataclasses import asdict, is_dataclass
+from dataclasses import asdict, dataclass, is_dataclass
 from functools import cache
 from pathlib import Path
-from typing import Any
+from typing import Any, Callable
+
+from prefect.cache_policies import CachePolicy
 
 ROOT = Path(__file__).resolve().parents[1]
+CHUNK_BYTES = 1 << 20  # read 1 MiB at a time
+
+_DATA = ("normalize", "validate", "config")  # reading, repairing and checking the sources; config: dataset shapes
+CODE: dict[str, tuple[str, ...]] = {  # kind of cached result -> the tasks/ modules whose code can change it
+    "imdb-version": _DATA,
+    "jena-version": _DATA,
+    "normalize": _DATA,
+    "imdb-raw": _DATA,
+    "jena-raw": _DATA,
+    "validate": _DATA,
+    "imdb-normalized": _DATA,
+    "jena-normalized": _DATA,
+    # a trained model: its data reading, architecture, windows and fitting; not evaluation, plots or reports
+    "train": ("train", "data", "models", "windows", "checkpoint"),
+    # the IMDB bag-of-words baseline, trained once per dataset version
+    "bag-of-words": ("evaluate", "data", "models"),
+}
 
 
 def file_sha256(path: Path) -> str:
+    """sha256 of a file's bytes, read in chunks (files here run to hundreds of MB)."""
+    return files_sha256([path])
+
+
+def files_sha256(paths: list[Path] | tuple[Path, ...]) -> str:
+    """One sha256 over several files' bytes, in the order given (a dataset of several Parquet files)."""
     digest = hashlib.sha256()
-    with open(path, "rb") as f:
-        for chunk in iter(lambda: f.read(1 << 20), b""):
-            digest.update(chunk)
+    for path in paths:
+        with open(path, "rb") as f:
+            for chunk in iter(lambda: f.read(CHUNK_BYTES), b""):
+                digest.update(chunk)
     return digest.hexdigest()
 
 
 @cache
-def code_fingerprint() -> str:
-    """sha256 of the pipeline's code (tasks/*.py): a change to any stage invalidates cached results."""
+def code_fingerprint(modules: tuple[str, ...]) -> str:
+    """sha256 of the named tasks/ modules' source: the code a cached result depends on."""
     digest = hashlib.sha256()
-    for path in sorted((ROOT / "tasks").glob("*.py")):
-        digest.update(path.name.encode() + b"\0" + path.read_bytes())
+    for name in sorted(modules):
+        path = ROOT / "tasks" / f"{name}.py"
+        digest.update(name.encode() + b"\0" + path.read_bytes())
     return digest.hexdigest()
 
 
+def code_for(kind: str) -> tuple[str, ...]:
+    """The modules behind a kind of cached result (`CODE`); an unknown kind is a programming error."""
+    try:
+        return CODE[kind]
+    except KeyError:
+        raise KeyError(f"cache kind {kind!r} has no entry in tasks.cache.CODE; add the modules it depends on") from None
+
+
 def content_key(kind: str, *parts: Any) -> str:
-    """A stable cache key for `kind` from JSON-able parts (dataclasses allowed) and the code fingerprint."""
+    """A stable cache key for `kind` from JSON-able parts (dataclasses allowed) and the code `kind` depends on."""
     plain = [asdict(p) if is_dataclass(p) else p for p in parts]
-    blob = json.dumps([kind, code_fingerprint(), *plain], sort_keys=True, default=str)
+    blob = json.dumps([kind, code_fingerprint(code_for(kind)), *plain], sort_keys=True, default=str)
     return f"{kind}-{hashlib.sha256(blob.encode()).hexdigest()[:32]}"
 
 
 def short_key(kind: str, *parts: Any) -> str:
     """16 hex digits of `content_key`, for names on disk (dataset versions)."""
     return content_key(kind, *parts).rsplit("-", 1)[1][:16]
+
+
+@dataclass
+class Content(CachePolicy):
+    """A Prefect 3 cache policy: the key is `content_key(kind, *parts(inputs))`.
+
+    `parts` picks from the task's inputs what its result depends on (a data digest, the settings, an output
+    folder), leaving out what does not (a run id); the code part comes from `CODE[kind]`.
+    """
+
+    kind: str = ""
+    parts: Callable[[dict], tuple] = lambda inputs: ()
+
+    def compute_key(self, task_ctx, inputs: dict, flow_parameters: dict, **kwargs) -> str | None:
+        return content_key(self.kind, *self.parts(inputs))
 
 
 def cached_path(task, *args, force: bool = False) -> str:
