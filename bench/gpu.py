@@ -70,7 +70,7 @@ class EpochClock:
 def jena_data(rows: int, s):
     """tasks.train.JenaData over a random series with a complete 10-minute grid and the book's splits."""
     from tasks.config import JENA_FEATURES
-    from tasks.train import JenaData
+    from tasks.data import JenaData
     from tasks.windows import JENA_TARGET_COL, Normalizer, split_rows, window_rows
 
     rng = np.random.default_rng(0)
@@ -89,7 +89,8 @@ def train_epochs(model_name: str, *, mixed: bool, epochs: int, quick: bool, rows
     import tensorflow as tf
 
     from tasks.config import resolve_settings
-    from tasks.train import build_model, describe_device, jena_dataset
+    from tasks.data import jena_dataset
+    from tasks.train import build_model, describe_device
 
     s = replace(resolve_settings(model_name, "seed"), mixed_precision=mixed, epochs=epochs)
     if quick:

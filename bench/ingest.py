@@ -55,7 +55,7 @@ def stopwatch():
 
 def ingest_imdb_functions(mirror: str, data_dir: Path) -> dict[str, float]:
     """The IMDB flow's steps as plain functions; returns seconds per step."""
-    from flows.ingest import publish_dataset
+    from tasks.atomic import publish_dataset
     from tasks.config import IMDB_NPZ, IMDB_WORD_INDEX, IngestSettings
     from tasks.download import fetch
     from tasks.normalize import normalize_imdb
@@ -80,7 +80,8 @@ def ingest_imdb_functions(mirror: str, data_dir: Path) -> dict[str, float]:
 
 def ingest_jena_functions(mirror: str, data_dir: Path) -> dict[str, float]:
     """The Jena flow's steps (classic zip) as plain functions; returns seconds per step."""
-    from flows.ingest import publish_dataset, unpack_jena
+    from tasks.atomic import publish_dataset
+    from tasks.download import unpack_sources
     from tasks.config import IngestSettings, jena_sources
     from tasks.download import fetch
     from tasks.normalize import normalize_jena_files
@@ -91,7 +92,7 @@ def ingest_jena_functions(mirror: str, data_dir: Path) -> dict[str, float]:
 
     fetched = [fetch(source, settings.mirror, settings.raw_dir) for source in jena_sources(None)]
     lap("download")
-    sources = unpack_jena.fn(fetched, settings.raw_dir)
+    sources = unpack_sources.fn("jena", fetched, settings.raw_dir)
     lap("extract")
     raw_report = validate_raw_jena.fn(sources, settings.validation_dir)
     lap("validate_raw")

@@ -32,14 +32,15 @@ MODELS = ["imdb_conv", "jena_conv", "jena_conv_gru"]
 
 def plain_train_all(mirror: str, data_dir: Path, artifacts_dir: Path) -> None:
     """What train-all does, as plain function calls: no Prefect runs, states, logs to the API or artifacts."""
-    from flows.ingest import unpack_jena
-    from tasks import atomic
+    from tasks import atomic, runs
     from tasks.config import IMDB_NPZ, IMDB_WORD_INDEX, IngestSettings, jena_sources, resolve_settings
-    from tasks.download import fetch
+    from tasks.download import fetch, unpack_sources
+    from tasks.evaluate import evaluate_model
     from tasks.normalize import normalize_imdb, normalize_jena_files
+    from tasks.plots import plot_evaluation
     from tasks.registry import promote_model
     from tasks.report import metrics_table_rows, report_markdown
-    from tasks.train import new_run_id, train_model
+    from tasks.train import train_model
     from tasks.validate import validate_normalized_imdb, validate_normalized_jena, validate_raw_imdb, validate_raw_jena
 
     settings = IngestSettings(data_dir=data_dir, mirror=mirror)
@@ -48,17 +49,20 @@ def plain_train_all(mirror: str, data_dir: Path, artifacts_dir: Path) -> None:
     version = normalize_imdb.fn(imdb, raw, settings.processed_dir)
     validate_normalized_imdb.fn(version, settings.validation_dir)
     atomic.point_link(version, settings.processed_dir / "imdb")
-    jena = unpack_jena.fn([fetch(s, mirror, settings.raw_dir) for s in jena_sources(STATION_FILES)], settings.raw_dir)
+    jena = unpack_sources.fn("jena", [fetch(s, mirror, settings.raw_dir) for s in jena_sources(STATION_FILES)],
+                             settings.raw_dir)
     raw = validate_raw_jena.fn(jena, settings.validation_dir)
     version = normalize_jena_files.fn(jena, raw, settings.processed_dir)
     validate_normalized_jena.fn(version, settings.validation_dir)
     atomic.point_link(version, settings.processed_dir / "jena")
 
-    run_id, results = new_run_id(), []
+    run_id, results = runs.new_run_id(), []
     for model in MODELS:
-        run_dir = artifacts_dir / "runs" / run_id / model
-        metrics = train_model(resolve_settings(model, "smoke"), "smoke", data_dir, run_dir, run_id)
-        promotion = promote_model.fn(artifacts_dir / "registry", model, run_dir / "metrics.json")
+        run_dir = runs.run_dir(artifacts_dir, run_id, model)
+        train_model(resolve_settings(model, "smoke"), data_dir, run_dir, run_id)
+        metrics = evaluate_model(run_dir, data_dir, run_dir)
+        plot_evaluation(run_dir)
+        promotion = promote_model.fn(runs.registry_dir(artifacts_dir), model, run_dir)
         results.append({"metrics": metrics, "promotion": promotion, "run_dir": str(run_dir)})
     metrics_table_rows(results)
     (artifacts_dir / "runs" / run_id / "report.md").write_text(report_markdown(results, run_id, "smoke"))

@@ -16,6 +16,8 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any, Iterator
 
+from prefect import task
+
 VERSIONS = ".versions"  # hidden folder beside a published link that holds the immutable versions
 
 
@@ -107,3 +109,9 @@ def discard_version(version: Path, link: Path) -> None:
 def _refuse_real_folder(link: Path) -> None:
     if link.exists() and not link.is_symlink():
         raise FileExistsError(f"{link} is a real folder, not a published dataset link: move it away first")
+
+
+@task(task_run_name="publish {name}")
+def publish_dataset(version: Path, processed_dir: Path, name: str) -> Path:
+    """Swap the validated version in: `processed/<name>` now points at it (a no-op if it already does)."""
+    return point_link(version, Path(processed_dir) / name)

@@ -458,6 +458,21 @@ def _swap_in(staging: Path, target_dir: Path) -> None:
         os.replace(staging, target_dir)
 
 
+def unpacked_csv(fetched: FetchedFile, raw_dir: Path) -> dict:
+    """{"name", "sha256", "csv"} of one fetched source: a zip's only CSV, extracted under raw_dir/extracted/, or
+    the file itself.
+
+    Raises:
+        DataFormatError: if a zip holds no CSV or more than one.
+    """
+    if fetched.path.suffix != ".zip":
+        return {"name": fetched.name, "sha256": fetched.sha256, "csv": fetched.path}
+    csvs = [p for p in extract_zip(fetched.path, Path(raw_dir) / "extracted" / fetched.path.stem) if p.suffix == ".csv"]
+    if len(csvs) != 1:
+        raise DataFormatError(f"{fetched.path}: expected exactly one .csv inside, found {[p.name for p in csvs]}")
+    return {"name": fetched.name, "sha256": fetched.sha256, "csv": csvs[0]}
+
+
 # ---------------------------------------------------------------------------------------------------------------
 # Prefect tasks
 # ---------------------------------------------------------------------------------------------------------------
@@ -485,7 +500,7 @@ def download_source(source: Source, mirror: str | None, raw_dir: Path, refresh: 
     return fetched
 
 
-@task(task_run_name="extract {zip_path.name}", cache_policy=NO_CACHE)
-def extract_zip_task(zip_path: Path, target_dir: Path) -> list[Path]:
-    """Extract a downloaded zip safely into its folder."""
-    return extract_zip(zip_path, target_dir)
+@task(task_run_name="unpack {dataset} sources", cache_policy=NO_CACHE)
+def unpack_sources(dataset: str, fetched: list[FetchedFile], raw_dir: Path) -> list[dict]:
+    """The CSV of each source: zips extracted safely under raw/extracted/, plain CSVs as they are."""
+    return [unpacked_csv(f, Path(raw_dir)) for f in fetched]

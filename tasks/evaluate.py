@@ -13,21 +13,34 @@ bag-of-words network (chapter 3) as the baseline a convnet must beat.
 Blessing: a model is blessed when it beats its strongest baseline by at least a margin. Losing is a result
 (blessed False, with a reason to print), not an exception.
 
-Everything here is a plain function on arrays; the stage's Prefect wrapper does the file I/O.
+The stage itself, `evaluate_model`, judges any saved model folder (a fresh run, a champion, an old run) on a
+published dataset version: it writes `metrics.json` (the model, every baseline on the same windows or reviews,
+the blessing) and `evaluation.npz` (what tasks.plots draws). The functions above it are plain functions on arrays.
+Errors: a data problem (no windows, one class only, non-finite scores) is a DataFormatError; a bad margin is a
+SettingsError; arguments that do not pair up are a ValueError (a caller's bug, not the user's).
 """
 
 from __future__ import annotations
 
 import math
+import os
 from collections.abc import Mapping, Sequence
+from dataclasses import asdict
+from pathlib import Path
+from typing import Any
 
-import keras
 import numpy as np
+from prefect import task
 
-from tasks.errors import SettingsError
-from tasks.models import IMDB_MAX_FEATURES, RMSPROP_LEARNING_RATE, build_bag_of_words, multi_hot
+from tasks import atomic, runs
+from tasks.cache import short_key
+from tasks.config import FAMILIES, IMDB_MAX_FEATURES, RMSPROP_LEARNING_RATE, TrainSettings
+from tasks.data import EVAL_SPLITS, data_fingerprint, dataset_path, jena_dataset, normalizer_from_json
+from tasks.data import prepare_imdb, prepare_jena
+from tasks.errors import DataFormatError, SettingsError
+from tasks.log import log
 
-JENA_EVAL_SPLITS = ("val", "test")  # the splits jena_baselines reports; training windows are not a fair test
+JENA_EVAL_SPLITS = EVAL_SPLITS  # the splits jena_baselines reports; training windows are not a fair test
 PREDICT_CHUNK = 4096  # reviews multi-hot encoded at a time for prediction: 4096 x 10,000 float32 = 160 MB
 
 
@@ -38,13 +51,13 @@ def _check_rows(series: np.ndarray, rows: np.ndarray, *, before: int, after: int
     """`rows` as int64, after checking rows - before and rows + after stay inside the series."""
     rows = np.asarray(rows, dtype=np.int64)
     if series.ndim != 2:
-        raise SettingsError(f"series has shape {series.shape}; expected (rows, features)")
+        raise ValueError(f"series has shape {series.shape}; expected (rows, features)")
     if not 0 <= target_col < series.shape[1]:
-        raise SettingsError(f"target_col {target_col} is not a column of a series with {series.shape[1]} columns")
+        raise ValueError(f"target_col {target_col} is not a column of a series with {series.shape[1]} columns")
     if rows.ndim != 1:
-        raise SettingsError(f"anchor rows have shape {rows.shape}; expected (windows,)")
+        raise ValueError(f"anchor rows have shape {rows.shape}; expected (windows,)")
     if rows.size and (rows.min() - before < 0 or rows.max() + after >= len(series)):
-        raise SettingsError(
+        raise ValueError(
             f"anchor rows {rows.min()}..{rows.max()} reach rows {rows.min() - before}..{rows.max() + after}, "
             f"outside the series' rows 0..{len(series) - 1}"
         )
@@ -68,7 +81,8 @@ def persistence_predictions(series: np.ndarray, rows: np.ndarray, step: int, tar
         (windows,) float64 predictions, in the series' units.
 
     Raises:
-        SettingsError: on a non-positive step, a bad target column, or a window reaching before row 0.
+        SettingsError: on a non-positive step.
+        ValueError: on a bad target column, or a window reaching before row 0.
     """
     if step < 1:
         raise SettingsError(f"step {step}: expected at least 1 row")
@@ -103,7 +117,8 @@ def targets(series: np.ndarray, rows: np.ndarray, delay: int, target_col: int) -
         (windows,) float64 targets.
 
     Raises:
-        SettingsError: on a negative delay, a bad target column, or a target past the last row.
+        SettingsError: on a negative delay.
+        ValueError: on a bad target column, or a target past the last row.
     """
     if delay < 0:
         raise SettingsError(f"delay {delay}: expected at least 0 rows")
@@ -122,14 +137,15 @@ def mae(y_true: np.ndarray, y_pred: np.ndarray) -> float:
         The MAE, in the inputs' units.
 
     Raises:
-        SettingsError: if the lengths differ or there are no values.
+        ValueError: if the lengths differ.
+        DataFormatError: if there are no values.
     """
     y_true = np.asarray(y_true, dtype=np.float64).reshape(-1)
     y_pred = np.asarray(y_pred, dtype=np.float64).reshape(-1)
     if y_true.shape != y_pred.shape:
-        raise SettingsError(f"{y_true.size} targets and {y_pred.size} predictions; expected one prediction each")
+        raise ValueError(f"{y_true.size} targets and {y_pred.size} predictions; expected one prediction each")
     if y_true.size == 0:
-        raise SettingsError("no targets: the MAE of zero windows is undefined")
+        raise DataFormatError("no targets: the MAE of zero windows is undefined")
     return float(np.mean(np.abs(y_true - y_pred)))
 
 
@@ -144,10 +160,10 @@ def to_celsius(mae_normalized: float, target_std: float) -> float:
         The MAE in °C.
 
     Raises:
-        SettingsError: if target_std is not positive.
+        DataFormatError: if target_std is not positive.
     """
     if not target_std > 0:
-        raise SettingsError(f"target_std {target_std}: expected the positive training std of the target in °C")
+        raise DataFormatError(f"target_std {target_std}: expected the positive training std of the target in °C")
     return float(mae_normalized) * float(target_std)
 
 
@@ -178,15 +194,16 @@ def jena_baselines(
         `{name: b["val"]["mae"] for name, b in out.items()}` is the `baselines` argument of `bless`.
 
     Raises:
-        SettingsError: if a split is missing or has no windows, or any argument of the functions above is bad.
+        DataFormatError: if a split has no windows.
+        ValueError: if a split is missing, or an argument of the functions above is bad.
     """
     out: dict[str, dict] = {"persistence": {}, "mean": {}}
     for split in JENA_EVAL_SPLITS:
         if split not in rows_by_split:
-            raise SettingsError(f"no anchor rows for split {split!r}; got splits {sorted(rows_by_split)}")
+            raise ValueError(f"no anchor rows for split {split!r}; got splits {sorted(rows_by_split)}")
         rows = np.asarray(rows_by_split[split], dtype=np.int64)
         if rows.size == 0:
-            raise SettingsError(f"split {split!r} has no windows; expected at least one anchor row")
+            raise DataFormatError(f"split {split!r} has no windows; expected at least one anchor row")
         truth = targets(series, rows, delay, target_col)
         predictions = {
             "persistence": persistence_predictions(series, rows, step, target_col),
@@ -206,15 +223,15 @@ def _check_binary(y_true: np.ndarray, y_prob: np.ndarray) -> tuple[np.ndarray, n
     y_true = np.asarray(y_true).reshape(-1)
     y_prob = np.asarray(y_prob, dtype=np.float64).reshape(-1)
     if y_true.shape != y_prob.shape:
-        raise SettingsError(f"{y_true.size} labels and {y_prob.size} scores; expected one score per label")
+        raise ValueError(f"{y_true.size} labels and {y_prob.size} scores; expected one score per label")
     if y_true.size == 0:
-        raise SettingsError("no labels: metrics of zero reviews are undefined")
+        raise DataFormatError("no labels: metrics of zero reviews are undefined")
     if not np.isin(y_true, (0, 1)).all():
         bad = y_true[~np.isin(y_true, (0, 1))][0].item()
-        raise SettingsError(f"label {bad!r} found; expected binary labels 0 (negative) and 1 (positive)")
+        raise DataFormatError(f"label {bad!r} found; expected binary labels 0 (negative) and 1 (positive)")
     if not np.isfinite(y_prob).all():
         bad = int(np.argmax(~np.isfinite(y_prob)))
-        raise SettingsError(f"score {y_prob[bad]} at review {bad}; expected finite scores (did training diverge?)")
+        raise DataFormatError(f"score {y_prob[bad]} at review {bad}; expected finite scores (did training diverge?)")
     return y_true.astype(np.int64), y_prob
 
 
@@ -232,13 +249,13 @@ def roc_auc(y_true: np.ndarray, y_prob: np.ndarray) -> float:
         AUC in [0, 1].
 
     Raises:
-        SettingsError: if only one class is present (the AUC is undefined), or on bad labels or scores.
+        DataFormatError: if only one class is present (the AUC is undefined), or on bad labels or scores.
     """
     y_true, y_prob = _check_binary(y_true, y_prob)
     n_pos = int(y_true.sum())
     n_neg = y_true.size - n_pos
     if n_pos == 0 or n_neg == 0:
-        raise SettingsError(
+        raise DataFormatError(
             f"{n_pos} positive and {n_neg} negative labels: ROC AUC needs at least one of each class"
         )
     _, group, counts = np.unique(y_prob, return_inverse=True, return_counts=True)
@@ -262,13 +279,13 @@ def roc_curve(y_true: np.ndarray, y_prob: np.ndarray) -> tuple[np.ndarray, np.nd
         (fpr, tpr, thresholds), each (distinct scores + 1,) float64, thresholds decreasing.
 
     Raises:
-        SettingsError: if only one class is present, or on bad labels or scores.
+        DataFormatError: if only one class is present, or on bad labels or scores.
     """
     y_true, y_prob = _check_binary(y_true, y_prob)
     n_pos = int(y_true.sum())
     n_neg = y_true.size - n_pos
     if n_pos == 0 or n_neg == 0:
-        raise SettingsError(f"{n_pos} positive and {n_neg} negative labels: a ROC curve needs both classes")
+        raise DataFormatError(f"{n_pos} positive and {n_neg} negative labels: a ROC curve needs both classes")
     order = np.argsort(-y_prob, kind="stable")
     scores = y_prob[order]
     last_of_group = np.r_[np.flatnonzero(np.diff(scores)), scores.size - 1]  # index of each distinct score's last
@@ -296,7 +313,8 @@ def binary_metrics(y_true: np.ndarray, y_prob: np.ndarray, threshold: float = 0.
         "confusion_matrix": [[tn, fp], [fn, tp]]} (rows true class, columns predicted class).
 
     Raises:
-        SettingsError: on labels other than 0/1, non-finite scores, mismatched lengths or a single class.
+        DataFormatError: on labels other than 0/1, non-finite scores or a single class.
+        ValueError: on mismatched lengths.
     """
     y_true, y_prob = _check_binary(y_true, y_prob)
     y_pred = (y_prob > threshold).astype(np.int64)
@@ -325,11 +343,11 @@ def majority_baseline(train_labels: np.ndarray, eval_labels: np.ndarray) -> dict
         binary_metrics' dict plus "predicted_class".
 
     Raises:
-        SettingsError: on empty or non-binary labels.
+        DataFormatError: on empty or non-binary labels.
     """
     train_labels = np.asarray(train_labels).reshape(-1)
     if train_labels.size == 0 or not np.isin(train_labels, (0, 1)).all():
-        raise SettingsError(f"{train_labels.size} training labels; expected at least one, each 0 or 1")
+        raise DataFormatError(f"{train_labels.size} training labels; expected at least one, each 0 or 1")
     majority = int(np.argmax(np.bincount(train_labels.astype(np.int64), minlength=2)))
     eval_labels = np.asarray(eval_labels).reshape(-1)
     metrics = binary_metrics(eval_labels, np.full(eval_labels.shape, float(majority)))
@@ -371,6 +389,10 @@ def fit_bag_of_words(
     Raises:
         SettingsError: on non-positive epochs or batch size, mismatched lengths, or an id >= num_words.
     """
+    import keras
+
+    from tasks.models import build_bag_of_words, multi_hot
+
     if epochs < 1 or batch_size < 1:
         raise SettingsError(f"epochs {epochs} and batch_size {batch_size}: expected both at least 1")
     train_labels = np.asarray(train_labels, dtype=np.float32).reshape(-1)
@@ -410,6 +432,8 @@ def bag_of_words_metrics(model: keras.Model, reviews: Sequence[np.ndarray], labe
     Returns:
         binary_metrics' dict.
     """
+    from tasks.models import multi_hot
+
     num_words = int(model.input_shape[-1])
     # Encoded in chunks so evaluating 25,000 reviews needs 160 MB, not 1 GB, at once.
     probs = [
@@ -433,13 +457,14 @@ def strongest_baseline(baselines: Mapping[str, float], higher_is_better: bool) -
         (name, value).
 
     Raises:
-        SettingsError: if there are no baselines or a value is not a finite number.
+        ValueError: if there are no baselines.
+        DataFormatError: if a value is not a finite number.
     """
     if not baselines:
-        raise SettingsError("no baselines to compare with; expected at least one name -> value")
+        raise ValueError("no baselines to compare with; expected at least one name -> value")
     for name, value in baselines.items():
         if not math.isfinite(value):
-            raise SettingsError(f"baseline {name!r} has value {value}; expected a finite number")
+            raise DataFormatError(f"baseline {name!r} has value {value}; expected a finite number")
     pick = max if higher_is_better else min
     name = pick(baselines, key=lambda key: baselines[key])  # max/min keep the first of equal values
     return name, float(baselines[name])
@@ -471,7 +496,8 @@ def bless(
         reason, a sentence such as "val MAE 0.452 does not beat persistence 0.29 by 0.005: not blessed".
 
     Raises:
-        SettingsError: on a negative or non-finite margin, or no baselines.
+        SettingsError: on a negative or non-finite margin.
+        ValueError: if there are no baselines.
     """
     if not (math.isfinite(margin) and margin >= 0):
         raise SettingsError(f"margin {margin}: expected a finite number >= 0 in the metric's units")
@@ -493,3 +519,202 @@ def bless(
         "higher_is_better": bool(higher_is_better),
         "reason": reason,
     }
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# The stage: judge a saved model folder on a published dataset version
+# ---------------------------------------------------------------------------------------------------------------
+BOW_BATCH_SIZE = 512  # reviews per step of the bag-of-words baseline: a small dense model, big batches train fast
+BAG_OF_WORDS = "bag_of_words.json"
+
+
+def bag_of_words_baseline(data, s: TrainSettings, data_sha256: str, artifacts_dir: Path) -> dict:
+    """The bag-of-words baseline's validation and test metrics, trained once per dataset version and reused.
+
+    The key holds everything that changes the baseline's result: the data (sha256 of its Parquet), the settings
+    it reads (vocabulary, validation split, subsets, epochs, seed) and the code (tasks.cache.CODE).
+
+    Returns:
+        {"val": binary_metrics, "test": binary_metrics}.
+    """
+    settings = {name: getattr(s, name) for name in ("num_words", "validation_split", "max_train_samples",
+                                                    "max_test_samples", "bow_epochs", "seed")}
+    key = short_key("bag-of-words", data_sha256, settings)
+    folder = runs.baselines_dir(artifacts_dir, "imdb", key)
+    cached = folder / BAG_OF_WORDS
+    if cached.is_file():
+        stored = runs.read_json(cached, "a bag-of-words baseline written by tasks.evaluate")
+        if all(split in stored for split in EVAL_SPLITS):
+            log(f"bag-of-words baseline reused from {folder}")
+            return {split: stored[split] for split in EVAL_SPLITS}
+    log(f"training the bag-of-words baseline once for this dataset version -> {folder}")
+    bow = fit_bag_of_words(data.offset["train"], data.y["train"], data.offset["val"], data.y["val"],
+                           epochs=s.bow_epochs, batch_size=BOW_BATCH_SIZE, seed=s.seed, num_words=s.num_words)
+    metrics = {split: bag_of_words_metrics(bow, data.offset[split], data.y[split]) for split in EVAL_SPLITS}
+    folder.mkdir(parents=True, exist_ok=True)
+    tmp = folder / f".bag_of_words.{os.getpid()}.keras"
+    bow.save(tmp)
+    os.replace(tmp, folder / "bag_of_words.keras")
+    atomic.write_json(cached, {"data_sha256": data_sha256, "settings": settings, **metrics})
+    return metrics
+
+
+def evaluate_imdb(model, s: TrainSettings, path: Path, model_dir: Path, data_sha256: str,
+                  artifacts_dir: Path) -> tuple[dict, dict, dict, dict]:
+    """Accuracy and ROC AUC on every validation and test review, beside the majority and bag-of-words baselines.
+
+    Returns:
+        (results per split, baselines, arrays for the plots, facts about the splits).
+    """
+    data = prepare_imdb(path, s)
+    scores = {split: model.predict(data.x[split], batch_size=512, verbose=0).ravel() for split in EVAL_SPLITS}
+    results = {split: binary_metrics(data.y[split], scores[split]) for split in EVAL_SPLITS}
+    baselines = {
+        "majority": {split: majority_baseline(data.y["train"], data.y[split]) for split in EVAL_SPLITS},
+        "bag_of_words": bag_of_words_baseline(data, s, data_sha256, artifacts_dir),
+    }
+    arrays = {f"{split}_{name}": values for split in EVAL_SPLITS
+              for name, values in (("scores", scores[split]), ("labels", data.y[split]))}
+    splits = {split: {"reviews": int(len(data.y[split]))} for split in ("train", *EVAL_SPLITS)}
+    return results, baselines, arrays, splits
+
+
+def evaluate_jena(model, s: TrainSettings, path: Path, model_dir: Path, data_sha256: str,
+                  artifacts_dir: Path) -> tuple[dict, dict, dict, dict]:
+    """MAE (normalized and °C) on every validation and test window, beside persistence and mean on the same
+    windows. The data is normalized with the model's own training statistics (its normalization.json), never
+    refitted, so a model is judged on new data exactly as it would be used.
+
+    Returns:
+        (results per split, baselines, arrays for the plots, facts about the splits).
+    """
+    source = model_dir / runs.NORMALIZATION
+    normalizer = normalizer_from_json(runs.read_json(source, "every Jena run folder has one"), source)
+    data = prepare_jena(path, s, normalizer)
+    results, arrays = {}, {}
+    for split in EVAL_SPLITS:
+        rows, ds = jena_dataset(data, split, s, shuffle=False)
+        predictions = model.predict(ds, verbose=0).ravel()  # (windows,) normalized temperature
+        truth = data.series[rows + s.delay, data.target_col]
+        value = mae(truth, predictions)
+        results[split] = {"mae": value, "mae_celsius": to_celsius(value, data.target_std), "windows": int(len(rows))}
+        arrays.update({
+            f"{split}_seconds": data.seconds[rows + s.delay],  # when each target was measured
+            f"{split}_truth": data.celsius(truth),
+            f"{split}_predictions": data.celsius(predictions),
+            f"{split}_persistence": data.celsius(persistence_predictions(data.series, rows, s.step, data.target_col)),
+        })
+    baselines = jena_baselines(data.series, data.rows, step=s.step, delay=s.delay, target_col=data.target_col,
+                               target_std=data.target_std)
+    splits = {}
+    for split, (first, last) in data.splits.items():
+        first_time, last_time = (np.datetime64(int(data.seconds[i]), "s") for i in (first, last))
+        splits[split] = {"rows": int(last - first + 1), "windows": int(len(data.rows[split])),
+                         "first": str(first_time), "last": str(last_time)}
+    return results, baselines, arrays, splits
+
+
+EVALUATORS = {"imdb": evaluate_imdb, "jena": evaluate_jena}  # family -> how its models are judged
+
+
+def save_arrays(path: Path, arrays: dict[str, np.ndarray]) -> Path:
+    """The arrays the plots draw, as one .npz written to a temporary name and renamed into place."""
+    path = Path(path)
+    tmp = path.with_name(f".{path.stem}.{os.getpid()}.npz")
+    np.savez(tmp, **arrays)
+    os.replace(tmp, path)
+    return path
+
+
+def load_arrays(path: Path) -> dict[str, np.ndarray]:
+    """evaluation.npz back as arrays; numeric arrays only, never pickled objects."""
+    with np.load(path, allow_pickle=False) as npz:
+        return {name: npz[name] for name in npz.files}
+
+
+def evaluate_model(model_dir: Path, data_dir: Path, out_dir: Path, artifacts_dir: Path | None = None) -> dict[str, Any]:
+    """Judge a saved model folder on the published data: metrics, every baseline on the same reviews or
+    windows, and the blessing; written to out_dir/metrics.json (last) and out_dir/evaluation.npz.
+
+    Args:
+        model_dir: a finished run folder (model.keras, settings.json, normalization.json for Jena).
+        data_dir: holds processed/<dataset>, the published version to judge on.
+        out_dir: where the results go: the run folder itself after training, or a new
+            artifacts/evaluations/<eval-id>/<model> folder for a saved model judged again.
+        artifacts_dir: holds baselines/ (shared baselines); default the model folder's artifacts folder.
+
+    Returns:
+        The metrics written to out_dir/metrics.json: what training measured (when out_dir is the run folder's
+        own training.json is there), the validation and test results, the baselines, the blessing, the data
+        judged on and the data the model was trained on.
+    """
+    import keras
+
+    model_dir = runs.check_model_dir(model_dir)
+    s = runs.read_settings(model_dir)
+    spec = FAMILIES[s.family]
+    path = dataset_path(Path(data_dir), s.family)
+    fingerprint = data_fingerprint(path, s.family)
+    artifacts_dir = Path(artifacts_dir) if artifacts_dir else runs.artifacts_dir_of(model_dir)
+    keras.utils.set_random_seed(s.seed)
+    if s.deterministic:
+        import tensorflow as tf
+
+        tf.config.experimental.enable_op_determinism()
+    try:
+        model = keras.models.load_model(model_dir / runs.MODEL, compile=False)
+    except (OSError, ValueError) as error:
+        raise DataFormatError(f"{model_dir / runs.MODEL}: cannot be loaded as a Keras model ({error})") from None
+    log(f"evaluating {s.model} from {model_dir} on {path}")
+    results, baselines, arrays, splits = EVALUATORS[s.family](model, s, path, model_dir, fingerprint["sha256"],
+                                                              artifacts_dir)
+    blessing = bless(results["val"][spec.metric], {name: b["val"][spec.metric] for name, b in baselines.items()},
+                     higher_is_better=spec.higher_is_better, margin=s.blessing_margin, metric=spec.label)
+    training_file = model_dir / runs.TRAINING
+    training = runs.read_json(training_file, "written when training finished") if training_file.is_file() else {}
+    out_dir = Path(out_dir)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    metrics = {
+        **training,
+        "model": s.model,
+        "profile": s.profile,
+        "monitor": spec.monitor,
+        "validation": results["val"],
+        "test": results["test"],
+        "baselines": baselines,
+        "blessing": blessing,
+        "blessed": blessing["blessed"],
+        "splits": splits,
+        "data": fingerprint,
+        "trained_on": training.get("data"),
+        "model_dir": str(model_dir.resolve()),
+        "settings": asdict(s),
+        **runs.provenance(),
+    }
+    save_arrays(out_dir / runs.EVALUATION_ARRAYS, arrays)
+    atomic.write_json(out_dir / runs.METRICS, metrics)  # last: its presence means the evaluation finished
+    return metrics
+
+
+def _evaluate_run_name() -> str:
+    from prefect.runtime import task_run
+
+    return f"evaluate {Path(task_run.parameters['model_dir']).name}"
+
+
+@task(task_run_name=_evaluate_run_name)
+def evaluate_model_task(model_dir: Path, data_dir: Path, out_dir: Path, artifacts_dir: Path | None = None) -> str:
+    """Judge a saved model against its baselines on the published data; returns out_dir/metrics.json.
+
+    A finished evaluation of the same model on the same data (a run resumed after a crash, or a reused run) is
+    kept as it is."""
+    metrics_path = Path(out_dir) / runs.METRICS
+    if metrics_path.is_file():
+        done = runs.read_metrics(out_dir)
+        s = runs.read_settings(runs.check_model_dir(model_dir))
+        current = data_fingerprint(dataset_path(Path(data_dir), s.family), s.family)["sha256"]
+        if (done.get("data") or {}).get("sha256") == current and done.get("model_dir") == str(
+                runs.check_model_dir(model_dir).resolve()):
+            return str(metrics_path)
+    evaluate_model(Path(model_dir), Path(data_dir), Path(out_dir), Path(artifacts_dir) if artifacts_dir else None)
+    return str(metrics_path)

@@ -25,14 +25,11 @@ from typing import Any, Iterator
 
 from prefect import task
 
-from tasks import atomic
-from tasks.config import family
+from tasks import atomic, runs
+from tasks.config import FAMILIES, MODELS, family
 from tasks.errors import DataFormatError, SettingsError
+from tasks.log import log
 
-VALIDATION_METRIC = {  # family -> (key in metrics["validation"], how reasons name it, higher is better)
-    "imdb": ("accuracy", "val accuracy", True),
-    "jena": ("mae", "val MAE", False),
-}
 ENTRY_FIELDS = ("model", "run_id", "metrics", "data_sha256", "code_commit", "model_path", "promoted_at",
                 "previous_run_id")
 
@@ -51,14 +48,13 @@ def validation_metric(metrics: dict) -> tuple[str, str, bool]:
     The model family decides; metrics["monitor"] (val_accuracy / val_loss) must agree where it is present.
     """
     model = metrics.get("model")
-    if not isinstance(model, str):
-        raise SettingsError(f"metrics have no model name (got {model!r}); expected a metrics.json of a finished run")
-    key, label, higher = VALIDATION_METRIC[family(model)]
+    if not isinstance(model, str) or model not in MODELS:
+        raise DataFormatError(f"metrics name no known model (got {model!r}); expected a metrics.json of a finished run")
+    spec = FAMILIES[family(model)]
     monitor = metrics.get("monitor")
-    expected = "val_accuracy" if higher else "val_loss"
-    if monitor is not None and monitor != expected:
-        raise SettingsError(f"{model}: monitor {monitor!r} does not match the {family(model)} family's {expected!r}")
-    return key, label, higher
+    if monitor is not None and monitor != spec.monitor:
+        raise DataFormatError(f"{model}: monitor {monitor!r} does not match the {spec.name} family's {spec.monitor!r}")
+    return spec.metric, spec.label, spec.higher_is_better
 
 
 def validation_value(metrics: dict) -> float:
@@ -67,7 +63,7 @@ def validation_value(metrics: dict) -> float:
     try:
         return float(metrics["validation"][key])
     except (KeyError, TypeError, ValueError):
-        raise SettingsError(
+        raise DataFormatError(
             f"{metrics.get('model')} run {metrics.get('run_id')!r} has no number at validation.{key}"
         ) from None
 
@@ -98,7 +94,7 @@ def read_champion(registry_dir: Path, model: str) -> dict | None:
         raise DataFormatError(f"champion registry {path} names model {entry['model']!r}; expected {model!r}")
     try:
         value = validation_value(entry["metrics"])
-    except SettingsError as error:
+    except DataFormatError as error:
         raise DataFormatError(f"champion registry {path}: {error}") from None
     if not math.isfinite(value):
         raise DataFormatError(f"champion registry {path}: validation metric {value}; expected a finite number")
@@ -117,8 +113,8 @@ def decide(candidate: dict, champion: dict | None) -> dict:
         0.874" or "not blessed: val MAE 0.452 does not beat persistence 0.29 by 0.005".
 
     Raises:
-        SettingsError: if the candidate lacks its model or validation metric, or is of another model than the
-            champion.
+        DataFormatError: if the candidate lacks its model or validation metric.
+        SettingsError: if the candidate is of another model than the champion.
     """
     _, label, higher = validation_metric(candidate)
     value = validation_value(candidate)
@@ -241,22 +237,40 @@ def register(registry_dir: Path, model: str, metrics: dict, run_dir: Path) -> di
 # ---------------------------------------------------------------------------------------------------------------
 
 
-@task(task_run_name="promote {model}")
-def promote_model(registry_dir: Path, model: str, metrics_path: Path) -> dict:
-    """Make a finished run the champion of its model if it is blessed and beats the current one."""
-    metrics_path = Path(metrics_path)
-    try:
-        metrics = json.loads(metrics_path.read_text(encoding="utf-8"))
-    except FileNotFoundError:
-        raise DataFormatError(f"{metrics_path} does not exist: only a finished run can be promoted") from None
-    except json.JSONDecodeError as error:
-        raise DataFormatError(f"{metrics_path} is not valid JSON: {error}") from None
-    result = register(Path(registry_dir), model, metrics, metrics_path.parent)
-    try:
-        from prefect.logging import get_run_logger
+def check_registry(registry_dir: Path, models: list[str] | tuple[str, ...]) -> dict[str, dict | None]:
+    """Read every named model's champion entry, so a corrupt registry fails a run before hours of training,
+    not after (the finished run would be left unregistered). Returns model -> entry or None."""
+    return {model: read_champion(registry_dir, model) for model in models}
 
-        get_run_logger().info(f"{model} run {result['run_id']}: {'promoted' if result['promoted'] else 'kept champion'}"
-                              f" ({result['reason']})")
-    except Exception:  # outside a Prefect run
-        pass
+
+@task(task_run_name="promote {model}")
+def promote_model(registry_dir: Path, model: str, run_dir: Path) -> dict:
+    """Make a finished run the champion of its model if it is blessed and beats the current one."""
+    run_dir = runs.resolve_run_dir(Path(run_dir))
+    result = register(Path(registry_dir), model, runs.read_metrics(run_dir), run_dir)
+    if result["promoted"]:
+        verdict = "promoted"
+    elif result["champion_run_id"]:
+        verdict = f"champion {result['champion_run_id']} kept"
+    else:
+        verdict = "not promoted; no champion yet"
+    log(f"{model} run {result['run_id']}: {verdict} ({result['reason']})")
     return result
+
+
+def champion_model_dir(registry_dir: Path, model: str) -> Path:
+    """The model folder of `model`'s champion; a clear error that says how to get one when there is none."""
+    if model not in MODELS:
+        raise SettingsError(f"unknown model {model!r}; allowed: {', '.join(MODELS)}")
+    entry = read_champion(registry_dir, model)
+    if entry is None:
+        raise SettingsError(
+            f"no champion for {model} in {registry_dir}: train one first (`seqconv train-all`, or "
+            f"`python -m flows.train_all --models {model}`; a model becomes champion when it beats its baselines), "
+            "or name a saved run with --model-dir artifacts/runs/<run-id>/<model>"
+        )
+    model_dir = Path(entry["model_path"]).parent
+    if not (model_dir / runs.MODEL).is_file():
+        raise DataFormatError(f"champion registry {registry_path(registry_dir, model)} names {model_dir}, which "
+                              f"holds no {runs.MODEL} (moved or deleted?)")
+    return model_dir

@@ -23,7 +23,6 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 import numpy as np
-import tensorflow as tf
 
 from tasks.config import JENA_FEATURES, JENA_STEP_MINUTES, JENA_TARGET
 from tasks.errors import DataFormatError, SettingsError
@@ -60,14 +59,14 @@ def split_rows(n_rows: int, min_rows: int = MIN_SPLIT_ROWS) -> dict[str, tuple[i
         {"train": (first, last), "val": (first, last), "test": (first, last)}, inclusive, covering every row.
 
     Raises:
-        SettingsError: if any split would hold fewer than `min_rows` rows.
+        DataFormatError: if any split would hold fewer than `min_rows` rows.
     """
     val_start = _scaled_start(n_rows, PUBLISHED_VAL_START)
     test_start = _scaled_start(n_rows, PUBLISHED_TEST_START)
     splits = {"train": (0, val_start - 1), "val": (val_start, test_start - 1), "test": (test_start, n_rows - 1)}
     for name, (first, last) in splits.items():
         if last - first + 1 < min_rows:
-            raise SettingsError(
+            raise DataFormatError(
                 f"{n_rows} rows give a {name} split of rows {first}..{last} ({last - first + 1} rows); "
                 f"expected at least {min_rows} rows in every split"
             )
@@ -122,12 +121,13 @@ def fit_normalizer(
         The fitted Normalizer.
 
     Raises:
-        SettingsError: if the names do not match the columns, the range is empty or outside the series, or a
-            feature is constant over the training rows (its std is 0, so it cannot be scaled).
+        SettingsError: if the range is empty or outside the series.
+        DataFormatError: if the names do not match the columns, or a feature is constant over the training rows
+            (its std is 0, so it cannot be scaled).
     """
     features = tuple(features)
     if series.ndim != 2 or series.shape[1] != len(features):
-        raise SettingsError(f"series has shape {series.shape}; expected (rows, {len(features)}) for {features}")
+        raise DataFormatError(f"series has shape {series.shape}; expected (rows, {len(features)}) for {features}")
     first, last = train_range
     if not 0 <= first <= last < len(series):
         raise SettingsError(f"train range {train_range} is not inside rows 0..{len(series) - 1}")
@@ -136,7 +136,7 @@ def fit_normalizer(
     std = train.std(axis=0)
     for name, value in zip(features, std):
         if value == 0:
-            raise SettingsError(
+            raise DataFormatError(
                 f"feature {name!r} is constant over training rows {first}..{last} (std 0); it cannot be normalized"
             )
     return Normalizer(mean=mean.tolist(), std=std.tolist(), features=features)
@@ -153,7 +153,7 @@ def normalize(series: np.ndarray, normalizer: Normalizer) -> np.ndarray:
         (rows, features) float32.
     """
     if series.ndim != 2 or series.shape[1] != len(normalizer.features):
-        raise SettingsError(
+        raise DataFormatError(
             f"series has shape {series.shape}; the normalizer expects (rows, {len(normalizer.features)})"
         )
     mean = np.asarray(normalizer.mean, dtype=np.float64)
@@ -226,6 +226,8 @@ def window_gather(
     # consecutive rows, and its gather reads one contiguous block instead of lookback // step rows spread over
     # lookback rows. Same values, fewer cache misses: on shuffled windows 2x the batches/s at step 6, ~1.2x at
     # step 3, sequential ones unchanged (bench/windows.py, 2 busy CPU cores).
+    import tensorflow as tf  # here, not at import: the orchestrator and every --help stay free of TensorFlow
+
     phase_rows = -(-len(series) // step)  # rows per phase, the last ones padded
     padded = np.zeros((phase_rows * step, series.shape[1]), dtype=np.float32)  # (phase_rows * step, features)
     padded[: len(series)] = series
@@ -289,7 +291,7 @@ def make_window_dataset(
     if not 0 <= target_col < series.shape[1]:
         raise SettingsError(f"target_col {target_col} is not a column of a series with {series.shape[1]} columns")
     if rows.size == 0:
-        raise SettingsError(
+        raise DataFormatError(
             f"no window fits (lookback {lookback}, delay {delay}); expected at least one anchor row"
         )
     # Checked here: a gather out of range fails deep inside tf.data on CPU and silently yields zeros on GPU.
@@ -298,6 +300,8 @@ def make_window_dataset(
             f"anchor rows {rows.min()}..{rows.max()} with lookback {lookback} and delay {delay} reach outside "
             f"rows 0..{len(series) - 1}"
         )
+
+    import tensorflow as tf
 
     with tf.device("/CPU:0"):  # tf.data runs on the host: keep the series there, even where a GPU is the default
         gather = window_gather(series, lookback=lookback, step=step, delay=delay, target_col=target_col)
@@ -311,27 +315,3 @@ def make_window_dataset(
         .map(gather, num_parallel_calls=tf.data.AUTOTUNE, deterministic=True)
         .prefetch(tf.data.AUTOTUNE)
     )
-
-
-def summarize_windows(rows: np.ndarray, *, lookback: int, step: int, delay: int, batch_size: int) -> dict:
-    """What a window set amounts to, in rows, hours and batches: printed once, saved beside the results.
-
-    Args:
-        rows: (windows,) anchor rows of one split.
-        lookback, step, delay: as for make_window_dataset, in rows of 10 minutes.
-        batch_size: windows per batch.
-
-    Returns:
-        A JSON-ready dict.
-    """
-    rows_per_hour = 60 / JENA_STEP_MINUTES
-    return {
-        "windows": int(len(rows)),
-        "batches": int(-(-len(rows) // batch_size)),
-        "first_anchor": int(rows[0]) if len(rows) else None,
-        "last_anchor": int(rows[-1]) if len(rows) else None,
-        "timesteps": lookback // step,
-        "lookback_hours": lookback / rows_per_hour,
-        "step_hours": step / rows_per_hour,
-        "delay_hours": delay / rows_per_hour,
-    }

@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 from prefect import flow, task
 
-from tasks import report
+from tasks import plots, report
 from tasks.registry import promote_model
 from tasks.validate import SuiteResult, results_to_json
 
@@ -45,9 +45,9 @@ def fake_run(folder: Path) -> Path:
     folder.mkdir(parents=True)
     (folder / "metrics.json").write_text(json.dumps(METRICS))
     (folder / "model.keras").write_bytes(b"stand-in")
-    report.plot_training_curves(HISTORY, folder / "curves.png", title="imdb_conv: training curves",
+    plots.plot_training_curves(HISTORY, folder / "curves.png", title="imdb_conv: training curves",
                                 metric="accuracy", metric_label="Accuracy")
-    report.plot_confusion_matrix([[120, 30], [45, 105]], folder / "confusion.png", title="imdb_conv: confusion")
+    plots.plot_confusion_matrix([[120, 30], [45, 105]], folder / "confusion.png", title="imdb_conv: confusion")
     return folder
 
 
@@ -62,7 +62,7 @@ def train_with_progress(epochs: int) -> None:
 @flow(name="publish-artifacts-e2e")
 def publish_everything(run_dir: str, registry_dir: str, validation_report: str) -> None:
     train_with_progress(2)
-    promotion = promote_model(Path(registry_dir), "imdb_conv", Path(run_dir) / "metrics.json")
+    promotion = promote_model(Path(registry_dir), "imdb_conv", Path(run_dir))
     results = [{"metrics": METRICS, "promotion": promotion}]
     report.publish_metrics_table(report.metrics_table_rows(results))
     report.publish_report(report.report_markdown(results, "e2e-run", "smoke"))

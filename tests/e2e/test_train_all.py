@@ -99,6 +99,8 @@ def test_unchanged_sources_reuse_ingestion_and_training_and_a_changed_one_is_ing
                  "validate raw jena", "normalize jena", "validate normalized jena",
                  "train imdb_conv", "train jena_conv", "train jena_conv_gru"):
         assert states.get(name) == ["Cached"], f"{name}: {states.get(name)}"
+    headline = Path(second.result()).read_text().split("\n")[2]
+    assert "3 reused" in headline and "trained" not in headline.split(";")[0], headline
     imdb_champion = (artifacts / "registry" / "imdb_conv.json").read_bytes()
 
     # A station file grew (new readings at the end): Jena is ingested and trained again, IMDB is not.

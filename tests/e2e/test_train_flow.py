@@ -13,13 +13,17 @@ from pathlib import Path
 
 import pytest
 
+from tasks import evaluate
 from tasks.checkpoint import latest_snapshot
 from tasks.config import resolve_settings
+from tasks.evaluate import evaluate_model
+from tasks.plots import plot_evaluation
 from tasks.train import train_model
 
 pytestmark = pytest.mark.e2e
 ROOT = Path(__file__).resolve().parents[2]
-COMMON_OUTPUTS = ["model.keras", "history.csv", "metrics.json", "settings.json", "curves.png"]
+COMMON_OUTPUTS = ["model.keras", "history.csv", "training.json", "metrics.json", "evaluation.npz", "settings.json",
+                  "curves.png"]
 OUTPUTS = {
     "imdb_conv": COMMON_OUTPUTS + ["roc.png", "confusion.png"],
     "jena_conv": COMMON_OUTPUTS + ["normalization.json", "predictions.png"],
@@ -28,17 +32,29 @@ OUTPUTS = {
 }
 
 
-def _cli(*args: str, **kwargs) -> subprocess.CompletedProcess:
+def train_and_judge(settings, data_dir: Path, run_dir: Path, run_id: str) -> dict:
+    """The three stages of flows.train in order, without Prefect: train, evaluate, plot."""
+    train_model(settings, data_dir, run_dir, run_id)
+    metrics = evaluate_model(run_dir, data_dir, run_dir)
+    plot_evaluation(run_dir)
+    return metrics
+
+
+def _cli_module(module: str, *args: str, **kwargs) -> subprocess.CompletedProcess:
     env = {**os.environ, "PYTHONUNBUFFERED": "1"}
-    return subprocess.run([sys.executable, "-m", "flows.train", *args], cwd=ROOT, env=env, capture_output=True,
+    return subprocess.run([sys.executable, "-m", module, *args], cwd=ROOT, env=env, capture_output=True,
                           text=True, timeout=600, **kwargs)
+
+
+def _cli(*args: str, **kwargs) -> subprocess.CompletedProcess:
+    return _cli_module("flows.train", *args, **kwargs)
 
 
 @pytest.mark.parametrize("model", ["imdb_conv", "jena_conv", "jena_conv_gru", "jena_conv_gru_fast"])
 def test_smoke_training_writes_every_output(model, ingested_data, tmp_path):
     settings = resolve_settings(model, "smoke", {"tensorboard": "true"})
     run_dir = tmp_path / "runs" / "r1" / model
-    metrics = train_model(settings, "smoke", ingested_data, run_dir, "r1")
+    metrics = train_and_judge(settings, ingested_data, run_dir, "r1")
 
     for name in OUTPUTS[model]:
         assert (run_dir / name).is_file(), f"{name} missing from {run_dir}"
@@ -46,7 +62,9 @@ def test_smoke_training_writes_every_output(model, ingested_data, tmp_path):
     assert list((run_dir / "tensorboard").rglob("events.out.tfevents.*")), "no TensorBoard logs"
     on_disk = json.loads((run_dir / "metrics.json").read_text())
     assert on_disk == json.loads(json.dumps(metrics, default=str))
-    assert on_disk["model"] == model and on_disk["profile"] == "smoke"
+    assert on_disk["model"] == model and on_disk["profile"] == "smoke" and on_disk["settings"]["profile"] == "smoke"
+    training = json.loads((run_dir / "training.json").read_text())
+    assert {k: on_disk[k] for k in training if k != "data"} == {k: v for k, v in training.items() if k != "data"}
     assert on_disk["epochs_run"] == settings.epochs and 1 <= on_disk["best_epoch"] <= settings.epochs
     assert on_disk["device"].startswith("CPU")
     assert on_disk["data"]["sources"] and all(len(s["sha256"]) == 64 for s in on_disk["data"]["sources"])
@@ -71,8 +89,8 @@ def test_smoke_training_writes_every_output(model, ingested_data, tmp_path):
 
 def test_same_settings_same_machine_same_metrics(ingested_data, tmp_path):
     settings = resolve_settings("jena_conv", "smoke")
-    first = train_model(settings, "smoke", ingested_data, tmp_path / "a", "a")
-    second = train_model(settings, "smoke", ingested_data, tmp_path / "b", "b")
+    first = train_and_judge(settings, ingested_data, tmp_path / "a", "a")
+    second = train_and_judge(settings, ingested_data, tmp_path / "b", "b")
     assert first["validation"] == second["validation"] and first["test"] == second["test"]
 
 
@@ -117,21 +135,54 @@ def test_killed_run_resumes_from_its_last_epoch(ingested_data, tmp_path):
 
 def test_a_run_killed_while_evaluating_resumes_without_training_again(ingested_data, tmp_path, monkeypatch):
     settings = resolve_settings("jena_conv", "smoke")
-    straight = train_model(settings, "smoke", ingested_data, tmp_path / "straight", "s")
+    straight = train_and_judge(settings, ingested_data, tmp_path / "straight", "s")
 
     def killed(*args, **kwargs):
         raise KeyboardInterrupt("killed while evaluating")
 
+    resumed_dir = tmp_path / "resumed"
     with monkeypatch.context() as m:
-        m.setattr("tasks.train.evaluate_jena", killed)
+        m.setitem(evaluate.EVALUATORS, "jena", killed)
         with pytest.raises(KeyboardInterrupt):
-            train_model(settings, "smoke", ingested_data, tmp_path / "resumed", "r")
-    assert latest_snapshot(tmp_path / "resumed" / "backup").epochs_done == settings.epochs
+            train_and_judge(settings, ingested_data, resumed_dir, "r")
+    trained = (resumed_dir / "training.json").read_text()
+    assert not (resumed_dir / "metrics.json").exists() and not (resumed_dir / "backup").exists()
 
-    resumed = train_model(settings, "smoke", ingested_data, tmp_path / "resumed", "r")
-    assert resumed["resumed_from_epoch"] == settings.epochs and resumed["seconds_per_epoch"] is None
+    resumed = train_and_judge(settings, ingested_data, resumed_dir, "r")
+    assert (resumed_dir / "training.json").read_text() == trained, "a finished training must not run again"
     assert resumed["best_epoch"] == straight["best_epoch"]
     assert resumed["validation"] == straight["validation"] and resumed["test"] == straight["test"]
+
+
+def test_a_saved_model_judged_again_reproduces_its_run_and_leaves_it_untouched(ingested_data, tmp_path):
+    """flows.evaluate on a finished run: the same data gives the training run's metrics exactly, into a new folder."""
+    for model in ("imdb_conv", "jena_conv_gru"):
+        run_dir = tmp_path / "runs" / "r1" / model
+        original = train_and_judge(resolve_settings(model, "smoke"), ingested_data, run_dir, "r1")
+        before = (run_dir / "metrics.json").read_bytes()
+        result = _cli_module("flows.evaluate", "--model-dir", str(run_dir), "--data-dir", str(ingested_data),
+                             "--artifacts-dir", str(tmp_path))
+        assert result.returncode == 0, result.stderr
+        out_dir = Path(result.stdout.strip().splitlines()[-1])
+        assert out_dir.parent.parent == tmp_path / "evaluations" and out_dir.name == model
+        again = json.loads((out_dir / "metrics.json").read_text())
+        assert again["validation"] == original["validation"] and again["test"] == original["test"]
+        assert again["baselines"] == original["baselines"] and again["blessing"] == original["blessing"]
+        assert again["data"]["sha256"] == original["data"]["sha256"]
+        assert (run_dir / "metrics.json").read_bytes() == before, "the run's own metrics must not be rewritten"
+        assert {p.name for p in out_dir.glob("*.png")} >= ({"roc.png", "confusion.png", "curves.png"}
+                                                           if model == "imdb_conv" else {"predictions.png",
+                                                                                          "curves.png"})
+
+
+def test_evaluate_refuses_what_is_not_a_finished_model_folder(ingested_data, tmp_path):
+    empty = tmp_path / "runs" / "x" / "jena_conv"
+    empty.mkdir(parents=True)
+    result = _cli_module("flows.evaluate", "--model-dir", str(empty), "--data-dir", str(ingested_data))
+    assert result.returncode == 2 and "Traceback" not in result.stderr
+    assert result.stderr.startswith("error: ") and "model.keras, settings.json missing" in result.stderr
+    result = _cli_module("flows.evaluate", "--champion", "jena_conv", "--artifacts-dir", str(tmp_path))
+    assert result.returncode == 2 and "no champion for jena_conv" in result.stderr and "train-all" in result.stderr
 
 
 @pytest.mark.parametrize(

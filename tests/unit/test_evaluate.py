@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from tasks.errors import SettingsError
+from tasks.errors import DataFormatError, SettingsError
 from tasks.evaluate import (
     bag_of_words_metrics,
     binary_metrics,
@@ -80,11 +80,11 @@ def test_jena_baselines_report_val_and_test_in_both_units():
 
 def test_jena_baselines_refuse_a_missing_split_and_windows_outside_the_series():
     series = ramp()
-    with pytest.raises(SettingsError, match="'test'"):
+    with pytest.raises(ValueError, match="'test'"):
         jena_baselines(series, {"val": np.arange(20, 30)}, step=STEP, delay=DELAY, target_col=1, target_std=1.0)
-    with pytest.raises(SettingsError, match="outside"):
+    with pytest.raises(ValueError, match="outside"):
         targets(series, np.array([95]), DELAY, TARGET_COL)
-    with pytest.raises(SettingsError, match="target_std"):
+    with pytest.raises(DataFormatError, match="target_std"):
         to_celsius(0.3, 0.0)
 
 
@@ -129,11 +129,11 @@ def test_majority_baseline_predicts_the_training_majority():
 
 
 def test_binary_metrics_refuse_one_class_bad_labels_and_nan_scores():
-    with pytest.raises(SettingsError, match="one of each class"):
+    with pytest.raises(DataFormatError, match="one of each class"):
         binary_metrics([1, 1], [0.2, 0.9])
-    with pytest.raises(SettingsError, match="label 2"):
+    with pytest.raises(DataFormatError, match="label 2"):
         binary_metrics([0, 2], [0.2, 0.9])
-    with pytest.raises(SettingsError, match="review 1"):
+    with pytest.raises(DataFormatError, match="review 1"):
         binary_metrics([0, 1], [0.2, np.nan])
 
 
@@ -194,5 +194,5 @@ def test_bless_higher_is_better_with_the_boundary_blessed():
 def test_bless_refuses_a_negative_margin_and_no_baselines():
     with pytest.raises(SettingsError, match="margin -0.1"):
         bless(0.2, {"persistence": 0.3}, higher_is_better=False, margin=-0.1)
-    with pytest.raises(SettingsError, match="no baselines"):
+    with pytest.raises(ValueError, match="no baselines"):
         bless(0.2, {}, higher_is_better=False, margin=0.0)

@@ -173,15 +173,17 @@ def test_promote_model_task_reads_metrics_json_and_reports(tmp_path):
     second = run_dir(tmp_path, imdb_metrics("r2", 0.881))
     worse = run_dir(tmp_path, imdb_metrics("r3", 0.8))
 
-    assert registry.promote_model.fn(registry_dir, "imdb_conv", first / "metrics.json")["promoted"] is True
-    result = registry.promote_model.fn(registry_dir, "imdb_conv", second / "metrics.json")
+    assert registry.promote_model.fn(registry_dir, "imdb_conv", first)["promoted"] is True
+    result = registry.promote_model.fn(registry_dir, "imdb_conv", second)
     assert result == {
         "model": "imdb_conv", "run_id": "r2", "promoted": True,
         "reason": "val accuracy 0.881 beats champion r1's 0.874", "metric": "val accuracy",
         "candidate_value": 0.881, "champion_run_id": "r2", "champion_value": 0.881,
         "previous_champion_run_id": "r1",
     }
-    result = registry.promote_model.fn(registry_dir, "imdb_conv", worse / "metrics.json")
+    result = registry.promote_model.fn(registry_dir, "imdb_conv", worse)
     assert result["promoted"] is False and result["champion_run_id"] == "r2" and result["champion_value"] == 0.881
-    with pytest.raises(DataFormatError, match="only a finished run"):
-        registry.promote_model.fn(registry_dir, "imdb_conv", tmp_path / "runs" / "r9" / "metrics.json")
+    unfinished = tmp_path / "runs" / "r9" / "imdb_conv"
+    unfinished.mkdir(parents=True)
+    with pytest.raises(DataFormatError, match="did not finish"):
+        registry.promote_model.fn(registry_dir, "imdb_conv", unfinished)

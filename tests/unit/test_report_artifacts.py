@@ -17,8 +17,6 @@ from tasks.report import (
     artifact_key,
     epoch_description,
     metrics_table_rows,
-    plot_confusion_matrix,
-    plot_training_curves,
     plots_key,
     plots_markdown,
     progress_key,
@@ -26,6 +24,7 @@ from tasks.report import (
     validation_key,
     validation_markdown,
 )
+from tasks.plots import plot_confusion_matrix, plot_training_curves
 from tasks.validate import SuiteResult, results_to_json
 
 pytestmark = pytest.mark.unit
@@ -72,13 +71,15 @@ def test_metrics_table_has_one_row_per_model_with_the_same_columns():
     assert [r["model"] for r in rows] == ["imdb_conv", "jena_conv"]
     assert list(rows[0]) == list(rows[1])  # one header for the whole table
     imdb, jena = rows
-    assert imdb["metric"] == "accuracy" and imdb["val"] == 0.8812 and imdb["test"] == 0.8711
-    assert imdb["val_majority"] == 0.5 and imdb["val_bag_of_words"] == 0.862 and imdb["val_persistence"] is None
-    assert imdb["val_celsius"] is None
+    assert imdb["metric"] == "accuracy" and imdb["val"] == "0.8812" and imdb["test"] == "0.8711"
+    assert imdb["val_normalized"] == 0.8812 and imdb["test_normalized"] == 0.8711
+    assert imdb["val_majority"] == "0.5" and imdb["val_bag_of_words"] == "0.862" and imdb["val_persistence"] is None
     assert imdb["blessed"] is True and imdb["promoted"] is True and imdb["champion_val"] == 0.8812
-    assert jena["metric"] == "MAE" and jena["val"] == 0.452 and jena["test"] == 0.47
-    assert jena["val_celsius"] == 3.84 and jena["test_celsius"] == 4.0
-    assert jena["val_persistence"] == 0.29 and jena["val_mean"] == 0.88 and jena["val_majority"] is None
+    # Jena in °C first, the normalized MAE beside it
+    assert jena["metric"] == "MAE °C" and jena["val"] == "3.84 °C (0.452)" and jena["test"] == "4.00 °C (0.47)"
+    assert jena["val_normalized"] == 0.452 and jena["test_normalized"] == 0.47
+    assert jena["val_persistence"] == "2.47 °C (0.29)" and jena["val_mean"] == "0.88"
+    assert jena["val_majority"] is None
     assert jena["blessed"] is False and jena["promoted"] is False
     assert jena["champion_run_id"] == "old-1" and jena["champion_val"] == 0.27
     assert (jena["best_epoch"], jena["epochs_run"], jena["seconds_per_epoch"], jena["device"]) == (
@@ -93,15 +94,31 @@ def test_metrics_table_without_a_registry_step_leaves_promotion_empty():
 def test_report_states_every_verdict_and_its_reason():
     text = report_markdown(RESULTS, "20261128-120000-ab12", "smoke")
     assert "20261128-120000-ab12" in text and "`smoke`" in text
-    assert "2 models trained, 1 blessed" in text and "1 promoted" in text
+    assert "2 models trained; 1 blessed" in text and "1 promoted" in text
     for item in RESULTS:
         assert f"## {item['metrics']['model']}" in text
         assert item["metrics"]["blessing"]["reason"] in text
         assert item["promotion"]["reason"] in text
     assert "**Blessed: yes.**" in text and "**Blessed: no.**" in text
     assert "**Promoted: yes.**" in text and "**Promoted: no.**" in text
-    assert "| imdb_conv | val accuracy | 0.8812 | 0.8711 | bag_of_words 0.862 | yes | yes |" in text
-    assert "Test MAE 0.47 (4.00 °C) over 64 windows" in text
+    assert "| imdb_conv | accuracy | 0.8812 | 0.8711 | bag_of_words 0.862 | yes | yes |" in text
+    assert "| jena_conv | MAE | 3.84 °C (0.452) | 4.00 °C (0.47) | persistence 2.47 °C (0.29) | no | no |" in text
+    assert "Test MAE 4.00 °C (0.47 normalized) over 64 windows" in text
+
+
+def test_report_says_reused_not_trained_and_how_to_train_again():
+    reused = [{**item, "reused": True} for item in RESULTS]
+    text = report_markdown(reused, "r2", "quick")
+    headline = text.split("\n")[2]
+    assert "trained" not in headline.split(";")[0] and "2 reused" in headline and "`--force`" in text and "`force=true`" in text
+    assert "imdb_conv (reused)" in text
+
+
+def test_report_never_says_a_champion_was_kept_when_there_is_none():
+    first = [{"metrics": JENA, "promotion": {**RESULTS[1]["promotion"], "champion_run_id": None,
+                                             "champion_value": None, "previous_champion_run_id": None}}]
+    text = report_markdown(first, "r3", "quick")
+    assert "kept" not in text and "| none yet |" in text
 
 
 def test_report_says_when_no_promotion_was_decided():

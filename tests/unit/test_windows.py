@@ -20,7 +20,6 @@ from tasks.windows import (
     make_window_dataset,
     normalize,
     split_rows,
-    summarize_windows,
     window_gather,
     window_rows,
 )
@@ -88,9 +87,9 @@ def test_split_rows_keep_the_proportions_and_cover_every_row():
 
 
 def test_split_rows_refuse_a_split_too_small():
-    with pytest.raises(SettingsError, match="train split of rows 0..0"):
+    with pytest.raises(DataFormatError, match="train split of rows 0..0"):
         split_rows(3)
-    with pytest.raises(SettingsError, match="at least 500 rows"):
+    with pytest.raises(DataFormatError, match="at least 500 rows"):
         split_rows(1000, min_rows=500)
 
 
@@ -131,12 +130,12 @@ def test_normalize_scales_training_rows_and_leaves_the_input_alone(series):
 
 def test_normalizer_refuses_a_constant_feature(series):
     series[:, 2] = 5.0
-    with pytest.raises(SettingsError, match="'c'"):
+    with pytest.raises(DataFormatError, match="'c'"):
         fit_normalizer(series, (0, 299), NAMES)
 
 
 def test_normalizer_refuses_names_that_do_not_match_the_columns(series):
-    with pytest.raises(SettingsError, match="expected"):
+    with pytest.raises(DataFormatError, match="expected"):
         fit_normalizer(series, (0, 299))  # the 14 Jena names on 3 columns
 
 
@@ -271,21 +270,5 @@ def test_window_dataset_refuses_bad_settings(series, timestamps):
         dataset_of(series, np.array([LOOKBACK - 1]))
     with pytest.raises(SettingsError, match="reach outside"):
         dataset_of(series, np.array([ROWS - DELAY]))
-    with pytest.raises(SettingsError, match="no window fits"):
+    with pytest.raises(DataFormatError, match="no window fits"):
         dataset_of(series, np.array([], dtype=np.int64))
-
-
-def test_summary_speaks_in_hours(timestamps):
-    rows = window_rows(timestamps, (0, ROWS - 1), LOOKBACK, DELAY, max_gap_minutes=60)
-    summary = summarize_windows(rows, lookback=LOOKBACK, step=STEP, delay=DELAY, batch_size=BATCH)
-    assert summary == {
-        "windows": 528,
-        "batches": 33,
-        "first_anchor": 60,
-        "last_anchor": 587,
-        "timesteps": 10,
-        "lookback_hours": 10.0,
-        "step_hours": 1.0,
-        "delay_hours": 2.0,
-    }
-    json.dumps(summary)

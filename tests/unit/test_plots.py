@@ -8,13 +8,12 @@ import matplotlib.image
 import numpy as np
 import pytest
 
-from tasks.errors import DataFormatError, SettingsError
-from tasks.report import (
+from tasks.errors import DataFormatError
+from tasks.plots import (
     _training_curves_figure,
     best_epoch,
     plot_confusion_matrix,
     plot_jena_predictions,
-    plot_mae_comparison,
     plot_roc,
     plot_training_curves,
     read_history,
@@ -102,19 +101,12 @@ def test_jena_predictions_take_dates_or_seconds(tmp_path):
     dates = seconds.astype("datetime64[s]")
     assert_png(plot_jena_predictions(dates, truth, (truth + 0.5)[:, None], truth, tmp_path / "d.png",
                                      title="Jena test", model_name="jena_conv"), min_width=1000)  # fmt: skip
-    with pytest.raises(SettingsError, match=r"\[48, 48, 47, 48\]"):
+    with pytest.raises(ValueError, match=r"\[48, 48, 47, 48\]"):
         plot_jena_predictions(dates, truth, truth[:-1], truth, tmp_path / "x.png", title="t", model_name="m")
 
 
 def test_roc_and_confusion_matrix(tmp_path):
     assert_png(plot_roc([0, 0, 0.5, 1], [0, 0.5, 1, 1], 0.875, tmp_path / "roc.png", title="ROC"))
     assert_png(plot_confusion_matrix([[40, 10], [5, 45]], tmp_path / "cm.png", title="Confusion"))
-    with pytest.raises(SettingsError, match="tn, fp"):
+    with pytest.raises(ValueError, match="tn, fp"):
         plot_confusion_matrix([[1, 2, 3]], tmp_path / "bad.png", title="t")
-
-
-def test_mae_comparison(tmp_path):
-    maes = {"val": {"jena_conv": 2.6, "persistence": 2.4, "mean": 7.4}, "test": {"jena_conv": 2.7, "mean": 7.9}}
-    assert_png(plot_mae_comparison(maes, tmp_path / "mae.png", title="Jena MAE"))
-    with pytest.raises(SettingsError, match="'persistence' on 'test'"):
-        plot_mae_comparison({"test": {"persistence": float("nan")}}, tmp_path / "bad.png", title="t")

@@ -1,0 +1,168 @@
+"""A published dataset read into arrays for a model: the IMDB encoding and the Jena splits, normalization and
+windows. Training and evaluation read their data through here, so both see exactly the same reviews and windows.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from tasks.cache import files_sha256
+from tasks.config import FAMILIES, TrainSettings
+from tasks.errors import DataFormatError, SettingsError
+from tasks.normalize import read_imdb_split, read_jena, read_provenance
+
+KERAS_IMDB_SEED = 113  # keras.datasets.imdb.load_data shuffles train, then test, with RandomState(113)
+EVAL_SPLITS = ("val", "test")  # the splits a model is judged on; training rows are not a fair test
+
+
+def dataset_path(data_dir: Path, family: str) -> Path:
+    """The published dataset a model family trains on; a clear error if it has not been ingested."""
+    path = Path(data_dir) / "processed" / family
+    missing = [name for name in FAMILIES[family].files if not (path / name).is_file()]
+    if missing:
+        raise SettingsError(
+            f"no {family} dataset at {path} (missing {', '.join(missing)}): "
+            f"run `python -m flows.ingest {family} --data-dir {data_dir}` first"
+        )
+    return path
+
+
+def data_fingerprint(path: Path, family: str) -> dict[str, Any]:
+    """The sha256 of a published dataset's Parquet files, and of the sources behind them (from its metadata)."""
+    files = [Path(path) / name for name in FAMILIES[family].files]
+    provenance = read_provenance(files[0])
+    return {"path": str(Path(path).resolve()), "sha256": files_sha256(files), "sources": provenance["sources"]}
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# IMDB
+# ---------------------------------------------------------------------------------------------------------------
+@dataclass
+class ImdbData:
+    x: dict[str, np.ndarray]  # split -> (reviews, maxlen) int32 ids
+    y: dict[str, np.ndarray]  # split -> (reviews,) float32 0/1
+    offset: dict[str, list[np.ndarray]]  # split -> unpadded ids (for the bag-of-words baseline)
+
+
+def prepare_imdb(path: Path, s: TrainSettings) -> ImdbData:
+    """Encode the reviews as the book did: Keras' load_data order and offsets, then the published 20% split.
+
+    keras.datasets.imdb.load_data shuffles each split with RandomState(113) (train first, then test, one
+    generator); `fit(validation_split=0.2)` then holds out the *last* 20% of that order. Our npz rows come
+    sorted by label, so skipping the shuffle would make the validation set all negative.
+    """
+    from tasks.models import encode_reviews, offset_reviews
+
+    rng = np.random.RandomState(KERAS_IMDB_SEED)
+    reviews, labels = {}, {}
+    for split in ("train", "test"):
+        r, y = read_imdb_split(path, split)
+        order = np.arange(len(r))
+        rng.shuffle(order)
+        reviews[split], labels[split] = [r[i] for i in order], y[order]
+    split_at = int(np.ceil(len(reviews["train"]) * (1 - s.validation_split)))  # as keras' validation_split
+    parts = {
+        "train": (reviews["train"][:split_at], labels["train"][:split_at]),
+        "val": (reviews["train"][split_at:], labels["train"][split_at:]),
+        "test": (reviews["test"], labels["test"]),
+    }
+    limits = {"train": s.max_train_samples, "val": s.max_train_samples, "test": s.max_test_samples}
+    data = ImdbData({}, {}, {})
+    for split, (r, y) in parts.items():
+        limit = limits[split] if split != "val" else int(np.ceil(limits[split] * s.validation_split))
+        if limit:  # a subset for smoke runs: the first rows of an already shuffled order
+            r, y = r[:limit], y[:limit]
+        if not len(r):
+            raise DataFormatError(f"{path}: no {split} reviews with validation_split={s.validation_split}")
+        data.offset[split] = offset_reviews(r, s.num_words)
+        data.x[split] = encode_reviews(r, s.num_words, s.maxlen)  # (reviews, maxlen)
+        data.y[split] = y.astype(np.float32)
+    return data
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# Jena
+# ---------------------------------------------------------------------------------------------------------------
+@dataclass
+class JenaData:
+    series: np.ndarray  # (rows, features) float32, normalized with the training rows' statistics
+    seconds: np.ndarray  # (rows,) int64 timestamps
+    normalizer: Any  # tasks.windows.Normalizer
+    splits: dict[str, tuple[int, int]]  # inclusive row ranges
+    rows: dict[str, np.ndarray]  # split -> anchor rows of every valid window
+    target_col: int
+
+    @property
+    def target_std(self) -> float:
+        return float(self.normalizer.std[self.target_col])
+
+    @property
+    def target_mean(self) -> float:
+        return float(self.normalizer.mean[self.target_col])
+
+    def celsius(self, normalized: np.ndarray) -> np.ndarray:
+        """Normalized temperatures back to °C."""
+        return np.asarray(normalized, dtype=np.float64) * self.target_std + self.target_mean
+
+
+def prepare_jena(path: Path, s: TrainSettings, normalizer=None) -> JenaData:
+    """Split by time, normalize, and find every window that crosses no gap.
+
+    Args:
+        path: the published Jena dataset folder.
+        s: the run's settings (lookback, delay, max_gap_minutes).
+        normalizer: a trained model's statistics (its normalization.json) to judge it on other data with; None
+            fits them on this data's training rows, as training does.
+    """
+    from tasks.windows import JENA_TARGET_COL, fit_normalizer, normalize, split_rows, window_rows
+
+    seconds, features = read_jena(path / "jena.parquet")  # (rows,), (rows, features)
+    splits = split_rows(len(seconds))
+    normalizer = normalizer or fit_normalizer(features, splits["train"])
+    rows = {
+        split: window_rows(seconds, bounds, s.lookback, s.delay, s.max_gap_minutes) for split, bounds in splits.items()
+    }
+    empty = [split for split, r in rows.items() if not len(r)]
+    if empty:
+        raise DataFormatError(
+            f"no {'/'.join(empty)} windows in {path}: each split needs more than lookback + delay = "
+            f"{s.lookback + s.delay} consecutive rows without a gap over {s.max_gap_minutes} min; "
+            f"splits {splits}"
+        )
+    return JenaData(normalize(features, normalizer), seconds, normalizer, splits, rows, JENA_TARGET_COL)
+
+
+def jena_dataset(data: JenaData, split: str, s: TrainSettings, *, shuffle: bool, limit_batches: int = 0):
+    """The tf.data windows of one split; `limit_batches` > 0 keeps only the first batches (in time order)."""
+    from tasks.windows import make_window_dataset
+
+    rows = data.rows[split]
+    if limit_batches:
+        rows = rows[: limit_batches * s.batch_size]
+    return rows, make_window_dataset(
+        data.series, rows, lookback=s.lookback, step=s.step, delay=s.delay, target_col=data.target_col,
+        batch_size=s.batch_size, shuffle=shuffle, seed=s.seed,
+    )
+
+
+def normalization_json(data: JenaData, s: TrainSettings) -> dict:
+    """What a Jena model needs besides its weights to be used on new data: the training statistics and the
+    window shape (tasks.predict and tasks.evaluate read it back with `normalizer_from_json`)."""
+    from tasks.config import JENA_TARGET
+
+    return {**data.normalizer.to_json(), "target": JENA_TARGET, "target_col": data.target_col,
+            "lookback": s.lookback, "step": s.step, "delay": s.delay}
+
+
+def normalizer_from_json(data: dict, source: Path | str):
+    """The Normalizer of a normalization.json, with an error naming the file when it is not one."""
+    from tasks.windows import Normalizer
+
+    try:
+        return Normalizer.from_json(data)
+    except (KeyError, TypeError, ValueError, SettingsError) as error:
+        raise DataFormatError(f"{source}: not a normalization file ({type(error).__name__}: {error})") from None

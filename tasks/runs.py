@@ -1,0 +1,167 @@
+"""The run folder's layout, reuse and provenance: one module owns where a run's files live.
+
+    artifacts/
+      runs/<run-id>/<model>/      one training run: model.keras, history.csv, settings.json, training.json,
+                                  normalization.json (Jena), then metrics.json, evaluation.npz and plots
+      runs/<run-id>/report.md     train-all's report
+      evaluations/<eval-id>/<model>/   a saved model judged again (flows.evaluate): metrics.json, plots
+      baselines/<dataset>-<key>/  baselines trained once per dataset version (the IMDB bag of words)
+      registry/<model>.json       champions (tasks.registry)
+
+A folder is finished when its last file is there: `training.json` for training (written last by tasks.train),
+`metrics.json` for an evaluation (written last by tasks.evaluate).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import os
+import subprocess
+from pathlib import Path
+from typing import Any
+
+from tasks import atomic
+from tasks.config import TrainSettings, settings_from_json
+from tasks.errors import DataFormatError, SettingsError
+
+ROOT = Path(__file__).resolve().parents[1]
+PACKAGES = ("tensorflow", "keras", "prefect", "numpy", "pandas", "pyarrow", "great-expectations", "matplotlib")
+
+MODEL = "model.keras"  # the best epoch's model
+SETTINGS = "settings.json"  # the resolved TrainSettings, profile included
+TRAINING = "training.json"  # what training measured; written last, so its presence means training finished
+NORMALIZATION = "normalization.json"  # Jena: the training rows' mean and std, and the window shape
+HISTORY = "history.csv"  # one row per epoch
+METRICS = "metrics.json"  # the evaluation: model, baselines, blessing; written last by tasks.evaluate
+EVALUATION_ARRAYS = "evaluation.npz"  # what the plots draw: scores and labels, or forecasts and targets
+REUSED = "reused.json"  # in a run folder whose model was not trained again: where the reused run lives
+REPORT = "report.md"
+
+
+def new_run_id() -> str:
+    """A sortable, unique id: UTC time plus a few random hex digits."""
+    return dt.datetime.now(dt.timezone.utc).strftime("%Y%m%d-%H%M%S-") + os.urandom(2).hex()
+
+
+def run_dir(artifacts_dir: Path | str, run_id: str, model: str) -> Path:
+    """artifacts/runs/<run-id>/<model>: one model's training run."""
+    return Path(artifacts_dir) / "runs" / run_id / model
+
+
+def artifacts_dir_of(model_dir: Path | str) -> Path:
+    """The artifacts folder a run or evaluation folder lives in (<artifacts>/<runs|evaluations>/<id>/<model>)."""
+    return Path(model_dir).resolve().parents[2]
+
+
+def report_path(artifacts_dir: Path | str, run_id: str) -> Path:
+    """artifacts/runs/<run-id>/report.md."""
+    return Path(artifacts_dir) / "runs" / run_id / REPORT
+
+
+def evaluation_dir(artifacts_dir: Path | str, eval_id: str, model: str) -> Path:
+    """artifacts/evaluations/<eval-id>/<model>: a saved model judged again, never over its run's own metrics."""
+    return Path(artifacts_dir) / "evaluations" / eval_id / model
+
+
+def baselines_dir(artifacts_dir: Path | str, dataset: str, key: str) -> Path:
+    """artifacts/baselines/<dataset>-<key>: baselines shared by every run on one dataset version."""
+    return Path(artifacts_dir) / "baselines" / f"{dataset}-{key}"
+
+
+def registry_dir(artifacts_dir: Path | str) -> Path:
+    """artifacts/registry: one <model>.json per champion."""
+    return Path(artifacts_dir) / "registry"
+
+
+def record_reuse(run_dir: Path, reused_dir: Path) -> None:
+    """Note in this run's folder that its model is the earlier run `reused_dir` (same data, code, settings)."""
+    atomic.write_json(Path(run_dir) / REUSED, {"run_dir": str(Path(reused_dir).resolve())})
+
+
+def resolve_run_dir(run_dir: Path) -> Path:
+    """The folder holding a run's model and metrics: itself, or the earlier run it reused."""
+    run_dir = Path(run_dir)
+    if (run_dir / METRICS).is_file():
+        return run_dir
+    if (run_dir / REUSED).is_file():
+        return Path(json.loads((run_dir / REUSED).read_text())["run_dir"])
+    raise DataFormatError(f"{run_dir} holds neither {METRICS} nor {REUSED}: the run did not finish")
+
+
+def read_json(path: Path, what: str) -> dict:
+    """A JSON object from a run folder, with an error naming the file if it is missing or not an object."""
+    path = Path(path)
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise DataFormatError(f"{path} does not exist: {what}") from None
+    except (UnicodeDecodeError, json.JSONDecodeError) as error:
+        raise DataFormatError(f"{path} is not valid JSON ({error}): {what}") from None
+    if not isinstance(data, dict):
+        raise DataFormatError(f"{path} holds a {type(data).__name__}; expected a JSON object ({what})")
+    return data
+
+
+def check_model_dir(model_dir: Path | str) -> Path:
+    """A saved model folder that can be judged or used: model.keras, settings.json (and normalization.json for
+    Jena) present; a clear error naming what is missing otherwise."""
+    model_dir = Path(model_dir)
+    if not model_dir.is_dir():
+        raise SettingsError(f"model folder {model_dir} does not exist; expected artifacts/runs/<run-id>/<model>")
+    if not (model_dir / MODEL).is_file() and (model_dir / REUSED).is_file():
+        model_dir = resolve_run_dir(model_dir)
+    missing = [name for name in (MODEL, SETTINGS) if not (model_dir / name).is_file()]
+    if not missing and read_settings(model_dir).family == "jena" and not (model_dir / NORMALIZATION).is_file():
+        missing.append(NORMALIZATION)
+    if missing:
+        raise SettingsError(
+            f"{model_dir} is not a finished model folder: {', '.join(missing)} missing "
+            "(a run that did not finish training, or not a run folder)"
+        )
+    return model_dir
+
+
+def read_settings(model_dir: Path | str) -> TrainSettings:
+    """The TrainSettings a run was trained with (its settings.json)."""
+    path = Path(model_dir) / SETTINGS
+    data = read_json(path, "every finished run folder has one")
+    try:
+        return settings_from_json(data)
+    except (SettingsError, TypeError) as error:
+        raise DataFormatError(f"{path}: {error}") from None
+
+
+def read_metrics(model_dir: Path | str) -> dict:
+    """A finished evaluation's metrics.json."""
+    return read_json(Path(model_dir) / METRICS, "only a finished run or evaluation has one")
+
+
+def package_versions() -> dict[str, str]:
+    """The installed versions of the packages that can change a result."""
+    from importlib.metadata import PackageNotFoundError, version
+
+    out = {}
+    for name in PACKAGES:
+        try:
+            out[name] = version(name)
+        except PackageNotFoundError:
+            out[name] = "not installed"
+    return out
+
+
+def git_commit() -> str:
+    """The code's commit, with "+dirty" when the tree has uncommitted changes; "unknown" outside git."""
+    try:
+        commit = subprocess.run(["git", "rev-parse", "HEAD"], cwd=ROOT, capture_output=True, text=True,
+                                check=True).stdout.strip()
+        dirty = subprocess.run(["git", "status", "--porcelain", "--untracked-files=no"], cwd=ROOT,
+                               capture_output=True, text=True, check=True).stdout.strip()
+        return commit + ("+dirty" if dirty else "")
+    except (OSError, subprocess.CalledProcessError):
+        return "unknown"
+
+
+def provenance() -> dict[str, Any]:
+    """Where a result came from: the package versions and the code's commit."""
+    return {"versions": package_versions(), "git_commit": git_commit()}

@@ -1,0 +1,49 @@
+"""Published datasets written straight to Parquet, as the ingest flows leave them, for tests of the later stages
+(train, evaluate, predict) that need real files but not a whole ingestion."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from tasks.config import JENA_FEATURES
+from tasks.normalize import imdb_table, jena_arrow, write_parquet
+from tests.support.fixtures import synthetic_weather
+
+
+def publish_jena(data_dir: Path, rows: int = 1500, *, seed: int = 0, shift_t: float = 0.0) -> Path:
+    """data_dir/processed/jena/jena.parquet from `rows` of synthetic 10-minute weather; `shift_t` °C added to the
+    temperature (a warmer year, to judge a model on data unlike its training data)."""
+    frame = synthetic_weather("2024-01-01 00:10:00", rows, seed=seed)
+    table = pd.DataFrame({"timestamp": pd.to_datetime(frame["Date Time"], format="%d.%m.%Y %H:%M:%S")})
+    for name in JENA_FEATURES:
+        table[name] = frame[name].astype(np.float32)
+    table["T (degC)"] += np.float32(shift_t)
+    folder = Path(data_dir) / "processed" / "jena"
+    folder.mkdir(parents=True, exist_ok=True)
+    write_parquet(jena_arrow(table), folder / "jena.parquet",
+                  {"sources": [{"name": f"synthetic-{seed}-{shift_t}", "sha256": "0" * 64}], "rows": rows})
+    return folder
+
+
+def publish_imdb(data_dir: Path, n_per_split: int = 600, *, seed: int = 0) -> Path:
+    """data_dir/processed/imdb/{train,test}.parquet: reviews whose sentiment is in word order ("not bad" vs
+    "bad not", ranks 11 and 12), as tests/support/fixtures.write_imdb."""
+    rng = np.random.default_rng(seed)
+    folder = Path(data_dir) / "processed" / "imdb"
+    folder.mkdir(parents=True, exist_ok=True)
+    for split in ("train", "test"):
+        labels = np.array([1, 0] * (n_per_split // 2), dtype=np.int64)
+        reviews = []
+        for label in labels:
+            words = [int(w) for w in rng.integers(13, 3000, size=int(rng.integers(20, 41)))]
+            at = int(rng.integers(0, len(words) - 1))
+            words[at: at + 2] = [11, 12] if label else [12, 11]
+            reviews.append(words)
+        lengths = np.array([len(r) for r in reviews], dtype=np.int64)
+        flat = np.concatenate([np.asarray(r, dtype=np.int64) for r in reviews])
+        write_parquet(imdb_table(flat, lengths, labels, f"{split}"), folder / f"{split}.parquet",
+                      {"sources": [{"name": f"synthetic-{seed}", "sha256": "1" * 64}], "rows": len(labels)})
+    return folder

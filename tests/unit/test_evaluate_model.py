@@ -1,0 +1,103 @@
+"""The evaluate stage on its own: judging a saved model folder on any published data version."""
+
+from __future__ import annotations
+
+import json
+import shutil
+
+import numpy as np
+import pytest
+
+from tasks import runs
+from tasks.config import resolve_settings
+from tasks.errors import SettingsError
+from tasks.evaluate import evaluate_model, load_arrays
+from tasks.train import train_model
+from tests.support.published import publish_imdb, publish_jena
+
+pytestmark = pytest.mark.unit
+TINY_JENA = {"lookback": "132", "step": "6", "delay": "12", "epochs": "2", "steps_per_epoch": "2",
+             "batch_size": "16", "validation_steps": "1"}
+TINY_IMDB = {"epochs": "1", "max_train_samples": "400", "max_test_samples": "200", "maxlen": "60",
+             "batch_size": "32"}
+
+
+@pytest.fixture(scope="module")
+def jena_run(tmp_path_factory):
+    base = tmp_path_factory.mktemp("jena")
+    publish_jena(base / "data")
+    run_dir = base / "artifacts" / "runs" / "r1" / "jena_conv"
+    train_model(resolve_settings("jena_conv", "smoke", TINY_JENA), base / "data", run_dir, "r1")
+    return base, run_dir
+
+
+def test_metrics_judge_model_and_baselines_on_the_same_windows(jena_run):
+    base, run_dir = jena_run
+    metrics = evaluate_model(run_dir, base / "data", run_dir)
+    assert json.loads((run_dir / "metrics.json").read_text()) == json.loads(json.dumps(metrics))
+    for split, name in (("val", "validation"), ("test", "test")):
+        windows = metrics[name]["windows"]
+        assert windows == metrics["splits"][split]["windows"] > 0
+        assert {b[split]["windows"] for b in metrics["baselines"].values()} == {windows}
+    arrays = load_arrays(run_dir / "evaluation.npz")
+    assert len(arrays["test_predictions"]) == metrics["test"]["windows"]
+    mae_c = float(np.mean(np.abs(arrays["test_predictions"] - arrays["test_truth"])))
+    assert metrics["test"]["mae_celsius"] == pytest.approx(mae_c, rel=1e-5)
+    persistence_c = float(np.mean(np.abs(arrays["test_persistence"] - arrays["test_truth"])))
+    assert metrics["baselines"]["persistence"]["test"]["mae_celsius"] == pytest.approx(persistence_c, rel=1e-5)
+    blessing = metrics["blessing"]
+    strongest = min(b["val"]["mae"] for b in metrics["baselines"].values())
+    assert blessing["baseline_value"] == strongest
+    assert blessing["blessed"] == (metrics["validation"]["mae"] <= strongest - blessing["margin"])
+
+
+def test_judged_again_elsewhere_gives_the_same_figures_and_leaves_the_run_alone(jena_run, tmp_path):
+    base, run_dir = jena_run
+    first = evaluate_model(run_dir, base / "data", run_dir)
+    before = (run_dir / "metrics.json").read_bytes()
+    again = evaluate_model(run_dir, base / "data", tmp_path / "evaluations" / "e1" / "jena_conv")
+    assert (again["validation"], again["test"], again["baselines"]) == (first["validation"], first["test"],
+                                                                        first["baselines"])
+    assert (run_dir / "metrics.json").read_bytes() == before
+
+
+def test_other_data_is_normalized_with_the_models_own_statistics(jena_run, tmp_path):
+    base, run_dir = jena_run
+    publish_jena(tmp_path / "warmer", shift_t=3.0)  # the same weather, 3 °C warmer
+    metrics = evaluate_model(run_dir, tmp_path / "warmer", tmp_path / "out")
+    stats = json.loads((run_dir / "normalization.json").read_text())
+    model_mean_t = stats["mean"][stats["target_col"]]
+    truth = load_arrays(tmp_path / "out" / "evaluation.npz")["val_truth"]
+    # The mean baseline forecasts the *model's* training mean: refitted statistics would forecast the new mean.
+    assert metrics["baselines"]["mean"]["val"]["mae_celsius"] == pytest.approx(
+        float(np.mean(np.abs(truth - model_mean_t))), rel=1e-4)
+    assert metrics["data"]["sha256"] != metrics["trained_on"]["sha256"]
+
+
+def test_a_folder_that_is_not_a_finished_run_is_refused(jena_run, tmp_path):
+    base, run_dir = jena_run
+    broken = tmp_path / "runs" / "r2" / "jena_conv"
+    shutil.copytree(run_dir, broken)
+    (broken / "normalization.json").unlink()
+    with pytest.raises(SettingsError, match="normalization.json missing"):
+        evaluate_model(broken, base / "data", tmp_path / "out")
+    with pytest.raises(SettingsError, match="does not exist"):
+        evaluate_model(tmp_path / "nowhere", base / "data", tmp_path / "out")
+    with pytest.raises(SettingsError, match="no jena dataset"):
+        evaluate_model(run_dir, tmp_path / "no-data", tmp_path / "out")
+
+
+def test_the_bag_of_words_baseline_is_trained_once_per_dataset_version(tmp_path):
+    publish_imdb(tmp_path / "data")
+    artifacts = tmp_path / "artifacts"
+    settings = resolve_settings("imdb_conv", "smoke", TINY_IMDB)
+    first_run = runs.run_dir(artifacts, "r1", "imdb_conv")
+    train_model(settings, tmp_path / "data", first_run, "r1")
+    first = evaluate_model(first_run, tmp_path / "data", first_run)
+    [cached] = list((artifacts / "baselines").glob("imdb-*/bag_of_words.json"))
+    stamp = cached.stat().st_mtime_ns
+    second = evaluate_model(first_run, tmp_path / "data", tmp_path / "evaluations" / "e" / "imdb_conv", artifacts)
+    assert cached.stat().st_mtime_ns == stamp, "the baseline must be read back, not trained again"
+    assert second["baselines"] == first["baselines"]
+    assert set(first["baselines"]) == {"majority", "bag_of_words"}
+    assert first["validation"]["reviews"] == first["baselines"]["bag_of_words"]["val"]["reviews"]

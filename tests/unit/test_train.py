@@ -1,0 +1,74 @@
+"""The train stage on its own: what a run folder holds after training, resuming a finished run, the statistics."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+
+from tasks import runs
+from tasks.config import resolve_settings
+from tasks.normalize import read_jena
+from tasks.train import keep_history, time_left, train_model
+from tasks.windows import split_rows
+from tests.support.published import publish_jena
+
+pytestmark = pytest.mark.unit
+TINY = {"lookback": "132", "step": "6", "delay": "12", "epochs": "2", "steps_per_epoch": "2", "batch_size": "16",
+        "validation_steps": "1"}  # 22 timesteps: the least the Jena convnets take
+
+
+@pytest.fixture(scope="module")
+def trained(tmp_path_factory):
+    base = tmp_path_factory.mktemp("train")
+    publish_jena(base / "data")
+    settings = resolve_settings("jena_conv", "smoke", TINY)
+    run_dir = base / "runs" / "r1" / "jena_conv"
+    training = train_model(settings, base / "data", run_dir, "r1")
+    return settings, base, run_dir, training
+
+
+def test_training_writes_only_what_it_measured(trained):
+    settings, _, run_dir, training = trained
+    assert sorted(p.name for p in run_dir.iterdir()) == [
+        "history.csv", "model.keras", "normalization.json", "settings.json", "training.json"]
+    assert json.loads((run_dir / "training.json").read_text()) == training
+    assert training["epochs_run"] == 2 and training["run_id"] == "r1" and training["profile"] == "smoke"
+    assert 1 <= training["best_epoch"] <= 2 and training["monitor"] == "val_loss"
+    assert runs.read_settings(run_dir) == settings
+
+
+def test_normalization_comes_from_the_training_rows_only(trained):
+    _, base, run_dir, _ = trained
+    seconds, features = read_jena(base / "data" / "processed" / "jena" / "jena.parquet")
+    first, last = split_rows(len(seconds))["train"]
+    stats = json.loads((run_dir / "normalization.json").read_text())
+    train = features[first: last + 1].astype(np.float64)
+    np.testing.assert_allclose(stats["mean"], train.mean(axis=0), rtol=1e-12)
+    np.testing.assert_allclose(stats["std"], train.std(axis=0), rtol=1e-12)
+    assert not np.allclose(stats["mean"], features.astype(np.float64).mean(axis=0), rtol=1e-6)
+    assert (stats["lookback"], stats["step"], stats["delay"], stats["target"]) == (132, 6, 12, "T (degC)")
+
+
+def test_a_finished_run_is_returned_as_it_is_not_trained_again(trained):
+    settings, base, run_dir, training = trained
+    before = (run_dir / "model.keras").stat().st_mtime_ns
+    assert train_model(settings, base / "data", run_dir, "r1") == training
+    assert (run_dir / "model.keras").stat().st_mtime_ns == before
+
+
+def test_missing_data_fails_before_anything_is_written(tmp_path):
+    from tasks.errors import SettingsError
+
+    with pytest.raises(SettingsError, match="no jena dataset"):
+        train_model(resolve_settings("jena_conv", "smoke", TINY), tmp_path / "nothing", tmp_path / "run", "x")
+    assert not (tmp_path / "run").exists()
+
+
+def test_time_left_and_history_cut(tmp_path):
+    assert time_left([2.0, 4.0], 2, 10) == pytest.approx(24.0) and time_left([], 0, 3) == 0.0
+    history = tmp_path / "history.csv"
+    history.write_text("epoch,loss\n0,0.5\n1,0.4\n2,0.3\n3,0.2")  # the last row torn by a kill
+    keep_history(history, 2)
+    assert history.read_text() == "epoch,loss\n0,0.5\n1,0.4\n"
