@@ -1,0 +1,255 @@
+"""The command line: `seqconv <command>` and each `python -m flows.<name>`, with one way to fail.
+
+Every command parses its options here, before Prefect or TensorFlow are imported (each costs seconds), so `--help`
+and a bad option answer at once; the flows are imported only to run. A user sees one `error: ...` line and an exit
+code, never a traceback unless they ask for one with `--debug`: 2 for a bad option or setting (the code argparse
+uses), 1 for anything else (bad data, a failed download, a failed validation), 130 when interrupted.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import traceback
+from collections.abc import Callable
+from pathlib import Path
+
+from tasks.config import MODELS, PROFILES, TRAIN_ON, JENA_FILES_ENV, family
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# Prefect's temporary server, tied to this process
+# ---------------------------------------------------------------------------------------------------------------
+def start_temporary_server() -> None:
+    """Start Prefect's temporary API server (ephemeral mode) now, so that it dies with this process.
+
+    Without a configured server Prefect starts one in a child process on first use and stops it at exit; a
+    process killed with SIGKILL never reaches its exit handlers, and the server lived on, one orphan per killed
+    command. Started here instead, the same server (Prefect reuses its one instance) is forked with the kernel's
+    parent-death signal set (Linux prctl PR_SET_PDEATHSIG): when this process dies, however it dies, the server is
+    sent SIGTERM. Nothing changes where PREFECT_API_URL names a real server, or off Linux.
+    """
+    from prefect.settings import PREFECT_API_URL
+
+    if PREFECT_API_URL.value() or not sys.platform.startswith("linux"):
+        return
+    import ctypes
+    import signal
+    import subprocess
+    import types
+
+    import prefect.server.api.server as server_module
+
+    server = server_module.SubprocessASGIServer()
+    if server.running:
+        return
+    libc = ctypes.CDLL(None, use_errno=True)
+    pr_set_pdeathsig = 1
+
+    def die_with_parent() -> None:  # in the child, between fork and exec
+        libc.prctl(pr_set_pdeathsig, signal.SIGTERM)
+
+    class TiedPopen(subprocess.Popen):
+        def __init__(self, *args, **kwargs):
+            kwargs.setdefault("preexec_fn", die_with_parent)
+            super().__init__(*args, **kwargs)
+
+    # Only the server module sees the tied Popen, and only while it starts its process.
+    tied = types.SimpleNamespace(**{name: getattr(subprocess, name) for name in dir(subprocess)
+                                    if not name.startswith("__")})
+    tied.Popen = TiedPopen
+    server_module.subprocess = tied
+    try:
+        server.start()
+    finally:
+        server_module.subprocess = subprocess
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# Commands: options, then what runs
+# ---------------------------------------------------------------------------------------------------------------
+def ingest_parser(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("dataset", choices=["imdb", "jena"])
+    parser.add_argument("--mirror", default=None,
+                        help="local folder or base URL holding the source files (default: $SEQCONV_MIRROR, "
+                             "else the canonical sites)")
+    parser.add_argument("--data-dir", default="data", help="where raw/, processed/ and validation/ live")
+    parser.add_argument("--files", nargs="+", default=None, metavar="NAME",
+                        help="jena only: station half-year files (mpi_roof_YYYYa.csv, ...) instead of the classic zip")
+
+
+def ingest(args: argparse.Namespace) -> int:
+    from tasks.errors import SettingsError
+
+    if args.files and args.dataset != "jena":
+        raise SettingsError("--files applies to jena only")
+    start_temporary_server()
+    from flows.ingest import ingest_imdb_flow, ingest_jena_flow
+    from tasks.report import ingest_summary
+
+    if args.dataset == "imdb":
+        path = ingest_imdb_flow(mirror=args.mirror, data_dir=args.data_dir)
+    else:
+        path = ingest_jena_flow(mirror=args.mirror, data_dir=args.data_dir, files=args.files)
+    print(ingest_summary(args.dataset, Path(path)))
+    return 0
+
+
+def train_parser(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--model", required=True, help=f"one of {', '.join(MODELS)}")
+    parser.add_argument("--profile", default="quick", help=f"one of {', '.join(PROFILES)} (default quick)")
+    parser.add_argument("--data-dir", default="data", help="holds processed/ from the ingest flows")
+    parser.add_argument("--artifacts-dir", default="artifacts", help="run folders go to <this>/runs/<run-id>/")
+    parser.add_argument("--set", dest="overrides", action="append", default=[], metavar="KEY=VALUE",
+                        help="override one setting of the profile (repeatable), e.g. --set epochs=3")
+    parser.add_argument("--run-id", default=None, help="reuse an interrupted run's id to resume it")
+    parser.add_argument("--force", action="store_true",
+                        help="train even if the same data, code and settings were trained before")
+
+
+def train(args: argparse.Namespace) -> int:
+    from tasks.config import parse_overrides, resolve_settings
+    from tasks.data import dataset_path
+
+    overrides = parse_overrides(args.overrides)
+    resolve_settings(args.model, args.profile, overrides)  # fail fast, before Prefect starts
+    dataset_path(Path(args.data_dir), family(args.model))
+    start_temporary_server()
+    from flows.train import train_model_flow
+    from tasks import runs
+    from tasks.report import evaluation_summary
+
+    run_dir = train_model_flow(model=args.model, profile=args.profile, data_dir=args.data_dir,
+                               artifacts_dir=args.artifacts_dir, run_id=args.run_id, overrides=overrides,
+                               force=args.force)
+    print(evaluation_summary(runs.read_metrics(run_dir)))
+    print(run_dir)
+    return 0
+
+
+def train_all_parser(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--profile", default="quick", help=f"one of {', '.join(PROFILES)} (default quick)")
+    parser.add_argument("--mirror", default=None, help="local folder or base URL of the sources "
+                                                       "(default: $SEQCONV_MIRROR, else the canonical sites)")
+    parser.add_argument("--data-dir", default="data")
+    parser.add_argument("--artifacts-dir", default="artifacts")
+    parser.add_argument("--jena-files", nargs="+", default=None, metavar="NAME",
+                        help=f"station files instead of the classic zip (default: ${JENA_FILES_ENV})")
+    parser.add_argument("--models", nargs="+", default=None, help=f"any of {', '.join(MODELS)}")
+    parser.add_argument("--train-on", default="local", choices=list(TRAIN_ON))
+    parser.add_argument("--set", dest="overrides", action="append", default=[], metavar="KEY=VALUE")
+    parser.add_argument("--force", action="store_true", help="train again even for unchanged data and code")
+
+
+def train_all(args: argparse.Namespace) -> int:
+    from tasks import runs
+    from tasks.config import check_run, parse_overrides
+    from tasks.registry import check_registry
+
+    overrides = parse_overrides(args.overrides)
+    models = args.models or ["imdb_conv", "jena_conv", "jena_conv_gru"]
+    check_run(args.profile, models, overrides, args.train_on)  # fail fast, before Prefect starts
+    check_registry(runs.registry_dir(args.artifacts_dir), models)
+    start_temporary_server()
+    from flows.train_all import train_all_flow
+    from tasks.report import ingest_summary
+
+    path = train_all_flow(profile=args.profile, mirror=args.mirror, data_dir=args.data_dir,
+                          artifacts_dir=args.artifacts_dir, jena_files=args.jena_files, models=models,
+                          force=args.force, train_on=args.train_on, overrides=overrides)
+    for dataset in sorted({family(m) for m in models}):
+        print(ingest_summary(dataset, Path(args.data_dir) / "processed" / dataset))
+    print(Path(path).read_text())
+    return 0
+
+
+def evaluate_parser(parser: argparse.ArgumentParser) -> None:
+    which = parser.add_mutually_exclusive_group(required=True)
+    which.add_argument("--model-dir", help="a finished run folder, artifacts/runs/<run-id>/<model>")
+    which.add_argument("--champion", metavar="MODEL", help=f"the champion of one of {', '.join(MODELS)}")
+    parser.add_argument("--data-dir", default="data", help="holds processed/<dataset>: the version to judge on")
+    parser.add_argument("--artifacts-dir", default="artifacts",
+                        help="results go to <this>/evaluations/<eval-id>/<model>/; champions in <this>/registry/")
+
+
+def evaluate(args: argparse.Namespace) -> int:
+    from tasks import runs
+    from tasks.registry import champion_model_dir
+
+    model_dir = args.model_dir or champion_model_dir(runs.registry_dir(args.artifacts_dir), args.champion)
+    runs.check_model_dir(model_dir)  # fail fast, before Prefect starts
+    start_temporary_server()
+    from flows.evaluate import evaluate_model_flow
+    from tasks.report import evaluation_summary
+
+    out_dir = evaluate_model_flow(model_dir=str(model_dir), data_dir=args.data_dir, artifacts_dir=args.artifacts_dir)
+    print(evaluation_summary(runs.read_metrics(out_dir)))
+    print(out_dir)
+    return 0
+
+
+COMMANDS: dict[str, tuple[str, Callable, Callable]] = {  # name -> (one line of help, options, what runs)
+    "ingest": ("download, validate and publish a dataset", ingest_parser, ingest),
+    "train": ("train one model, judge it and plot it", train_parser, train),
+    "train-all": ("ingest, train every model, promote champions, report", train_all_parser, train_all),
+    "evaluate": ("judge a saved model on the published data", evaluate_parser, evaluate),
+}
+MODULES = {"ingest": "flows.ingest", "train": "flows.train", "train-all": "flows.train_all",
+           "evaluate": "flows.evaluate", "predict": "flows.predict"}
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# Running one
+# ---------------------------------------------------------------------------------------------------------------
+def run(parser: argparse.ArgumentParser, command: Callable[[argparse.Namespace], int | None],
+        argv: list[str] | None = None) -> int:
+    """Parse `argv` and run `command(args)`; errors become one `error:` line and an exit code."""
+    from tasks.errors import SeqconvError, SettingsError
+
+    parser.add_argument("--debug", action="store_true", help="show the full traceback of an error")
+    args = parser.parse_args(argv)
+    try:
+        return command(args) or 0
+    except KeyboardInterrupt:
+        print("error: interrupted", file=sys.stderr)
+        return 130
+    except SeqconvError as error:
+        if args.debug:
+            traceback.print_exc()
+        print(f"error: {error}", file=sys.stderr)
+        return 2 if isinstance(error, SettingsError) else 1
+    except Exception as error:  # noqa: BLE001 - a bug or an environment problem: still one line, unless --debug
+        if args.debug:
+            traceback.print_exc()
+        print(f"error: unexpected {type(error).__name__}: {error} (rerun with --debug for the traceback)",
+              file=sys.stderr)
+        return 1
+
+
+def usage() -> str:
+    width = max(map(len, COMMANDS))
+    lines = [f"  {name:<{width}}  {help_}" for name, (help_, _, _) in COMMANDS.items()]
+    return ("usage: seqconv <command> [options]   (seqconv <command> --help for its options)\n\ncommands:\n"
+            + "\n".join(lines))
+
+
+def main(argv: list[str] | None = None) -> int:
+    """`seqconv <command> [options]`, the same as `python -m flows.<command> [options]`."""
+    argv = list(sys.argv[1:] if argv is None else argv)
+    if not argv or argv[0] in ("-h", "--help"):
+        print(usage())
+        return 0 if argv else 2
+    name, rest = argv[0], argv[1:]
+    if name not in COMMANDS:
+        print(usage(), file=sys.stderr)
+        print(f"error: unknown command {name!r}; allowed: {', '.join(COMMANDS)}", file=sys.stderr)
+        return 2
+    help_, options, command = COMMANDS[name]
+    prog = f"python -m {MODULES[name]}" if sys.argv and sys.argv[0].endswith(".py") else f"seqconv {name}"
+    parser = argparse.ArgumentParser(prog=prog, description=help_)
+    options(parser)
+    return run(parser, command, rest)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

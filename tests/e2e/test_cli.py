@@ -1,0 +1,109 @@
+"""The command line as a user meets it: one `error:` line and an exit code, --help without the heavy imports, the
+`seqconv` script, and no temporary Prefect server left behind by a killed command."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+pytestmark = pytest.mark.e2e
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def _run(*args: str, timeout: int = 300) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, *args], cwd=ROOT, capture_output=True, text=True, timeout=timeout)
+
+
+def test_help_loads_neither_prefect_nor_tensorflow():
+    code = ("import sys\nfrom flows import cli\n"
+            "for name in cli.COMMANDS:\n"
+            "    try:\n        cli.main([name, '--help'])\n    except SystemExit as e:\n        assert e.code == 0, e\n"
+            "heavy = [m for m in ('prefect', 'tensorflow', 'keras', 'pandas') if m in sys.modules]\n"
+            "assert not heavy, heavy\n")
+    result = _run("-c", code)
+    assert result.returncode == 0, result.stderr
+    assert "--model" in result.stdout and "--model-dir" in result.stdout
+
+
+def test_the_orchestrator_never_imports_tensorflow():
+    result = _run("-c", "import sys, flows.train_all, flows.evaluate, flows.train, flows.ingest\n"
+                        "assert 'tensorflow' not in sys.modules and 'keras' not in sys.modules")
+    assert result.returncode == 0, result.stderr
+
+
+def test_errors_are_one_line_with_an_exit_code_and_debug_shows_the_traceback(tmp_path):
+    bad = _run("-m", "flows.train", "--model", "jena_conv", "--profile", "smoke", "--set", "learning_rate=inf",
+               "--data-dir", str(tmp_path))
+    assert bad.returncode == 2 and "Traceback" not in bad.stderr
+    assert bad.stderr.strip().splitlines() == [
+        "error: bad settings for jena_conv: learning_rate=inf: must be a finite positive number"]
+    missing = _run("-m", "flows.evaluate", "--model-dir", str(tmp_path / "nowhere"), "--debug")
+    assert missing.returncode == 2 and "Traceback" in missing.stderr
+    assert missing.stderr.strip().splitlines()[-1].startswith("error: model folder")
+
+
+def test_the_seqconv_script_runs_every_command():
+    script = Path(sys.executable).parent / "seqconv"
+    assert script.is_file(), "pip install -e . installs the seqconv console script ([project.scripts])"
+    result = subprocess.run([str(script), "--help"], capture_output=True, text=True, timeout=60)
+    assert result.returncode == 0
+    for name in ("ingest", "train", "train-all", "evaluate", "predict"):
+        assert name in result.stdout
+    unknown = subprocess.run([str(script), "fly"], capture_output=True, text=True, timeout=60)
+    assert unknown.returncode == 2 and "error: unknown command 'fly'" in unknown.stderr
+
+
+def _children(pid: int) -> list[int]:
+    try:
+        tasks = Path(f"/proc/{pid}/task").iterdir()
+        return [int(c) for t in tasks for c in (t / "children").read_text().split()]
+    except (FileNotFoundError, ProcessLookupError):
+        return []
+
+
+def _cmdline(pid: int) -> str:
+    try:
+        return Path(f"/proc/{pid}/cmdline").read_bytes().replace(b"\0", b" ").decode()
+    except (FileNotFoundError, ProcessLookupError):
+        return ""
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    status = Path(f"/proc/{pid}/status")
+    return status.exists() and "State:\tZ" not in status.read_text()
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="the parent-death signal is Linux's")
+def test_a_killed_command_leaves_no_temporary_server(fixture_mirror, tmp_path):
+    env = {k: v for k, v in os.environ.items() if not k.startswith("PREFECT_API")}
+    env["PREFECT_HOME"] = str(tmp_path / "prefect-home")
+    proc = subprocess.Popen([sys.executable, "-m", "flows.ingest", "imdb", "--mirror", str(fixture_mirror),
+                             "--data-dir", str(tmp_path / "data")], cwd=ROOT, env=env,
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    server = None
+    try:
+        deadline = time.time() + 180
+        while server is None and time.time() < deadline and proc.poll() is None:
+            server = next((c for c in _children(proc.pid) if "uvicorn" in _cmdline(c)), None)
+            time.sleep(0.1)
+        assert server is not None, "the command never started its temporary server"
+    finally:
+        proc.send_signal(signal.SIGKILL)  # the command alone, as `kill -9 <pid>` does; not its process group
+        proc.wait()
+    deadline = time.time() + 30
+    while _alive(server) and time.time() < deadline:
+        time.sleep(0.2)
+    alive = _alive(server)
+    if alive:
+        os.kill(server, signal.SIGKILL)
+    assert not alive, "the temporary Prefect server outlived the command that started it"
