@@ -94,8 +94,8 @@ def test_a_flow_publishes_every_artifact_kind(prefect_harness, tmp_path):
     table = latest("train-all-metrics")
     assert table.type == "table"
     [row] = json.loads(table.data)
-    assert row["model"] == "imdb_conv" and row["val"] == 0.75 and row["promoted"] is True
-    assert row["champion_run_id"] == "e2e-run" and row["val_bag_of_words"] == 0.7
+    assert row["model"] == "imdb_conv" and row["val"] == "0.75" and row["val_normalized"] == 0.75
+    assert row["promoted"] is True and row["champion_run_id"] == "e2e-run" and row["val_bag_of_words"] == "0.7"
 
     markdown = latest("train-all-report")
     assert markdown.type == "markdown"
