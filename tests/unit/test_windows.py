@@ -6,6 +6,7 @@ in tasks/ because it is a reference, not something the pipeline runs.
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 
 import numpy as np
@@ -15,10 +16,14 @@ import tensorflow as tf
 from tasks.errors import DataFormatError, SettingsError
 from tasks.windows import (
     JENA_TARGET_COL,
+    SPLITS,
     Normalizer,
     fit_normalizer,
     make_window_dataset,
     normalize,
+    split_facts,
+    split_of,
+    split_ranges,
     split_rows,
     window_gather,
     window_rows,
@@ -94,6 +99,127 @@ def test_split_rows_refuse_a_split_too_small():
 
 
 # ---------------------------------------------------------------------------------------------------------------
+# The blocked split
+# ---------------------------------------------------------------------------------------------------------------
+BLOCK_DAYS, PATTERN, MAX_GAP = 2, ("train", "train", "val", "test"), 60  # 2-day blocks: 288 rows > a window's 73
+
+
+@pytest.fixture
+def gappy_record() -> np.ndarray:
+    """40 days of 10-minute readings starting mid-afternoon, with a 3-day hole (like the one between two station
+    files), a 5-hour hole (longer than MAX_GAP) and a 50-minute one (shorter): (rows,) int64 seconds."""
+    stamps = 1_704_123_600 + TEN_MINUTES * np.arange(40 * 144, dtype=np.int64)  # 2024-01-01 15:40:00 UTC
+    keep = np.ones(len(stamps), dtype=bool)
+    keep[1000:1000 + 3 * 144] = False  # 3 days
+    keep[3000:3030] = False  # 5 hours
+    keep[4000:4004] = False  # 40 minutes missing: one step of 50 minutes
+    return stamps[keep]
+
+
+def brute_force_split(seconds: np.ndarray) -> np.ndarray:
+    """The split of each reading, from the calendar alone: the day its 10-minute period lies in (a reading
+    stamped 00:00:00 closes the day before), counted from 1970-01-01, in blocks of BLOCK_DAYS, dealt as PATTERN."""
+    out = []
+    for t in seconds.tolist():
+        period_day = (dt.datetime.fromtimestamp(t - 1, dt.timezone.utc).date() - dt.date(1970, 1, 1)).days
+        out.append(SPLITS.index(PATTERN[(period_day // BLOCK_DAYS) % len(PATTERN)]))
+    return np.array(out)
+
+
+def brute_force_windows(seconds: np.ndarray, owner: np.ndarray) -> dict[str, set[int]]:
+    """Every anchor whose rows r - LOOKBACK .. r + DELAY all belong to one split and span no step over MAX_GAP,
+    found by reading each window's rows one by one."""
+    found: dict[str, set[int]] = {name: set() for name in SPLITS}
+    for r in range(LOOKBACK, len(seconds) - DELAY):
+        rows = range(r - LOOKBACK, r + DELAY + 1)
+        if len({int(owner[i]) for i in rows}) == 1 and all(
+                seconds[i + 1] - seconds[i] <= MAX_GAP * 60 for i in rows[:-1]):
+            found[SPLITS[owner[r]]].add(r)
+    return found
+
+
+@pytest.mark.parametrize("method", ["contiguous", "blocked"])
+def test_no_window_of_one_split_reads_a_row_of_another(gappy_record, method):
+    seconds = gappy_record
+    ranges = split_ranges(seconds, method, block_days=BLOCK_DAYS, pattern=PATTERN)
+    owner = np.full(len(seconds), -1)
+    for code, name in enumerate(SPLITS):
+        for first, last in ranges[name]:
+            assert (owner[first : last + 1] == -1).all(), "a row in two splits"
+            owner[first : last + 1] = code
+    assert (owner >= 0).all(), "a row in no split"
+    if method == "blocked":
+        np.testing.assert_array_equal(owner, brute_force_split(seconds))
+        assert all(len(ranges[name]) >= 2 for name in SPLITS)  # several blocks each: the case that can leak
+
+    anchors = {name: window_rows(seconds, ranges[name], LOOKBACK, DELAY, MAX_GAP) for name in SPLITS}
+    for code, name in enumerate(SPLITS):
+        for r in anchors[name].tolist():  # every row each window reads, its inputs and its target
+            assert (owner[r - LOOKBACK : r + DELAY + 1] == code).all(), f"{name} window at {r} reads another split"
+    # ... and nothing more is purged than must be: exactly the windows that stay inside one split and one segment
+    assert {name: set(anchors[name].tolist()) for name in SPLITS} == brute_force_windows(seconds, owner)
+
+
+def test_consecutive_blocks_of_one_split_are_one_range_and_boundaries_cost_lookback_plus_delay(timestamps):
+    ranges = split_ranges(timestamps, "blocked", block_days=1, pattern=("train", "train", "val", "test"))
+    # 600 rows from 2009-01-01 00:10: 4 days and 4 hours. 2009-01-01 is day 14245 since 1970, 14245 % 4 = 1, so
+    # the days are dealt train (the pattern's second), val, test, train, train; the last two form one range.
+    assert ranges == {"train": [(0, 143), (432, 599)], "val": [(144, 287)], "test": [(288, 431)]}
+    anchors = {name: window_rows(timestamps, r, LOOKBACK, DELAY, 60) for name, r in ranges.items()}
+    facts = split_facts(timestamps, ranges, anchors, lookback=LOOKBACK, delay=DELAY, max_gap_minutes=60)
+    whole = ROWS - LOOKBACK - DELAY
+    boundaries = 3  # train|val, val|test, test|train
+    assert sum(f["windows"] + f["purged_windows"] for f in facts.values()) == whole
+    assert sum(f["purged_windows"] for f in facts.values()) == boundaries * (LOOKBACK + DELAY)
+    # a window may cross from day 3 into day 4: both are training rows
+    assert facts["train"]["windows"] == (144 - LOOKBACK - DELAY) + (168 - LOOKBACK - DELAY)
+    assert (facts["train"]["rows"], facts["train"]["ranges"], facts["val"]["months"]) == (312, 2, ["2009-01"])
+    assert facts["train"]["first"] == "2009-01-01T00:10:00" and facts["train"]["last"] == "2009-01-05T04:00:00"
+    assert (facts["test"]["first"], facts["test"]["last"]) == ("2009-01-03T00:10:00", "2009-01-04T00:00:00")
+    assert facts["val"]["windows_by_season"] == {"DJF": facts["val"]["windows"]}
+
+
+def test_the_blocked_split_is_a_function_of_the_timestamps_alone(gappy_record):
+    seconds = gappy_record
+    codes = split_of(seconds, BLOCK_DAYS, PATTERN)
+    order = np.random.default_rng(0).permutation(len(seconds))  # the same readings in another file order
+    np.testing.assert_array_equal(split_of(seconds[order], BLOCK_DAYS, PATTERN), codes[order])
+    later = seconds[777:]  # a record that starts elsewhere: its readings keep their splits
+    np.testing.assert_array_equal(split_of(later, BLOCK_DAYS, PATTERN), codes[777:])
+    assert split_of(np.array([1_704_067_200]), 1, PATTERN) != split_of(np.array([1_704_067_201]), 1, PATTERN)
+
+
+def test_two_files_combined_in_either_order_give_the_same_split():
+    from tasks.config import JENA_FEATURES
+    from tasks.normalize import normalize_jena
+    from tests.support.fixtures import synthetic_weather
+
+    first = synthetic_weather("2024-01-01 00:10:00", 3000, seed=1)
+    second = synthetic_weather("2024-02-10 13:40:00", 2000, seed=2)  # after a gap, starting mid-day
+    results = []
+    for frames in ([("a", first), ("b", second)], [("b", second), ("a", first)]):
+        table, _ = normalize_jena(frames)
+        seconds = table["timestamp"].to_numpy().astype("datetime64[s]").astype(np.int64)
+        ranges = split_ranges(seconds, "blocked", block_days=7, pattern=PATTERN)
+        results.append((seconds, ranges, fit_normalizer(table[list(JENA_FEATURES)].to_numpy(), ranges["train"])))
+    (seconds_a, ranges_a, norm_a), (seconds_b, ranges_b, norm_b) = results
+    np.testing.assert_array_equal(seconds_a, seconds_b)
+    assert ranges_a == ranges_b and norm_a == norm_b
+
+
+def test_split_ranges_refuse_what_cannot_split(gappy_record):
+    assert split_ranges(np.arange(1000) * TEN_MINUTES + START) == {k: [v] for k, v in split_rows(1000).items()}
+    with pytest.raises(SettingsError, match="expected one of contiguous, blocked"):
+        split_ranges(gappy_record, "random")
+    with pytest.raises(SettingsError, match="'tset' is not a split; test never appears"):
+        split_ranges(gappy_record, "blocked", pattern="train,val,tset")
+    with pytest.raises(DataFormatError, match="give the val split 0 rows"):  # 40 days in 100-day blocks
+        split_ranges(gappy_record, "blocked", block_days=100)
+    with pytest.raises(DataFormatError, match="not strictly increasing at row 5"):
+        split_ranges(np.r_[gappy_record[:5], gappy_record[:5]], "blocked")
+
+
+# ---------------------------------------------------------------------------------------------------------------
 # Normalizer
 # ---------------------------------------------------------------------------------------------------------------
 def test_normalizer_uses_training_rows_only(series):
@@ -108,6 +234,23 @@ def test_normalizer_uses_training_rows_only(series):
 
     changed[299, 0] += 1  # the last training row
     assert fit_normalizer(changed, (0, 299), NAMES).mean != before.mean
+
+
+def test_normalizer_over_several_blocks_uses_their_rows_only(series):
+    blocks = [(0, 99), (250, 349), (500, 549)]
+    fitted = fit_normalizer(series, blocks, NAMES)
+    train = np.concatenate([series[a : b + 1] for a, b in blocks]).astype(np.float64)
+    np.testing.assert_allclose(fitted.mean, train.mean(axis=0))
+    np.testing.assert_allclose(fitted.std, train.std(axis=0))
+
+    changed = series.copy()
+    outside = np.ones(ROWS, dtype=bool)
+    for a, b in blocks:
+        outside[a : b + 1] = False
+    changed[outside] = -changed[outside] * 1000  # every validation and test row, between the blocks too
+    assert fit_normalizer(changed, blocks, NAMES) == fitted
+    changed[549, 0] += 1  # the last row of the last training block
+    assert fit_normalizer(changed, blocks, NAMES).mean != fitted.mean
 
 
 def test_normalizer_round_trips_through_json(series):
