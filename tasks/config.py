@@ -108,6 +108,7 @@ JENA_FEATURES = (  # the 14 classic measurement columns, in the classic order
 )
 JENA_TARGET = "T (degC)"
 JENA_STEP_MINUTES = 10  # the station's sampling period
+JENA_SPLITS = ("contiguous", "blocked")  # TrainSettings.split (tasks.windows.split_ranges)
 JENA_SENTINEL = -9999.0  # the station's "no reading" marker
 JENA_ENCODING = "latin-1"  # headers hold 0xB2 (²) and 0xB5 (µ)
 
@@ -225,6 +226,12 @@ class TrainSettings:
     validation_steps: int = 0  # validation batches watched per epoch while training (0 = every window); the
     # final judgement (tasks.evaluate) always uses every validation and test window
     max_gap_minutes: int = 360  # no window spans a hole in the 10-minute grid longer than this
+    split: str = "contiguous"  # one of JENA_SPLITS: "contiguous" = the book's train, val, test one after the other;
+    # "blocked" = calendar blocks of block_days dealt as block_pattern, so a short record has every season in
+    # every split (tasks.windows explains both, and the windows the block boundaries cost)
+    block_days: int = 28  # whole days per block (blocked only); longer than a window's lookback + delay (11 days)
+    block_pattern: str = "train,train,val,test"  # splits dealt to consecutive blocks, repeating (blocked only):
+    # 50/25/25 of the rows, each split's blocks together, so three split boundaries per 16 weeks, the fewest
     recurrent_dropout: float = 0.5  # GRU recurrent dropout (0 makes it eligible for the cuDNN kernel)
 
     @property
@@ -386,5 +393,20 @@ def check_settings(s: TrainSettings) -> None:
             problems.append(f"max_gap_minutes={s.max_gap_minutes}: must be at least {JENA_STEP_MINUTES}")
         if not 0 <= s.recurrent_dropout < 1:
             problems.append(f"recurrent_dropout={s.recurrent_dropout}: must be in [0, 1)")
+        if s.split not in JENA_SPLITS:
+            problems.append(f"split={s.split!r}: must be one of {', '.join(JENA_SPLITS)}")
+        elif s.split == "blocked":
+            window_rows = s.lookback + s.delay + 1  # rows r - lookback .. r + delay
+            rows_per_day = 24 * 60 // JENA_STEP_MINUTES
+            if s.block_days * rows_per_day < window_rows:
+                problems.append(
+                    f"block_days={s.block_days}: a block must be longer than a window (lookback + delay = "
+                    f"{s.lookback + s.delay} rows, {(s.lookback + s.delay) / rows_per_day:.3g} days); "
+                    f"need block_days >= {-(-window_rows // rows_per_day)}")
+            names = [n.strip() for n in s.block_pattern.split(",")]
+            splits = ("train", "val", "test")
+            if any(n not in splits for n in names) or any(n not in names for n in splits):
+                problems.append(f"block_pattern={s.block_pattern!r}: must be comma-separated names from "
+                                f"{', '.join(splits)}, each at least once (e.g. train,train,val,test)")
     if problems:
         raise SettingsError(f"bad settings for {s.model}: " + "; ".join(problems))

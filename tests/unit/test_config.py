@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 import pytest
 
 from dataclasses import asdict
@@ -61,10 +63,18 @@ def test_overrides_win_and_are_typed() -> None:
         ("imdb_conv", "seed", {"blessing_margin": "nan"}, "blessing_margin=nan: must be a finite number >= 0"),
         ("imdb_conv", "seed", {"dropout": "nan"}, "dropout=nan: must be in"),
         ("imdb_conv", "seed", {"profile": "seed"}, "unknown setting 'profile'"),
+        ("jena_conv", "seed", {"split": "random"}, "split='random': must be one of contiguous, blocked"),
+        ("jena_conv", "seed", {"split": "blocked", "block_days": "11"},
+         "block_days=11: a block must be longer than a window (lookback + delay = 1584 rows, 11 days); "
+         "need block_days >= 12"),
+        ("jena_conv", "smoke", {"split": "blocked", "block_days": "2"}, "need block_days >= 4"),  # 288 + 144 rows
+        ("jena_conv", "seed", {"split": "blocked", "block_pattern": "train,val"},
+         "block_pattern='train,val': must be comma-separated names from train, val, test, each at least once"),
+        ("jena_conv", "seed", {"split": "blocked", "block_pattern": "train,val,tset"}, "block_pattern="),
     ],
 )
 def test_bad_settings_say_what_is_allowed(model, profile, overrides, message) -> None:
-    with pytest.raises(SettingsError, match=message.replace("(", r"\(")):
+    with pytest.raises(SettingsError, match=re.escape(message)):
         resolve_settings(model, profile, overrides)
 
 
@@ -95,3 +105,16 @@ def test_overrides_parse_and_a_train_all_run_is_checked_whole() -> None:
         check_run("smoke", ["imdb_conv"], train_on="cloud")
     with pytest.raises(SettingsError, match="epochs=0"):
         check_run("smoke", ["imdb_conv", "jena_conv"], {"epochs": "0"})
+
+
+def test_the_split_defaults_to_the_books_and_blocked_resolves() -> None:
+    s = resolve_settings("jena_conv_gru", "seed")
+    assert (s.split, s.block_days, s.block_pattern) == ("contiguous", 28, "train,train,val,test")
+    blocked = resolve_settings("jena_conv_gru", "tuned", {"split": "blocked", "block_days": "12"})
+    assert (blocked.split, blocked.block_days) == ("blocked", 12)
+    assert settings_from_json(asdict(blocked)) == blocked
+    # a settings.json from before the blocked split has none of its keys: the book's split
+    old = {k: v for k, v in asdict(s).items() if k not in ("split", "block_days", "block_pattern")}
+    assert settings_from_json(old).split == "contiguous"
+    # contiguous ignores the block settings, so they are not checked there
+    assert resolve_settings("jena_conv", "seed", {"block_days": "3"}).block_days == 3
