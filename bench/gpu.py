@@ -76,9 +76,9 @@ def jena_data(rows: int, s):
     rng = np.random.default_rng(0)
     series = rng.standard_normal((rows, N_FEATURES), dtype=np.float32)  # (rows, features), "normalized"
     seconds = START + 600 * np.arange(rows, dtype=np.int64)
-    splits = split_rows(rows)
-    anchors = {name: window_rows(seconds, bounds, s.lookback, s.delay, s.max_gap_minutes)
-               for name, bounds in splits.items()}
+    splits = {name: [bounds] for name, bounds in split_rows(rows).items()}  # the contiguous split: one range each
+    anchors = {name: window_rows(seconds, ranges, s.lookback, s.delay, s.max_gap_minutes)
+               for name, ranges in splits.items()}
     normalizer = Normalizer([0.0] * N_FEATURES, [1.0] * N_FEATURES, JENA_FEATURES)
     return JenaData(series, seconds, normalizer, splits, anchors, JENA_TARGET_COL)
 

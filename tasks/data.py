@@ -92,8 +92,8 @@ class JenaData:
     series: np.ndarray  # (rows, features) float32, normalized with the training rows' statistics
     seconds: np.ndarray  # (rows,) int64 timestamps
     normalizer: Any  # tasks.windows.Normalizer
-    splits: dict[str, tuple[int, int]]  # inclusive row ranges
-    rows: dict[str, np.ndarray]  # split -> anchor rows of every valid window
+    splits: dict[str, list[tuple[int, int]]]  # split -> its inclusive row ranges (one each when contiguous)
+    rows: dict[str, np.ndarray]  # split -> anchor rows of every valid window, in time order
     target_col: int
 
     @property
@@ -110,30 +110,47 @@ class JenaData:
 
 
 def prepare_jena(path: Path, s: TrainSettings, normalizer=None) -> JenaData:
-    """Split by time, normalize, and find every window that crosses no gap.
+    """Split by time (contiguous or blocked), normalize, and find every window that crosses no split boundary
+    and no gap.
 
     Args:
         path: the published Jena dataset folder.
-        s: the run's settings (lookback, delay, max_gap_minutes).
+        s: the run's settings (split, block_days, block_pattern, lookback, delay, max_gap_minutes).
         normalizer: a trained model's statistics (its normalization.json) to judge it on other data with; None
             fits them on this data's training rows, as training does.
     """
-    from tasks.windows import JENA_TARGET_COL, fit_normalizer, normalize, split_rows, window_rows
+    from tasks.windows import JENA_TARGET_COL, fit_normalizer, normalize, split_ranges, window_rows
 
     seconds, features = read_jena(path / "jena.parquet")  # (rows,), (rows, features)
-    splits = split_rows(len(seconds))
-    normalizer = normalizer or fit_normalizer(features, splits["train"])
+    splits = split_ranges(seconds, s.split, block_days=s.block_days, pattern=s.block_pattern)
+    normalizer = normalizer or fit_normalizer(features, splits["train"])  # training rows only
     rows = {
-        split: window_rows(seconds, bounds, s.lookback, s.delay, s.max_gap_minutes) for split, bounds in splits.items()
+        split: window_rows(seconds, ranges, s.lookback, s.delay, s.max_gap_minutes) for split, ranges in splits.items()
     }
     empty = [split for split, r in rows.items() if not len(r)]
     if empty:
+        held = ", ".join(f"{split} {sum(b - a + 1 for a, b in ranges):,} rows in {len(ranges)} range(s), "
+                         f"the longest {max(b - a + 1 for a, b in ranges):,}" for split, ranges in splits.items())
         raise DataFormatError(
-            f"no {'/'.join(empty)} windows in {path}: each split needs more than lookback + delay = "
-            f"{s.lookback + s.delay} consecutive rows without a gap over {s.max_gap_minutes} min; "
-            f"splits {splits}"
+            f"no {'/'.join(empty)} windows in {path} with split={s.split}: a window needs more than lookback + delay "
+            f"= {s.lookback + s.delay} consecutive rows of one split without a gap over {s.max_gap_minutes} min; "
+            f"{held}"
         )
     return JenaData(normalize(features, normalizer), seconds, normalizer, splits, rows, JENA_TARGET_COL)
+
+
+def jena_split_facts(data: JenaData, s: TrainSettings) -> dict[str, dict]:
+    """Per split: rows, windows, windows the split boundaries cost, first and last time, months, windows per
+    season (tasks.windows.split_facts)."""
+    from tasks.windows import split_facts
+
+    return split_facts(data.seconds, data.splits, data.rows, lookback=s.lookback, delay=s.delay,
+                       max_gap_minutes=s.max_gap_minutes)
+
+
+def split_settings(s: TrainSettings) -> dict:
+    """The settings that decide which rows are in which split: a model is judged again only with the same ones."""
+    return {"split": s.split, "block_days": s.block_days, "block_pattern": s.block_pattern}
 
 
 def jena_dataset(data: JenaData, split: str, s: TrainSettings, *, shuffle: bool, limit_batches: int = 0):
@@ -150,12 +167,13 @@ def jena_dataset(data: JenaData, split: str, s: TrainSettings, *, shuffle: bool,
 
 
 def normalization_json(data: JenaData, s: TrainSettings) -> dict:
-    """What a Jena model needs besides its weights to be used on new data: the training statistics and the
-    window shape (tasks.predict and tasks.evaluate read it back with `normalizer_from_json`)."""
+    """What a Jena model needs besides its weights to be used on new data: the training statistics, the window
+    shape and the split they were fitted on (tasks.predict and tasks.evaluate read it back with
+    `normalizer_from_json`; tasks.evaluate refuses to judge the model on another split)."""
     from tasks.config import JENA_TARGET
 
     return {**data.normalizer.to_json(), "target": JENA_TARGET, "target_col": data.target_col,
-            "lookback": s.lookback, "step": s.step, "delay": s.delay}
+            "lookback": s.lookback, "step": s.step, "delay": s.delay, **split_settings(s)}
 
 
 def normalizer_from_json(data: dict, source: Path | str):

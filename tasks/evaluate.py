@@ -36,7 +36,7 @@ from tasks import atomic, runs
 from tasks.cache import short_key
 from tasks.config import FAMILIES, IMDB_MAX_FEATURES, RMSPROP_LEARNING_RATE, TrainSettings
 from tasks.data import EVAL_SPLITS, data_fingerprint, dataset_path, jena_dataset, normalizer_from_json
-from tasks.data import prepare_imdb, prepare_jena
+from tasks.data import jena_split_facts, prepare_imdb, prepare_jena, split_settings
 from tasks.errors import DataFormatError, SettingsError
 from tasks.log import log
 
@@ -583,13 +583,22 @@ def evaluate_jena(model, s: TrainSettings, path: Path, model_dir: Path, data_sha
                   artifacts_dir: Path) -> tuple[dict, dict, dict, dict]:
     """MAE (normalized and °C) on every validation and test window, beside persistence and mean on the same
     windows. The data is normalized with the model's own training statistics (its normalization.json), never
-    refitted, so a model is judged on new data exactly as it would be used.
+    refitted, so a model is judged on new data exactly as it would be used, and split as it was trained
+    (the split settings of settings.json, which normalization.json must agree with).
 
     Returns:
         (results per split, baselines, arrays for the plots, facts about the splits).
     """
     source = model_dir / runs.NORMALIZATION
-    normalizer = normalizer_from_json(runs.read_json(source, "every Jena run folder has one"), source)
+    stored = runs.read_json(source, "every Jena run folder has one")
+    normalizer = normalizer_from_json(stored, source)
+    differ = {key: (stored[key], value) for key, value in split_settings(s).items()
+              if key in stored and stored[key] != value}  # a file from before the blocked split has no such keys
+    if differ:
+        raise DataFormatError(
+            f"{source} was fitted on another split than settings.json names: "
+            + "; ".join(f"{key} {a!r} there, {b!r} in settings.json" for key, (a, b) in differ.items())
+        )
     data = prepare_jena(path, s, normalizer)
     results, arrays = {}, {}
     for split in EVAL_SPLITS:
@@ -606,12 +615,7 @@ def evaluate_jena(model, s: TrainSettings, path: Path, model_dir: Path, data_sha
         })
     baselines = jena_baselines(data.series, data.rows, step=s.step, delay=s.delay, target_col=data.target_col,
                                target_std=data.target_std)
-    splits = {}
-    for split, (first, last) in data.splits.items():
-        first_time, last_time = (np.datetime64(int(data.seconds[i]), "s") for i in (first, last))
-        splits[split] = {"rows": int(last - first + 1), "windows": int(len(data.rows[split])),
-                         "first": str(first_time), "last": str(last_time)}
-    return results, baselines, arrays, splits
+    return results, baselines, arrays, jena_split_facts(data, s)
 
 
 EVALUATORS = {"imdb": evaluate_imdb, "jena": evaluate_jena}  # family -> how its models are judged

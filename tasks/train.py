@@ -143,6 +143,8 @@ def fit_arguments(s: TrainSettings, path: Path, run_dir: Path) -> tuple[dict, in
         return dict(x=data.x["train"], y=data.y["train"], validation_data=(data.x["val"], data.y["val"]),
                     batch_size=s.batch_size), 0
     data = prepare_jena(path, s)
+    log(f"{s.split} split: " + ", ".join(f"{split} {len(rows):,} windows in {len(data.splits[split])} range(s)"
+                                          for split, rows in data.rows.items()))
     atomic.write_json(run_dir / runs.NORMALIZATION, normalization_json(data, s))
     _, train_ds = jena_dataset(data, "train", s, shuffle=True)
     _, val_ds = jena_dataset(data, "val", s, shuffle=False, limit_batches=s.validation_steps)

@@ -10,9 +10,13 @@ import pytest
 
 from tasks import runs
 from tasks.config import resolve_settings
-from tasks.errors import SettingsError
+from tasks.errors import DataFormatError, SettingsError
 from tasks.evaluate import evaluate_model, load_arrays
+from tasks.normalize import read_jena
+from tasks.plots import plot_evaluation
+from tasks.report import report_markdown
 from tasks.train import train_model
+from tasks.windows import split_ranges
 from tests.support.published import publish_imdb, publish_jena
 
 pytestmark = pytest.mark.unit
@@ -101,3 +105,41 @@ def test_the_bag_of_words_baseline_is_trained_once_per_dataset_version(tmp_path)
     assert second["baselines"] == first["baselines"]
     assert set(first["baselines"]) == {"majority", "bag_of_words"}
     assert first["validation"]["reviews"] == first["baselines"]["bag_of_words"]["val"]["reviews"]
+
+
+def test_a_blocked_split_is_trained_judged_plotted_and_reported_on_its_own_blocks(tmp_path):
+    publish_jena(tmp_path / "data", rows=2400)  # 16.7 days: 2-day blocks give each split two or three ranges
+    settings = resolve_settings("jena_conv", "smoke", {**TINY_JENA, "epochs": "1", "split": "blocked",
+                                                       "block_days": "2"})
+    run_dir = tmp_path / "runs" / "r1" / "jena_conv"
+    train_model(settings, tmp_path / "data", run_dir, "r1")
+
+    stats = json.loads((run_dir / "normalization.json").read_text())
+    assert (stats["split"], stats["block_days"], stats["block_pattern"]) == ("blocked", 2, "train,train,val,test")
+    seconds, features = read_jena(tmp_path / "data" / "processed" / "jena" / "jena.parquet")
+    ranges = split_ranges(seconds, "blocked", block_days=2)
+    train = np.concatenate([features[a : b + 1] for a, b in ranges["train"]]).astype(np.float64)
+    np.testing.assert_allclose(stats["mean"], train.mean(axis=0), rtol=1e-12)  # the training blocks only
+
+    metrics = evaluate_model(run_dir, tmp_path / "data", run_dir)
+    splits = metrics["splits"]
+    assert [splits[name]["ranges"] for name in ("train", "val", "test")] == [len(ranges[n]) for n in
+                                                                             ("train", "val", "test")]
+    assert min(len(r) for r in ranges.values()) >= 2 and sum(f["rows"] for f in splits.values()) == len(seconds)
+    for split, name in (("val", "validation"), ("test", "test")):
+        windows = metrics[name]["windows"]
+        assert windows == splits[split]["windows"] > 0
+        assert {b[split]["windows"] for b in metrics["baselines"].values()} == {windows}  # the model's windows
+        assert splits[split]["purged_windows"] > 0 and splits[split]["months"] == ["2024-01"]
+    whole = len(seconds) - settings.lookback - settings.delay
+    assert sum(f["windows"] + f["purged_windows"] for f in splits.values()) == whole
+
+    assert [p.name for p in plot_evaluation(run_dir)] == ["curves.png", "predictions.png"]
+    text = report_markdown([{"metrics": metrics, "promotion": None}], "r1", "smoke")
+    assert "Split `blocked`: 2-day blocks of the calendar dealt train,train,val,test" in text
+    assert f"| test | {splits['test']['rows']:,} | {splits['test']['windows']:,} |" in text
+
+    stats["split"] = "contiguous"  # a normalization.json fitted on another split than settings.json says
+    (run_dir / "normalization.json").write_text(json.dumps(stats))
+    with pytest.raises(DataFormatError, match="another split than settings.json names: split 'contiguous' there"):
+        evaluate_model(run_dir, tmp_path / "data", tmp_path / "out")

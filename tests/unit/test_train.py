@@ -49,6 +49,7 @@ def test_normalization_comes_from_the_training_rows_only(trained):
     np.testing.assert_allclose(stats["std"], train.std(axis=0), rtol=1e-12)
     assert not np.allclose(stats["mean"], features.astype(np.float64).mean(axis=0), rtol=1e-6)
     assert (stats["lookback"], stats["step"], stats["delay"], stats["target"]) == (132, 6, 12, "T (degC)")
+    assert (stats["split"], stats["block_days"], stats["block_pattern"]) == ("contiguous", 28, "train,train,val,test")
 
 
 def test_a_finished_run_is_returned_as_it_is_not_trained_again(trained):
