@@ -255,6 +255,18 @@ def plot_jena_predictions(
     Raises:
         ValueError: if the arrays are empty or differ in length, or the times are neither dates nor seconds.
     """
+    when, truth, model, baseline = _forecast_arrays(times, truth_c, model_c, baseline_c)
+    fig = _new_figure(WIDE)
+    ax = fig.subplots()
+    _draw_forecast(ax, when, truth, model, baseline, model_name, baseline_name)
+    # Above the axes: a temperature trace fills its whole box, so any legend inside would hide some of it.
+    ax.legend(loc="lower center", bbox_to_anchor=(0.5, 1.0), ncols=3, frameon=False, fontsize="small")
+    fig.suptitle(title)
+    return _save(fig, out)
+
+
+def _forecast_arrays(times, truth_c, model_c, baseline_c) -> tuple[np.ndarray, ...]:
+    """(when, truth, model, baseline) as (n,) arrays, after checking they pair up."""
     when = _as_datetimes(times).reshape(-1)
     series = [np.asarray(v, dtype=np.float64).reshape(-1) for v in (truth_c, model_c, baseline_c)]
     lengths = [when.size] + [s.size for s in series]
@@ -262,10 +274,11 @@ def plot_jena_predictions(
         raise ValueError(
             f"times, truth, model and baseline have {lengths} values; expected the same non-zero number each"
         )
-    truth, model, baseline = series
+    return (when, *series)
 
-    fig = _new_figure(WIDE)
-    ax = fig.subplots()
+
+def _draw_forecast(ax, when, truth, model, baseline, model_name: str, baseline_name: str) -> None:
+    """One stretch on `ax`: measured, forecast and baseline; the legend gives each forecast's MAE on it."""
     ax.plot(when, truth, color=TRUTH_COLOR, linewidth=1.6, label="measured")
     ax.plot(when, model, color=MODEL_COLOR, linewidth=1.3,
             label=f"{model_name} (MAE {np.mean(np.abs(model - truth)):.2f} °C)")  # fmt: skip
@@ -277,8 +290,46 @@ def plot_jena_predictions(
     ax.set_xlabel("Date of the forecast target")
     ax.set_ylabel("Temperature (°C)")
     ax.grid(alpha=0.3)
-    # Above the axes: a temperature trace fills its whole box, so any legend inside would hide some of it.
-    ax.legend(loc="lower center", bbox_to_anchor=(0.5, 1.0), ncols=3, frameon=False, fontsize="small")
+
+
+def plot_jena_stretches(
+    stretches: Sequence[tuple[str, np.ndarray, np.ndarray, np.ndarray, np.ndarray]],
+    out: Path,
+    *,
+    title: str,
+    model_name: str,
+    baseline_name: str = "persistence",
+) -> Path:
+    """Several stretches of forecasts (e.g. one per season), one panel each, stacked.
+
+    Each panel's title names the stretch and gives the MAE of the model and the baseline on exactly the windows
+    it draws.
+
+    Args:
+        stretches: (label, times, truth °C, model °C, baseline °C) per panel, as for plot_jena_predictions.
+        out: the PNG to write.
+        title: figure title.
+        model_name: legend name of the model.
+        baseline_name: legend name of the baseline.
+
+    Returns:
+        `out`.
+
+    Raises:
+        ValueError: if there are no stretches, or one's arrays are empty or differ in length.
+    """
+    if not stretches:
+        raise ValueError("no stretches to draw; expected at least one (label, times, truth, model, baseline)")
+    checked = [(label, *_forecast_arrays(*arrays)) for label, *arrays in stretches]
+    fig = _new_figure((WIDE[0], 1.0 + 3.0 * len(checked)))
+    axes = fig.subplots(len(checked), 1, squeeze=False)[:, 0]
+    for ax, (label, when, truth, model, baseline) in zip(axes, checked):
+        _draw_forecast(ax, when, truth, model, baseline, model_name, baseline_name)
+        span = f"{str(when[0].astype('datetime64[D]'))} to {str(when[-1].astype('datetime64[D]'))}"
+        ax.set_title(f"{label}, {span}: {model_name} MAE {np.mean(np.abs(model - truth)):.2f} °C, "
+                     f"{baseline_name} {np.mean(np.abs(baseline - truth)):.2f} °C on {when.size:,} windows",
+                     fontsize="medium")
+        ax.legend(loc="upper right", fontsize="x-small", framealpha=0.8)
     fig.suptitle(title)
     return _save(fig, out)
 
@@ -369,7 +420,31 @@ def plot_confusion_matrix(
 # ---------------------------------------------------------------------------------------------------------------
 # A run's or an evaluation's figures, from the files the train and evaluate stages wrote
 # ---------------------------------------------------------------------------------------------------------------
-FORECAST_DAYS = 10  # consecutive test windows in the forecast plot: long enough to see days, short enough to read
+FORECAST_DAYS = 10  # consecutive test windows per panel of the forecast plot: days show, and stay readable
+SEASON_NAMES = {"DJF": "Winter (DJF)", "MAM": "Spring (MAM)", "JJA": "Summer (JJA)", "SON": "Autumn (SON)"}
+
+
+def season_stretches(seconds: np.ndarray, days: int = FORECAST_DAYS) -> list[tuple[str, np.ndarray]]:
+    """For each season among the targets, in the order they first appear: the first `days` days of its windows.
+
+    Args:
+        seconds: (windows,) time of each window's target, in time order.
+        days: length of each stretch.
+
+    Returns:
+        [(season, mask (windows,) bool), ...]: windows whose target is in that season and within `days` days of
+        the season's first target.
+    """
+    from tasks.windows import season_of
+
+    seconds = np.asarray(seconds, dtype=np.int64)
+    seasons = season_of(seconds)  # (windows,)
+    order = [seasons[i] for i in sorted(np.unique(seasons, return_index=True)[1])]
+    stretches = []
+    for season in order:
+        start = seconds[seasons == season][0]
+        stretches.append((str(season), (seasons == season) & (seconds >= start) & (seconds < start + days * 86_400)))
+    return stretches
 
 
 def plot_imdb_evaluation(arrays: Mapping[str, np.ndarray], metrics: Mapping, out_dir: Path) -> list[Path]:
@@ -387,17 +462,17 @@ def plot_imdb_evaluation(arrays: Mapping[str, np.ndarray], metrics: Mapping, out
 
 
 def plot_jena_evaluation(arrays: Mapping[str, np.ndarray], metrics: Mapping, out_dir: Path) -> list[Path]:
-    """predictions.png: the first FORECAST_DAYS days of test windows, the title giving the MAE of exactly the
-    windows drawn beside the whole test split's, so the two figures are never confused."""
+    """predictions.png: for each season present in the test split, its first FORECAST_DAYS days of test windows,
+    one panel each; a panel's title gives the MAE of exactly the windows it draws, the figure's the whole test
+    split's, so the figures are never confused."""
     model, test = metrics["model"], metrics["test"]
     seconds = arrays["test_seconds"]
-    shown = seconds < seconds[0] + FORECAST_DAYS * 86_400  # (windows,) the first days of consecutive windows
-    truth, forecast = arrays["test_truth"][shown], arrays["test_predictions"][shown]
-    shown_mae = float(np.mean(np.abs(forecast - truth)))
-    title = (f"{model}: temperature 24 h ahead, first {FORECAST_DAYS} days of the test split — MAE {shown_mae:.2f} °C "
-             f"on these {int(shown.sum()):,} windows ({test['mae_celsius']:.2f} °C on all {test['windows']:,})")
-    return [plot_jena_predictions(seconds[shown], truth, forecast, arrays["test_persistence"][shown],
-                                  out_dir / "predictions.png", title=title, model_name=model)]
+    stretches = [(SEASON_NAMES[season], seconds[shown], arrays["test_truth"][shown],
+                  arrays["test_predictions"][shown], arrays["test_persistence"][shown])
+                 for season, shown in season_stretches(seconds)]
+    title = (f"{model}: temperature 24 h ahead, the first {FORECAST_DAYS} days of test windows in each season — "
+             f"test MAE {test['mae_celsius']:.2f} °C on all {test['windows']:,} windows")
+    return [plot_jena_stretches(stretches, out_dir / "predictions.png", title=title, model_name=model)]
 
 
 EVALUATION_PLOTS = {"imdb": plot_imdb_evaluation, "jena": plot_jena_evaluation}  # family -> its figures

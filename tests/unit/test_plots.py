@@ -13,10 +13,13 @@ from tasks.plots import (
     _training_curves_figure,
     best_epoch,
     plot_confusion_matrix,
+    plot_jena_evaluation,
     plot_jena_predictions,
+    plot_jena_stretches,
     plot_roc,
     plot_training_curves,
     read_history,
+    season_stretches,
 )
 
 pytestmark = pytest.mark.unit
@@ -110,3 +113,55 @@ def test_roc_and_confusion_matrix(tmp_path):
     assert_png(plot_confusion_matrix([[40, 10], [5, 45]], tmp_path / "cm.png", title="Confusion"))
     with pytest.raises(ValueError, match="tn, fp"):
         plot_confusion_matrix([[1, 2, 3]], tmp_path / "bad.png", title="t")
+
+
+def test_one_stretch_per_season_of_the_test_targets_in_time_order():
+    day = 86_400
+    start = 1_725_148_800  # 2024-09-01 00:00 UTC
+    # hourly targets: 20 days of September, a hole, then 30 days from 2024-12-15 (December and January)
+    seconds = np.r_[start + 3600 * np.arange(1, 20 * 24 + 1), start + 105 * day + 3600 * np.arange(30 * 24)]
+    stretches = season_stretches(seconds, days=10)
+    assert [season for season, _ in stretches] == ["SON", "DJF"]
+    son, djf = (mask for _, mask in stretches)
+    assert son.sum() == djf.sum() == 10 * 24  # the first 10 days of each
+    assert seconds[son][0] == seconds[0] and seconds[djf][0] == start + 105 * day
+
+
+def test_the_forecast_plot_has_a_panel_per_season_each_titled_with_its_own_mae(tmp_path):
+    seconds = 1_704_067_200 + 3600 * np.arange(1, 24 * 366)  # hourly targets through 2024
+    truth = 10 - 8 * np.cos(2 * np.pi * np.arange(seconds.size) / (24 * 366))
+    predictions = truth + np.where(seconds < 1_711_929_600, 1.0, 3.0)  # 1 °C off until April, 3 °C after
+    arrays = {"test_seconds": seconds, "test_truth": truth, "test_predictions": predictions,
+              "test_persistence": truth + 2.0}
+    metrics = {"model": "jena_conv", "test": {"mae_celsius": 2.5, "windows": seconds.size}}
+    [out] = plot_jena_evaluation(arrays, metrics, tmp_path)
+    assert_png(out, min_width=1000)
+    fig = plot_jena_stretches([("A", seconds[:48], truth[:48], predictions[:48], truth[:48] + 2.0)],
+                              tmp_path / "one.png", title="t", model_name="m")
+    assert_png(fig)
+    with pytest.raises(ValueError, match="no stretches"):
+        plot_jena_stretches([], tmp_path / "none.png", title="t", model_name="m")
+
+
+def test_season_panel_titles_give_the_mae_of_what_they_draw(monkeypatch, tmp_path):
+    import tasks.plots as plots
+
+    drawn = {}
+
+    def keep(fig, out):
+        drawn["fig"] = fig
+        return out
+
+    monkeypatch.setattr(plots, "_save", keep)
+    seconds = 1_704_067_200 + 3600 * np.arange(1, 24 * 366)
+    truth = np.zeros(seconds.size)
+    predictions = np.where(seconds < 1_711_929_600, 1.0, 3.0)  # winter and March 1 °C off, then 3 °C
+    arrays = {"test_seconds": seconds, "test_truth": truth, "test_predictions": predictions,
+              "test_persistence": truth + 2.0}
+    plot_jena_evaluation(arrays, {"model": "m", "test": {"mae_celsius": 2.5, "windows": seconds.size}}, tmp_path)
+    titles = [ax.get_title() for ax in drawn["fig"].axes]
+    assert [title.split(",")[0] for title in titles] == ["Winter (DJF)", "Spring (MAM)", "Summer (JJA)",
+                                                         "Autumn (SON)"]
+    assert "m MAE 1.00 °C, persistence 2.00 °C on 240 windows" in titles[0]  # 1-10 January, 240 hours
+    assert "m MAE 1.00 °C" in titles[1] and "m MAE 3.00 °C" in titles[2]
+    assert "2.50 °C on all 8,783 windows" in drawn["fig"].get_suptitle()
