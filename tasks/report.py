@@ -25,7 +25,7 @@ METRICS_TABLE_KEY = "train-all-metrics"  # one row per model of a training run
 REPORT_KEY = "train-all-report"  # verdicts of a training run, as markdown
 PLOT_TITLES = {  # file stem -> heading, in the order the plots are shown; other PNGs follow, sorted by name
     "curves": "Training curves",
-    "predictions": "Forecasts on the test set",
+    "predictions": "Forecasts on the test set, a stretch per season",
     "roc": "ROC curve on the test set",
     "confusion": "Confusion matrix on the test set",
 }
@@ -146,6 +146,67 @@ def metrics_table_rows(results: Sequence[Mapping]) -> list[dict]:
     return [{**h, **{c: b.get(c) for c in baseline_columns}, **t} for h, b, t in zip(head, baselines, tail)]
 
 
+def describe_months(months: Sequence[str]) -> str:
+    """Months as a person reads them: ["2024-01", "2024-02", "2024-04"] -> "Jan-Feb, Apr 2024".
+
+    Consecutive months form one run; the year follows its runs ("Jan-Feb, Apr 2024; Jan 2025"); a run across a
+    new year names both ("Nov 2023-Feb 2024").
+    """
+    import calendar
+
+    index = sorted({int(year) * 12 + int(month) - 1 for year, month in (m.split("-")[:2] for m in months)})
+    runs: list[list[int]] = []  # [first, last] month index (year * 12 + month - 1)
+    for i in index:
+        if runs and i == runs[-1][1] + 1:
+            runs[-1][1] = i
+        else:
+            runs.append([i, i])
+
+    def name(i: int) -> str:
+        return calendar.month_abbr[i % 12 + 1]
+
+    pieces: list[str] = []
+    group: list[str] = []  # runs of one year, named before the year is
+    year = None
+    for first, last in runs:
+        if first // 12 != year or first // 12 != last // 12:
+            if group:
+                pieces.append(f"{', '.join(group)} {year}")
+            group, year = [], first // 12
+        if first // 12 != last // 12:
+            pieces.append(f"{name(first)} {first // 12}-{name(last)} {last // 12}")
+            year = None
+        else:
+            group.append(name(first) if first == last else f"{name(first)}-{name(last)}")
+    if group:
+        pieces.append(f"{', '.join(group)} {year}")
+    return "; ".join(pieces)
+
+
+def split_table(m: Mapping) -> list[str]:
+    """A Jena model's splits as markdown: how they were cut, then per split its rows, windows, the windows the
+    split boundaries cost, the months it holds and its windows by season; nothing for IMDB or an older metrics.json
+    without these facts."""
+    splits = m.get("splits") or {}
+    if not splits or not all("windows" in f and "months" in f for f in splits.values()):
+        return []
+    s = m.get("settings") or {}
+    if s.get("split") == "blocked":
+        how = (f"Split `blocked`: {s.get('block_days')}-day blocks of the calendar dealt "
+               f"{s.get('block_pattern')}, repeating")
+    else:
+        how = "Split `contiguous` (the book's): train, validation and test one after the other"
+    purged = sum(f.get("purged_windows", 0) for f in splits.values())
+    possible = purged + sum(f["windows"] for f in splits.values())
+    how += (f"; no window reads another split's rows, which costs {purged:,} of the {possible:,} windows the "
+            f"record holds without split boundaries ({purged / possible:.0%})." if possible else ".")
+    rows = [[name, f.get("rows"), f["windows"], f.get("purged_windows"), describe_months(f["months"]),
+             ", ".join(f"{season} {n:,}" for season, n in (f.get("windows_by_season") or {}).items())]
+            for name, f in splits.items()]
+    return [how, "", *_table(["split", "rows", "windows", "purged windows", "months", "windows by season of the "
+                                                                                    "target"], rows)]
+
+
 def _verdicts(m: Mapping, p: Mapping | None) -> tuple[str, str]:
     """("Blessed: yes. <reason>", "Promoted: no. <reason>") of one model."""
     blessing = (m.get("blessing") or {}).get("reason") or "no blessing recorded"
@@ -221,6 +282,9 @@ def report_markdown(results: Sequence[Mapping], run_id: str, profile: str) -> st
             + (f"; reused from `{r.get('run_dir')}`." if r.get("reused") else "."),
             f"- Data sha256 `{str((m.get('data') or {}).get('sha256'))[:16]}…`, code `{m.get('git_commit')}`.",
         ]
+        table = split_table(m)
+        if table:
+            lines += ["", *table]
     return "\n".join(lines) + "\n"
 
 

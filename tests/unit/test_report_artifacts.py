@@ -15,6 +15,7 @@ from tasks.report import (
     REPORT_KEY,
     ProgressReporter,
     artifact_key,
+    describe_months,
     epoch_description,
     metrics_table_rows,
     plots_key,
@@ -124,6 +125,42 @@ def test_report_never_says_a_champion_was_kept_when_there_is_none():
 def test_report_says_when_no_promotion_was_decided():
     text = report_markdown([{"metrics": JENA, "promotion": None}], "r1", "quick")
     assert "**Promoted: not decided.**" in text and "1 model trained" in text
+
+
+JENA_SPLITS = {  # measured on the 2024 station files, 28-day blocks, lookback 1440, delay 144
+    "train": {"rows": 19536, "ranges": 3, "windows": 14784, "purged_windows": 3168,
+              "months": ["2024-01", "2024-02", "2024-04", "2024-05", "2024-08", "2024-09"],
+              "windows_by_season": {"DJF": 4896, "MAM": 3408, "JJA": 2880, "SON": 3600}},
+    "val": {"rows": 11068, "ranges": 3, "windows": 6316, "purged_windows": 3168,
+            "months": ["2024-02", "2024-03", "2024-06", "2024-07", "2024-09", "2024-10"],
+            "windows_by_season": {"DJF": 576, "MAM": 1872, "JJA": 1947, "SON": 1921}},
+    "test": {"rows": 8064, "ranges": 2, "windows": 4896, "purged_windows": 3168,
+             "months": ["2024-03", "2024-04", "2024-07"], "windows_by_season": {"MAM": 2448, "JJA": 2448}},
+}
+
+
+def test_months_read_as_runs_with_their_year():
+    assert describe_months(["2024-01", "2024-02", "2024-04", "2024-05", "2024-08"]) == "Jan-Feb, Apr-May, Aug 2024"
+    assert describe_months(["2023-11", "2023-12", "2024-01", "2024-03", "2025-06"]) == (
+        "Nov 2023-Jan 2024; Mar 2024; Jun 2025")
+    assert describe_months([]) == ""
+
+
+def test_report_has_a_split_table_for_jena_and_none_for_imdb():
+    jena = {**JENA, "splits": JENA_SPLITS,
+            "settings": {"split": "blocked", "block_days": 28, "block_pattern": "train,train,val,test"}}
+    imdb = {**IMDB, "splits": {"train": {"reviews": 20000}, "val": {"reviews": 5000}, "test": {"reviews": 25000}}}
+    text = report_markdown([{"metrics": jena, "promotion": None}, {"metrics": imdb, "promotion": None}], "r", "seed")
+    assert ("Split `blocked`: 28-day blocks of the calendar dealt train,train,val,test, repeating; no window reads "
+            "another split's rows, which costs 9,504 of the 35,500 windows the record holds without split "
+            "boundaries (27%).") in text
+    assert "| split | rows | windows | purged windows | months | windows by season of the target |" in text
+    assert "| train | 19,536 | 14,784 | 3,168 | Jan-Feb, Apr-May, Aug-Sep 2024 | DJF 4,896, MAM 3,408, JJA 2,880, SON 3,600 |" in text
+    assert "| test | 8,064 | 4,896 | 3,168 | Mar-Apr, Jul 2024 | MAM 2,448, JJA 2,448 |" in text
+    assert text.count("| split | rows |") == 1  # IMDB's splits are reviews, not a table of windows
+    contiguous = report_markdown([{"metrics": {**jena, "settings": {"split": "contiguous"}}, "promotion": None}],
+                                 "r", "seed")
+    assert "Split `contiguous` (the book's)" in contiguous
 
 
 def write_validation(folder: Path, dataset: str, stage: str, results: list[SuiteResult]) -> Path:
