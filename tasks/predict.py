@@ -526,7 +526,8 @@ def forecast_windows(
     columns: Sequence[str] | None = None,
     notes: Sequence[str] = (),
 ) -> ForecastWindows:
-    """The windows of every reading in the last 24 hours (the last `delay` rows of a whole grid).
+    """The windows of every reading in the last `delay` x 10 minutes (24 hours at delay 144; on a whole grid the
+    last `delay` rows): reading e is one of them when time(e) > time(newest) - delay x 10 minutes.
 
     The reading e of the window anchored at r = e + step (tasks.windows' naming) is the window's last input row;
     the window reads rows e - lookback + step, ..., e, every `step`-th, which must lie on a whole 10-minute grid

@@ -259,6 +259,15 @@ def test_load_station_frames_reads_a_published_parquet(tmp_path) -> None:
     np.testing.assert_allclose(from_parquet.features, from_csv.features, rtol=1e-6)  # float32 in the Parquet
 
 
+def test_load_station_frames_reads_a_zipped_station_file(tmp_path) -> None:
+    from tests.support.fixtures import write_station_file
+
+    path = write_station_file(tmp_path, "mpi_roof_2024a.zip", START, 30, quoted_header=True, padded=True,
+                              crlf=False, seed=3)
+    data = load_station_frames([path])
+    assert data.features.shape == (30, 14) and data.source == "mpi_roof_2024a.zip"
+
+
 def test_load_station_frames_names_a_missing_feature_column(tmp_path) -> None:
     path = write_station(tmp_path, station_frame(30).drop(columns=["rh (%)"]))
     with pytest.raises(PredictInputError, match=r"mpi_roof_2024b\.csv: no column\(s\) \['rh \(%\)'\]"):
