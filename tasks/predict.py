@@ -69,6 +69,35 @@ class PredictInputError(DataFormatError):
 
 
 # ---------------------------------------------------------------------------------------------------------------
+# Models
+# ---------------------------------------------------------------------------------------------------------------
+def load_model(path: Path) -> Any:
+    """A saved model (`model.keras` of a run) ready to predict: loaded without its optimizer and metrics.
+
+    compile=False: prediction needs neither, and it loads in about half the time (bench/predict.py) without
+    Keras' warning about optimizer variables it skips.
+
+    Args:
+        path: the .keras file.
+
+    Returns:
+        The keras.Model.
+
+    Raises:
+        PredictInputError: if the file is missing or not a Keras model file.
+    """
+    import keras
+
+    path = Path(path)
+    if not path.is_file():
+        raise PredictInputError(f"{path}: no such model file; expected a run's model.keras")
+    try:
+        return keras.models.load_model(path, compile=False)
+    except (ValueError, OSError) as e:
+        raise PredictInputError(f"{path}: not a Keras model file ({type(e).__name__}: {e})") from e
+
+
+# ---------------------------------------------------------------------------------------------------------------
 # IMDB: text to word ranks
 # ---------------------------------------------------------------------------------------------------------------
 def tokenize(text: str) -> list[str]:
@@ -147,9 +176,16 @@ def predict_reviews(
         "negative"), probability (of positive), words (after tokenizing), known_words (in the index),
         vocab_words (known and inside the model's num_words), flag ("" or why the prediction means little),
         excerpt (the text's start).
+
+    Raises:
+        SettingsError: if the model does not read (batch, maxlen) inputs.
     """
     from tasks.models import encode_reviews  # imports Keras
 
+    shape = getattr(model, "input_shape", None)
+    if shape is not None and (len(shape) != 2 or shape[1] not in (None, maxlen)):
+        raise SettingsError(f"the model reads inputs of shape {shape}; expected (batch, {maxlen}) word ids "
+                            "(an IMDB model, and maxlen as it was trained with)")
     encoded = text_to_ranks(texts, word_index)
     x = encode_reviews(encoded.ranks, num_words, maxlen)  # (reviews, maxlen) int32
     if len(texts):

@@ -107,6 +107,25 @@ def test_predict_reviews_feeds_the_training_encoding_and_keeps_input_order() -> 
     assert rows[0]["probability"] == pytest.approx(0.9) and rows[0]["excerpt"] == "the great movie"
 
 
+def test_predict_reviews_refuses_a_model_of_another_input_length() -> None:
+    from tasks.models import build_imdb_conv
+
+    with pytest.raises(SettingsError, match=r"the model reads inputs of shape \(None, 100\); expected \(batch, 500\)"):
+        predict_reviews(build_imdb_conv(max_features=50, maxlen=100, embedding_dim=4), ["good"], WORD_INDEX)
+
+
+def test_load_model_reads_a_saved_model_and_names_a_bad_file(tmp_path) -> None:
+    from tasks.models import build_jena_conv
+
+    build_jena_conv().save(tmp_path / "model.keras")
+    assert predict.load_model(tmp_path / "model.keras").input_shape == (None, None, 14)
+    with pytest.raises(PredictInputError, match="nothere.keras: no such model file"):
+        predict.load_model(tmp_path / "nothere.keras")
+    (tmp_path / "bad.keras").write_text("not a zip")
+    with pytest.raises(PredictInputError, match="bad.keras: not a Keras model file"):
+        predict.load_model(tmp_path / "bad.keras")
+
+
 def test_predict_reviews_of_nothing_is_no_rows() -> None:
     assert predict_reviews(FakeModel([]), [], WORD_INDEX) == []
 
