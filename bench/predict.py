@@ -17,10 +17,10 @@ operations. Its predict function is traced on a warm-up batch first.
 Jena: an untrained jena_conv_gru (lookback 1440 rows, step 3, delay 144: the seed profile's) is saved to a
 .keras file, with a normalization of the station file's own statistics. Each round times
 `keras.models.load_model` (as saved), then tasks.predict.load_model (compile=False: all prediction needs), and
-what a user waits for after that, on the latter: `windows` (forecast_windows: checks, the last 24 hours' 144 windows, normalization) and
-`forecast` (one predict call for every window, the first on the freshly loaded model, tracing included; target
-<= 2 s for the two together), and a `second forecast` on the same model for comparison. Reading the CSV
-(load_station_frames) is timed apart.
+what a user waits for after that, on the latter: `windows` (forecast_windows: checks, the last 24 hours' 144
+windows, normalization) and `forecast` (one predict call for every window, the first on the freshly loaded
+model, tracing included; target <= 2 s for the two together), and a `second forecast` on the same model for
+comparison. Reading the CSV (load_station_frames) is timed apart.
 
 The machine may be busy with other work: each round records the load average, and CPU seconds are reported
 beside wall seconds (they move less with the load).
