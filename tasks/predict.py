@@ -425,7 +425,7 @@ class StationData:
     features: np.ndarray  # (rows, features) float64 readings; JENA_SENTINEL or NaN where there was none
     columns: tuple[str, ...]  # the feature names, in the column order of `features`
     source: str  # the file names, for messages
-    notes: tuple[str, ...]  # what loading changed: repeated times dropped, files overlapping
+    notes: tuple[str, ...]  # what loading changed: repeated times dropped (a repeated row, or files overlapping)
 
 
 def load_station_frames(paths: Sequence[Path], features: Sequence[str] = JENA_FEATURES) -> StationData:
@@ -437,7 +437,8 @@ def load_station_frames(paths: Sequence[Path], features: Sequence[str] = JENA_FE
     -9999 interpolated at ingestion.
 
     Args:
-        paths: station files (`.csv`, `.zip`) and/or `.parquet` tables, in any order; they may overlap.
+        paths: station files (`.csv`, `.zip`) and/or `.parquet` tables (or a published dataset folder holding
+            jena.parquet, e.g. data/processed/jena), in any order; they may overlap.
         features: the columns to read, in the model's order (normalization.json's "features").
 
     Returns:
@@ -457,6 +458,8 @@ def load_station_frames(paths: Sequence[Path], features: Sequence[str] = JENA_FE
         raise PredictInputError("no station file given; expected at least one .csv, .zip or .parquet")
     parts_seconds, parts_values, names = [], [], []
     for path in map(Path, paths):
+        if path.is_dir() and (path / "jena.parquet").is_file():
+            path = path / "jena.parquet"
         names.append(path.name)
         if not path.is_file():
             raise PredictInputError(f"{path}: no such file")

@@ -273,7 +273,7 @@ def test_load_station_frames_reads_a_published_parquet(tmp_path) -> None:
     table, _ = normalize_jena([(path.name, read_jena_csv(path))])
     pq.write_table(jena_arrow(table), tmp_path / "jena.parquet")
     from_csv = load_station_frames([path])
-    from_parquet = load_station_frames([tmp_path / "jena.parquet"])
+    from_parquet = load_station_frames([tmp_path])  # a dataset folder holding jena.parquet
     np.testing.assert_array_equal(from_parquet.seconds, from_csv.seconds)
     np.testing.assert_allclose(from_parquet.features, from_csv.features, rtol=1e-6)  # float32 in the Parquet
 
