@@ -537,9 +537,9 @@ def check_normalization(normalization: Mapping[str, Any], source: str = "normali
                                 f"{len(normalization['std'])} stds and target_col {normalization['target_col']}; "
                                 "expected one mean and std per feature and a target among them")
     lookback, step, delay = (int(normalization[k]) for k in ("lookback", "step", "delay"))
-    if step < 1 or lookback < step or lookback % step or delay < 0:
+    if step < 1 or lookback < step or lookback % step or delay < 1:
         raise PredictInputError(f"{source}: lookback {lookback}, step {step}, delay {delay}; expected lookback a "
-                                "positive multiple of step and delay >= 0")
+                                "positive multiple of step and delay >= 1 (as tasks.config allows for training)")
 
 
 @dataclass(frozen=True)
