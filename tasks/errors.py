@@ -33,3 +33,8 @@ class ValidationFailed(SeqconvError):
 
 class SettingsError(SeqconvError):
     """A setting, profile or command-line option is not allowed."""
+
+
+class PredictInputError(DataFormatError):
+    """New data that cannot be predicted on: a reviews file that is not UTF-8 or lacks its column, station
+    readings too short, broken by a gap, missing a column or holding a -9999 where the model must read."""

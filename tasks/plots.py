@@ -418,6 +418,77 @@ def plot_confusion_matrix(
 
 
 # ---------------------------------------------------------------------------------------------------------------
+# Forecasts of new data (tasks.predict)
+# ---------------------------------------------------------------------------------------------------------------
+def plot_forecast(
+    observed_seconds: np.ndarray,
+    observed_c: np.ndarray,
+    target_seconds: np.ndarray,
+    forecast_c: np.ndarray,
+    persistence_c: np.ndarray,
+    out: Path,
+    *,
+    title: str,
+    model_name: str = "model",
+    days: float = 3.0,
+) -> Path:
+    """The last days of measured temperature and the forecasts made from the last 24 hours of readings.
+
+    Each forecast is drawn at the time it is for (up to a day beyond the last reading), persistence (the
+    temperature at the forecast's reading) beside it; a vertical line marks the last reading, a dot and a label
+    the headline forecast (the newest).
+
+    Args:
+        observed_seconds: (rows,) seconds since 1970 of each reading (station time).
+        observed_c: (rows,) measured temperature, °C; NaN where none was read (drawn as a hole).
+        target_seconds: (anchors,) the time each forecast is for, in time order.
+        forecast_c: (anchors,) the model's forecasts, °C.
+        persistence_c: (anchors,) persistence's forecasts for the same times, °C.
+        out: the PNG to write.
+        title: the figure title; say what is shown (model, source, last reading).
+        model_name: legend name of the model.
+        days: days of measurements shown before the last reading.
+
+    Returns:
+        `out`.
+
+    Raises:
+        ValueError: if there is no reading or no forecast, or the arrays of one kind differ in length.
+    """
+    seen = np.asarray(observed_seconds, dtype=np.int64).reshape(-1)
+    seen_c = np.asarray(observed_c, dtype=np.float64).reshape(-1)
+    when = np.asarray(target_seconds, dtype=np.int64).reshape(-1)
+    model, baseline = (np.asarray(v, dtype=np.float64).reshape(-1) for v in (forecast_c, persistence_c))
+    if seen.size == 0 or seen.size != seen_c.size or when.size == 0 or not when.size == model.size == baseline.size:
+        raise ValueError(
+            f"{seen.size} reading times for {seen_c.size} temperatures, {when.size} forecast times for "
+            f"{model.size} forecasts and {baseline.size} persistence values; expected matching, non-zero counts"
+        )
+    shown = seen >= seen[-1] - days * 86_400
+    as_dates = lambda s: s.astype("datetime64[s]")  # noqa: E731 - seconds since 1970 to matplotlib's dates
+
+    fig = _new_figure(WIDE)
+    ax = fig.subplots()
+    ax.plot(as_dates(seen[shown]), seen_c[shown], color=TRUTH_COLOR, linewidth=1.4, label="measured")
+    ax.plot(as_dates(when), model, color=MODEL_COLOR, linewidth=1.6, label=f"{model_name} forecast")
+    ax.plot(as_dates(when), baseline, color=BASELINE_COLOR, linewidth=1.2, linestyle="--",
+            label="persistence (temperature at the reading)")  # fmt: skip
+    ax.axvline(as_dates(seen[-1:])[0], color="gray", linewidth=1.0, linestyle=":", label="last reading")
+    ax.plot(as_dates(when[-1:]), model[-1:], "o", color="tab:blue")
+    ax.annotate(f"{model[-1]:.1f} °C", (as_dates(when[-1:])[0], model[-1]), textcoords="offset points",
+                xytext=(-4, 8), ha="right", color="tab:blue", fontsize="small")  # fmt: skip
+    locator = mdates.AutoDateLocator()
+    ax.xaxis.set_major_locator(locator)
+    ax.xaxis.set_major_formatter(mdates.ConciseDateFormatter(locator))
+    ax.set_xlabel("Time (station time); forecasts drawn at the time they are for")
+    ax.set_ylabel("Temperature (°C)")
+    ax.grid(alpha=0.3)
+    ax.legend(loc="lower center", bbox_to_anchor=(0.5, 1.0), ncols=4, frameon=False, fontsize="small")
+    fig.suptitle(title)
+    return _save(fig, out)
+
+
+# ---------------------------------------------------------------------------------------------------------------
 # A run's or an evaluation's figures, from the files the train and evaluate stages wrote
 # ---------------------------------------------------------------------------------------------------------------
 FORECAST_DAYS = 10  # consecutive test windows per panel of the forecast plot: days show, and stay readable
