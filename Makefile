@@ -43,8 +43,8 @@ bench-ingest: $(BIN)/.installed
 bench-gpu: $(BIN)/.installed  # on a GPU machine; under 10 minutes
 	$(BIN)/python -m bench.gpu
 
-service-start: $(BIN)/.installed
-	SEQCONV_MIRROR="$(MIRROR)" SEQCONV_JENA_FILES="$(JENA_FILES)" scripts/service.sh start
+service-start: $(BIN)/.installed  # DB=postgres: on a private PostgreSQL cluster (see README); default SQLite
+	DB="$(DB)" SEQCONV_MIRROR="$(MIRROR)" SEQCONV_JENA_FILES="$(JENA_FILES)" scripts/service.sh start
 
 service-stop:
 	scripts/service.sh stop

@@ -1,6 +1,10 @@
 """The real service on one machine: `prefect server start`, the cpu and gpu pools with a worker each, the
 deployments of prefect.yaml, and `prefect deployment run train-all/train-all --watch`, all through
-scripts/service.sh, then checked through the API and shut down with no process left behind."""
+scripts/service.sh, then checked through the API and shut down with no process left behind.
+
+The database: `DB=sqlite` or `DB=postgres` in the environment chooses; without it, PostgreSQL in CI (`CI` set: a
+missing PostgreSQL fails the test there) and wherever its programs are installed, else SQLite, with a warning.
+The test's id names the one used: `...[postgres]` or `...[sqlite]`."""
 
 from __future__ import annotations
 
@@ -9,7 +13,9 @@ import os
 import shutil
 import socket
 import subprocess
+import tempfile
 import time
+import warnings
 from pathlib import Path
 
 import pytest
@@ -17,6 +23,22 @@ import pytest
 pytestmark = pytest.mark.e2e
 ROOT = Path(__file__).resolve().parents[2]
 SERVICE = ROOT / "scripts" / "service.sh"
+IN_CI = os.environ.get("CI", "").lower() not in ("", "0", "false")
+
+
+def _postgres_programs() -> subprocess.CompletedProcess:
+    """The service script's own answer to where initdb and pg_ctl are (stdout), or how to install them (stderr)."""
+    return subprocess.run(["bash", str(SERVICE), "pg-bindir"], capture_output=True, text=True)
+
+
+def _backend() -> str:
+    """The database this run uses (see the module's docstring)."""
+    if os.environ.get("DB"):
+        return os.environ["DB"]
+    return "postgres" if IN_CI or _postgres_programs().returncode == 0 else "sqlite"
+
+
+BACKEND = _backend()
 
 
 def _free_port() -> int:
@@ -35,37 +57,55 @@ def _group_alive(pgid: int) -> bool:
     return True
 
 
-@pytest.fixture(scope="module")
-def service(fixture_mirror, tmp_path_factory):
+@pytest.fixture(scope="module", params=[BACKEND])
+def service(request, fixture_mirror, tmp_path_factory):
+    backend = request.param
     base = tmp_path_factory.mktemp("service")
     mirror = base / "mirror"
     shutil.copytree(fixture_mirror, mirror)
     port = _free_port()
     env = {k: v for k, v in os.environ.items() if not k.startswith("PREFECT_")}
     env.update(
+        DB=backend,
         SEQCONV_PORT=str(port),
         SEQCONV_SERVICE_DIR=str(base / "service"),
         PREFECT_HOME=str(base / "prefect-home"),
         SEQCONV_MIRROR=str(mirror),
         SEQCONV_JENA_FILES="mpi_roof_2024a.csv mpi_roof_2024b.csv",
     )
+    pg_dir = None
+    if backend == "postgres":
+        found = _postgres_programs()
+        if found.returncode != 0:
+            why = "CI=" + os.environ["CI"] if IN_CI and not os.environ.get("DB") else "DB=postgres"
+            pytest.fail(f"{why} asks for PostgreSQL, and it is missing: {found.stderr.strip()}")
+        # Not under pytest's temporary folder: as root, that is private to root, and the cluster runs as `postgres`.
+        pg_dir = Path(tempfile.mkdtemp(prefix="seqconv-test-postgres-"))
+        env["SEQCONV_PG_DIR"] = str(pg_dir)
+    elif not os.environ.get("DB"):
+        warnings.warn("the service test runs on SQLite: PostgreSQL is not installed (apt-get install postgresql)")
     started = time.perf_counter()
     result = subprocess.run(["bash", str(SERVICE), "start"], env=env, capture_output=True, text=True, timeout=600)
     service_dir = base / "service"
     pids = {p.stem: int(p.read_text()) for p in service_dir.glob("*.pid")}
     try:
         assert result.returncode == 0, result.stdout + result.stderr
-        yield {"env": env, "base": base, "port": port, "started": started, "pids": pids}
+        yield {"env": env, "base": base, "port": port, "started": started, "pids": pids, "backend": backend}
     finally:
         stop = subprocess.run(["bash", str(SERVICE), "stop"], env=env, capture_output=True, text=True, timeout=120)
         print(stop.stdout, stop.stderr)
-        left = [name for name, pid in pids.items() if _group_alive(pid)]
+        deadline = time.monotonic() + 10  # an orphan is reaped by init a moment after it exits
+        while (left := [name for name, pid in pids.items() if _group_alive(pid)]) and time.monotonic() < deadline:
+            time.sleep(0.5)
+        if pg_dir is not None:
+            shutil.rmtree(pg_dir, ignore_errors=True)
         assert not left, f"processes left behind: {left}"
 
 
 def test_deployment_run_trains_on_the_gpu_pool_and_names_a_champion(service):
-    env, base = service["env"], service["base"]
-    assert set(service["pids"]) == {"server", "worker-cpu", "worker-gpu"}
+    env, base, backend = service["env"], service["base"], service["backend"]
+    expected = {"server", "worker-cpu", "worker-gpu"} | ({"postgres"} if backend == "postgres" else set())
+    assert set(service["pids"]) == expected
     data, artifacts = base / "data", base / "artifacts"
     run = subprocess.run(
         ["bash", str(SERVICE), "run", "train-all/train-all", "--param", "profile=smoke",
@@ -101,6 +141,16 @@ def test_deployment_run_trains_on_the_gpu_pool_and_names_a_champion(service):
                 "plots-jena-conv", "plots-jena-conv-gru"]
         found = {a.key for a in client.read_artifacts(artifact_filter=ArtifactFilter(key=ArtifactFilterKey(any_=keys)))}
         assert set(keys) <= found, set(keys) - found
+
+    status = subprocess.run(["bash", str(SERVICE), "status"], env=env, capture_output=True, text=True, timeout=60)
+    assert f"database: {backend}" in status.stdout, status.stdout
+    if backend == "postgres":  # the runs are in PostgreSQL, and none of SQLite's lock errors under the heartbeats
+        count = subprocess.run(["bash", str(SERVICE), "psql", "-tAc", "SELECT count(*) FROM flow_run"],
+                               env=env, capture_output=True, text=True, timeout=60)
+        assert count.returncode == 0 and int(count.stdout) >= 5, count.stdout + count.stderr
+        for log in ("server", "worker-cpu", "worker-gpu"):
+            text = (base / "service" / f"{log}.log").read_text(errors="replace")
+            assert "database is locked" not in text, f"{log}.log: {text[-3000:]}"
 
     champion = json.loads((artifacts / "registry" / "imdb_conv.json").read_text())
     assert champion["model"] == "imdb_conv" and Path(champion["model_path"]).is_file()
