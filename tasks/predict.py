@@ -30,6 +30,7 @@ from pathlib import Path
 from typing import Any, NamedTuple
 
 import numpy as np
+from prefect import task
 
 from tasks import atomic
 from tasks.config import (
@@ -736,3 +737,125 @@ def observed_temperature(data: StationData, target: str = JENA_TARGET) -> tuple[
     """The measured temperature of station readings, for plots: (seconds, °C with NaN where none was read)."""
     values = data.features[:, data.columns.index(target)].astype(np.float64)
     return data.seconds, np.where(values == JENA_SENTINEL, np.nan, values)
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# Which model, and the stage over a model folder
+# ---------------------------------------------------------------------------------------------------------------
+DEFAULT_MODEL = {"imdb": "imdb_conv", "jena": "jena_conv_gru"}  # dataset -> the model used unless one is named
+PREDICTIONS = "predictions.csv"  # in artifacts/predictions/<id>/<model>/: one row per review or forecast
+FORECAST = "forecast.json"  # Jena: the headline, every forecast of the last 24 h, notes
+FORECAST_PLOT = "forecast.png"
+
+
+def choose_model(dataset: str, model: str | None, model_dir: Path | str | None, registry_dir: Path) -> Path:
+    """The model folder to predict with: `model_dir` if given, else the champion of `model` (default the
+    dataset's DEFAULT_MODEL); it must be a finished run of the dataset's family.
+
+    Raises:
+        SettingsError: on an unknown dataset, no champion yet (saying how to get one), or a folder of another family.
+    """
+    from tasks import runs
+    from tasks.registry import champion_model_dir
+
+    if dataset not in DEFAULT_MODEL:
+        raise SettingsError(f"unknown dataset {dataset!r}; allowed: {', '.join(DEFAULT_MODEL)}")
+    if model_dir is None:
+        model_dir = champion_model_dir(Path(registry_dir), model or DEFAULT_MODEL[dataset])
+    model_dir = runs.check_model_dir(model_dir)
+    settings = runs.read_settings(model_dir)
+    if settings.family != dataset:
+        raise SettingsError(f"{model_dir} holds a {settings.model} model ({settings.family}); `predict {dataset}` "
+                            f"needs a {dataset} model, e.g. {DEFAULT_MODEL[dataset]}")
+    return model_dir
+
+
+def gather_reviews(texts: Sequence[str] | None, file: Path | str | None, csv_file: Path | str | None,
+                   column: str) -> list[str]:
+    """The reviews to predict, from exactly one source: texts given as they are, a text file, or a CSV column."""
+    given = [name for name, value in (("--text", texts), ("--file", file), ("--csv", csv_file)) if value]
+    if len(given) != 1:
+        raise SettingsError(f"give the reviews one way: --text, --file or --csv (got {', '.join(given) or 'none'})")
+    if texts:
+        return [str(t) for t in texts]
+    if file:
+        return read_reviews_file(Path(file))
+    return read_reviews_csv(Path(csv_file), column)
+
+
+def predict_reviews_from(model_dir: Path, texts: list[str], data_dir: Path, out_dir: Path) -> Path:
+    """predict_reviews with a saved IMDB model and the published word index; the rows to out_dir/predictions.csv.
+
+    Raises:
+        SettingsError: if the IMDB dataset (its word index) has not been ingested.
+    """
+    from tasks import runs
+    from tasks.normalize import load_word_index
+
+    index_path = Path(data_dir) / "processed" / "imdb" / "word_index.json"
+    if not index_path.is_file():
+        raise SettingsError(f"no IMDB word index at {index_path}: run `seqconv ingest imdb --data-dir {data_dir}` "
+                            "first (raw text is encoded with the word index the model was trained with)")
+    settings = runs.read_settings(model_dir)
+    model = load_model(Path(model_dir) / runs.MODEL)
+    rows = predict_reviews(model, texts, load_word_index(index_path), num_words=settings.num_words,
+                           maxlen=settings.maxlen)
+    Path(out_dir).mkdir(parents=True, exist_ok=True)
+    return write_predictions(rows, Path(out_dir) / PREDICTIONS)
+
+
+def forecast_from(model_dir: Path, files: Sequence[Path | str] | None, data_dir: Path, out_dir: Path) -> Path:
+    """The forecast of a saved Jena model from station files (default the published dataset): forecast.json,
+    predictions.csv (every reading of the last 24 h) and forecast.png in out_dir.
+
+    Raises:
+        SettingsError: if no file is named and no Jena dataset has been ingested.
+        PredictInputError: on readings that cannot be forecast from (too few, a gap, a missing reading), naming
+            the file and the time.
+    """
+    from tasks import runs
+    from tasks.plots import plot_forecast
+
+    model_dir = Path(model_dir)
+    normalization = load_normalization(model_dir / runs.NORMALIZATION)
+    if files:
+        paths = [Path(f) for f in files]
+    else:
+        published = Path(data_dir) / "processed" / "jena"
+        if not (published / "jena.parquet").is_file():
+            raise SettingsError(f"no station files named and no Jena dataset at {published}: name files with "
+                                f"--files, or run `seqconv ingest jena --data-dir {data_dir}` first")
+        paths = [published]
+    data = load_station_frames(paths, normalization["features"])
+    windows = forecast_windows(data.seconds, data.features, normalization, data.source, columns=data.columns,
+                               notes=data.notes)
+    result = forecast(load_model(model_dir / runs.MODEL), windows)
+    out_dir = Path(out_dir)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    write_predictions(result.rows, out_dir / PREDICTIONS)
+    model_name = runs.read_settings(model_dir).model
+    headline = result.headline
+    seen_seconds, seen_c = observed_temperature(data)
+    plot_forecast(seen_seconds, seen_c, result.target_seconds, result.forecast_c, result.persistence_c,
+                  out_dir / FORECAST_PLOT, model_name=model_name,
+                  title=f"{model_name}: {headline['forecast_c']:.1f} °C at {headline['target_time']} "
+                        f"(last reading {headline['reading_time']}, {data.source})")
+    return atomic.write_json(out_dir / FORECAST, {**result.to_json(), "model_dir": str(model_dir.resolve()),
+                                                  "model": model_name})
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# Prefect tasks
+# ---------------------------------------------------------------------------------------------------------------
+@task(task_run_name="predict sentiment of {model_dir.name}")
+def predict_reviews_task(model_dir: Path, texts: list[str] | None, file: str | None, csv_file: str | None,
+                         column: str, data_dir: Path, out_dir: Path) -> str:
+    """Sentiment of each review (probability of positive, label, known words); returns predictions.csv."""
+    return str(predict_reviews_from(Path(model_dir), gather_reviews(texts, file, csv_file, column), Path(data_dir),
+                                    Path(out_dir)))
+
+
+@task(task_run_name="forecast with {model_dir.name}")
+def forecast_task(model_dir: Path, files: list[str] | None, data_dir: Path, out_dir: Path) -> str:
+    """The temperature 24 h after the last reading, and for every reading of the last 24 h; returns forecast.json."""
+    return str(forecast_from(Path(model_dir), files, Path(data_dir), Path(out_dir)))
