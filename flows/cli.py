@@ -188,11 +188,55 @@ def evaluate(args: argparse.Namespace) -> int:
     return 0
 
 
+def predict_parser(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("dataset", choices=["imdb", "jena"])
+    parser.add_argument("--text", action="append", default=None, metavar="REVIEW",
+                        help="imdb: a review to judge (repeatable)")
+    parser.add_argument("--file", default=None, help="imdb: a UTF-8 text file, one review a line")
+    parser.add_argument("--csv", dest="csv_file", default=None, help="imdb: a CSV file with a header row")
+    parser.add_argument("--column", default="text", help="imdb: the CSV column holding the reviews (default text)")
+    parser.add_argument("--files", nargs="+", default=None, metavar="FILE",
+                        help="jena: station files (.csv, .zip) to forecast from (default: the published data)")
+    parser.add_argument("--model", default=None,
+                        help="whose champion predicts (default imdb_conv for imdb, jena_conv_gru for jena)")
+    parser.add_argument("--model-dir", default=None, help="a run folder to predict with instead of a champion")
+    parser.add_argument("--data-dir", default="data", help="holds processed/ (word index, published weather)")
+    parser.add_argument("--artifacts-dir", default="artifacts", help="holds registry/; results go to predictions/")
+    parser.add_argument("--out", default=None, help="also write the predictions to this .csv or .jsonl file")
+
+
+def predict(args: argparse.Namespace) -> int:
+    from tasks import runs
+    from tasks.errors import SettingsError
+    from tasks.predict import OUTPUT_SUFFIXES, choose_model, gather_reviews
+
+    if args.dataset == "imdb":
+        gather_reviews(args.text, args.file, args.csv_file, args.column)  # fail fast: unreadable input, no column
+    elif args.text or args.file or args.csv_file:
+        raise SettingsError("--text, --file and --csv are for imdb; jena forecasts from --files (station files)")
+    if args.files and args.dataset != "jena":
+        raise SettingsError("--files is for jena (station files); imdb reads --text, --file or --csv")
+    if args.out and Path(args.out).suffix.lower() not in OUTPUT_SUFFIXES:
+        raise SettingsError(f"--out {args.out}: expected a file ending in {' or '.join(OUTPUT_SUFFIXES)}")
+    choose_model(args.dataset, args.model, args.model_dir, runs.registry_dir(args.artifacts_dir))
+    start_temporary_server()
+    from flows.predict import predict_flow
+    from tasks.report import prediction_summary
+
+    out_dir = predict_flow(dataset=args.dataset, model=args.model, model_dir=args.model_dir, texts=args.text,
+                           file=args.file, csv_file=args.csv_file, column=args.column, files=args.files,
+                           data_dir=args.data_dir, artifacts_dir=args.artifacts_dir, out=args.out)
+    print(prediction_summary(args.dataset, Path(out_dir)))
+    print(out_dir if not args.out else f"{out_dir}\n{args.out}")
+    return 0
+
+
 COMMANDS: dict[str, tuple[str, Callable, Callable]] = {  # name -> (one line of help, options, what runs)
     "ingest": ("download, validate and publish a dataset", ingest_parser, ingest),
     "train": ("train one model, judge it and plot it", train_parser, train),
     "train-all": ("ingest, train every model, promote champions, report", train_all_parser, train_all),
     "evaluate": ("judge a saved model on the published data", evaluate_parser, evaluate),
+    "predict": ("predict with a champion: raw review text, or the next 24 h of weather", predict_parser, predict),
 }
 MODULES = {"ingest": "flows.ingest", "train": "flows.train", "train-all": "flows.train_all",
            "evaluate": "flows.evaluate", "predict": "flows.predict"}

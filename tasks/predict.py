@@ -783,8 +783,9 @@ def gather_reviews(texts: Sequence[str] | None, file: Path | str | None, csv_fil
     return read_reviews_csv(Path(csv_file), column)
 
 
-def predict_reviews_from(model_dir: Path, texts: list[str], data_dir: Path, out_dir: Path) -> Path:
-    """predict_reviews with a saved IMDB model and the published word index; the rows to out_dir/predictions.csv.
+def predict_reviews_from(model_dir: Path, texts: list[str], data_dir: Path, out_dir: Path) -> list[dict[str, Any]]:
+    """predict_reviews with a saved IMDB model and the published word index; the rows, also written to
+    out_dir/predictions.csv.
 
     Raises:
         SettingsError: if the IMDB dataset (its word index) has not been ingested.
@@ -801,12 +802,15 @@ def predict_reviews_from(model_dir: Path, texts: list[str], data_dir: Path, out_
     rows = predict_reviews(model, texts, load_word_index(index_path), num_words=settings.num_words,
                            maxlen=settings.maxlen)
     Path(out_dir).mkdir(parents=True, exist_ok=True)
-    return write_predictions(rows, Path(out_dir) / PREDICTIONS)
+    write_predictions(rows, Path(out_dir) / PREDICTIONS)
+    return rows
 
 
-def forecast_from(model_dir: Path, files: Sequence[Path | str] | None, data_dir: Path, out_dir: Path) -> Path:
-    """The forecast of a saved Jena model from station files (default the published dataset): forecast.json,
-    predictions.csv (every reading of the last 24 h) and forecast.png in out_dir.
+def forecast_from(model_dir: Path, files: Sequence[Path | str] | None, data_dir: Path,
+                  out_dir: Path) -> list[dict[str, Any]]:
+    """The forecast of a saved Jena model from station files (default the published dataset): one row per
+    reading of the last 24 h, also written with the headline and notes to out_dir (predictions.csv,
+    forecast.json, forecast.png).
 
     Raises:
         SettingsError: if no file is named and no Jena dataset has been ingested.
@@ -840,22 +844,30 @@ def forecast_from(model_dir: Path, files: Sequence[Path | str] | None, data_dir:
                   out_dir / FORECAST_PLOT, model_name=model_name,
                   title=f"{model_name}: {headline['forecast_c']:.1f} °C at {headline['target_time']} "
                         f"(last reading {headline['reading_time']}, {data.source})")
-    return atomic.write_json(out_dir / FORECAST, {**result.to_json(), "model_dir": str(model_dir.resolve()),
-                                                  "model": model_name})
+    atomic.write_json(out_dir / FORECAST, {**result.to_json(), "model_dir": str(model_dir.resolve()),
+                                           "model": model_name})
+    return result.rows
 
 
 # ---------------------------------------------------------------------------------------------------------------
 # Prefect tasks
 # ---------------------------------------------------------------------------------------------------------------
-@task(task_run_name="predict sentiment of {model_dir.name}")
-def predict_reviews_task(model_dir: Path, texts: list[str] | None, file: str | None, csv_file: str | None,
-                         column: str, data_dir: Path, out_dir: Path) -> str:
-    """Sentiment of each review (probability of positive, label, known words); returns predictions.csv."""
-    return str(predict_reviews_from(Path(model_dir), gather_reviews(texts, file, csv_file, column), Path(data_dir),
-                                    Path(out_dir)))
+PREDICTORS = {  # dataset -> how its predictions are made from the inputs a user gives
+    "imdb": lambda model_dir, inputs, data_dir, out_dir: predict_reviews_from(
+        model_dir, gather_reviews(inputs.get("texts"), inputs.get("file"), inputs.get("csv_file"),
+                                  inputs.get("column") or "text"), data_dir, out_dir),
+    "jena": lambda model_dir, inputs, data_dir, out_dir: forecast_from(model_dir, inputs.get("files"), data_dir,
+                                                                       out_dir),
+}
 
 
-@task(task_run_name="forecast with {model_dir.name}")
-def forecast_task(model_dir: Path, files: list[str] | None, data_dir: Path, out_dir: Path) -> str:
-    """The temperature 24 h after the last reading, and for every reading of the last 24 h; returns forecast.json."""
-    return str(forecast_from(Path(model_dir), files, Path(data_dir), Path(out_dir)))
+@task(task_run_name="predict {dataset} with {model_dir.name}")
+def predict_task(dataset: str, model_dir: Path, inputs: dict, data_dir: Path, out_dir: Path,
+                 out: str | None = None) -> str:
+    """Predictions of a saved model in out_dir (and a copy in `out`, .csv or .jsonl); returns predictions.csv."""
+    if out and Path(out).suffix.lower() not in OUTPUT_SUFFIXES:  # before any work
+        raise SettingsError(f"--out {out}: expected a file ending in {' or '.join(OUTPUT_SUFFIXES)}")
+    rows = PREDICTORS[dataset](Path(model_dir), inputs, Path(data_dir), Path(out_dir))
+    if out:
+        write_predictions(rows, Path(out))
+    return str(Path(out_dir) / PREDICTIONS)

@@ -519,6 +519,81 @@ class ProgressReporter:
 
 
 # ---------------------------------------------------------------------------------------------------------------
+# Predictions
+# ---------------------------------------------------------------------------------------------------------------
+MAX_TABLE_ROWS = 1_000  # rows of a predictions table artifact; the CSV in the predictions folder has them all
+
+
+def predictions_key(dataset: str) -> str:
+    """"predictions-imdb", "forecast-jena"."""
+    return artifact_key("predictions" if dataset == "imdb" else "forecast", dataset)
+
+
+def read_prediction_rows(out_dir: Path) -> list[dict]:
+    """predictions.csv of a predictions folder, numbers back as numbers."""
+    import csv
+
+    def number(text: str):
+        try:
+            return int(text)
+        except ValueError:
+            try:
+                return float(text)
+            except ValueError:
+                return text
+
+    with open(Path(out_dir) / "predictions.csv", newline="", encoding="utf-8") as f:
+        return [{k: number(v) for k, v in row.items()} for row in csv.DictReader(f)]
+
+
+def forecast_summary(forecast: Mapping) -> str:
+    """The forecast in one sentence: "12.3 °C at 2024-10-21 08:40:00, 24.5 h after the last reading ..."."""
+    h = forecast["headline"]
+    return (f"{forecast.get('model', 'the model')}: {h['forecast_c']:.1f} °C at {h['target_time']}, "
+            f"{h['horizon_hours']:g} h after the last reading ({h['reading_time']}); persistence says "
+            f"{h['persistence_c']:.1f} °C. From {forecast['source']}.")
+
+
+def forecast_markdown(out_dir: Path) -> str:
+    """A Jena forecast as markdown: the headline, the forecast of every hour of the last 24 h with persistence
+    beside it, the notes, and the plot embedded."""
+    import base64
+
+    out_dir = Path(out_dir)
+    forecast = json.loads((out_dir / "forecast.json").read_text(encoding="utf-8"))
+    hourly = [r for r in forecast["rows"] if r["reading_time"].endswith(":00:00")] or forecast["rows"]
+    lines = [f"# Forecast: {forecast['headline']['forecast_c']:.1f} °C at {forecast['headline']['target_time']}",
+             "", forecast_summary(forecast), ""]
+    lines += [f"- {note}" for note in forecast.get("notes") or []]
+    lines += ["", "## Every hour of the last 24 h", ""]
+    lines += _table(["reading", "forecast for", "forecast °C", "persistence °C"],
+                    [[r["reading_time"], r["target_time"], r["forecast_c"], r["persistence_c"]] for r in hourly])
+    plot = out_dir / "forecast.png"
+    if plot.is_file():
+        data = base64.b64encode(plot.read_bytes()).decode("ascii")
+        lines += ["", "## Plot", "", f"![forecast](data:image/png;base64,{data})"]
+    lines += ["", f"All {len(forecast['rows'])} forecasts: `{out_dir / 'predictions.csv'}`."]
+    return "\n".join(lines) + "\n"
+
+
+def prediction_summary(dataset: str, out_dir: Path, limit: int = 20) -> str:
+    """What the terminal shows of a prediction run: the reviews' table, or the forecast's headline and the
+    hourly forecasts."""
+    from tasks.predict import format_table
+
+    out_dir = Path(out_dir)
+    if dataset == "imdb":
+        rows = read_prediction_rows(out_dir)
+        return format_table(rows, limit=limit, columns=["row", "label", "probability", "known_words", "flag",
+                                                         "excerpt"])
+    forecast = json.loads((out_dir / "forecast.json").read_text(encoding="utf-8"))
+    hourly = [r for r in forecast["rows"] if r["reading_time"].endswith(":00:00")] or forecast["rows"]
+    notes = "".join(f"\nnote: {n}" for n in forecast.get("notes") or [])
+    return (forecast_summary(forecast) + notes + "\n\nevery hour of the last 24 h:\n"
+            + format_table(hourly, limit=30, columns=["reading_time", "target_time", "forecast_c", "persistence_c"]))
+
+
+# ---------------------------------------------------------------------------------------------------------------
 # For the terminal
 # ---------------------------------------------------------------------------------------------------------------
 def ingest_summary(dataset: str, path: Path) -> str:
@@ -585,3 +660,21 @@ def report_validation(dataset: str, version: Path) -> None:
     """Publish the dataset's raw and normalized validation results as the `validation-<dataset>` artifact."""
     reports = [Path(version) / f"validation.{stage}.json" for stage in ("raw", "normalized")]
     publish_validation(dataset, validation_markdown(dataset, reports))
+
+
+@task(task_run_name="publish {dataset} predictions")
+def publish_predictions(dataset: str, out_dir: Path) -> None:
+    """A prediction run as a Prefect artifact: the reviews as a table (`predictions-imdb`), the forecast as
+    markdown with its plot (`forecast-jena`)."""
+    if not in_prefect_run():
+        return
+    from prefect.artifacts import create_markdown_artifact, create_table_artifact
+
+    if dataset == "imdb":
+        rows = read_prediction_rows(out_dir)
+        create_table_artifact(table=rows[:MAX_TABLE_ROWS], key=predictions_key(dataset), _sync=True,
+                              description=f"{len(rows):,} reviews: probability of a positive review, label, known "
+                                          f"words ({Path(out_dir) / 'predictions.csv'})")
+    else:
+        create_markdown_artifact(markdown=forecast_markdown(Path(out_dir)), key=predictions_key(dataset), _sync=True,
+                                 description="The temperature 24 h after the last reading, persistence beside it.")

@@ -5,6 +5,7 @@
                                   normalization.json (Jena), then metrics.json, evaluation.npz and plots
       runs/<run-id>/report.md     train-all's report
       evaluations/<eval-id>/<model>/   a saved model judged again (flows.evaluate): metrics.json, plots
+      predictions/<id>/<model>/   predictions with a saved model (flows.predict): predictions.csv, forecast
       baselines/<dataset>-<key>/  baselines trained once per dataset version (the IMDB bag of words)
       registry/<model>.json       champions (tasks.registry)
 
@@ -62,6 +63,11 @@ def report_path(artifacts_dir: Path | str, run_id: str) -> Path:
 def evaluation_dir(artifacts_dir: Path | str, eval_id: str, model: str) -> Path:
     """artifacts/evaluations/<eval-id>/<model>: a saved model judged again, never over its run's own metrics."""
     return Path(artifacts_dir) / "evaluations" / eval_id / model
+
+
+def prediction_dir(artifacts_dir: Path | str, prediction_id: str, model: str) -> Path:
+    """artifacts/predictions/<id>/<model>: what one prediction run produced (rows, forecast, plot)."""
+    return Path(artifacts_dir) / "predictions" / prediction_id / model
 
 
 def baselines_dir(artifacts_dir: Path | str, dataset: str, key: str) -> Path:

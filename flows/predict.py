@@ -1,0 +1,50 @@
+"""Predict with a champion (or any saved run): raw review text to sentiment, the latest weather to a forecast.
+
+    python -m flows.predict imdb --text "..." | --file reviews.txt | --csv reviews.csv --column text [--out F.csv]
+    python -m flows.predict jena [--files station.csv ...] [--model jena_conv_gru] [--out F.jsonl]
+
+The model is the champion of artifacts/registry/<model>.json unless --model-dir names a run folder. Results go to
+artifacts/predictions/<id>/<model>/ and, with --out, to the named .csv or .jsonl file; each run publishes them as
+a Prefect artifact. Deployed through prefect.yaml as `predict/imdb` and `predict/jena`.
+"""
+
+from __future__ import annotations
+
+import sys
+
+if __name__ == "__main__":  # the command line parses (and answers --help) before Prefect or TensorFlow load
+    from flows.cli import main
+
+    sys.exit(main(["predict", *sys.argv[1:]]))
+
+from pathlib import Path
+
+from prefect import flow
+
+from tasks import runs
+from tasks.predict import choose_model, predict_task
+from tasks.report import publish_predictions
+
+
+@flow(name="predict", log_prints=True)
+def predict_flow(
+    dataset: str,
+    model: str | None = None,
+    model_dir: str | None = None,
+    texts: list[str] | None = None,
+    file: str | None = None,
+    csv_file: str | None = None,
+    column: str = "text",
+    files: list[str] | None = None,
+    data_dir: str = "data",
+    artifacts_dir: str = "artifacts",
+    out: str | None = None,
+) -> str:
+    """Predict with a saved model: `imdb` reviews (texts, a file of one review a line, or a CSV column) or a
+    `jena` forecast (station files, default the published data); returns the predictions folder."""
+    chosen = choose_model(dataset, model, model_dir, runs.registry_dir(artifacts_dir))
+    out_dir = runs.prediction_dir(artifacts_dir, runs.new_run_id(), runs.read_settings(chosen).model)
+    inputs = {"texts": texts, "file": file, "csv_file": csv_file, "column": column, "files": files}
+    predict_task(dataset, chosen, inputs, data_dir, out_dir, out)
+    publish_predictions(dataset, out_dir)
+    return str(out_dir)
