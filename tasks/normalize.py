@@ -21,6 +21,7 @@ import numpy as np
 import pandas as pd
 import pyarrow as pa
 import pyarrow.parquet as pq
+from numpy.lib import format as npy_format
 from prefect import task
 
 from tasks import atomic
@@ -45,23 +46,30 @@ IMDB_KEYS = ("x_train", "y_train", "x_test", "y_test")
 # IMDB
 # ---------------------------------------------------------------------------------------------------------------
 def load_imdb_npz(path: Path, sha256: str) -> dict[str, np.ndarray]:
-    """Load the IMDB npz, which needs pickle: only after checking it still has the verified digest.
+    """Load the IMDB npz without running anything it holds: only after checking it still has the verified
+    digest, and with its object arrays unpickled by `NpzUnpickler`, which builds numpy arrays of lists of ints
+    and refuses any other object (`np.load(allow_pickle=True)` would call whatever a pickle names).
 
     Args:
         path: the downloaded `imdb.npz`.
         sha256: the digest the download step verified; the file is re-hashed and must match it.
     Returns:
         x_train, y_train, x_test, y_test: object arrays of rank lists and 0/1 labels.
+    Raises:
+        ChecksumError: the file no longer has the verified digest.
+        DataFormatError: truncated or corrupt, an array missing, or a pickle naming anything beyond what an
+            array of lists of ints needs (the message names the file, the array and the refused global).
     """
     actual = file_sha256(path)
     if actual != sha256:
         raise ChecksumError(f"{path}: sha256 {actual} is not the verified {sha256}; refusing to unpickle it")
     try:
-        with np.load(path, allow_pickle=True) as npz:
-            missing = [k for k in IMDB_KEYS if k not in npz.files]
+        with zipfile.ZipFile(path) as archive:
+            members = {name.removesuffix(".npy"): name for name in archive.namelist() if name.endswith(".npy")}
+            missing = [k for k in IMDB_KEYS if k not in members]
             if missing:
                 raise DataFormatError(f"{path}: missing array(s) {missing}; expected {list(IMDB_KEYS)}")
-            arrays = {k: npz[k] for k in IMDB_KEYS}
+            arrays = {k: read_npy_member(archive, members[k], f"{path}: array {k!r}") for k in IMDB_KEYS}
     except DataFormatError:
         raise
     except (zipfile.BadZipFile, EOFError, ValueError, OSError, pickle.UnpicklingError, KeyError) as e:
@@ -71,6 +79,78 @@ def load_imdb_npz(path: Path, sha256: str) -> dict[str, np.ndarray]:
         if len(x) != len(y):
             raise DataFormatError(f"{path}: x_{split} has {len(x)} reviews but y_{split} {len(y)} labels")
     return arrays
+
+
+def read_npy_member(archive: zipfile.ZipFile, member: str, source: str) -> np.ndarray:
+    """One `.npy` member of an npz: plain dtypes as `np.load` reads them, object arrays through `NpzUnpickler`.
+
+    Args:
+        archive: the open npz.
+        member: the member's name, e.g. "x_train.npy".
+        source: "<file>: array '<key>'", for messages.
+    """
+    with archive.open(member) as stream:
+        version = npy_format.read_magic(stream)
+        if version == (1, 0):
+            shape, fortran_order, dtype = npy_format.read_array_header_1_0(stream)
+        elif version == (2, 0):
+            shape, fortran_order, dtype = npy_format.read_array_header_2_0(stream)
+        else:  # 3.0 only adds utf-8 field names, which no array here has
+            raise DataFormatError(f"{source}: .npy format version {version}; expected 1.0 or 2.0")
+        if not dtype.hasobject:
+            array = np.frombuffer(stream.read(), dtype=dtype)  # (count,) then shaped below
+            count = int(np.prod(shape, dtype=np.int64))
+            if array.size != count:
+                raise ValueError(f"{source}: {array.size} of {count} values present")
+            return array.reshape(shape, order="F" if fortran_order else "C").copy()
+        # numpy writes an object array as one pickle of the whole ndarray after the header.
+        array = NpzUnpickler(stream, source).load()
+    if not isinstance(array, np.ndarray) or array.shape != shape or array.dtype != dtype:
+        raise DataFormatError(
+            f"{source}: the pickle holds {type(array).__name__} {getattr(array, 'shape', '')}; expected the "
+            f"{dtype} array of shape {shape} its header announces"
+        )
+    return array
+
+
+class NpzUnpickler(pickle.Unpickler):
+    """Unpickles numpy object arrays of plain Python values, and nothing that can run code.
+
+    A pickle can name any importable callable (`os.system`, `eval`, a class with `__reduce__`) and the stock
+    unpickler calls it. Here only the globals numpy's own object-array pickle names may be looked up (see
+    `npz_pickle_globals`); everything else stays data the pickle opcodes build themselves (lists, ints, str).
+    """
+
+    def __init__(self, stream, source: str) -> None:
+        # The options np.load uses, so files pickled by Python 2 read the same (ASCII str, fixed module names).
+        super().__init__(stream, fix_imports=True, encoding="ASCII")
+        self.source = source
+
+    def find_class(self, module: str, name: str) -> Any:
+        allowed = npz_pickle_globals()
+        if (module, name) not in allowed:
+            raise DataFormatError(
+                f"{self.source}: the pickle names {module}.{name}, which could run code; refusing to unpickle it "
+                f"(an array of lists of ints needs only {', '.join(sorted(f'{m}.{n}' for m, n in allowed))})"
+            )
+        return allowed[(module, name)]
+
+
+@functools.cache
+def npz_pickle_globals() -> dict[tuple[str, str], Any]:
+    """(module, name) -> object for every global an object array of lists of ints may name in its pickle."""
+    reconstruct = np.empty(0).__reduce__()[0]  # numpy's array reconstructor, whichever module this numpy keeps it in
+    return {
+        # Files pickled by numpy 1 name numpy.core, by numpy 2 numpy._core: the same function.
+        ("numpy.core.multiarray", "_reconstruct"): reconstruct,
+        ("numpy._core.multiarray", "_reconstruct"): reconstruct,
+        ("numpy", "ndarray"): np.ndarray,
+        ("numpy", "dtype"): np.dtype,
+        ("builtins", "list"): list,
+        ("builtins", "int"): int,
+        ("__builtin__", "list"): list,  # the Python 2 names of the same two
+        ("__builtin__", "int"): int,
+    }
 
 
 def load_word_index(path: Path) -> dict[str, int]:
@@ -85,7 +165,19 @@ def load_word_index(path: Path) -> dict[str, int]:
 
 
 def flatten_reviews(reviews: np.ndarray, source: str) -> tuple[np.ndarray, np.ndarray]:
-    """All word ranks of all reviews in one int64 array, and each review's length."""
+    """All word ranks of all reviews in one int64 array, and each review's length.
+
+    Raises:
+        DataFormatError: a review is not a list (an int, a string: `len` would fail or count characters), or
+            holds something other than integer ranks; the message names `source` and the row.
+    """
+    not_lists = [row for row, review in enumerate(reviews) if type(review) is not list]
+    if not_lists:
+        examples = ", ".join(f"row {row}: {type(reviews[row]).__name__} {reviews[row]!r:.40}" for row in not_lists[:3])
+        raise DataFormatError(
+            f"{source}: {len(not_lists)} review(s) are not lists of word ranks ({examples}); expected a list of ints "
+            f"per row"
+        )
     lengths = np.fromiter(map(len, reviews), dtype=np.int64, count=len(reviews))
     try:
         flat = np.fromiter(itertools.chain.from_iterable(reviews), dtype=np.int64, count=int(lengths.sum()))

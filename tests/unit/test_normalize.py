@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
 from pathlib import Path
 
 import numpy as np
@@ -267,6 +268,16 @@ def test_flatten_reviews_names_the_source_of_a_non_integer_rank() -> None:
         flatten_reviews(object_array([[1, 2], [3, "great"]]), "imdb.npz x_test")
 
 
+@pytest.mark.parametrize("bad", [7, "a great film", None], ids=["int", "str", "None"])
+def test_flatten_reviews_names_array_and_row_of_a_review_that_is_not_a_list(bad) -> None:
+    with pytest.raises(DataFormatError) as caught:
+        flatten_reviews(object_array([[1, 2], [3], bad]), "imdb.npz x_train")
+
+    message = str(caught.value)
+    assert message.startswith("imdb.npz x_train: 1 review(s) are not lists of word ranks (row 2: ")
+    assert type(bad).__name__ in message
+
+
 def test_imdb_table_refuses_ranks_outside_int32() -> None:
     flat, lengths = flatten_reviews(object_array([[1, -4]]), "imdb.npz x_train")
 
@@ -332,8 +343,9 @@ def test_load_imdb_npz_never_unpickles_a_file_whose_digest_changed(tmp_path: Pat
     message = str(caught.value)
     assert str(path) in message and sha256(path) in message and verified in message
     assert "refusing to unpickle" in message
-    load_imdb_npz(path, sha256(path))  # the control: with its own digest, the same file is unpickled
-    assert UNPICKLED == ["unpickled"]
+    with pytest.raises(DataFormatError):  # with its own digest, the tripwire is refused by the unpickler
+        load_imdb_npz(path, sha256(path))
+    assert UNPICKLED == []
 
 
 @pytest.mark.parametrize("keep", [0.5, 0.9, 40], ids=["half", "most", "40-bytes"])
@@ -376,3 +388,59 @@ def test_file_sha256_matches_hashlib(tmp_path: Path) -> None:
     path.write_bytes(b"x" * (3 << 20))  # several 1 MiB reads
 
     assert file_sha256(path) == sha256(path)
+
+
+class RunsAShellCommand:
+    """A real attack: unpickling it runs `touch <marker>` through os.system."""
+
+    def __init__(self, marker: Path) -> None:
+        self.marker = str(marker)
+
+    def __reduce__(self):
+        return os.system, (f"touch '{self.marker}'",)
+
+
+class WritesAndPassesAsAReview:
+    """A stealthier one: unpickling it writes the marker and returns a real review, so np.load shows nothing."""
+
+    def __init__(self, marker: Path) -> None:
+        self.marker = str(marker)
+
+    def __reduce__(self):
+        return eval, (f"__import__('pathlib').Path({self.marker!r}).write_text('ran') and [14, 22, 16]",)
+
+
+@pytest.mark.parametrize("payload, refused", [(RunsAShellCommand, ".system"), (WritesAndPassesAsAReview, "builtins.eval")],
+                         ids=["os.system", "eval-returning-a-review"])
+def test_load_imdb_npz_refuses_a_pickle_that_would_run_code(tmp_path: Path, payload, refused: str) -> None:
+    marker = tmp_path / "pwned"
+    path = write_small_imdb(tmp_path, x_train=[[1, 2], payload(marker)])
+
+    with pytest.raises(DataFormatError) as caught:
+        load_imdb_npz(path, sha256(path))
+
+    assert not marker.exists()  # nothing ran
+    message = str(caught.value)
+    assert message.startswith(f"{path}: array 'x_train': the pickle names ")
+    assert refused in message and "refusing to unpickle" in message
+
+    # The control: the payload is real, np.load(allow_pickle=True) runs it.
+    with np.load(path, allow_pickle=True) as npz:
+        x_train = npz["x_train"]
+    assert marker.exists()
+    if payload is WritesAndPassesAsAReview:
+        assert x_train[1] == [14, 22, 16]  # a review like any other
+
+
+def test_load_imdb_npz_reads_object_arrays_as_np_load_does(tmp_path: Path) -> None:
+    reviews = [[1, 14, 22], [], [88584, 2**40]]
+    path = write_small_imdb(tmp_path, x_train=reviews, y_train=np.array([1, 0, 1], dtype=np.int64),
+                            y_test=np.array([[0], [1]], dtype=">i2"))  # another dtype, byte order and shape
+
+    arrays = load_imdb_npz(path, sha256(path))
+
+    with np.load(path, allow_pickle=True) as npz:
+        for key in ("x_train", "y_train", "x_test", "y_test"):
+            expected = npz[key]
+            assert arrays[key].dtype == expected.dtype and arrays[key].shape == expected.shape, key
+            assert arrays[key].tolist() == expected.tolist(), key
