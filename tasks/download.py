@@ -5,11 +5,17 @@ an HTTP Range request after a dropped connection), is checked against every chec
 `tasks/config.py`, the mirror's SHA256SUMS), and only then is moved into place. A file no one publishes a checksum
 for gets a sidecar `raw_dir/<name>.sha256` recording what was fetched, so a later run can tell it is intact.
 
+Where a raw file is there already (the one the last good run validated), new bytes never replace it straight
+away: they wait in `raw_dir/incoming/<name>`, which the stages read, and become `raw_dir/<name>` only through
+`keep_download` once the run has validated them. A bad file on a mirror (checksum-valid, content-invalid) thus
+fails its run and leaves the previous raw file as it was.
+
 Nothing here loads or unpickles what it downloads: that is for the stages that validate it.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import http.client
 import os
@@ -42,6 +48,7 @@ VERIFIED_CANONICAL_SHA256 = "canonical sha256"
 VERIFIED_CANONICAL_MD5 = "canonical md5"
 VERIFIED_MIRROR = "mirror SHA256SUMS"
 VERIFIED_RECORDED = "recorded (no published checksum)"
+INCOMING = "incoming"  # raw_dir/incoming/<name>: a new download waiting to be validated beside an older raw file
 
 
 @dataclass(frozen=True)
@@ -221,8 +228,10 @@ def fetch(
         return _expected_digests(source, read_mirror_checksums(mirror).get(source.name))
 
     known: list[_Expected] | None = None  # every checksum for the file, once the mirror's SHA256SUMS is read
+    previous: str | None = None  # sha256 of the raw file already there, which new bytes must not overwrite
     if final.is_file():
         digests = _hash_file(final)
+        previous = digests["sha256"]
         # The canonical pins first: they settle most files without a request for SHA256SUMS.
         verified_by = _match(digests, _expected_digests(source, None))
         if verified_by is None:
@@ -235,6 +244,12 @@ def fetch(
 
     if known is None:
         known = with_mirror_entry()
+    candidate = raw_dir / INCOMING / source.name
+    if known and candidate.is_file():  # a rerun after a failed or interrupted one: no need to fetch it again
+        digests = _hash_file(candidate)
+        verified_by = _match(digests, known)
+        if verified_by is not None:
+            return FetchedFile(candidate, source.name, digests["sha256"], url, verified_by, fetched=False)
     raw_dir.mkdir(parents=True, exist_ok=True)
     if part.exists() and not known:
         # A deliberate departure from "always resume": with no checksum to catch it, bytes resumed from a file
@@ -252,9 +267,35 @@ def fetch(
         part.unlink()
         raise ChecksumError(_mismatch_message(source, url, known, digests))
 
-    os.replace(part, final)
+    if previous == digests["sha256"]:  # a refresh that found the same bytes: the raw file stands
+        part.unlink()
+        _write_atomically(sidecar, f"{digests['sha256']}  {source.name}\n")
+        return FetchedFile(final, source.name, digests["sha256"], url, verified_by, fetched=True)
+    if previous is not None:  # never over the last validated file: wait for the run's validation
+        candidate.parent.mkdir(exist_ok=True)
+        os.replace(part, candidate)
+        return FetchedFile(candidate, source.name, digests["sha256"], url, verified_by, fetched=True)
+    os.replace(part, final)  # nothing there to protect
     _write_atomically(sidecar, f"{digests['sha256']}  {source.name}\n")
     return FetchedFile(final, source.name, digests["sha256"], url, verified_by, fetched=True)
+
+
+def keep_download(fetched: FetchedFile, raw_dir: Path) -> FetchedFile:
+    """Make a download that its run has validated the raw file `raw_dir/<name>`, in one rename.
+
+    Call it once nothing of the run reads `fetched.path` any more (after the dataset is validated): a file waiting
+    in `raw_dir/incoming/` moves, with its sidecar updated; a file already in place is left as it is.
+
+    Returns:
+        The same file, at `raw_dir/<name>`.
+    """
+    raw_dir = Path(raw_dir)
+    final = raw_dir / fetched.name
+    if Path(fetched.path) == final:
+        return fetched
+    os.replace(fetched.path, final)
+    _write_atomically(raw_dir / f"{fetched.name}.sha256", f"{fetched.sha256}  {fetched.name}\n")
+    return dataclasses.replace(fetched, path=final)
 
 
 def _mismatch_message(source: Source, url: str, known: list[_Expected], digests: dict[str, str]) -> str:
@@ -483,6 +524,12 @@ def download_source(source: Source, mirror: str | None, raw_dir: Path, refresh: 
         "%s %s from %s (%s, sha256 %s)", action, fetched.name, fetched.url, fetched.verified_by, fetched.sha256
     )
     return fetched
+
+
+@task(task_run_name="keep validated downloads", cache_policy=NO_CACHE)
+def keep_downloads(fetched: list[FetchedFile], raw_dir: Path) -> list[FetchedFile]:
+    """Make this run's validated downloads the raw files, replacing the previous ones."""
+    return [keep_download(f, raw_dir) for f in fetched]
 
 
 @task(task_run_name="extract {zip_path.name}", cache_policy=NO_CACHE)

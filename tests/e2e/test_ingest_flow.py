@@ -68,6 +68,11 @@ def snapshot(data_dir: Path) -> dict[str, str]:
     return state
 
 
+def raw_files(data_dir: Path) -> dict[str, str]:
+    """sha256 of every file directly in data/raw (not the extractions, not the downloads waiting in incoming/)."""
+    return {p.name: hashlib.sha256(p.read_bytes()).hexdigest() for p in (data_dir / "raw").iterdir() if p.is_file()}
+
+
 def staging_left(data_dir: Path) -> list[str]:
     versions = data_dir / "processed" / VERSIONS
     return sorted(p.name for p in versions.iterdir() if p.name.startswith(".staging")) if versions.exists() else []
@@ -331,15 +336,17 @@ BAD_INPUTS: dict[str, tuple[Callable[[Path, Path], None], str, list[str] | None,
                               "jena_climate_2009_2016.csv: expect_table_columns_to_match_set",
                               "'missing': ['T (degC)']"]),
     "non-numeric cell": (non_numeric_cell, "jena", STATION_FILES, DataFormatError,
-                         ["raw/mpi_roof_2024b.csv: column 'rh (%)' has 1 non-numeric cell(s) (line 42: '7x.5')"]),
+                         ["raw/incoming/mpi_roof_2024b.csv: column 'rh (%)' has 1 non-numeric cell(s) "
+                          "(line 42: '7x.5')"]),
     "out of physical range": (out_of_physical_range, "jena", None, ValidationFailed,
                               ["jena normalized data failed validation",
                                "jena.parquet: column 'T (degC)': expect_column_values_to_be_between "
                                f"(physical range): 1 of {fixtures.CLASSIC_ROWS - 1} rows; e.g. [75.0]"]),
     "header-only station file": (header_only_station_file, "jena", ["mpi_roof_2024b.csv"], DataFormatError,
-                                 ["raw/mpi_roof_2024b.csv: a header and no data rows"]),
+                                 ["raw/incoming/mpi_roof_2024b.csv: a header and no data rows"]),
     "header-only station file beside a good one": (header_only_beside_a_good_file, "jena", STATION_FILES,
-                                                   DataFormatError, ["raw/mpi_roof_2024b.csv: a header and no data rows"]),
+                                                   DataFormatError,
+                                                   ["raw/incoming/mpi_roof_2024b.csv: a header and no data rows"]),
     "too few rows for the splits": (too_few_rows, "jena", STATION_FILES, ValidationFailed,
                                     ["jena normalized data failed validation",
                                      "jena.parquet: expect_table_row_count_to_be_between", "observed 2000"]),
@@ -351,9 +358,11 @@ BAD_INPUTS: dict[str, tuple[Callable[[Path, Path], None], str, list[str] | None,
         ["400 row(s) repeat a timestamp with other readings",
          "mpi_roof_2024a.csv line 3003 has ", "mpi_roof_2024b.csv line 2 has "]),
     "npz whose pickle would run code": (npz_running_code, "imdb", None, DataFormatError,
-                                        ["raw/imdb.npz: array 'x_train': the pickle names builtins.eval, which could "
+                                        ["raw/incoming/imdb.npz: array 'x_train': the pickle names builtins.eval, "
+                                         "which could "
                                          "run code; refusing to unpickle it"]),
-    "truncated npz": (truncated_npz, "imdb", None, DataFormatError, ["raw/imdb.npz: truncated or corrupt npz"]),
+    "truncated npz": (truncated_npz, "imdb", None, DataFormatError,
+                      ["raw/incoming/imdb.npz: truncated or corrupt npz"]),
     "npz with label 2": (label_2, "imdb", None, ValidationFailed,
                          ["imdb raw data failed validation",
                           "train: column 'label': expect_column_values_to_be_in_set (labels are 0/1): "
@@ -384,6 +393,7 @@ def test_a_bad_input_fails_clearly_and_leaves_the_published_dataset_byte_identic
     data_dir = tmp_path / "data"
     shutil.copytree(ingested_data, data_dir, symlinks=True)
     assert snapshot(data_dir) == published_state
+    raw_before = raw_files(data_dir)
     MARKER.unlink(missing_ok=True)
 
     with pytest.raises(error) as caught, HttpMirror(mirror) as server:  # over real HTTP, as from the internet
@@ -398,6 +408,9 @@ def test_a_bad_input_fails_clearly_and_leaves_the_published_dataset_byte_identic
     assert snapshot(data_dir) == published_state  # every file byte-identical, every link where it was
     assert staging_left(data_dir) == []
     assert not MARKER.exists()  # nothing in a data file ran
+    # The bad download, checksum-valid per the mirror's SHA256SUMS, did not replace the good raw file it followed.
+    raw_after = raw_files(data_dir)
+    assert {name: raw_after.get(name) for name in raw_before} == raw_before
     extracted = data_dir / "raw" / "extracted"  # zips are extracted to extracted/<zip stem>/; nothing lands beside
     assert not (extracted / fixtures.CLASSIC_NAME).is_file() and not (data_dir / "raw" / fixtures.CLASSIC_NAME).exists()
     if error is ValidationFailed:  # the failing report is kept for the user, and the message says where

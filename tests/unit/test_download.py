@@ -19,9 +19,11 @@ from tasks.download import (
     VERIFIED_CANONICAL_SHA256,
     VERIFIED_MIRROR,
     VERIFIED_RECORDED,
+    INCOMING,
     download_source,
     extract_zip,
     fetch,
+    keep_download,
     read_mirror_checksums,
     resolve_url,
 )
@@ -267,8 +269,40 @@ def test_refresh_replaces_a_changed_unpinned_file_and_its_sidecar(mirror: HttpMi
 
     assert refreshed.fetched is True and refreshed.path.read_bytes() == grown
     assert refreshed.sha256 == sha256(grown) and refreshed.verified_by == VERIFIED_RECORDED
+    assert refreshed.path == raw_dir / INCOMING / NAME  # not validated yet: the raw file stays as it was
+    assert (raw_dir / NAME).read_bytes() == PAYLOAD
+    assert (raw_dir / f"{NAME}.sha256").read_text() == f"{sha256(PAYLOAD)}  {NAME}\n"
+
+    kept = keep_download(refreshed, raw_dir)
+
+    assert kept.path == raw_dir / NAME and kept.path.read_bytes() == grown
     assert (raw_dir / f"{NAME}.sha256").read_text() == f"{sha256(grown)}  {NAME}\n"
+    assert not (raw_dir / INCOMING / NAME).exists()
     assert leftovers(raw_dir) == []
+    unchanged = fetch(station, mirror.base_url, raw_dir, refresh=True)  # the same bytes again: nothing waits
+    assert unchanged.path == raw_dir / NAME and not (raw_dir / INCOMING / NAME).exists()
+
+
+def test_a_new_download_waits_in_incoming_and_never_overwrites_the_raw_file_before_it_is_kept(
+    mirror: HttpMirror, raw_dir: Path
+) -> None:
+    good = b"last month's bytes, validated and published"
+    raw_dir.mkdir(parents=True)
+    (raw_dir / NAME).write_bytes(good)  # the mirror's SHA256SUMS now lists PAYLOAD, which may not validate
+
+    new = fetch(Source(NAME, CANONICAL), mirror.base_url, raw_dir)
+
+    assert new.fetched is True and new.path == raw_dir / INCOMING / NAME and new.path.read_bytes() == PAYLOAD
+    assert (raw_dir / NAME).read_bytes() == good  # a failed validation of PAYLOAD leaves this as it is
+    again = fetch(Source(NAME, CANONICAL), mirror.base_url, raw_dir)  # a rerun: the verified candidate is reused
+    assert again.fetched is False and again.path == new.path and mirror.count(NAME) == 1
+
+    kept = keep_download(again, raw_dir)
+
+    assert kept.path == raw_dir / NAME and (raw_dir / NAME).read_bytes() == PAYLOAD
+    assert keep_download(kept, raw_dir) == kept  # already the raw file: nothing to do
+    last = fetch(Source(NAME, CANONICAL), mirror.base_url, raw_dir)
+    assert last.fetched is False and last.path == raw_dir / NAME and mirror.count(NAME) == 1
 
 
 def test_unpinned_file_with_a_damaged_copy_is_fetched_again(mirror: HttpMirror, raw_dir: Path) -> None:
@@ -280,6 +314,7 @@ def test_unpinned_file_with_a_damaged_copy_is_fetched_again(mirror: HttpMirror, 
 
     assert again.fetched is True and again.path.read_bytes() == PAYLOAD
     assert mirror.count(NAME) == 2
+    assert keep_download(again, raw_dir).path.read_bytes() == PAYLOAD
 
 
 def test_unpinned_part_is_not_resumed(mirror: HttpMirror, raw_dir: Path) -> None:

@@ -512,7 +512,8 @@ class WritesAndPassesAsAReview:
         return eval, (f"__import__('pathlib').Path({self.marker!r}).write_text('ran') and [14, 22, 16]",)
 
 
-@pytest.mark.parametrize("payload, refused", [(RunsAShellCommand, ".system"), (WritesAndPassesAsAReview, "builtins.eval")],
+@pytest.mark.parametrize("payload, refused",
+                         [(RunsAShellCommand, ".system"), (WritesAndPassesAsAReview, "builtins.eval")],
                          ids=["os.system", "eval-returning-a-review"])
 def test_load_imdb_npz_refuses_a_pickle_that_would_run_code(tmp_path: Path, payload, refused: str) -> None:
     marker = tmp_path / "pwned"
