@@ -22,12 +22,17 @@ import os
 import posixpath
 import re
 import shutil
+import socket
 import stat
+import sys
 import tempfile
 import urllib.error
+import urllib.parse
 import urllib.request
 import zipfile
 import zlib
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath, PureWindowsPath
 
@@ -48,6 +53,10 @@ VERIFIED_CANONICAL_SHA256 = "canonical sha256"
 VERIFIED_CANONICAL_MD5 = "canonical md5"
 VERIFIED_MIRROR = "mirror SHA256SUMS"
 VERIFIED_RECORDED = "recorded (no published checksum)"
+OFFLINE_HINT = (
+    'no internet? point the pipeline at a mirror with MIRROR=DIR (make), --mirror DIR, or SEQCONV_MIRROR '
+    '(README "Without internet")'
+)
 INCOMING = "incoming"  # raw_dir/incoming/<name>: a new download waiting to be validated beside an older raw file
 
 
@@ -257,7 +266,7 @@ def fetch(
         # undetected. Without a checksum, start over.
         part.unlink()
     if _is_url(url):
-        _download(source.name, url, part, timeout)
+        _download(source.name, url, part, timeout, canonical=mirror is None)
     else:
         _copy_from_folder(source.name, Path(url), part)
 
@@ -326,26 +335,34 @@ def _http_error(name: str, url: str, error: urllib.error.HTTPError) -> DownloadE
     return DownloadError(f"{name}: HTTP {error.code} {error.reason} at {url}", retryable=retryable)
 
 
-def _connection_error(name: str, url: str, error: BaseException) -> DownloadError:
-    """Refused, reset or timed-out connections are worth retrying; a missing file:// path is not."""
+def _connection_error(name: str, url: str, error: BaseException, canonical: bool = False) -> DownloadError:
+    """Refused, reset or timed-out connections are worth retrying; a missing file:// path is not, nor a host name
+    that does not resolve or a canonical site that refuses the connection: offline, four retries with backoff
+    only delay the one thing to do, which the message says (a mirror's refusal may be a restart: retried)."""
     reason = error.reason if isinstance(error, urllib.error.URLError) else error
+    unresolved = isinstance(reason, socket.gaierror)
+    if unresolved or (canonical and isinstance(reason, ConnectionRefusedError)):
+        why = "name does not resolve" if unresolved else "connection refused"
+        what_to_do = OFFLINE_HINT if canonical else f"check the mirror setting ({url})"
+        return DownloadError(f"{name}: cannot reach {urllib.parse.urlsplit(url).netloc} ({why}): {what_to_do}")
     retryable = not isinstance(reason, (FileNotFoundError, PermissionError, IsADirectoryError))
     return DownloadError(f"{name}: could not fetch {url}: {reason}", retryable=retryable)
 
 
-def _download(name: str, url: str, part: Path, timeout: float) -> None:
+def _download(name: str, url: str, part: Path, timeout: float, canonical: bool = False) -> None:
     """Stream `url` into `part`, resuming from the bytes already there; returns once `part` is complete.
 
     Raises DownloadError; a body cut short leaves `part` in place for the next attempt to resume.
     """
-    response, first, body_length, total = _open_resumable(name, url, part, timeout)
+    response, first, body_length, total = _open_resumable(name, url, part, timeout, canonical)
     received = 0
-    with response:
+    with response, _progress(name, total, first) as advance:
         try:
             with part.open("ab" if first else "wb") as out:
                 while chunk := response.read(CHUNK_BYTES):
                     out.write(chunk)
                     received += len(chunk)
+                    advance(len(chunk))
                 out.flush()
                 os.fsync(out.fileno())
         except http.client.IncompleteRead as error:  # Python 3.11 returns b"" at an early EOF; others may raise
@@ -375,7 +392,7 @@ def _download(name: str, url: str, part: Path, timeout: float) -> None:
 
 
 def _open_resumable(
-    name: str, url: str, part: Path, timeout: float
+    name: str, url: str, part: Path, timeout: float, canonical: bool = False
 ) -> tuple[http.client.HTTPResponse, int, int | None, int | None]:
     """Open `url` from where `part` ends: (response, first byte of its body, body length, whole-file length).
 
@@ -391,7 +408,7 @@ def _open_resumable(
                 continue
             raise _http_error(name, url, error) from error
         except (urllib.error.URLError, OSError, http.client.HTTPException) as error:
-            raise _connection_error(name, url, error) from error
+            raise _connection_error(name, url, error, canonical) from error
 
         status = getattr(response, "status", None) or 200  # file:// responses carry no status
         length = _int_or_none(response.headers.get("Content-Length"))
@@ -402,6 +419,34 @@ def _open_resumable(
             return response, offset, length, total
         response.close()  # a range we did not ask for: start over (the next pass has no offset)
         part.unlink()
+
+
+@contextmanager
+def _progress(name: str, total: int | None, done: int) -> Iterator[Callable[[int], None]]:
+    """Bytes, rate and time left on the terminal while a download runs; nothing at all when stderr is not a
+    terminal (a log file, CI, a worker), where a redrawn bar would only add noise to the logs.
+
+    Yields:
+        advance(n): count n more bytes received.
+    """
+    if not getattr(sys.stderr, "isatty", lambda: False)():
+        yield lambda n: None
+        return
+    from rich.console import Console
+    from rich.progress import (
+        BarColumn,
+        DownloadColumn,
+        Progress,
+        TextColumn,
+        TimeRemainingColumn,
+        TransferSpeedColumn,
+    )
+
+    columns = (TextColumn("{task.description}"), BarColumn(), DownloadColumn(), TransferSpeedColumn(),
+               TimeRemainingColumn())
+    with Progress(*columns, console=Console(file=sys.stderr)) as progress:
+        bar = progress.add_task(name, total=total, completed=done)
+        yield lambda n: progress.advance(bar, n)
 
 
 def _int_or_none(value: str | None) -> int | None:
