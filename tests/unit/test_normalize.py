@@ -380,6 +380,17 @@ def test_flatten_reviews_names_array_and_row_of_a_review_that_is_not_a_list(bad)
     assert type(bad).__name__ in message
 
 
+@pytest.mark.parametrize("bad", [1.5, "12", True], ids=["float", "numeric-str", "bool"])
+def test_flatten_reviews_names_the_row_of_a_rank_that_is_not_an_int(bad) -> None:
+    """numpy would turn these into ranks without a word (1.5 -> 1, "12" -> 12, True -> 1)."""
+    with pytest.raises(DataFormatError) as caught:
+        flatten_reviews(object_array([[1, 2], [3], [4, bad, 5]]), "imdb.npz x_test")
+
+    assert str(caught.value).startswith(
+        f"imdb.npz x_test: a review holds something other than integer word ranks (row 2: {type(bad).__name__} "
+    )
+
+
 def test_imdb_table_refuses_ranks_outside_int32() -> None:
     flat, lengths = flatten_reviews(object_array([[1, -4]]), "imdb.npz x_train")
 
