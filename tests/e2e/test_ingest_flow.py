@@ -420,6 +420,23 @@ def test_a_bad_input_fails_clearly_and_leaves_the_published_dataset_byte_identic
         assert json.loads(report_path.read_text())["success"] is False
 
 
+@pytest.mark.xfail(strict=True, reason="flows/ingest.py does not call tasks.download.keep_downloads after "
+                   "validation yet: the new download stays in raw/incoming/ (see the ingest flows)")
+def test_a_good_new_download_replaces_the_raw_file_once_the_run_has_validated_it(
+    ingested_data: Path, tmp_path: Path
+) -> None:
+    mirror = tmp_path / "mirror"
+    fixtures.write_imdb(mirror, seed=1)  # other reviews: other bytes, as good as the first
+    fixtures.write_checksums(mirror)
+    data_dir = tmp_path / "data"
+    shutil.copytree(ingested_data, data_dir, symlinks=True)
+
+    ingest_imdb(mirror, data_dir)
+
+    assert (data_dir / "raw" / "imdb.npz").read_bytes() == (mirror / "imdb.npz").read_bytes()
+    assert not (data_dir / "raw" / "incoming" / "imdb.npz").exists()
+
+
 # ---------------------------------------------------------------------------------------------------------------
 # The command line, as a user runs it
 # ---------------------------------------------------------------------------------------------------------------
