@@ -24,7 +24,7 @@ from tasks import atomic
 from tasks.atomic import publish_dataset
 from tasks.cache import cached_path
 from tasks.config import IMDB_NPZ, IMDB_WORD_INDEX, IngestSettings, default_mirror, jena_sources
-from tasks.download import download_source, unpack_sources
+from tasks.download import download_source, keep_downloads, unpack_sources
 from tasks.normalize import normalize_imdb, normalize_jena_files
 from tasks.report import ingest_summary, report_validation
 from tasks.validate import validate_normalized_imdb, validate_normalized_jena, validate_raw_imdb, validate_raw_jena
@@ -49,6 +49,7 @@ def ingest_imdb_flow(mirror: str | None = None, data_dir: str = "data") -> Path:
     raw_report = cached_path(validate_raw_imdb, sources, settings.validation_dir)
     version = cached_path(normalize_imdb, sources, raw_report, settings.processed_dir)
     validated(version, validate_normalized_imdb, settings, "imdb")
+    keep_downloads(sources, settings.raw_dir)  # only now may the new files replace the previous raw files
     published = publish_dataset(version, settings.processed_dir, "imdb")
     report_validation("imdb", version)
     return published
@@ -62,10 +63,12 @@ def ingest_jena_flow(mirror: str | None = None, data_dir: str = "data", files: l
     # Station files grow as the half-year goes on: without a published checksum, fetch them again each run.
     downloads = [download_source.submit(s, settings.mirror, settings.raw_dir, refresh=bool(files))
                  for s in jena_sources(files)]
-    sources = unpack_sources("jena", [d.result() for d in downloads], settings.raw_dir)
+    fetched = [d.result() for d in downloads]
+    sources = unpack_sources("jena", fetched, settings.raw_dir)
     raw_report = cached_path(validate_raw_jena, sources, settings.validation_dir)
     version = cached_path(normalize_jena_files, sources, raw_report, settings.processed_dir)
     validated(version, validate_normalized_jena, settings, "jena")
+    keep_downloads(fetched, settings.raw_dir)  # only now may the new files replace the previous raw files
     published = publish_dataset(version, settings.processed_dir, "jena")
     report_validation("jena", version)
     return published

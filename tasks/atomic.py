@@ -9,8 +9,11 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import shutil
+import socket
 import tempfile
+import time
 import uuid
 from contextlib import contextmanager
 from pathlib import Path
@@ -52,16 +55,71 @@ def staging_dir(link: Path) -> Iterator[Path]:
     """A fresh, private folder to build the next version of the dataset published at `link`.
 
     Removed again if the block fails; `finalize_version` turns it into a version, `point_link` publishes it.
+    Its name records the process and host building it (`.staging-<dataset>-<random>.pid<pid>@<host>`), so a
+    later run can tell a folder left by a killed run from one a live run is still writing: stale ones of this
+    dataset are removed first.
     """
     link = Path(link)
     versions = link.parent / VERSIONS
     versions.mkdir(parents=True, exist_ok=True)
-    path = Path(tempfile.mkdtemp(dir=versions, prefix=f".staging-{link.name}-"))
+    remove_stale_staging(link)
+    owner = f".pid{os.getpid()}@{socket.gethostname()}"
+    path = Path(tempfile.mkdtemp(dir=versions, prefix=f".staging-{link.name}-", suffix=owner))
     try:
         yield path
     except BaseException:
         shutil.rmtree(path, ignore_errors=True)
         raise
+
+
+_OWNER = re.compile(r"\.pid(\d+)@([^/]+)$")  # the end of a staging folder's name: .pid<pid>@<host>
+UNMARKED_STALE_SECONDS = 86_400  # a staging folder without an owner (older code) is left for a day, then removed
+
+
+def staging_owner(path: Path) -> tuple[int, str] | None:
+    """(pid, host) of the process that made a staging folder, from its name; None for one made before names
+    carried it."""
+    match = _OWNER.search(Path(path).name)
+    return (int(match.group(1)), match.group(2)) if match else None
+
+
+def remove_stale_staging(link: Path) -> list[Path]:
+    """Remove the staging folders of the dataset at `link` that a killed run left behind (SIGKILL, power loss:
+    no `finally` ran). A folder is stale when its owner process, on this host, is gone; one owned by a live
+    process or by another host (a shared mount: its pids are not ours to check) stays. Folders without an owner
+    in their name go once untouched for UNMARKED_STALE_SECONDS.
+
+    Returns:
+        The folders removed.
+    """
+    link = Path(link)
+    here = socket.gethostname()
+    removed = []
+    for path in (link.parent / VERSIONS).glob(f".staging-{link.name}-*"):
+        owner = staging_owner(path)
+        if owner is None:
+            try:
+                stale = time.time() - path.stat().st_mtime > UNMARKED_STALE_SECONDS
+            except FileNotFoundError:  # another run removed it meanwhile
+                continue
+        else:
+            pid, host = owner
+            stale = host == here and not _process_alive(pid)
+        if stale:
+            shutil.rmtree(path, ignore_errors=True)
+            removed.append(path)
+    return removed
+
+
+def _process_alive(pid: int) -> bool:
+    """Whether a process with this pid exists on this host (a reused pid counts as alive: the safe side)."""
+    try:
+        os.kill(pid, 0)  # signal 0: nothing is sent, only the existence check
+    except ProcessLookupError:
+        return False
+    except PermissionError:  # exists, but another user's
+        return True
+    return True
 
 
 def finalize_version(staged: Path, link: Path, key: str) -> Path:
@@ -84,6 +142,7 @@ def point_link(version: Path, link: Path, keep: int = 1) -> Path:
     """
     version, link = Path(version), Path(link)
     _refuse_real_folder(link)
+    remove_stale_staging(link)  # a run whose build is cached makes no staging folder: clean up here too
     if not (link.is_symlink() and link.resolve() == version.resolve()):
         tmp_link = link.parent / f".{link.name}.{uuid.uuid4().hex}.link"
         os.symlink(os.path.relpath(version, link.parent), tmp_link)

@@ -5,23 +5,34 @@ an HTTP Range request after a dropped connection), is checked against every chec
 `tasks/config.py`, the mirror's SHA256SUMS), and only then is moved into place. A file no one publishes a checksum
 for gets a sidecar `raw_dir/<name>.sha256` recording what was fetched, so a later run can tell it is intact.
 
+Where a raw file is there already (the one the last good run validated), new bytes never replace it straight
+away: they wait in `raw_dir/incoming/<name>`, which the stages read, and become `raw_dir/<name>` only through
+`keep_download` once the run has validated them. A bad file on a mirror (checksum-valid, content-invalid) thus
+fails its run and leaves the previous raw file as it was.
+
 Nothing here loads or unpickles what it downloads: that is for the stages that validate it.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import http.client
 import os
 import posixpath
 import re
 import shutil
+import socket
 import stat
+import sys
 import tempfile
 import urllib.error
+import urllib.parse
 import urllib.request
 import zipfile
 import zlib
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath, PureWindowsPath
 
@@ -42,6 +53,11 @@ VERIFIED_CANONICAL_SHA256 = "canonical sha256"
 VERIFIED_CANONICAL_MD5 = "canonical md5"
 VERIFIED_MIRROR = "mirror SHA256SUMS"
 VERIFIED_RECORDED = "recorded (no published checksum)"
+OFFLINE_HINT = (
+    'no internet? point the pipeline at a mirror with MIRROR=DIR (make), --mirror DIR, or SEQCONV_MIRROR '
+    '(README "Without internet")'
+)
+INCOMING = "incoming"  # raw_dir/incoming/<name>: a new download waiting to be validated beside an older raw file
 
 
 @dataclass(frozen=True)
@@ -221,8 +237,10 @@ def fetch(
         return _expected_digests(source, read_mirror_checksums(mirror).get(source.name))
 
     known: list[_Expected] | None = None  # every checksum for the file, once the mirror's SHA256SUMS is read
+    previous: str | None = None  # sha256 of the raw file already there, which new bytes must not overwrite
     if final.is_file():
         digests = _hash_file(final)
+        previous = digests["sha256"]
         # The canonical pins first: they settle most files without a request for SHA256SUMS.
         verified_by = _match(digests, _expected_digests(source, None))
         if verified_by is None:
@@ -235,6 +253,12 @@ def fetch(
 
     if known is None:
         known = with_mirror_entry()
+    candidate = raw_dir / INCOMING / source.name
+    if known and candidate.is_file():  # a rerun after a failed or interrupted one: no need to fetch it again
+        digests = _hash_file(candidate)
+        verified_by = _match(digests, known)
+        if verified_by is not None:
+            return FetchedFile(candidate, source.name, digests["sha256"], url, verified_by, fetched=False)
     raw_dir.mkdir(parents=True, exist_ok=True)
     if part.exists() and not known:
         # A deliberate departure from "always resume": with no checksum to catch it, bytes resumed from a file
@@ -242,7 +266,7 @@ def fetch(
         # undetected. Without a checksum, start over.
         part.unlink()
     if _is_url(url):
-        _download(source.name, url, part, timeout)
+        _download(source.name, url, part, timeout, canonical=mirror is None)
     else:
         _copy_from_folder(source.name, Path(url), part)
 
@@ -252,9 +276,35 @@ def fetch(
         part.unlink()
         raise ChecksumError(_mismatch_message(source, url, known, digests))
 
-    os.replace(part, final)
+    if previous == digests["sha256"]:  # a refresh that found the same bytes: the raw file stands
+        part.unlink()
+        _write_atomically(sidecar, f"{digests['sha256']}  {source.name}\n")
+        return FetchedFile(final, source.name, digests["sha256"], url, verified_by, fetched=True)
+    if previous is not None:  # never over the last validated file: wait for the run's validation
+        candidate.parent.mkdir(exist_ok=True)
+        os.replace(part, candidate)
+        return FetchedFile(candidate, source.name, digests["sha256"], url, verified_by, fetched=True)
+    os.replace(part, final)  # nothing there to protect
     _write_atomically(sidecar, f"{digests['sha256']}  {source.name}\n")
     return FetchedFile(final, source.name, digests["sha256"], url, verified_by, fetched=True)
+
+
+def keep_download(fetched: FetchedFile, raw_dir: Path) -> FetchedFile:
+    """Make a download that its run has validated the raw file `raw_dir/<name>`, in one rename.
+
+    Call it once nothing of the run reads `fetched.path` any more (after the dataset is validated): a file waiting
+    in `raw_dir/incoming/` moves, with its sidecar updated; a file already in place is left as it is.
+
+    Returns:
+        The same file, at `raw_dir/<name>`.
+    """
+    raw_dir = Path(raw_dir)
+    final = raw_dir / fetched.name
+    if Path(fetched.path) == final:
+        return fetched
+    os.replace(fetched.path, final)
+    _write_atomically(raw_dir / f"{fetched.name}.sha256", f"{fetched.sha256}  {fetched.name}\n")
+    return dataclasses.replace(fetched, path=final)
 
 
 def _mismatch_message(source: Source, url: str, known: list[_Expected], digests: dict[str, str]) -> str:
@@ -285,26 +335,34 @@ def _http_error(name: str, url: str, error: urllib.error.HTTPError) -> DownloadE
     return DownloadError(f"{name}: HTTP {error.code} {error.reason} at {url}", retryable=retryable)
 
 
-def _connection_error(name: str, url: str, error: BaseException) -> DownloadError:
-    """Refused, reset or timed-out connections are worth retrying; a missing file:// path is not."""
+def _connection_error(name: str, url: str, error: BaseException, canonical: bool = False) -> DownloadError:
+    """Refused, reset or timed-out connections are worth retrying; a missing file:// path is not, nor a host name
+    that does not resolve or a canonical site that refuses the connection: offline, four retries with backoff
+    only delay the one thing to do, which the message says (a mirror's refusal may be a restart: retried)."""
     reason = error.reason if isinstance(error, urllib.error.URLError) else error
+    unresolved = isinstance(reason, socket.gaierror)
+    if unresolved or (canonical and isinstance(reason, ConnectionRefusedError)):
+        why = "name does not resolve" if unresolved else "connection refused"
+        what_to_do = OFFLINE_HINT if canonical else f"check the mirror setting ({url})"
+        return DownloadError(f"{name}: cannot reach {urllib.parse.urlsplit(url).netloc} ({why}): {what_to_do}")
     retryable = not isinstance(reason, (FileNotFoundError, PermissionError, IsADirectoryError))
     return DownloadError(f"{name}: could not fetch {url}: {reason}", retryable=retryable)
 
 
-def _download(name: str, url: str, part: Path, timeout: float) -> None:
+def _download(name: str, url: str, part: Path, timeout: float, canonical: bool = False) -> None:
     """Stream `url` into `part`, resuming from the bytes already there; returns once `part` is complete.
 
     Raises DownloadError; a body cut short leaves `part` in place for the next attempt to resume.
     """
-    response, first, body_length, total = _open_resumable(name, url, part, timeout)
+    response, first, body_length, total = _open_resumable(name, url, part, timeout, canonical)
     received = 0
-    with response:
+    with response, _progress(name, total, first) as advance:
         try:
             with part.open("ab" if first else "wb") as out:
                 while chunk := response.read(CHUNK_BYTES):
                     out.write(chunk)
                     received += len(chunk)
+                    advance(len(chunk))
                 out.flush()
                 os.fsync(out.fileno())
         except http.client.IncompleteRead as error:  # Python 3.11 returns b"" at an early EOF; others may raise
@@ -334,7 +392,7 @@ def _download(name: str, url: str, part: Path, timeout: float) -> None:
 
 
 def _open_resumable(
-    name: str, url: str, part: Path, timeout: float
+    name: str, url: str, part: Path, timeout: float, canonical: bool = False
 ) -> tuple[http.client.HTTPResponse, int, int | None, int | None]:
     """Open `url` from where `part` ends: (response, first byte of its body, body length, whole-file length).
 
@@ -350,7 +408,7 @@ def _open_resumable(
                 continue
             raise _http_error(name, url, error) from error
         except (urllib.error.URLError, OSError, http.client.HTTPException) as error:
-            raise _connection_error(name, url, error) from error
+            raise _connection_error(name, url, error, canonical) from error
 
         status = getattr(response, "status", None) or 200  # file:// responses carry no status
         length = _int_or_none(response.headers.get("Content-Length"))
@@ -361,6 +419,34 @@ def _open_resumable(
             return response, offset, length, total
         response.close()  # a range we did not ask for: start over (the next pass has no offset)
         part.unlink()
+
+
+@contextmanager
+def _progress(name: str, total: int | None, done: int) -> Iterator[Callable[[int], None]]:
+    """Bytes, rate and time left on the terminal while a download runs; nothing at all when stderr is not a
+    terminal (a log file, CI, a worker), where a redrawn bar would only add noise to the logs.
+
+    Yields:
+        advance(n): count n more bytes received.
+    """
+    if not getattr(sys.stderr, "isatty", lambda: False)():
+        yield lambda n: None
+        return
+    from rich.console import Console
+    from rich.progress import (
+        BarColumn,
+        DownloadColumn,
+        Progress,
+        TextColumn,
+        TimeRemainingColumn,
+        TransferSpeedColumn,
+    )
+
+    columns = (TextColumn("{task.description}"), BarColumn(), DownloadColumn(), TransferSpeedColumn(),
+               TimeRemainingColumn())
+    with Progress(*columns, console=Console(file=sys.stderr)) as progress:
+        bar = progress.add_task(name, total=total, completed=done)
+        yield lambda n: progress.advance(bar, n)
 
 
 def _int_or_none(value: str | None) -> int | None:
@@ -504,3 +590,9 @@ def download_source(source: Source, mirror: str | None, raw_dir: Path, refresh: 
 def unpack_sources(dataset: str, fetched: list[FetchedFile], raw_dir: Path) -> list[dict]:
     """The CSV of each source: zips extracted safely under raw/extracted/, plain CSVs as they are."""
     return [unpacked_csv(f, Path(raw_dir)) for f in fetched]
+
+
+@task(task_run_name="keep validated downloads", cache_policy=NO_CACHE)
+def keep_downloads(fetched: list[FetchedFile], raw_dir: Path) -> list[FetchedFile]:
+    """Make this run's validated downloads the raw files, replacing the previous ones."""
+    return [keep_download(f, raw_dir) for f in fetched]

@@ -8,6 +8,7 @@ timestamp). Parquet metadata (key `seqconv`) records the source files' sha256, r
 
 from __future__ import annotations
 
+import bisect
 import functools
 import itertools
 import json
@@ -21,6 +22,7 @@ import numpy as np
 import pandas as pd
 import pyarrow as pa
 import pyarrow.parquet as pq
+from numpy.lib import format as npy_format
 from prefect import task
 
 from tasks import atomic
@@ -45,23 +47,30 @@ IMDB_KEYS = ("x_train", "y_train", "x_test", "y_test")
 # IMDB
 # ---------------------------------------------------------------------------------------------------------------
 def load_imdb_npz(path: Path, sha256: str) -> dict[str, np.ndarray]:
-    """Load the IMDB npz, which needs pickle: only after checking it still has the verified digest.
+    """Load the IMDB npz without running anything it holds: only after checking it still has the verified
+    digest, and with its object arrays unpickled by `NpzUnpickler`, which builds numpy arrays of lists of ints
+    and refuses any other object (`np.load(allow_pickle=True)` would call whatever a pickle names).
 
     Args:
         path: the downloaded `imdb.npz`.
         sha256: the digest the download step verified; the file is re-hashed and must match it.
     Returns:
         x_train, y_train, x_test, y_test: object arrays of rank lists and 0/1 labels.
+    Raises:
+        ChecksumError: the file no longer has the verified digest.
+        DataFormatError: truncated or corrupt, an array missing, or a pickle naming anything beyond what an
+            array of lists of ints needs (the message names the file, the array and the refused global).
     """
     actual = file_sha256(path)
     if actual != sha256:
         raise ChecksumError(f"{path}: sha256 {actual} is not the verified {sha256}; refusing to unpickle it")
     try:
-        with np.load(path, allow_pickle=True) as npz:
-            missing = [k for k in IMDB_KEYS if k not in npz.files]
+        with zipfile.ZipFile(path) as archive:
+            members = {name.removesuffix(".npy"): name for name in archive.namelist() if name.endswith(".npy")}
+            missing = [k for k in IMDB_KEYS if k not in members]
             if missing:
                 raise DataFormatError(f"{path}: missing array(s) {missing}; expected {list(IMDB_KEYS)}")
-            arrays = {k: npz[k] for k in IMDB_KEYS}
+            arrays = {k: read_npy_member(archive, members[k], f"{path}: array {k!r}") for k in IMDB_KEYS}
     except DataFormatError:
         raise
     except (zipfile.BadZipFile, EOFError, ValueError, OSError, pickle.UnpicklingError, KeyError) as e:
@@ -71,6 +80,78 @@ def load_imdb_npz(path: Path, sha256: str) -> dict[str, np.ndarray]:
         if len(x) != len(y):
             raise DataFormatError(f"{path}: x_{split} has {len(x)} reviews but y_{split} {len(y)} labels")
     return arrays
+
+
+def read_npy_member(archive: zipfile.ZipFile, member: str, source: str) -> np.ndarray:
+    """One `.npy` member of an npz: plain dtypes as `np.load` reads them, object arrays through `NpzUnpickler`.
+
+    Args:
+        archive: the open npz.
+        member: the member's name, e.g. "x_train.npy".
+        source: "<file>: array '<key>'", for messages.
+    """
+    with archive.open(member) as stream:
+        version = npy_format.read_magic(stream)
+        if version == (1, 0):
+            shape, fortran_order, dtype = npy_format.read_array_header_1_0(stream)
+        elif version == (2, 0):
+            shape, fortran_order, dtype = npy_format.read_array_header_2_0(stream)
+        else:  # 3.0 only adds utf-8 field names, which no array here has
+            raise DataFormatError(f"{source}: .npy format version {version}; expected 1.0 or 2.0")
+        if not dtype.hasobject:
+            array = np.frombuffer(stream.read(), dtype=dtype)  # (count,) then shaped below
+            count = int(np.prod(shape, dtype=np.int64))
+            if array.size != count:
+                raise ValueError(f"{source}: {array.size} of {count} values present")
+            return array.reshape(shape, order="F" if fortran_order else "C").copy()
+        # numpy writes an object array as one pickle of the whole ndarray after the header.
+        array = NpzUnpickler(stream, source).load()
+    if not isinstance(array, np.ndarray) or array.shape != shape or array.dtype != dtype:
+        raise DataFormatError(
+            f"{source}: the pickle holds {type(array).__name__} {getattr(array, 'shape', '')}; expected the "
+            f"{dtype} array of shape {shape} its header announces"
+        )
+    return array
+
+
+class NpzUnpickler(pickle.Unpickler):
+    """Unpickles numpy object arrays of plain Python values, and nothing that can run code.
+
+    A pickle can name any importable callable (`os.system`, `eval`, a class with `__reduce__`) and the stock
+    unpickler calls it. Here only the globals numpy's own object-array pickle names may be looked up (see
+    `npz_pickle_globals`); everything else stays data the pickle opcodes build themselves (lists, ints, str).
+    """
+
+    def __init__(self, stream, source: str) -> None:
+        # The options np.load uses, so files pickled by Python 2 read the same (ASCII str, fixed module names).
+        super().__init__(stream, fix_imports=True, encoding="ASCII")
+        self.source = source
+
+    def find_class(self, module: str, name: str) -> Any:
+        allowed = npz_pickle_globals()
+        if (module, name) not in allowed:
+            raise DataFormatError(
+                f"{self.source}: the pickle names {module}.{name}, which could run code; refusing to unpickle it "
+                f"(an array of lists of ints needs only {', '.join(sorted(f'{m}.{n}' for m, n in allowed))})"
+            )
+        return allowed[(module, name)]
+
+
+@functools.cache
+def npz_pickle_globals() -> dict[tuple[str, str], Any]:
+    """(module, name) -> object for every global an object array of lists of ints may name in its pickle."""
+    reconstruct = np.empty(0).__reduce__()[0]  # numpy's array reconstructor, whichever module this numpy keeps it in
+    return {
+        # Files pickled by numpy 1 name numpy.core, by numpy 2 numpy._core: the same function.
+        ("numpy.core.multiarray", "_reconstruct"): reconstruct,
+        ("numpy._core.multiarray", "_reconstruct"): reconstruct,
+        ("numpy", "ndarray"): np.ndarray,
+        ("numpy", "dtype"): np.dtype,
+        ("builtins", "list"): list,
+        ("builtins", "int"): int,
+        ("__builtin__", "list"): list,  # the Python 2 names of the same two
+        ("__builtin__", "int"): int,
+    }
 
 
 def load_word_index(path: Path) -> dict[str, int]:
@@ -85,11 +166,30 @@ def load_word_index(path: Path) -> dict[str, int]:
 
 
 def flatten_reviews(reviews: np.ndarray, source: str) -> tuple[np.ndarray, np.ndarray]:
-    """All word ranks of all reviews in one int64 array, and each review's length."""
+    """All word ranks of all reviews in one int64 array, and each review's length.
+
+    Raises:
+        DataFormatError: a review is not a list (an int, a string: `len` would fail or count characters), or
+            holds something other than integer ranks; the message names `source` and the row.
+    """
+    not_lists = [row for row, review in enumerate(reviews) if type(review) is not list]
+    if not_lists:
+        examples = ", ".join(f"row {row}: {type(reviews[row]).__name__} {reviews[row]!r:.40}" for row in not_lists[:3])
+        raise DataFormatError(
+            f"{source}: {len(not_lists)} review(s) are not lists of word ranks ({examples}); expected a list of ints "
+            f"per row"
+        )
     lengths = np.fromiter(map(len, reviews), dtype=np.int64, count=len(reviews))
+    # np.fromiter would quietly make ranks of 1.5, "12" or True: only ints pass (0.3 s on a real split).
+    if set(map(type, itertools.chain.from_iterable(reviews))) - {int}:
+        row, value = next((row, w) for row, review in enumerate(reviews) for w in review if type(w) is not int)
+        raise DataFormatError(
+            f"{source}: a review holds something other than integer word ranks (row {row}: "
+            f"{type(value).__name__} {value!r:.40})"
+        )
     try:
         flat = np.fromiter(itertools.chain.from_iterable(reviews), dtype=np.int64, count=int(lengths.sum()))
-    except (TypeError, ValueError, OverflowError) as e:
+    except OverflowError as e:  # an int beyond int64; imdb_table then checks the int32 range
         raise DataFormatError(f"{source}: a review holds something other than integer word ranks ({e})") from e
     return flat, lengths
 
@@ -147,6 +247,8 @@ def parse_jena_csv(path: Path) -> pd.DataFrame:
         )
     except (pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError) as e:
         raise DataFormatError(f"{path}: not a readable CSV ({e})") from e
+    if frame.empty:  # every suite passes an empty column; left alone, it would publish an empty dataset
+        raise DataFormatError(f"{path}: a header and no data rows; expected at least one reading")
     frame.columns = [str(c).strip() for c in frame.columns]
     for column in JENA_FEATURES:
         if column not in frame.columns or pd.api.types.is_numeric_dtype(frame[column]):
@@ -168,12 +270,25 @@ def normalize_jena(frames: list[tuple[str, pd.DataFrame]]) -> tuple[pd.DataFrame
     """Combine raw Jena files into one table: sorted, one row per timestamp, sentinels repaired.
 
     Args:
-        frames: (file name, raw frame from `read_jena_csv`) in any order; they may overlap.
+        frames: (file name, raw frame from `read_jena_csv`) in any order; they may overlap. The result does not
+            depend on their order: they are taken by name.
     Returns:
         The table (timestamp, then the 14 features as float32) and a report of every repair and grid gap.
+    Raises:
+        DataFormatError: a file given twice or without rows, an unparseable timestamp, or a timestamp repeated
+            with other readings (within a file or between two), naming the files, lines and values.
     """
-    parts, sentinels_elsewhere = [], {}
+    names = [name for name, _ in frames]
+    twice = sorted({name for name in names if names.count(name) > 1})
+    if twice:
+        raise DataFormatError(f"{twice[0]} is given {names.count(twice[0])} times; expected each source file once")
+    # By name, so that which of two identical repeats is kept, the report's order and the bytes written never
+    # depend on the order the files were listed in.
+    frames = sorted(frames, key=lambda item: item[0])
+    parts, sentinels_elsewhere, moved = [], {}, 0
     for name, frame in frames:
+        if frame.empty:
+            raise DataFormatError(f"{name}: no data rows; expected at least one reading")
         stamps = pd.to_datetime(frame[JENA_TIMESTAMP].str.strip(), format=JENA_TIMESTAMP_FORMAT, errors="coerce")
         if stamps.isna().any():
             row = int(np.flatnonzero(stamps.isna().to_numpy())[0])
@@ -181,21 +296,21 @@ def normalize_jena(frames: list[tuple[str, pd.DataFrame]]) -> tuple[pd.DataFrame
                                   f"is not dd.mm.yyyy HH:MM:SS")
         part = frame[list(JENA_FEATURES)].astype("float64")
         part.insert(0, "timestamp", stamps.astype("datetime64[s]"))
+        part[_FILE], part[_LINE] = name, np.arange(len(frame)) + 2  # line 1 is the header
         parts.append(part)
+        moved += rows_moved_by_sorting(part["timestamp"].to_numpy().astype("int64"))
         for column in frame.columns:
             if column not in JENA_FEATURES and pd.api.types.is_numeric_dtype(frame[column]):
                 n = int((frame[column] == JENA_SENTINEL).sum())
                 if n:
                     sentinels_elsewhere[f"{name}: {column}"] = n
-    table = pd.concat(parts, ignore_index=True)
-
-    out_of_order = int((np.diff(table["timestamp"].to_numpy().astype("int64")) < 0).sum())
-    table = table.sort_values("timestamp", kind="stable", ignore_index=True)
+    # Stable: rows of one timestamp stay in file-name, then line order, so "the first" below is well defined.
+    table = pd.concat(parts, ignore_index=True).sort_values("timestamp", kind="stable", ignore_index=True)
 
     repeated = table["timestamp"].duplicated(keep="first")
-    identical = table.duplicated(keep="first")
-    duplicates = {"identical": int(identical.sum()), "conflicting": int((repeated & ~identical).sum())}
-    table = table[~repeated].reset_index(drop=True)
+    identical = table.duplicated(subset=["timestamp", *JENA_FEATURES], keep="first")
+    raise_on_conflicts(table, repeated & ~identical)
+    table = table[~repeated].drop(columns=[_FILE, _LINE]).reset_index(drop=True)
 
     # -9999 is "no reading": interpolate from the neighbouring readings in time rather than zero it (the keras-io
     # example sets wind speed to 0), so a calm minute is not invented inside a storm.
@@ -213,15 +328,92 @@ def normalize_jena(frames: list[tuple[str, pd.DataFrame]]) -> tuple[pd.DataFrame
         "first": str(table["timestamp"].iloc[0]) if len(table) else None,
         "last": str(table["timestamp"].iloc[-1]) if len(table) else None,
         "repairs": {
-            "repeated_timestamps_dropped": duplicates["identical"] + duplicates["conflicting"],
-            "repeated_timestamps": duplicates,
+            "repeated_timestamps_dropped": int(repeated.sum()),
+            # "conflicting" is kept in the record's shape for readers of older versions; it is always 0 now.
+            "repeated_timestamps": {"identical": int(repeated.sum()), "conflicting": 0},
             "sentinels_interpolated": sentinels,
-            "rows_out_of_order_sorted": out_of_order,
+            "rows_out_of_order_sorted": moved,
             "sentinels_in_dropped_columns": sentinels_elsewhere,
         },
         **grid_gaps(table["timestamp"]),
     }
     return table, report
+
+
+_FILE, _LINE = "__file", "__line"  # where each row came from, while files are combined (for messages)
+CONFLICT_EXAMPLES = 5  # repeated timestamps with other readings shown in the error
+
+
+def rows_moved_by_sorting(values: np.ndarray) -> int:
+    """How many rows sorting had to move: the rows minus the longest run already in order (a longest
+    non-decreasing subsequence). A row written late counts once, not once per order break it makes.
+
+    Args:
+        values: (rows,) the sort keys of one file, in file order.
+    """
+    values = np.asarray(values)
+    if len(values) < 2 or bool(np.all(values[1:] >= values[:-1])):  # the usual case, without the loop below
+        return 0
+    tails: list = []  # tails[k]: the smallest last value of an in-order run of k + 1 rows so far
+    for value in values.tolist():
+        k = bisect.bisect_right(tails, value)
+        if k == len(tails):
+            tails.append(value)
+        else:
+            tails[k] = value
+    return len(values) - len(tails)
+
+
+def raise_on_conflicts(table: pd.DataFrame, conflicting: pd.Series) -> None:
+    """Refuse rows that repeat an earlier row's timestamp with other readings: which one is right cannot be told,
+    and keeping "the first" would let the order of the files decide.
+
+    Args:
+        table: the combined rows sorted by timestamp, with the _FILE and _LINE columns.
+        conflicting: True where a row repeats an earlier row's timestamp but not its readings.
+    """
+    if not conflicting.any():
+        return
+    rows = np.flatnonzero(conflicting.to_numpy())
+    firsts = table.drop_duplicates("timestamp", keep="first").set_index("timestamp")
+    examples = []
+    for row in rows[:CONFLICT_EXAMPLES]:
+        other = table.iloc[row]
+        first = firsts.loc[other["timestamp"]]
+        columns = [c for c in JENA_FEATURES if not (first[c] == other[c] or (pd.isna(first[c]) and pd.isna(other[c])))]
+        examples.append(
+            f"{other['timestamp']}: {first[_FILE]} line {first[_LINE]} has "
+            + ", ".join(f"{c} {first[c]}" for c in columns[:2])
+            + f", {other[_FILE]} line {other[_LINE]} has "
+            + ", ".join(f"{other[c]}" for c in columns[:2])
+            + (f" (and {len(columns) - 2} more column(s))" if len(columns) > 2 else "")
+        )
+    raise DataFormatError(
+        f"{len(rows)} row(s) repeat a timestamp with other readings, and which is right cannot be told "
+        f"(first {len(examples)}: " + "; ".join(examples) + "); expected one reading per timestamp: fix or remove "
+        "the wrong rows, or leave out the file that holds them"
+    )
+
+
+def canonical_sources(sources: list[dict]) -> list[dict]:
+    """Jena sources ({"name", "sha256", ...}) in one order whatever order they were given in: by name, then digest.
+
+    Raises:
+        DataFormatError: a source is given twice, by name or as the same bytes under two names.
+    """
+    ordered = sorted(sources, key=lambda s: (s["name"], s["sha256"]))
+    for earlier, later in itertools.pairwise(ordered):
+        if earlier["name"] == later["name"]:
+            raise DataFormatError(f"{later['name']} is given twice; expected each source file once")
+    by_digest: dict[str, str] = {}
+    for source in ordered:
+        if source["sha256"] in by_digest:
+            raise DataFormatError(
+                f"{by_digest[source['sha256']]} and {source['name']} are the same file (sha256 {source['sha256']}); "
+                f"expected each source file once"
+            )
+        by_digest[source["sha256"]] = source["name"]
+    return ordered
 
 
 def grid_gaps(timestamps: pd.Series) -> dict[str, Any]:
@@ -327,6 +519,7 @@ def normalize_imdb(sources: list, raw_report: Path, processed_dir: Path) -> Path
 @task(task_run_name="normalize jena", cache_key_fn=_version_cache_key("jena"), persist_result=True)
 def normalize_jena_files(sources: list[dict], raw_report: Path, processed_dir: Path) -> Path:
     """Combine the raw Jena files into `jena.parquet` in a new dataset version, recording every repair."""
+    sources = canonical_sources(sources)  # the provenance, and so the Parquet bytes, in one order
     frames = [(s["name"], read_jena_csv(Path(s["csv"]))) for s in sources]
     table, report = normalize_jena(frames)
     provenance = {

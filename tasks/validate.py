@@ -29,7 +29,14 @@ from tasks.config import (
     JENA_TIMESTAMP,
 )
 from tasks.errors import ValidationFailed
-from tasks.normalize import flatten_reviews, load_imdb_npz, load_word_index, read_imdb_flat, read_jena_csv
+from tasks.normalize import (
+    canonical_sources,
+    flatten_reviews,
+    load_imdb_npz,
+    load_word_index,
+    read_imdb_flat,
+    read_jena_csv,
+)
 
 # Plausible physical ranges at the Jena roof station (155 m above sea level); the classic 2009-2016 file stays well
 # inside them once its -9999 sentinels are repaired. Units are in the column names.
@@ -52,6 +59,13 @@ PHYSICAL_RANGES: dict[str, tuple[float, float]] = {
 TIMESTAMP_REGEX = r"^\d{2}\.\d{2}\.\d{4} \d{2}:\d{2}:\d{2}$"  # dd.mm.yyyy HH:MM:SS
 PARSED_TIMESTAMP = "parsed timestamp"  # derived raw column: NaT where `Date Time` does not parse
 IMDB_COLUMNS = ("label", "n_words", "min_rank", "max_rank")  # the per-review table the IMDB suites run on
+# The fewest rows a Jena table may be published with: the smallest length from which on tasks.windows.split_rows
+# gives every split (train, val, test, in the book's proportions) room for one window of the default settings,
+# lookback + delay + 1 = 1440 + 144 + 1 rows. Val is the tightest split (100,000 / 420,551 of the rows): 1585 rows
+# need 6,664, but rounding the split boundaries takes 6,665 back below, so 6,666. A number here because
+# tasks.windows imports TensorFlow, which ingestion does not need; tests/unit/test_validate.py pins it to
+# split_rows and TrainSettings.
+JENA_MIN_ROWS = 6_666
 
 
 @dataclass(frozen=True)
@@ -144,7 +158,8 @@ def jena_raw_suite(dropped_columns: tuple[str, ...] | list[str] = ()):
             "ExpectColumnValuesToNotBeNull", True, "timestamps parse as dd.mm.yyyy HH:MM:SS",
             column=PARSED_TIMESTAMP,
         ),
-        _expect("ExpectColumnValuesToBeUnique", False, "repeated timestamps (repaired: first kept)",
+        _expect("ExpectColumnValuesToBeUnique", False,
+                "repeated timestamps (identical rows repaired: one kept; other readings refused by normalization)",
                 column=PARSED_TIMESTAMP),
         _expect("ExpectColumnValuesToBeIncreasing", False, "rows in time order (repaired: sorted)",
                 column=PARSED_TIMESTAMP),
@@ -172,11 +187,20 @@ def jena_raw_suite(dropped_columns: tuple[str, ...] | list[str] = ()):
     return gx.ExpectationSuite(name="jena.raw", expectations=expectations)
 
 
-def jena_normalized_suite():
-    """Checks on the normalized Jena table: all hard, the dataset is published only if every one holds."""
+def jena_normalized_suite(min_rows: int = JENA_MIN_ROWS):
+    """Checks on the normalized Jena table: all hard, the dataset is published only if every one holds.
+
+    Args:
+        min_rows: the fewest rows allowed (JENA_MIN_ROWS: every split holds a window of the default settings).
+    """
     import great_expectations as gx
 
     expectations = [
+        _expect(
+            "ExpectTableRowCountToBeBetween", True,
+            f"at least {min_rows:,} rows, so that every split holds a window (lookback + delay + 1 rows)",
+            min_value=min_rows,
+        ),
         _expect(
             "ExpectTableColumnsToMatchOrderedList", True, "timestamp then the 14 features",
             column_list=["timestamp", *JENA_FEATURES],
@@ -447,7 +471,7 @@ def validate_normalized_imdb(version: Path, validation_dir: Path) -> Path:
 def validate_raw_jena(sources: list[dict], validation_dir: Path) -> Path:
     """Run the raw Jena suite on each file: hard failures stop the flow, sentinels and repeats are reported."""
     results = []
-    for source in sources:  # {"name", "sha256", "csv"} from flows.ingest.unpack_jena
+    for source in canonical_sources(sources):  # {"name", "sha256", "csv"} from flows.ingest.unpack_jena
         frame = read_jena_csv(source["csv"])
         suite = jena_raw_suite(jena_dropped_columns(frame))
         results.append(run_suite(jena_raw_table(frame), suite, Path(source["csv"]).name))

@@ -14,10 +14,12 @@ import os
 import shutil
 import subprocess
 import sys
+import tempfile
 import zipfile
 from pathlib import Path
 from typing import Callable
 
+import pandas as pd
 import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
@@ -36,6 +38,7 @@ STATION_FILES = ["mpi_roof_2024a.csv", "mpi_roof_2024b.csv"]
 CLASSIC_ZIP = "jena_climate_2009_2016.csv.zip"
 MAX_PAR = "max. PAR (\u00b5mol/m\u00b2/s)"  # a station column normalization drops
 FIXTURE_VOCAB = 12_000  # fixtures.write_imdb's default: the word index holds ranks 1..12,000
+MARKER = Path(tempfile.gettempdir()) / f"seqconv-npz-ran-code-{os.getpid()}"  # what a malicious npz would write
 
 
 def ingest_imdb(mirror: Path | str, data_dir: Path) -> Path:
@@ -63,6 +66,11 @@ def snapshot(data_dir: Path) -> dict[str, str]:
             elif path.is_file():
                 state[relative] = hashlib.sha256(path.read_bytes()).hexdigest()
     return state
+
+
+def raw_files(data_dir: Path) -> dict[str, str]:
+    """sha256 of every file directly in data/raw (not the extractions, not the downloads waiting in incoming/)."""
+    return {p.name: hashlib.sha256(p.read_bytes()).hexdigest() for p in (data_dir / "raw").iterdir() if p.is_file()}
 
 
 def staging_left(data_dir: Path) -> list[str]:
@@ -121,12 +129,12 @@ def test_imdb_from_a_folder_mirror_is_published_as_parquet(ingested_data: Path, 
 def test_classic_jena_zip_from_a_folder_mirror_repairs_and_records(classic_data: Path, fixture_mirror: Path) -> None:
     parquet = classic_data / "processed" / "jena" / "jena.parquet"
     table = pq.read_table(parquet)
-    assert table.num_rows == 2_999  # 3,000 rows in the zip, one repeated timestamp dropped
+    assert table.num_rows == fixtures.CLASSIC_ROWS - 1  # one repeated timestamp dropped
     assert table.schema.names == ["timestamp", *fixtures.FEATURES]
     assert all(table.schema.field(c).type == pa.float32() for c in fixtures.FEATURES)
     provenance = read_provenance(parquet)
     assert provenance["sources"] == [{"name": CLASSIC_ZIP, "sha256": mirror_sums(fixture_mirror)[CLASSIC_ZIP],
-                                      "rows": 3_000}]
+                                      "rows": fixtures.CLASSIC_ROWS}]
     assert provenance["repairs"]["sentinels_interpolated"] == {"wv (m/s)": 1, "max. wv (m/s)": 1}
     assert provenance["repairs"]["repeated_timestamps"] == {"identical": 1, "conflicting": 0}
     assert provenance["gap_count"] == 1 and provenance["missing_steps"] == 36
@@ -138,7 +146,7 @@ def test_classic_jena_zip_from_a_folder_mirror_repairs_and_records(classic_data:
                                   ("jena_climate_2009_2016.csv", "max. wv (m/s)"): 1}
     normalized = validation(classic_data, "jena", "normalized")
     assert normalized["success"] and normalized["batches"][0]["failed_soft"] == []
-    assert normalized["batches"][0]["evaluated"] == 4 + 3 * 14
+    assert normalized["batches"][0]["evaluated"] == 5 + 3 * 14
     assert staging_left(classic_data) == []
 
 
@@ -156,10 +164,10 @@ def test_station_files_from_a_folder_mirror_and_over_http_give_the_same_table(
     assert provenance == read_provenance(over_folder)
     sums = mirror_sums(fixture_mirror)
     assert [(s["name"], s["sha256"], s["rows"]) for s in provenance["sources"]] == [
-        ("mpi_roof_2024a.csv", sums["mpi_roof_2024a.csv"], 2_001),  # 2,000 rows, one written twice
-        ("mpi_roof_2024b.csv", sums["mpi_roof_2024b.csv"], 2_000),
+        ("mpi_roof_2024a.csv", sums["mpi_roof_2024a.csv"], fixtures.STATION_ROWS + 1),  # one row written twice
+        ("mpi_roof_2024b.csv", sums["mpi_roof_2024b.csv"], fixtures.STATION_ROWS),
     ]
-    assert provenance["rows"] == 4_000
+    assert provenance["rows"] == 2 * fixtures.STATION_ROWS
     repairs = provenance["repairs"]
     assert repairs["repeated_timestamps"] == {"identical": 1, "conflicting": 0}
     assert repairs["sentinels_interpolated"] == {"wv (m/s)": 1}
@@ -172,6 +180,19 @@ def test_station_files_from_a_folder_mirror_and_over_http_give_the_same_table(
         ("mpi_roof_2024a.csv", MAX_PAR): 1,
         ("mpi_roof_2024b.csv", MAX_PAR): 3,
     }
+
+
+def test_station_files_named_in_either_order_publish_the_same_bytes_and_version(
+    prefect_harness, ingested_data: Path, fixture_mirror: Path, tmp_path: Path
+) -> None:
+    data_dir = tmp_path / "data"
+
+    ingest_jena(fixture_mirror, data_dir, files=STATION_FILES[::-1])  # ingested_data has them in name order
+
+    backward, forward = data_dir / "processed" / "jena", ingested_data / "processed" / "jena"
+    assert os.readlink(backward) == os.readlink(forward)  # the same version name
+    assert (backward / "jena.parquet").read_bytes() == (forward / "jena.parquet").read_bytes()
+    assert read_provenance(backward / "jena.parquet")["repairs"]["rows_out_of_order_sorted"] == 0
 
 
 def test_over_http_then_a_rerun_reuses_the_verified_downloads(
@@ -233,7 +254,7 @@ def zip_entry_escaping(mirror: Path, good: Path) -> None:
 
 
 def csv_without_a_column(mirror: Path, good: Path) -> None:
-    fixtures.write_jena_classic(mirror, frame=fixtures.classic_frame(3000).drop(columns=["T (degC)"]))
+    fixtures.write_jena_classic(mirror, frame=fixtures.classic_frame(fixtures.CLASSIC_ROWS).drop(columns=["T (degC)"]))
 
 
 def non_numeric_cell(mirror: Path, good: Path) -> None:
@@ -248,15 +269,49 @@ def non_numeric_cell(mirror: Path, good: Path) -> None:
 
 def out_of_physical_range(mirror: Path, good: Path) -> None:
     """Caught only by the normalized suite, after the staging folder exists."""
-    frame = fixtures.classic_frame(3000)
+    frame = fixtures.classic_frame(fixtures.CLASSIC_ROWS)
     frame.loc[1234, "T (degC)"] = 75.0
     fixtures.write_jena_classic(mirror, frame=frame)
+
+
+def header_only_station_file(mirror: Path, good: Path) -> None:
+    lines = (good / "mpi_roof_2024b.csv").read_bytes().split(b"\r\n")
+    (mirror / "mpi_roof_2024b.csv").write_bytes(lines[0] + b"\r\n")
+
+
+def header_only_beside_a_good_file(mirror: Path, good: Path) -> None:
+    shutil.copyfile(good / "mpi_roof_2024a.csv", mirror / "mpi_roof_2024a.csv")
+    header_only_station_file(mirror, good)
+
+
+def too_few_rows(mirror: Path, good: Path) -> None:
+    """Good files, but together too short for every split to hold a window of the default settings."""
+    fixtures.write_station_pair(mirror, rows=1_000)
+
+
+def overlapping_files_that_disagree(mirror: Path, good: Path) -> None:
+    """2024b starts inside 2024a, with other readings for the 400 timestamps they share."""
+    shutil.copyfile(good / "mpi_roof_2024a.csv", mirror / "mpi_roof_2024a.csv")
+    start = pd.Timestamp("2024-01-01 00:10:00") + pd.Timedelta(minutes=10 * (fixtures.STATION_ROWS - 400))
+    fixtures.write_station_file(mirror, "mpi_roof_2024b.csv", str(start), fixtures.STATION_ROWS, quoted_header=False,
+                                padded=False, crlf=True, seed=2)
 
 
 def truncated_npz(mirror: Path, good: Path) -> None:
     shutil.copyfile(good / "imdb_word_index.json", mirror / "imdb_word_index.json")
     data = (good / "imdb.npz").read_bytes()
     (mirror / "imdb.npz").write_bytes(data[: len(data) * 3 // 4])
+
+
+class RunsCodeAndPassesAsAReview:
+    """Unpickled by np.load(allow_pickle=True), it writes MARKER and becomes an ordinary review."""
+
+    def __reduce__(self):
+        return eval, (f"__import__('pathlib').Path({str(MARKER)!r}).write_text('ran') and [14, 22, 16]",)
+
+
+def npz_running_code(mirror: Path, good: Path) -> None:
+    fixtures.write_imdb(mirror, mutate=lambda arrays: arrays["x_train"].__setitem__(3, RunsCodeAndPassesAsAReview()))
 
 
 def label_2(mirror: Path, good: Path) -> None:
@@ -281,12 +336,33 @@ BAD_INPUTS: dict[str, tuple[Callable[[Path, Path], None], str, list[str] | None,
                               "jena_climate_2009_2016.csv: expect_table_columns_to_match_set",
                               "'missing': ['T (degC)']"]),
     "non-numeric cell": (non_numeric_cell, "jena", STATION_FILES, DataFormatError,
-                         ["raw/mpi_roof_2024b.csv: column 'rh (%)' has 1 non-numeric cell(s) (line 42: '7x.5')"]),
+                         ["raw/incoming/mpi_roof_2024b.csv: column 'rh (%)' has 1 non-numeric cell(s) "
+                          "(line 42: '7x.5')"]),
     "out of physical range": (out_of_physical_range, "jena", None, ValidationFailed,
                               ["jena normalized data failed validation",
                                "jena.parquet: column 'T (degC)': expect_column_values_to_be_between "
-                               "(physical range): 1 of 2999 rows; e.g. [75.0]"]),
-    "truncated npz": (truncated_npz, "imdb", None, DataFormatError, ["raw/imdb.npz: truncated or corrupt npz"]),
+                               f"(physical range): 1 of {fixtures.CLASSIC_ROWS - 1} rows; e.g. [75.0]"]),
+    "header-only station file": (header_only_station_file, "jena", ["mpi_roof_2024b.csv"], DataFormatError,
+                                 ["raw/incoming/mpi_roof_2024b.csv: a header and no data rows"]),
+    "header-only station file beside a good one": (header_only_beside_a_good_file, "jena", STATION_FILES,
+                                                   DataFormatError,
+                                                   ["raw/incoming/mpi_roof_2024b.csv: a header and no data rows"]),
+    "too few rows for the splits": (too_few_rows, "jena", STATION_FILES, ValidationFailed,
+                                    ["jena normalized data failed validation",
+                                     "jena.parquet: expect_table_row_count_to_be_between", "observed 2000"]),
+    "overlapping files that disagree": (overlapping_files_that_disagree, "jena", STATION_FILES, DataFormatError,
+                                        ["400 row(s) repeat a timestamp with other readings",
+                                         "mpi_roof_2024a.csv line 3003 has ", "mpi_roof_2024b.csv line 2 has "]),
+    "overlapping files that disagree, named the other way round": (
+        overlapping_files_that_disagree, "jena", STATION_FILES[::-1], DataFormatError,
+        ["400 row(s) repeat a timestamp with other readings",
+         "mpi_roof_2024a.csv line 3003 has ", "mpi_roof_2024b.csv line 2 has "]),
+    "npz whose pickle would run code": (npz_running_code, "imdb", None, DataFormatError,
+                                        ["raw/incoming/imdb.npz: array 'x_train': the pickle names builtins.eval, "
+                                         "which could "
+                                         "run code; refusing to unpickle it"]),
+    "truncated npz": (truncated_npz, "imdb", None, DataFormatError,
+                      ["raw/incoming/imdb.npz: truncated or corrupt npz"]),
     "npz with label 2": (label_2, "imdb", None, ValidationFailed,
                          ["imdb raw data failed validation",
                           "train: column 'label': expect_column_values_to_be_in_set (labels are 0/1): "
@@ -317,18 +393,24 @@ def test_a_bad_input_fails_clearly_and_leaves_the_published_dataset_byte_identic
     data_dir = tmp_path / "data"
     shutil.copytree(ingested_data, data_dir, symlinks=True)
     assert snapshot(data_dir) == published_state
+    raw_before = raw_files(data_dir)
+    MARKER.unlink(missing_ok=True)
 
-    with pytest.raises(error) as caught:
+    with pytest.raises(error) as caught, HttpMirror(mirror) as server:  # over real HTTP, as from the internet
         if dataset == "imdb":
-            ingest_imdb(mirror, data_dir)
+            ingest_imdb(server.base_url, data_dir)
         else:
-            ingest_jena(mirror, data_dir, files)
+            ingest_jena(server.base_url, data_dir, files)
 
     message = str(caught.value)
     for text in says:
         assert text in message
     assert snapshot(data_dir) == published_state  # every file byte-identical, every link where it was
     assert staging_left(data_dir) == []
+    assert not MARKER.exists()  # nothing in a data file ran
+    # The bad download, checksum-valid per the mirror's SHA256SUMS, did not replace the good raw file it followed.
+    raw_after = raw_files(data_dir)
+    assert {name: raw_after.get(name) for name in raw_before} == raw_before
     extracted = data_dir / "raw" / "extracted"  # zips are extracted to extracted/<zip stem>/; nothing lands beside
     assert not (extracted / fixtures.CLASSIC_NAME).is_file() and not (data_dir / "raw" / fixtures.CLASSIC_NAME).exists()
     if error is ValidationFailed:  # the failing report is kept for the user, and the message says where
@@ -336,6 +418,21 @@ def test_a_bad_input_fails_clearly_and_leaves_the_published_dataset_byte_identic
         report_path = data_dir / "validation" / f"{dataset}.{stage}.json"
         assert str(report_path) in message
         assert json.loads(report_path.read_text())["success"] is False
+
+
+def test_a_good_new_download_replaces_the_raw_file_once_the_run_has_validated_it(
+    ingested_data: Path, tmp_path: Path
+) -> None:
+    mirror = tmp_path / "mirror"
+    fixtures.write_imdb(mirror, seed=1)  # other reviews: other bytes, as good as the first
+    fixtures.write_checksums(mirror)
+    data_dir = tmp_path / "data"
+    shutil.copytree(ingested_data, data_dir, symlinks=True)
+
+    ingest_imdb(mirror, data_dir)
+
+    assert (data_dir / "raw" / "imdb.npz").read_bytes() == (mirror / "imdb.npz").read_bytes()
+    assert not (data_dir / "raw" / "incoming" / "imdb.npz").exists()
 
 
 # ---------------------------------------------------------------------------------------------------------------
@@ -355,7 +452,7 @@ def test_cli_prints_the_rows_and_exits_0(prefect_harness, fixture_mirror: Path, 
                    "--files", *STATION_FILES)
 
     assert done.returncode == 0, done.stderr[-3000:]
-    assert "jena: 4,000 rows, 2024-01-01 00:10:00 to" in done.stdout
+    assert f"jena: {2 * fixtures.STATION_ROWS:,} rows, 2024-01-01 00:10:00 to" in done.stdout
     assert "repairs: 1 repeated timestamp(s) dropped" in done.stdout
     assert (tmp_path / "data" / "processed" / "jena" / "jena.parquet").is_file()
 

@@ -104,7 +104,7 @@ def test_unchanged_sources_reuse_ingestion_and_training_and_a_changed_one_is_ing
     imdb_champion = (artifacts / "registry" / "imdb_conv.json").read_bytes()
 
     # A station file grew (new readings at the end): Jena is ingested and trained again, IMDB is not.
-    grown = fixtures.synthetic_weather("2024-02-08 11:40:00", 2300, seed=2)
+    grown = fixtures.synthetic_weather(fixtures.STATION_B_START, fixtures.STATION_ROWS + 300, seed=2)
     fixtures.write_station_file(mirror, "mpi_roof_2024b.csv", "", 0, quoted_header=False, padded=False, crlf=True,
                                 frame=grown)
     fixtures.write_checksums(mirror)
@@ -114,7 +114,7 @@ def test_unchanged_sources_reuse_ingestion_and_training_and_a_changed_one_is_ing
     assert states["normalize jena"] == ["Completed"] and states["train jena_conv"] == ["Completed"]
     assert states["normalize imdb"] == ["Cached"] and states["train imdb_conv"] == ["Cached"]
     from tasks.normalize import read_provenance
-    assert read_provenance(data / "processed" / "jena" / "jena.parquet")["rows"] == 2000 + 2300  # a: one repeat dropped
+    assert read_provenance(data / "processed" / "jena" / "jena.parquet")["rows"] == 2 * fixtures.STATION_ROWS + 300  # a: one repeat dropped
     assert (artifacts / "registry" / "imdb_conv.json").read_bytes() == imdb_champion  # IMDB was not retrained
 
 
@@ -124,7 +124,7 @@ def test_failed_validation_changes_nothing_and_names_the_failures(first_run, tmp
     shutil.copytree(first_run["artifacts"], artifacts, symlinks=True)
     mirror = tmp_path / "mirror"
     shutil.copytree(first_run["mirror"], mirror)
-    bad = fixtures.synthetic_weather("2024-02-08 11:40:00", 2000, seed=3)
+    bad = fixtures.synthetic_weather(fixtures.STATION_B_START, fixtures.STATION_ROWS, seed=3)
     bad.loc[[10, 11, 12], "rh (%)"] = 150.0  # relative humidity above 100%: not a repairable sentinel
     fixtures.write_station_file(mirror, "mpi_roof_2024b.csv", "", 0, quoted_header=False, padded=False, crlf=True,
                                 frame=bad)

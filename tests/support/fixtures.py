@@ -28,6 +28,10 @@ STATION_EXTRAS = (
     "Tlog (degC)", "CO2 (ppm)",
 )
 CLASSIC_NAME = "jena_climate_2009_2016.csv"
+# Rows of the Jena fixtures: each dataset must hold tasks.validate.JENA_MIN_ROWS (6,666) rows to be published.
+CLASSIC_ROWS = 7_000  # the classic zip's rows (one timestamp repeated: 6,999 once normalized)
+STATION_ROWS = 3_400  # each station file's distinct timestamps (2024a writes one of them twice): 6,800 in all
+STATION_B_START = "2024-02-18 11:40:00"  # the first timestamp of write_station_pair's 2024b file
 
 
 # ---------------------------------------------------------------------------------------------------------------
@@ -135,7 +139,7 @@ def _csv_text(frame: pd.DataFrame, quoted_header: bool, padded: bool, newline: s
     return newline.join(lines) + newline
 
 
-def write_jena_classic(folder: Path, rows: int = 3000, seed: int = 0, frame: pd.DataFrame | None = None,
+def write_jena_classic(folder: Path, rows: int = CLASSIC_ROWS, seed: int = 0, frame: pd.DataFrame | None = None,
                        csv_text: str | None = None) -> Path:
     """`jena_climate_2009_2016.csv.zip`: the classic header (15 quoted names), unpadded values, LF.
 
@@ -191,13 +195,14 @@ def write_station_file(folder: Path, name: str, start: str, rows: int, *, quoted
     return path
 
 
-def write_station_pair(folder: Path, rows: int = 2000) -> list[str]:
+def write_station_pair(folder: Path, rows: int = STATION_ROWS) -> list[str]:
     """Two station files like the mirror's 2024 pair: `a` quoted, padded, LF, one repeated row, a -9999 in
-    max. PAR and one in wind speed; `b` unquoted, unpadded, CRLF, starting mid-day after a gap of about 25 days."""
+    max. PAR and one in wind speed; `b` unquoted, unpadded, CRLF, starting mid-day after a gap of about 25 days
+    (with the default rows: a ends 24.01.2024 14:40, b starts 18.02.2024 11:40)."""
     write_station_file(folder, "mpi_roof_2024a.csv", "2024-01-01 00:10:00", rows, quoted_header=True, padded=True,
                        crlf=False, seed=1, repeat_row=rows // 2,
                        sentinels={"max. PAR (\u00b5mol/m\u00b2/s)": [100], "wv (m/s)": [rows // 3]})
-    write_station_file(folder, "mpi_roof_2024b.csv", "2024-02-08 11:40:00", rows, quoted_header=False, padded=False,
+    write_station_file(folder, "mpi_roof_2024b.csv", STATION_B_START, rows, quoted_header=False, padded=False,
                        crlf=True, seed=2, sentinels={"max. PAR (\u00b5mol/m\u00b2/s)": [5, 6, 7]})
     return ["mpi_roof_2024a.csv", "mpi_roof_2024b.csv"]
 

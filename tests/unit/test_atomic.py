@@ -94,3 +94,53 @@ def test_write_json_replaces_atomically_and_leaves_no_temporary(tmp_path: Path) 
 
     assert path.read_text() == '{\n  "success": false\n}\n'
     assert [p.name for p in path.parent.iterdir()] == ["jena.raw.json"]
+
+
+def dead_pid() -> int:
+    """The pid of a process that has exited (and been reaped), so no process has it now."""
+    import subprocess
+    import sys
+
+    child = subprocess.Popen([sys.executable, "-c", "pass"])
+    child.wait()
+    return child.pid
+
+
+def test_a_new_build_removes_staging_left_by_a_killed_run_but_not_a_live_one(tmp_path: Path) -> None:
+    import socket
+    import time
+
+    link = tmp_path / "processed" / "jena"
+    versions_dir = link.parent / atomic.VERSIONS
+    here = socket.gethostname()
+    crashed = versions_dir / f".staging-jena-k1ll3d00.pid{dead_pid()}@{here}"  # SIGKILLed mid-normalize
+    live = versions_dir / f".staging-jena-l1ve0000.pid{os.getpid()}@{here}"  # another build, still running
+    elsewhere = versions_dir / f".staging-jena-0th3rh05.pid{dead_pid()}@not-{here}"  # pid not ours to judge
+    other_dataset = versions_dir / f".staging-imdb-k1ll3d00.pid{dead_pid()}@{here}"  # its own run cleans it
+    unmarked_old = versions_dir / ".staging-jena-0ld0ld00"  # made before staging names carried their owner
+    unmarked_new = versions_dir / ".staging-jena-n3wn3w00"
+    for folder in (crashed, live, elsewhere, other_dataset, unmarked_old, unmarked_new):
+        (folder / "half").mkdir(parents=True)
+        (folder / "half" / "jena.parquet").write_bytes(b"PAR1 torn")
+    two_days_ago = time.time() - 2 * 86_400
+    os.utime(unmarked_old, (two_days_ago, two_days_ago))
+
+    with atomic.staging_dir(link) as staging:
+        owner = atomic.staging_owner(staging)
+        assert owner == (os.getpid(), here)  # this build's own folder says whose it is
+        assert not crashed.exists() and not unmarked_old.exists()
+        assert live.is_dir() and elsewhere.is_dir() and other_dataset.is_dir() and unmarked_new.is_dir()
+
+
+def test_publishing_removes_staging_left_by_a_killed_run(tmp_path: Path) -> None:
+    """A later run whose build is cached creates no staging folder: publishing cleans up too."""
+    import socket
+
+    link = tmp_path / "processed" / "jena"
+    publish(link, "v1")
+    crashed = link.parent / atomic.VERSIONS / f".staging-jena-k1ll3d00.pid{dead_pid()}@{socket.gethostname()}"
+    crashed.mkdir()
+
+    atomic.point_link(link.resolve(), link)  # the same version again, as a cached run publishes it
+
+    assert not crashed.exists() and (link / "data.txt").read_text() == "v1"

@@ -5,7 +5,9 @@ from __future__ import annotations
 import hashlib
 import io
 import pickle
+import re
 import stat
+import sys
 import threading
 import zipfile
 from pathlib import Path
@@ -19,9 +21,11 @@ from tasks.download import (
     VERIFIED_CANONICAL_SHA256,
     VERIFIED_MIRROR,
     VERIFIED_RECORDED,
+    INCOMING,
     download_source,
     extract_zip,
     fetch,
+    keep_download,
     read_mirror_checksums,
     resolve_url,
 )
@@ -33,6 +37,7 @@ pytestmark = pytest.mark.unit
 NAME = "series.bin"
 PAYLOAD = bytes(range(256)) * 1200  # 300 KiB: several server writes, one client chunk
 CANONICAL = "https://example.invalid/datasets/"  # never reached: every test fetches from a mirror
+UNRESOLVABLE = "https://storage.seqconv-test.invalid/datasets/"  # .invalid never resolves (RFC 2606)
 
 
 def sha256(data: bytes) -> str:
@@ -200,6 +205,65 @@ def test_http_500_and_refused_connection_are_retryable(mirror: HttpMirror, serve
     assert refused.value.retryable is True
 
 
+def closed_port(served: Path) -> str:
+    """The base URL of a real HTTP server that has just closed: nothing listens on its port."""
+    with HttpMirror(served) as gone:
+        return gone.base_url
+
+
+def test_an_unreachable_canonical_host_fails_at_once_saying_how_to_use_a_mirror(served: Path, raw_dir: Path) -> None:
+    hint = ('no internet? point the pipeline at a mirror with MIRROR=DIR (make), --mirror DIR, or SEQCONV_MIRROR '
+            '(README "Without internet")')
+    base = closed_port(served)
+    host = base.removeprefix("http://").rstrip("/")
+    with pytest.raises(DownloadError) as refused:  # the canonical site, here on a closed port of 127.0.0.1
+        fetch(Source(NAME, base, sha256=sha256(PAYLOAD)), None, raw_dir)
+    assert str(refused.value) == f"{NAME}: cannot reach {host} (connection refused): {hint}"
+    assert refused.value.retryable is False
+
+    with pytest.raises(DownloadError) as unresolved:
+        fetch(Source(NAME, UNRESOLVABLE), None, raw_dir)
+    assert str(unresolved.value) == f"{NAME}: cannot reach storage.seqconv-test.invalid (name does not resolve): {hint}"
+    assert unresolved.value.retryable is False
+    assert not raw_dir.exists() or leftovers(raw_dir) == []
+
+
+def test_a_mirror_host_that_does_not_resolve_fails_at_once_naming_the_mirror(raw_dir: Path) -> None:
+    with pytest.raises(DownloadError) as unresolved:
+        fetch(Source(NAME, CANONICAL, sha256=sha256(PAYLOAD)), "http://mirror.seqconv-test.invalid/data/", raw_dir)
+
+    assert str(unresolved.value) == (
+        f"{CHECKSUMS_FILE}: cannot reach mirror.seqconv-test.invalid (name does not resolve): check the mirror "
+        f"setting (http://mirror.seqconv-test.invalid/data/{CHECKSUMS_FILE})"
+    )
+    assert unresolved.value.retryable is False
+
+
+def test_a_download_prints_nothing_when_stderr_is_not_a_terminal(
+    mirror: HttpMirror, raw_dir: Path, capfd: pytest.CaptureFixture
+) -> None:
+    fetch(Source(NAME, CANONICAL), mirror.base_url, raw_dir)
+
+    assert capfd.readouterr() == ("", "")
+
+
+def test_a_download_shows_bytes_rate_and_time_left_on_a_terminal(
+    mirror: HttpMirror, raw_dir: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    class Terminal(io.StringIO):
+        def isatty(self) -> bool:
+            return True
+
+    terminal = Terminal()
+    monkeypatch.setattr(sys, "stderr", terminal)
+
+    fetch(Source(NAME, CANONICAL), mirror.base_url, raw_dir)
+
+    shown = re.sub(r"\x1b\[[0-9;?]*[A-Za-z]", "", terminal.getvalue())  # without the colour and cursor codes
+    # name, bar, bytes done of the whole file, rate ("?" until rich has timed two updates), time left
+    assert re.search(rf"{NAME} ━+ 307\.2/307\.2 kB (\S+/s|\?) 0:00:00\n", shown), shown
+
+
 def test_mirror_close_leaves_no_thread(served: Path) -> None:
     with HttpMirror(served) as server:
         server.drop(NAME, after_bytes=10)
@@ -267,8 +331,40 @@ def test_refresh_replaces_a_changed_unpinned_file_and_its_sidecar(mirror: HttpMi
 
     assert refreshed.fetched is True and refreshed.path.read_bytes() == grown
     assert refreshed.sha256 == sha256(grown) and refreshed.verified_by == VERIFIED_RECORDED
+    assert refreshed.path == raw_dir / INCOMING / NAME  # not validated yet: the raw file stays as it was
+    assert (raw_dir / NAME).read_bytes() == PAYLOAD
+    assert (raw_dir / f"{NAME}.sha256").read_text() == f"{sha256(PAYLOAD)}  {NAME}\n"
+
+    kept = keep_download(refreshed, raw_dir)
+
+    assert kept.path == raw_dir / NAME and kept.path.read_bytes() == grown
     assert (raw_dir / f"{NAME}.sha256").read_text() == f"{sha256(grown)}  {NAME}\n"
+    assert not (raw_dir / INCOMING / NAME).exists()
     assert leftovers(raw_dir) == []
+    unchanged = fetch(station, mirror.base_url, raw_dir, refresh=True)  # the same bytes again: nothing waits
+    assert unchanged.path == raw_dir / NAME and not (raw_dir / INCOMING / NAME).exists()
+
+
+def test_a_new_download_waits_in_incoming_and_never_overwrites_the_raw_file_before_it_is_kept(
+    mirror: HttpMirror, raw_dir: Path
+) -> None:
+    good = b"last month's bytes, validated and published"
+    raw_dir.mkdir(parents=True)
+    (raw_dir / NAME).write_bytes(good)  # the mirror's SHA256SUMS now lists PAYLOAD, which may not validate
+
+    new = fetch(Source(NAME, CANONICAL), mirror.base_url, raw_dir)
+
+    assert new.fetched is True and new.path == raw_dir / INCOMING / NAME and new.path.read_bytes() == PAYLOAD
+    assert (raw_dir / NAME).read_bytes() == good  # a failed validation of PAYLOAD leaves this as it is
+    again = fetch(Source(NAME, CANONICAL), mirror.base_url, raw_dir)  # a rerun: the verified candidate is reused
+    assert again.fetched is False and again.path == new.path and mirror.count(NAME) == 1
+
+    kept = keep_download(again, raw_dir)
+
+    assert kept.path == raw_dir / NAME and (raw_dir / NAME).read_bytes() == PAYLOAD
+    assert keep_download(kept, raw_dir) == kept  # already the raw file: nothing to do
+    last = fetch(Source(NAME, CANONICAL), mirror.base_url, raw_dir)
+    assert last.fetched is False and last.path == raw_dir / NAME and mirror.count(NAME) == 1
 
 
 def test_unpinned_file_with_a_damaged_copy_is_fetched_again(mirror: HttpMirror, raw_dir: Path) -> None:
@@ -280,6 +376,7 @@ def test_unpinned_file_with_a_damaged_copy_is_fetched_again(mirror: HttpMirror, 
 
     assert again.fetched is True and again.path.read_bytes() == PAYLOAD
     assert mirror.count(NAME) == 2
+    assert keep_download(again, raw_dir).path.read_bytes() == PAYLOAD
 
 
 def test_unpinned_part_is_not_resumed(mirror: HttpMirror, raw_dir: Path) -> None:
@@ -318,7 +415,7 @@ def test_file_url_mirror_ignores_range_and_starts_over(served: Path, raw_dir: Pa
 # The Prefect task: retries only where a retry can help
 # ---------------------------------------------------------------------------------------------------------------
 @flow
-def fetch_one_flow(source: Source, mirror: str, raw_dir: Path):
+def fetch_one_flow(source: Source, mirror: str | None, raw_dir: Path):
     return download_source.with_options(retry_delay_seconds=0)(source, mirror, raw_dir)
 
 
@@ -336,6 +433,21 @@ def test_task_does_not_retry_a_404(prefect_backend, mirror: HttpMirror, raw_dir:
     with pytest.raises(DownloadError, match=expected):
         fetch_one_flow(Source("missing.csv", CANONICAL), mirror.base_url, raw_dir)
     assert mirror.count("missing.csv") == 1
+
+
+def test_task_does_not_retry_when_the_canonical_host_does_not_resolve(
+    prefect_backend, raw_dir: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from tasks import download
+
+    attempts = []
+    real_open = download._open_url
+    monkeypatch.setattr(download, "_open_url", lambda url, *args: attempts.append(url) or real_open(url, *args))
+
+    with pytest.raises(DownloadError, match=r"\(name does not resolve\): no internet\?"):
+        fetch_one_flow(Source(NAME, UNRESOLVABLE), None, raw_dir)
+
+    assert attempts == [UNRESOLVABLE + NAME]  # once: four retries with backoff cannot bring the network back
 
 
 def test_task_does_not_retry_a_checksum_mismatch(prefect_backend, mirror: HttpMirror, raw_dir: Path) -> None:

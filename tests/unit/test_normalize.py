@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
 from pathlib import Path
 
 import numpy as np
@@ -160,9 +161,9 @@ def test_normalize_jena_sorts_drops_repeats_repairs_sentinels_and_records_gaps()
     )
     b = raw_jena(
         ["01.01.2024 00:50:00", "01.01.2024 01:00:00", "01.01.2024 02:00:00"],
-        T=[50.0, 6.0, 7.0],  # 00:50 repeats a's with another temperature: a conflicting repeat
+        T=[5.0, 6.0, 7.0],  # 00:50 repeats a's row with the same readings (a dropped column may differ)
         wv=[5.0, 6.0, 7.0],
-        max_wv=[8.0, 9.0, JENA_SENTINEL],  # a sentinel in the last row: no later neighbour
+        max_wv=[22.0, 9.0, JENA_SENTINEL],  # 22.0: raw_jena's constant, as in a; a sentinel in the last row
         par=[0.0, JENA_SENTINEL, 1.0],
     )
     before = (a.copy(), b.copy())
@@ -176,14 +177,14 @@ def test_normalize_jena_sorts_drops_repeats_repairs_sentinels_and_records_gaps()
     assert all(table[c].dtype == np.float32 for c in JENA_FEATURES)
     assert table["timestamp"].dt.strftime("%H:%M").tolist() == ["00:10", "00:20", "00:30", "00:40", "00:50",
                                                                   "01:00", "02:00"]
-    assert table["T (degC)"].tolist() == [1.0, 2.0, 3.0, 4.0, 5.0, 6.0, 7.0]  # the first of the 00:50 rows kept
+    assert table["T (degC)"].tolist() == [1.0, 2.0, 3.0, 4.0, 5.0, 6.0, 7.0]
     assert table["wv (m/s)"].tolist() == [1.0, 2.0, 3.0, 4.0, 5.0, 6.0, 7.0]  # interpolated from neighbours
     assert table["max. wv (m/s)"].iloc[-1] == 9.0  # the last row takes its one neighbour's value
 
     repairs = report["repairs"]
-    assert repairs["repeated_timestamps"] == {"identical": 1, "conflicting": 1}
+    assert repairs["repeated_timestamps"] == {"identical": 2, "conflicting": 0}
     assert repairs["repeated_timestamps_dropped"] == 2
-    assert repairs["rows_out_of_order_sorted"] == 1
+    assert repairs["rows_out_of_order_sorted"] == 1  # a's 00:40 row moved before its 00:50
     assert repairs["sentinels_interpolated"] == {"wv (m/s)": 1, "max. wv (m/s)": 1}
     assert repairs["sentinels_in_dropped_columns"] == {f"b.csv: {PAR}": 1}
     assert report["rows"] == 7
@@ -201,6 +202,108 @@ def test_normalize_jena_names_file_and_line_of_an_unparseable_timestamp() -> Non
 
     with pytest.raises(DataFormatError, match=r"b\.csv: line 3: Date Time '31\.02\.2024 00:20:00' is not"):
         normalize_jena([("a.csv", good), ("b.csv", bad)])
+
+
+def test_normalize_jena_refuses_a_timestamp_repeated_with_other_readings_in_one_file() -> None:
+    a = raw_jena(["01.01.2024 00:10:00", "01.01.2024 00:20:00", "01.01.2024 00:20:00", "01.01.2024 00:30:00"],
+                 T=[1.0, 2.0, 2.5, 3.0])
+
+    with pytest.raises(DataFormatError) as caught:
+        normalize_jena([("a.csv", a)])
+
+    message = str(caught.value)
+    assert "1 row(s) repeat a timestamp with other readings" in message
+    assert "2024-01-01 00:20:00: a.csv line 3 has T (degC) 2.0, a.csv line 4 has 2.5" in message
+
+
+@pytest.mark.parametrize("order", ["ab", "ba"])
+def test_normalize_jena_refuses_overlapping_files_that_disagree_in_either_order(order: str) -> None:
+    stamps = [f"01.01.2024 0{h}:{m}0:00" for h in range(3) for m in range(6)][1:]  # 00:10 .. 02:50
+    a = raw_jena(stamps[:10], T=[float(i) for i in range(10)])
+    b = raw_jena(stamps[6:], T=[float(i) for i in range(6, 17)])
+    b.loc[2, "T (degC)"] = 80.0  # b's 01:30 (a's row 8) disagrees with a
+    b.loc[3, "rh (%)"] = 99.0  # and b's 01:40 in another column
+    files = [("a.csv", a), ("b.csv", b)]
+
+    with pytest.raises(DataFormatError) as caught:
+        normalize_jena(files if order == "ab" else files[::-1])
+
+    message = str(caught.value)
+    assert "2 row(s) repeat a timestamp with other readings" in message
+    assert "2024-01-01 01:30:00: a.csv line 10 has T (degC) 8.0, b.csv line 4 has 80.0" in message
+    assert "2024-01-01 01:40:00: a.csv line 11 has rh (%) 14.0, b.csv line 5 has 99.0" in message
+
+
+def test_normalize_jena_refuses_the_same_file_twice() -> None:
+    a = raw_jena(["01.01.2024 00:10:00", "01.01.2024 00:20:00"])
+
+    with pytest.raises(DataFormatError, match=r"a\.csv is given 2 times"):
+        normalize_jena([("a.csv", a), ("a.csv", a.copy())])
+
+
+def test_normalize_jena_refuses_a_file_without_rows() -> None:
+    empty = raw_jena([])
+
+    with pytest.raises(DataFormatError, match=r"b\.csv: no data rows"):
+        normalize_jena([("a.csv", raw_jena(["01.01.2024 00:10:00"])), ("b.csv", empty)])
+
+
+def test_normalize_jena_does_not_depend_on_the_order_files_are_named_in() -> None:
+    """Sorting counts the rows it moves inside a file, not the order the files were listed in."""
+    stamps = [f"01.01.2024 0{h}:{m}0:00" for h in range(3) for m in range(6)][1:]
+    a = raw_jena(stamps[:8], T=[float(i) for i in range(8)])
+    a = a.iloc[[2, 3, 0, 1, 4, 5, 6, 7]].reset_index(drop=True)  # two rows written after the two that follow them
+    b = raw_jena(stamps[8:], T=[float(i) for i in range(8, 17)])
+
+    forward = normalize_jena([("mpi_roof_2024a.csv", a), ("mpi_roof_2024b.csv", b)])
+    backward = normalize_jena([("mpi_roof_2024b.csv", b), ("mpi_roof_2024a.csv", a)])
+
+    pd.testing.assert_frame_equal(forward[0], backward[0])
+    assert forward[1] == backward[1]
+    assert forward[1]["repairs"]["rows_out_of_order_sorted"] == 2  # a's first two rows; none for b after a
+    assert forward[0]["T (degC)"].tolist() == [float(i) for i in range(17)]
+
+
+def test_normalize_jena_files_publishes_the_same_bytes_and_version_in_either_order(tmp_path: Path) -> None:
+    from tasks.normalize import normalize_jena_files
+
+    a = fixtures.write_station_file(tmp_path / "raw", "mpi_roof_2024a.csv", "2024-01-01 00:10:00", 40,
+                                    quoted_header=True, padded=True, crlf=False, seed=1, repeat_row=5)
+    b = fixtures.write_station_file(tmp_path / "raw", "mpi_roof_2024b.csv", "2024-02-01 00:10:00", 30,
+                                    quoted_header=False, padded=False, crlf=True, seed=2)
+    sources = [{"name": p.name, "sha256": sha256(p), "csv": p} for p in (a, b)]
+    raw_report = tmp_path / "validation.raw.json"
+    raw_report.write_text("{}")
+
+    forward = normalize_jena_files.fn(sources, raw_report, tmp_path / "one")
+    backward = normalize_jena_files.fn(sources[::-1], raw_report, tmp_path / "two")
+
+    assert forward.name == backward.name
+    assert (forward / "jena.parquet").read_bytes() == (backward / "jena.parquet").read_bytes()
+    assert [s["name"] for s in read_provenance(forward / "jena.parquet")["sources"]] == [a.name, b.name]
+
+
+def test_normalize_jena_files_refuses_the_same_bytes_under_two_names(tmp_path: Path) -> None:
+    from tasks.normalize import normalize_jena_files
+
+    a = fixtures.write_station_file(tmp_path / "raw", "mpi_roof_2024a.csv", "2024-01-01 00:10:00", 10,
+                                    quoted_header=True, padded=True, crlf=False)
+    copy = tmp_path / "raw" / "mpi_roof_2024a-copy.csv"
+    copy.write_bytes(a.read_bytes())
+    sources = [{"name": p.name, "sha256": sha256(p), "csv": p} for p in (a, copy)]
+
+    with pytest.raises(DataFormatError, match=r"mpi_roof_2024a-copy\.csv and mpi_roof_2024a\.csv are the same file"):
+        normalize_jena_files.fn(sources, tmp_path / "unused.json", tmp_path / "processed")
+
+
+def test_read_jena_csv_refuses_a_header_without_rows(tmp_path: Path) -> None:
+    path = fixtures.write_station_file(tmp_path, "mpi_roof_2024b.csv", "2024-01-01 00:10:00", 1,
+                                       quoted_header=False, padded=False, crlf=True)
+    path.write_bytes(path.read_bytes().split(b"\r\n")[0] + b"\r\n")  # the header alone
+    assert path.read_bytes().startswith(b"Date Time,p (mbar)") and path.read_bytes().count(b"\n") == 1
+
+    with pytest.raises(DataFormatError, match=r"mpi_roof_2024b\.csv: a header and no data rows"):
+        read_jena_csv(path)
 
 
 def test_grid_gaps_counts_missing_steps_and_off_grid_stamps() -> None:
@@ -265,6 +368,27 @@ def test_imdb_reviews_round_trip_through_parquet(tmp_path: Path) -> None:
 def test_flatten_reviews_names_the_source_of_a_non_integer_rank() -> None:
     with pytest.raises(DataFormatError, match="imdb.npz x_test: a review holds something other than integer"):
         flatten_reviews(object_array([[1, 2], [3, "great"]]), "imdb.npz x_test")
+
+
+@pytest.mark.parametrize("bad", [7, "a great film", None], ids=["int", "str", "None"])
+def test_flatten_reviews_names_array_and_row_of_a_review_that_is_not_a_list(bad) -> None:
+    with pytest.raises(DataFormatError) as caught:
+        flatten_reviews(object_array([[1, 2], [3], bad]), "imdb.npz x_train")
+
+    message = str(caught.value)
+    assert message.startswith("imdb.npz x_train: 1 review(s) are not lists of word ranks (row 2: ")
+    assert type(bad).__name__ in message
+
+
+@pytest.mark.parametrize("bad", [1.5, "12", True], ids=["float", "numeric-str", "bool"])
+def test_flatten_reviews_names_the_row_of_a_rank_that_is_not_an_int(bad) -> None:
+    """numpy would turn these into ranks without a word (1.5 -> 1, "12" -> 12, True -> 1)."""
+    with pytest.raises(DataFormatError) as caught:
+        flatten_reviews(object_array([[1, 2], [3], [4, bad, 5]]), "imdb.npz x_test")
+
+    assert str(caught.value).startswith(
+        f"imdb.npz x_test: a review holds something other than integer word ranks (row 2: {type(bad).__name__} "
+    )
 
 
 def test_imdb_table_refuses_ranks_outside_int32() -> None:
@@ -332,8 +456,9 @@ def test_load_imdb_npz_never_unpickles_a_file_whose_digest_changed(tmp_path: Pat
     message = str(caught.value)
     assert str(path) in message and sha256(path) in message and verified in message
     assert "refusing to unpickle" in message
-    load_imdb_npz(path, sha256(path))  # the control: with its own digest, the same file is unpickled
-    assert UNPICKLED == ["unpickled"]
+    with pytest.raises(DataFormatError):  # with its own digest, the tripwire is refused by the unpickler
+        load_imdb_npz(path, sha256(path))
+    assert UNPICKLED == []
 
 
 @pytest.mark.parametrize("keep", [0.5, 0.9, 40], ids=["half", "most", "40-bytes"])
@@ -376,3 +501,60 @@ def test_file_sha256_matches_hashlib(tmp_path: Path) -> None:
     path.write_bytes(b"x" * (3 << 20))  # several 1 MiB reads
 
     assert file_sha256(path) == sha256(path)
+
+
+class RunsAShellCommand:
+    """A real attack: unpickling it runs `touch <marker>` through os.system."""
+
+    def __init__(self, marker: Path) -> None:
+        self.marker = str(marker)
+
+    def __reduce__(self):
+        return os.system, (f"touch '{self.marker}'",)
+
+
+class WritesAndPassesAsAReview:
+    """A stealthier one: unpickling it writes the marker and returns a real review, so np.load shows nothing."""
+
+    def __init__(self, marker: Path) -> None:
+        self.marker = str(marker)
+
+    def __reduce__(self):
+        return eval, (f"__import__('pathlib').Path({self.marker!r}).write_text('ran') and [14, 22, 16]",)
+
+
+@pytest.mark.parametrize("payload, refused",
+                         [(RunsAShellCommand, ".system"), (WritesAndPassesAsAReview, "builtins.eval")],
+                         ids=["os.system", "eval-returning-a-review"])
+def test_load_imdb_npz_refuses_a_pickle_that_would_run_code(tmp_path: Path, payload, refused: str) -> None:
+    marker = tmp_path / "pwned"
+    path = write_small_imdb(tmp_path, x_train=[[1, 2], payload(marker)])
+
+    with pytest.raises(DataFormatError) as caught:
+        load_imdb_npz(path, sha256(path))
+
+    assert not marker.exists()  # nothing ran
+    message = str(caught.value)
+    assert message.startswith(f"{path}: array 'x_train': the pickle names ")
+    assert refused in message and "refusing to unpickle" in message
+
+    # The control: the payload is real, np.load(allow_pickle=True) runs it.
+    with np.load(path, allow_pickle=True) as npz:
+        x_train = npz["x_train"]
+    assert marker.exists()
+    if payload is WritesAndPassesAsAReview:
+        assert x_train[1] == [14, 22, 16]  # a review like any other
+
+
+def test_load_imdb_npz_reads_object_arrays_as_np_load_does(tmp_path: Path) -> None:
+    reviews = [[1, 14, 22], [], [88584, 2**40]]
+    path = write_small_imdb(tmp_path, x_train=reviews, y_train=np.array([1, 0, 1], dtype=np.int64),
+                            y_test=np.array([[0], [1]], dtype=">i2"))  # another dtype, byte order and shape
+
+    arrays = load_imdb_npz(path, sha256(path))
+
+    with np.load(path, allow_pickle=True) as npz:
+        for key in ("x_train", "y_train", "x_test", "y_test"):
+            expected = npz[key]
+            assert arrays[key].dtype == expected.dtype and arrays[key].shape == expected.shape, key
+            assert arrays[key].tolist() == expected.tolist(), key

@@ -13,6 +13,7 @@ from tasks.config import IMDB_REVIEWS_PER_SPLIT, JENA_FEATURES, JENA_SENTINEL
 from tasks.errors import ValidationFailed
 from tasks.normalize import jena_arrow, normalize_jena
 from tasks.validate import (
+    JENA_MIN_ROWS,
     PARSED_TIMESTAMP,
     SuiteResult,
     format_failures,
@@ -221,8 +222,8 @@ def test_raw_suite_on_the_classic_layout_reports_wind_sentinels_that_normalizati
     neighbours = table["wv (m/s)"].iloc[[row - 1, row + 1]].mean()
     assert table["wv (m/s)"].iloc[row] == pytest.approx(neighbours, abs=1e-5)
 
-    normalized = run_suite(jena_arrow(table).to_pandas(), jena_normalized_suite(), "jena.parquet")
-    assert normalized.success and normalized.failed_soft == [] and normalized.evaluated == 4 + 3 * 14
+    normalized = run_suite(jena_arrow(table).to_pandas(), jena_normalized_suite(min_rows=len(table)), "jena.parquet")
+    assert normalized.success and normalized.failed_soft == [] and normalized.evaluated == 5 + 3 * 14
 
 
 # ---------------------------------------------------------------------------------------------------------------
@@ -239,7 +240,7 @@ def test_normalized_suite_fails_hard_on_disorder_float64_and_out_of_range_values
     frame["wd (deg)"] = frame["wd (deg)"].astype("float64")
     frame.loc[5, "T (degC)"] = np.float32(81.5)
 
-    result = run_suite(frame, jena_normalized_suite(), "jena.parquet")
+    result = run_suite(frame, jena_normalized_suite(min_rows=len(frame)), "jena.parquet")
 
     hard = by_kind(result.failed_hard)
     assert set(hard) == {
@@ -256,7 +257,7 @@ def test_normalized_suite_fails_on_columns_out_of_order() -> None:
     frame = normalized_frame()
     frame = frame[["timestamp", *reversed(JENA_FEATURES)]]
 
-    result = run_suite(frame, jena_normalized_suite(), "jena.parquet")
+    result = run_suite(frame, jena_normalized_suite(min_rows=len(frame)), "jena.parquet")
 
     assert [f["expectation"] for f in result.failed_hard] == ["expect_table_columns_to_match_ordered_list"]
 
@@ -277,13 +278,41 @@ def test_validate_normalized_jena_task_finds_what_run_suite_finds_in_one_batch(t
         validate_normalized_jena.fn(tmp_path, tmp_path / "validation")
 
     (batch,) = json.loads((tmp_path / "validation" / "jena.normalized.json").read_text())["batches"]
-    assert batch["evaluated"] == direct.evaluated == 4 + 3 * 14
+    assert batch["evaluated"] == direct.evaluated == 5 + 3 * 14
     summary = {(f["expectation"], f["column"], f["unexpected_count"]) for f in batch["failed_hard"]}
     assert summary == {(f["expectation"], f["column"], f["unexpected_count"]) for f in direct.failed_hard} == {
         ("expect_column_values_to_be_between", "T (degC)", 1),
         ("expect_column_values_to_be_between", "rh (%)", 1),
         ("expect_column_values_to_be_of_type", "wd (deg)", None),
+        ("expect_table_row_count_to_be_between", None, None),  # 12 rows, far fewer than JENA_MIN_ROWS
     }
+
+
+def test_jena_min_rows_is_the_fewest_rows_whose_splits_each_hold_one_window_of_the_default_settings() -> None:
+    from tasks.config import TrainSettings
+    from tasks.errors import SettingsError
+    from tasks.windows import split_rows
+
+    window_rows = TrainSettings().lookback + TrainSettings().delay + 1  # rows r - lookback .. r + delay
+    for rows in range(JENA_MIN_ROWS, JENA_MIN_ROWS + 200):  # and every length above: rounding never takes it back
+        split_rows(rows, min_rows=window_rows)
+    with pytest.raises(SettingsError, match="val split"):  # 6,665 rows: 1 row short in val
+        split_rows(JENA_MIN_ROWS - 1, min_rows=window_rows)
+
+
+def test_normalized_suite_fails_hard_on_fewer_rows_than_the_splits_need() -> None:
+    frame = normalized_frame()  # 12 rows
+
+    short = run_suite(frame, jena_normalized_suite(), "jena.parquet")
+    enough = run_suite(frame, jena_normalized_suite(min_rows=len(frame)), "jena.parquet")
+
+    (finding,) = short.failed_hard
+    assert finding["expectation"] == "expect_table_row_count_to_be_between"
+    assert finding["observed"] == 12 and finding["arguments"]["min_value"] == JENA_MIN_ROWS
+    assert f"{JENA_MIN_ROWS:,}" in finding["why"]
+    assert enough.success
+    with pytest.raises(ValidationFailed, match=r"jena\.parquet: expect_table_row_count_to_be_between .*observed 12"):
+        raise_on_failure("jena", "normalized", [short])
 
 
 # ---------------------------------------------------------------------------------------------------------------
