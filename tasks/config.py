@@ -65,6 +65,9 @@ def jena_sources(files: list[str] | tuple[str, ...] | None) -> tuple[Source, ...
     """The classic zip by default, else the named station files."""
     if not files:
         return (JENA_CLASSIC,)
+    repeated = sorted({name for name in files if list(files).count(name) > 1})
+    if repeated:
+        raise SettingsError(f"Jena file(s) {', '.join(repeated)} named more than once; name each file once")
     return tuple(station_source(name) for name in files)
 
 
