@@ -107,3 +107,25 @@ def test_a_killed_command_leaves_no_temporary_server(fixture_mirror, tmp_path):
     if alive:
         os.kill(server, signal.SIGKILL)
     assert not alive, "the temporary Prefect server outlived the command that started it"
+
+
+def test_a_corrupt_registry_fails_train_all_before_any_download_or_training(tmp_path):
+    registry = tmp_path / "artifacts" / "registry"
+    registry.mkdir(parents=True)
+    (registry / "jena_conv.json").write_text("{not json", encoding="utf-8")
+    started = time.perf_counter()
+    result = _run("-m", "flows.train_all", "--profile", "smoke", "--mirror", str(tmp_path / "no-mirror"),
+                  "--data-dir", str(tmp_path / "data"), "--artifacts-dir", str(tmp_path / "artifacts"))
+    assert result.returncode == 1, result.stderr
+    assert result.stderr.strip().splitlines() == [
+        result.stderr.strip().splitlines()[0]] and "jena_conv.json is not valid JSON" in result.stderr
+    assert not (tmp_path / "data").exists() and not (tmp_path / "artifacts" / "runs").exists()
+    assert time.perf_counter() - started < 60  # seconds, not a download and an hour of training
+
+
+def test_tensorflow_says_nothing_on_the_quiet_path():
+    result = _run("-c", "import tasks, keras, tensorflow as tf\n"
+                        "m = keras.Sequential([keras.Input((3,)), keras.layers.Dense(1)])\n"
+                        "m.predict(tf.zeros((2, 3)), verbose=0)\nprint('done')")
+    assert result.returncode == 0 and result.stdout == "done\n"
+    assert result.stderr == "", result.stderr
