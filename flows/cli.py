@@ -9,12 +9,15 @@ uses), 1 for anything else (bad data, a failed download, a failed validation), 1
 from __future__ import annotations
 
 import argparse
+import logging
 import sys
 import traceback
 from collections.abc import Callable
 from pathlib import Path
 
-from tasks.config import MODELS, PROFILES, TRAIN_ON, JENA_FILES_ENV, family
+from tasks.config import JENA_FILES_ENV, MODELS, PROFILES, TRAIN_ON, family
+
+DEBUG = False  # --debug: tracebacks on the terminal, from Prefect's log lines and from the error itself
 
 
 # ---------------------------------------------------------------------------------------------------------------
@@ -31,6 +34,8 @@ def start_temporary_server() -> None:
     """
     from prefect.settings import PREFECT_API_URL
 
+    if not DEBUG:
+        console_without_tracebacks()
     if PREFECT_API_URL.value() or not sys.platform.startswith("linux"):
         return
     import ctypes
@@ -63,6 +68,36 @@ def start_temporary_server() -> None:
         server.start()
     finally:
         server_module.subprocess = subprocess
+
+
+class _WithoutTraceback(logging.Formatter):
+    """A console formatter that leaves out tracebacks: the line says what failed; the run's log in the Prefect
+    API (the same record, through another handler) keeps the traceback, and --debug prints it here too."""
+
+    def __init__(self, inner: logging.Formatter | None):
+        super().__init__()
+        self.inner = inner or logging.Formatter()
+
+    def format(self, record: logging.LogRecord) -> str:
+        saved = record.exc_info, record.exc_text, record.stack_info
+        record.exc_info = record.exc_text = record.stack_info = None
+        try:
+            return self.inner.format(record)
+        finally:
+            record.exc_info, record.exc_text, record.stack_info = saved
+
+
+def console_without_tracebacks() -> None:
+    """Prefect's console handlers print each failed task's and flow's traceback (hundreds of lines for one
+    failed download); on the command line a failure is one `error:` line, so they print the log line alone."""
+    from prefect.logging.handlers import PrefectConsoleHandler
+
+    loggers = [logging.getLogger(), *(logger for logger in logging.Logger.manager.loggerDict.values()
+                                      if isinstance(logger, logging.Logger))]
+    for logger in loggers:
+        for handler in logger.handlers:
+            if isinstance(handler, PrefectConsoleHandler) and not isinstance(handler.formatter, _WithoutTraceback):
+                handler.setFormatter(_WithoutTraceback(handler.formatter))
 
 
 # ---------------------------------------------------------------------------------------------------------------
@@ -250,8 +285,10 @@ def run(parser: argparse.ArgumentParser, command: Callable[[argparse.Namespace],
     """Parse `argv` and run `command(args)`; errors become one `error:` line and an exit code."""
     from tasks.errors import SeqconvError, SettingsError
 
+    global DEBUG
     parser.add_argument("--debug", action="store_true", help="show the full traceback of an error")
     args = parser.parse_args(argv)
+    DEBUG = args.debug
     try:
         return command(args) or 0
     except KeyboardInterrupt:

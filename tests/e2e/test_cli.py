@@ -129,3 +129,16 @@ def test_tensorflow_says_nothing_on_the_quiet_path():
                         "m.predict(tf.zeros((2, 3)), verbose=0)\nprint('done')")
     assert result.returncode == 0 and result.stdout == "done\n"
     assert result.stderr == "", result.stderr
+
+
+def test_an_unreachable_source_fails_in_seconds_with_one_error_and_no_tracebacks(tmp_path):
+    started = time.perf_counter()
+    result = _run("-m", "flows.train_all", "--profile", "smoke", "--mirror", "http://seqconv-mirror.invalid/",
+                  "--data-dir", str(tmp_path / "data"), "--artifacts-dir", str(tmp_path / "artifacts"))
+    seconds = time.perf_counter() - started
+    assert result.returncode == 1
+    assert "Traceback" not in result.stdout + result.stderr
+    errors = [line for line in result.stderr.splitlines() if line.startswith("error: ")]
+    assert len(errors) == 1 and "does not resolve" in errors[0] and "mirror" in errors[0], errors
+    assert len((result.stdout + result.stderr).splitlines()) < 60
+    assert seconds < 90, f"{seconds:.0f} s: a name that does not resolve must not be retried with backoff"
