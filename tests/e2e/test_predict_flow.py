@@ -113,8 +113,9 @@ def test_bad_input_gets_one_clear_line(case, models, tmp_path):
         args, code, message = ["imdb", "--text", "great", "--out", str(tmp_path / "x.parquet")], 2, "--out"
     result = _predict(*args, *common)
     assert result.returncode == code, result.stderr
-    assert "Traceback" not in result.stderr and result.stderr.startswith("error: ")
-    assert message in result.stderr
+    errors = [line for line in result.stderr.splitlines() if line.startswith("error: ")]
+    assert "Traceback" not in result.stderr and len(errors) == 1, result.stderr
+    assert message in errors[0]
 
 
 def test_the_flow_publishes_its_result_as_an_artifact(models, fixture_mirror, prefect_harness):
