@@ -27,7 +27,7 @@ from flows.train import train_model_flow
 from tasks import runs
 from tasks.config import check_run, default_jena_files, family
 from tasks.errors import SeqconvError
-from tasks.registry import check_registry, promote_model
+from tasks.registry import check_registry, judge_champion, promote_model
 from tasks.report import write_run_report
 
 DEFAULT_MODELS = ["imdb_conv", "jena_conv", "jena_conv_gru"]  # the book's three; jena_conv_gru_fast on request
@@ -91,9 +91,11 @@ def train_all_flow(
     else:
         run_dirs = [train_model_flow(m, profile, data_dir, artifacts_dir, run_id, overrides, force) for m in models]
 
-    results = [
-        {"run_dir": run_dir, "promotion": promote_model(runs.registry_dir(artifacts_dir), model, run_dir),
-         "reused": Path(run_dir).resolve() != runs.run_dir(artifacts_dir, run_id, model).resolve()}
-        for model, run_dir in zip(models, run_dirs)
-    ]
+    registry = runs.registry_dir(artifacts_dir)
+    results = []
+    for model, run_dir in zip(models, run_dirs):  # champion and challenger compared on the same data
+        champion_now = judge_champion(registry, model, run_dir, data_dir,
+                                      runs.champion_evaluation_dir(artifacts_dir, run_id, model))
+        results.append({"run_dir": run_dir, "promotion": promote_model(registry, model, run_dir, champion_now),
+                        "reused": Path(run_dir).resolve() != runs.run_dir(artifacts_dir, run_id, model).resolve()})
     return write_run_report(results, run_id, profile, artifacts_dir)

@@ -101,12 +101,17 @@ def read_champion(registry_dir: Path, model: str) -> dict | None:
     return entry
 
 
-def decide(candidate: dict, champion: dict | None) -> dict:
+def decide(candidate: dict, champion: dict | None, champion_now: dict | None = None) -> dict:
     """Whether a finished run should replace the champion, and why.
+
+    Two figures are only compared when they come from the same data: when the candidate trained on another data
+    version than the champion, `champion_now` (the champion judged again on the candidate's data, a metrics.json
+    of tasks.evaluate) is what the candidate must beat, not the figure the champion got on its own data.
 
     Args:
         candidate: a run's metrics.json (model, run_id, monitor, validation, blessed, blessing, ...).
         champion: the current registry entry (read_champion), or None.
+        champion_now: the champion's metrics on the candidate's data, or None when both share one data version.
 
     Returns:
         {"promote": bool, "reason": a sentence}, e.g. "val accuracy 0.881 beats champion 20261128-1200-ab12's
@@ -114,7 +119,8 @@ def decide(candidate: dict, champion: dict | None) -> dict:
 
     Raises:
         DataFormatError: if the candidate lacks its model or validation metric.
-        SettingsError: if the candidate is of another model than the champion.
+        SettingsError: if the candidate is of another model than the champion, or champion_now was measured on
+            other data than the candidate's.
     """
     _, label, higher = validation_metric(candidate)
     value = validation_value(candidate)
@@ -127,12 +133,20 @@ def decide(candidate: dict, champion: dict | None) -> dict:
     if champion is None:
         return {"promote": True, "reason": f"first champion; blessed: {_blessing_sentence(candidate, label, value)}"}
     best = validation_value(champion["metrics"])
+    where = ""
+    if champion_now is not None:
+        data = lambda m: (m.get("data") or {}).get("sha256")  # noqa: E731
+        if data(champion_now) != data(candidate):
+            raise SettingsError(f"champion {champion['run_id']} was judged on data {str(data(champion_now))[:12]}…, "
+                                f"the candidate on {str(data(candidate))[:12]}…: not comparable")
+        best = validation_value(champion_now)
+        where = f" on the same data ({validation_value(champion['metrics']):.4g} on its own)"
     better = value > best if higher else value < best  # strictly: a tie keeps the champion
     if not math.isfinite(value) or not better:
         tie = " (a tie keeps the champion)" if value == best else ""
         return {"promote": False,
-                "reason": f"{label} {value:.4g} does not beat champion {champion['run_id']}'s {best:.4g}{tie}"}
-    return {"promote": True, "reason": f"{label} {value:.4g} beats champion {champion['run_id']}'s {best:.4g}"}
+                "reason": f"{label} {value:.4g} does not beat champion {champion['run_id']}'s {best:.4g}{where}{tie}"}
+    return {"promote": True, "reason": f"{label} {value:.4g} beats champion {champion['run_id']}'s {best:.4g}{where}"}
 
 
 def _blessing_sentence(metrics: dict, label: str, value: float) -> str:
@@ -212,11 +226,16 @@ def registry_lock(registry_dir: Path, model: str) -> Iterator[None]:
             fcntl.flock(handle, fcntl.LOCK_UN)
 
 
-def register(registry_dir: Path, model: str, metrics: dict, run_dir: Path) -> dict[str, Any]:
-    """Decide on one finished run and promote it if it wins; the summary promote_model returns."""
+def register(registry_dir: Path, model: str, metrics: dict, run_dir: Path,
+             champion_now: dict | None = None) -> dict[str, Any]:
+    """Decide on one finished run and promote it if it wins; the summary promote_model returns.
+
+    `champion_now`: the champion judged on the run's data (see decide), when it trained on another version."""
     with registry_lock(registry_dir, model):
         champion = read_champion(registry_dir, model)
-        decision = decide(metrics, champion)
+        if champion_now is not None and champion is not None and champion_now.get("run_id") != champion["run_id"]:
+            champion_now = None  # the champion changed meanwhile: its figure on this data is not the one judged
+        decision = decide(metrics, champion, champion_now)
         entry = promote(registry_dir, model, metrics, run_dir) if decision["promote"] else champion
     _, label, _ = validation_metric(metrics)
     return {
@@ -229,6 +248,9 @@ def register(registry_dir: Path, model: str, metrics: dict, run_dir: Path) -> di
         "champion_run_id": entry["run_id"] if entry else None,  # the champion after this decision
         "champion_value": validation_value(entry["metrics"]) if entry else None,
         "previous_champion_run_id": champion["run_id"] if champion else None,
+        # the champion before the decision, on its own data and on this run's (None: the same data)
+        "champion_own_value": validation_value(champion["metrics"]) if champion else None,
+        "champion_now_value": validation_value(champion_now) if champion_now else None,
     }
 
 
@@ -243,11 +265,37 @@ def check_registry(registry_dir: Path, models: list[str] | tuple[str, ...]) -> d
     return {model: read_champion(registry_dir, model) for model in models}
 
 
+def champion_to_judge_again(registry_dir: Path, model: str, candidate: dict) -> Path | None:
+    """The champion's model folder when it trained on other data than `candidate` (so that its figures must be
+    measured again on the candidate's data before the two are compared), else None."""
+    champion = read_champion(registry_dir, model)
+    if champion is None or champion["data_sha256"] == (candidate.get("data") or {}).get("sha256"):
+        return None
+    return champion_model_dir(registry_dir, model)
+
+
+@task(task_run_name="judge the {model} champion on this data")
+def judge_champion(registry_dir: Path, model: str, run_dir: Path, data_dir: Path, out_dir: Path) -> str | None:
+    """The champion judged again on the data the new run trained on (tasks.evaluate, its own normalization and
+    settings), when it trained on another version; returns that evaluation's metrics.json, or None."""
+    from tasks.evaluate import evaluate_model
+
+    candidate = runs.read_metrics(runs.resolve_run_dir(Path(run_dir)))
+    champion_dir = champion_to_judge_again(Path(registry_dir), model, candidate)
+    if champion_dir is None:
+        return None
+    log(f"{model}: the champion trained on other data; judging it again on this run's data -> {out_dir}")
+    evaluate_model(champion_dir, Path(data_dir), Path(out_dir))  # its metrics carry the champion's run id
+    return str(Path(out_dir) / runs.METRICS)
+
+
 @task(task_run_name="promote {model}")
-def promote_model(registry_dir: Path, model: str, run_dir: Path) -> dict:
-    """Make a finished run the champion of its model if it is blessed and beats the current one."""
+def promote_model(registry_dir: Path, model: str, run_dir: Path, champion_now: Path | None = None) -> dict:
+    """Make a finished run the champion of its model if it is blessed and beats the current one, on the same
+    data (`champion_now`: the champion's metrics.json on this run's data, from judge_champion)."""
     run_dir = runs.resolve_run_dir(Path(run_dir))
-    result = register(Path(registry_dir), model, runs.read_metrics(run_dir), run_dir)
+    now = runs.read_metrics(Path(champion_now).parent) if champion_now else None
+    result = register(Path(registry_dir), model, runs.read_metrics(run_dir), run_dir, now)
     if result["promoted"]:
         verdict = "promoted"
     elif result["champion_run_id"]:

@@ -270,9 +270,14 @@ def report_markdown(results: Sequence[Mapping], run_id: str, profile: str) -> st
             auc = f", ROC AUC {test['roc_auc']:.4g}" if "roc_auc" in test else ""
             test_line = f"Test accuracy {test.get(key, float('nan')):.4g}{auc} on {test.get('reviews', '?'):,} reviews."
         spe = m.get("seconds_per_epoch")
+        if (p or {}).get("champion_now_value") is not None:
+            lines += ["", f"## {m['model']}", "",
+                      f"- Champion {p['previous_champion_run_id']} trained on other data: {p['metric']} "
+                      f"{p['champion_own_value']:.4g} on its own data, {p['champion_now_value']:.4g} judged again on "
+                      f"this run's data (the figure compared), against this run's {p['candidate_value']:.4g}."]
+        else:
+            lines += ["", f"## {m['model']}"]
         lines += [
-            "",
-            f"## {m['model']}",
             "",
             f"- {blessed_line}",
             f"- {promoted_line}",

@@ -65,6 +65,11 @@ def evaluation_dir(artifacts_dir: Path | str, eval_id: str, model: str) -> Path:
     return Path(artifacts_dir) / "evaluations" / eval_id / model
 
 
+def champion_evaluation_dir(artifacts_dir: Path | str, run_id: str, model: str) -> Path:
+    """artifacts/evaluations/<run-id>-champion/<model>: the champion judged on the data run <run-id> trained on."""
+    return evaluation_dir(artifacts_dir, f"{run_id}-champion", model)
+
+
 def prediction_dir(artifacts_dir: Path | str, prediction_id: str, model: str) -> Path:
     """artifacts/predictions/<id>/<model>: what one prediction run produced (rows, forecast, plot)."""
     return Path(artifacts_dir) / "predictions" / prediction_id / model

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import shutil
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -143,3 +144,35 @@ def test_a_blocked_split_is_trained_judged_plotted_and_reported_on_its_own_block
     (run_dir / "normalization.json").write_text(json.dumps(stats))
     with pytest.raises(DataFormatError, match="another split than settings.json names: split 'contiguous' there"):
         evaluate_model(run_dir, tmp_path / "data", tmp_path / "out")
+
+
+def test_a_champion_trained_on_other_data_is_judged_again_on_the_new_data(tmp_path):
+    from tasks import registry
+
+    artifacts = tmp_path / "artifacts"
+    publish_jena(tmp_path / "old")
+    settings = resolve_settings("jena_conv", "smoke", {**TINY_JENA, "blessing_margin": "0"})
+    old_run = runs.run_dir(artifacts, "r1", "jena_conv")
+    train_model(settings, tmp_path / "old", old_run, "r1")
+    metrics = evaluate_model(old_run, tmp_path / "old", old_run)
+    registry.promote(runs.registry_dir(artifacts), "jena_conv", metrics, old_run)  # as if it had won
+    # A run on the champion's own data needs no second judgement.
+    assert registry.judge_champion.fn(runs.registry_dir(artifacts), "jena_conv", old_run, tmp_path / "old",
+                                      tmp_path / "unused") is None
+
+    publish_jena(tmp_path / "new", seed=5, shift_t=2.0)  # the next data version
+    new_run = runs.run_dir(artifacts, "r2", "jena_conv")
+    train_model(settings, tmp_path / "new", new_run, "r2")
+    challenger = evaluate_model(new_run, tmp_path / "new", new_run)
+    out = runs.champion_evaluation_dir(artifacts, "r2", "jena_conv")
+    judged = registry.judge_champion.fn(runs.registry_dir(artifacts), "jena_conv", new_run, tmp_path / "new", out)
+    again = json.loads(Path(judged).read_text())
+    assert again["run_id"] == "r1" and again["data"]["sha256"] == challenger["data"]["sha256"]
+    assert again["validation"]["windows"] == challenger["validation"]["windows"]  # the same windows
+    for split in ("val", "test"):  # persistence on the same windows, in °C (each normalizes with its own stats)
+        assert again["baselines"]["persistence"][split]["mae_celsius"] == pytest.approx(
+            challenger["baselines"]["persistence"][split]["mae_celsius"], rel=1e-5)
+    assert again["validation"] != metrics["validation"]
+    result = registry.promote_model.fn(runs.registry_dir(artifacts), "jena_conv", new_run, judged)
+    assert result["champion_now_value"] == again["validation"]["mae"]
+    assert result["champion_own_value"] == metrics["validation"]["mae"]

@@ -179,7 +179,7 @@ def test_promote_model_task_reads_metrics_json_and_reports(tmp_path):
         "model": "imdb_conv", "run_id": "r2", "promoted": True,
         "reason": "val accuracy 0.881 beats champion r1's 0.874", "metric": "val accuracy",
         "candidate_value": 0.881, "champion_run_id": "r2", "champion_value": 0.881,
-        "previous_champion_run_id": "r1",
+        "previous_champion_run_id": "r1", "champion_own_value": 0.874, "champion_now_value": None,
     }
     result = registry.promote_model.fn(registry_dir, "imdb_conv", worse)
     assert result["promoted"] is False and result["champion_run_id"] == "r2" and result["champion_value"] == 0.881
@@ -187,3 +187,26 @@ def test_promote_model_task_reads_metrics_json_and_reports(tmp_path):
     unfinished.mkdir(parents=True)
     with pytest.raises(DataFormatError, match="did not finish"):
         registry.promote_model.fn(registry_dir, "imdb_conv", unfinished)
+
+
+def test_a_champion_from_other_data_is_judged_by_its_figure_on_the_candidates_data(tmp_path):
+    champion = champion_of(tmp_path, imdb_metrics("r1", 0.90))  # 0.90 on its own (older) data
+    on_new = {**imdb_metrics("r1", 0.85), "data": {"sha256": "e" * 64}}  # the same champion, judged on new data
+    candidate = {**imdb_metrics("r2", 0.87), "data": {"sha256": "e" * 64}}
+    assert decide(candidate, champion)["promote"] is False  # against 0.90 from other data: the wrong comparison
+    decision = decide(candidate, champion, on_new)
+    assert decision == {"promote": True,
+                        "reason": "val accuracy 0.87 beats champion r1's 0.85 on the same data (0.9 on its own)"}
+    worse = {**imdb_metrics("r3", 0.84), "data": {"sha256": "e" * 64}}
+    assert "does not beat champion r1's 0.85 on the same data" in decide(worse, champion, on_new)["reason"]
+    with pytest.raises(SettingsError, match="not comparable"):
+        decide(imdb_metrics("r4", 0.95), champion, on_new)  # r4 trained on d…, the champion was judged on e…
+
+
+def test_register_reports_the_champion_on_both_data_versions(tmp_path):
+    champion_of(tmp_path, imdb_metrics("r1", 0.90))
+    on_new = {**imdb_metrics("r1", 0.85), "data": {"sha256": "e" * 64}}
+    candidate = {**imdb_metrics("r2", 0.87), "data": {"sha256": "e" * 64}}
+    result = registry.register(tmp_path / "registry", "imdb_conv", candidate, run_dir(tmp_path, candidate), on_new)
+    assert result["promoted"] is True and result["champion_run_id"] == "r2"
+    assert (result["champion_own_value"], result["champion_now_value"]) == (0.90, 0.85)
