@@ -84,6 +84,18 @@ def prepare_imdb(path: Path, s: TrainSettings) -> ImdbData:
     return data
 
 
+def in_order(x: np.ndarray, y: np.ndarray | None = None, batch_size: int = 512):
+    """Arrays as a tf.data dataset of consecutive batches, in order (validation, evaluation, prediction).
+
+    The same batches Keras makes of numpy arrays, so the same figures; built here because Keras' own adapter maps
+    its unshuffled arrays through a tf.data op that makes TensorFlow 2.21 log a C++ error line ("NodeDef mentions
+    attribute use_unbounded_threadpool") on every call.
+    """
+    import tensorflow as tf
+
+    return tf.data.Dataset.from_tensor_slices(x if y is None else (x, y)).batch(batch_size)
+
+
 # ---------------------------------------------------------------------------------------------------------------
 # Jena
 # ---------------------------------------------------------------------------------------------------------------

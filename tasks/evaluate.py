@@ -35,7 +35,7 @@ from prefect import task
 from tasks import atomic, runs
 from tasks.cache import short_key
 from tasks.config import FAMILIES, IMDB_MAX_FEATURES, RMSPROP_LEARNING_RATE, TrainSettings
-from tasks.data import EVAL_SPLITS, data_fingerprint, dataset_path, jena_dataset, normalizer_from_json
+from tasks.data import EVAL_SPLITS, data_fingerprint, dataset_path, in_order, jena_dataset, normalizer_from_json
 from tasks.data import jena_split_facts, prepare_imdb, prepare_jena, split_settings
 from tasks.errors import DataFormatError, SettingsError
 from tasks.log import log
@@ -567,7 +567,7 @@ def evaluate_imdb(model, s: TrainSettings, path: Path, model_dir: Path, data_sha
         (results per split, baselines, arrays for the plots, facts about the splits).
     """
     data = prepare_imdb(path, s)
-    scores = {split: model.predict(data.x[split], batch_size=512, verbose=0).ravel() for split in EVAL_SPLITS}
+    scores = {split: model.predict(in_order(data.x[split]), verbose=0).ravel() for split in EVAL_SPLITS}
     results = {split: binary_metrics(data.y[split], scores[split]) for split in EVAL_SPLITS}
     baselines = {
         "majority": {split: majority_baseline(data.y["train"], data.y[split]) for split in EVAL_SPLITS},

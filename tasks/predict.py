@@ -182,7 +182,10 @@ def predict_reviews(
     encoded = text_to_ranks(texts, word_index)
     x = encode_reviews(encoded.ranks, num_words, maxlen)  # (reviews, maxlen) int32
     if len(texts):
-        probabilities = np.asarray(model.predict(x, batch_size=batch_size, verbose=0), dtype=np.float64).reshape(-1)
+        from tasks.data import in_order  # Keras' own numpy adapter logs a TensorFlow C++ error line per call
+
+        probabilities = np.asarray(model.predict(in_order(x, batch_size=batch_size), verbose=0),
+                                   dtype=np.float64).reshape(-1)
     else:
         probabilities = np.empty(0)
     rows = []

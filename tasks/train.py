@@ -28,7 +28,8 @@ from prefect import task
 from tasks import atomic, runs
 from tasks.cache import Content
 from tasks.config import TrainSettings
-from tasks.data import data_fingerprint, dataset_path, jena_dataset, normalization_json, prepare_imdb, prepare_jena
+from tasks.data import data_fingerprint, dataset_path, in_order, jena_dataset, normalization_json, prepare_imdb
+from tasks.data import prepare_jena
 from tasks.log import log
 
 
@@ -140,8 +141,8 @@ def fit_arguments(s: TrainSettings, path: Path, run_dir: Path) -> tuple[dict, in
     """
     if s.family == "imdb":
         data = prepare_imdb(path, s)
-        return dict(x=data.x["train"], y=data.y["train"], validation_data=(data.x["val"], data.y["val"]),
-                    batch_size=s.batch_size), 0
+        return dict(x=data.x["train"], y=data.y["train"], batch_size=s.batch_size,
+                    validation_data=in_order(data.x["val"], data.y["val"], s.batch_size)), 0
     data = prepare_jena(path, s)
     log(f"{s.split} split: " + ", ".join(f"{split} {len(rows):,} windows in {len(data.splits[split])} range(s)"
                                           for split, rows in data.rows.items()))

@@ -77,6 +77,8 @@ class FakeModel:
         self.seen: np.ndarray | None = None
 
     def predict(self, x, batch_size=None, verbose=0):
+        if not isinstance(x, np.ndarray):  # a tf.data dataset of batches: what it holds, in order
+            x = np.concatenate([batch.numpy() for batch in x])
         self.seen = x
         return self.probabilities[: len(x)]
 
