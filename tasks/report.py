@@ -570,13 +570,13 @@ def forecast_markdown(out_dir: Path) -> str:
     lines = [f"# Forecast: {forecast['headline']['forecast_c']:.1f} °C at {forecast['headline']['target_time']}",
              "", forecast_summary(forecast), ""]
     lines += [f"- {note}" for note in forecast.get("notes") or []]
-    lines += ["", "## Every hour of the last 24 h", ""]
-    lines += _table(["reading", "forecast for", "forecast °C", "persistence °C"],
-                    [[r["reading_time"], r["target_time"], r["forecast_c"], r["persistence_c"]] for r in hourly])
     plot = out_dir / "forecast.png"
     if plot.is_file():
         data = base64.b64encode(plot.read_bytes()).decode("ascii")
-        lines += ["", "## Plot", "", f"![forecast](data:image/png;base64,{data})"]
+        lines += ["", f"![forecast](data:image/png;base64,{data})"]
+    lines += ["", "## Every hour of the last 24 h", ""]
+    lines += _table(["reading", "forecast for", "forecast °C", "persistence °C"],
+                    [[r["reading_time"], r["target_time"], r["forecast_c"], r["persistence_c"]] for r in hourly])
     lines += ["", f"All {len(forecast['rows'])} forecasts: `{out_dir / 'predictions.csv'}`."]
     return "\n".join(lines) + "\n"
 
