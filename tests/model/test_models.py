@@ -264,6 +264,30 @@ def test_multi_hot_batches_shuffled_keep_each_row_with_its_label_and_reshuffle_e
     assert np.concatenate([y for _, y in other.as_numpy_iterator()]).astype(int).tolist() != orders[0]
 
 
+def test_multi_hot_batches_give_fit_a_new_order_every_epoch():
+    # Keras 3's fit on numpy arrays, with a seed set, repeats its first order every epoch; this must not.
+    import tensorflow as tf
+
+    orders: list[list[int]] = []
+
+    class Recorder(keras.Model):
+        def train_step(self, data):
+            _, y = data
+            tf.py_function(lambda labels: orders.append(labels.numpy().astype(int).tolist()), [y], [])
+            return {"batch": tf.size(y)}
+
+    keras.utils.set_random_seed(5)
+    inputs = keras.Input((12,))
+    model = Recorder(inputs, keras.layers.Dense(1)(inputs))
+    model.compile(optimizer="sgd", loss="mse")
+    reviews = some_reviews(count=24)
+    model.fit(multi_hot_batches(reviews, np.arange(24), batch_size=8, num_words=12, shuffle=True, seed=5),
+              epochs=3, shuffle=False, verbose=0)
+    epochs = [sum(orders[i : i + 3], []) for i in (0, 3, 6)]  # 3 batches an epoch
+    assert all(sorted(order) == list(range(24)) for order in epochs)
+    assert len({tuple(order) for order in epochs}) == 3
+
+
 def test_multi_hot_batches_refuse_ids_outside_the_vocabulary_naming_the_review():
     with pytest.raises(SettingsError, match="review 1 holds id 6; expected ids in 0..5"):
         multi_hot_batches([np.array([1]), np.array([1, 6])], batch_size=2, num_words=6)
