@@ -5,6 +5,7 @@
     python -m bench.memory --old-tree DIR     # also the whole run from another checkout (e.g. the code before)
     python -m bench.memory --stages           # also the run's steps one at a time: where its peak comes from
     python -m bench.memory --other-seeds 1 2  # also old and new with other seeds: the spread of the accuracies
+    python -m bench.memory --quick            # a smoke run: one round of the baseline cases, nothing else
 
 Every case runs in a fresh Python process, reaped with `os.wait4`, whose `ru_maxrss` is the peak RSS of that
 process and of every descendant it reaped (the largest one, not their sum); the parent also samples the summed RSS
@@ -347,12 +348,14 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m bench.memory", description=__doc__.split("\n")[0])
     parser.add_argument("--mirror", default=str(DEFAULT_MIRROR), help="folder with the real imdb.npz and word index")
     parser.add_argument("--data-dir", help="an ingested data dir to reuse (default: ingest into the work folder)")
+    parser.add_argument("--quick", action="store_true", help="smoke run: one round of the baseline cases only")
     parser.add_argument("--rounds", type=int, default=2, help="rounds of old/new baseline cases (order alternates)")
     parser.add_argument("--no-run", action="store_true", help="leave out the whole run")
     parser.add_argument("--old-tree", help="also the whole run from this checkout (its own code, same data)")
     parser.add_argument("--work", default=str(ROOT / "artifacts" / "bench" / "memory-work"),
                         help="scratch folder: data dir, logs, throwaway artifacts")
-    parser.add_argument("--out", default=str(ROOT / "artifacts" / "bench" / "memory.json"), help="figures as JSON")
+    parser.add_argument("--out", help="figures as JSON (default artifacts/bench/memory.json, memory-quick.json "
+                        "with --quick)")
     parser.add_argument("--other-seeds", type=int, nargs="*", default=[],
                         help="also fit old and new once with each of these seeds: the spread of the accuracies")
     parser.add_argument("--stages", action="store_true", help="also the steps of a whole IMDB run, one at a time, "
@@ -368,6 +371,8 @@ def main(argv: list[str] | None = None) -> int:
         Path(args.result).write_text(json.dumps(figures))
         return 0
 
+    if args.quick:
+        args.rounds, args.no_run, args.stages, args.other_seeds, args.old_tree = 1, True, False, [], None
     import numpy as np
 
     work = Path(args.work)
@@ -464,7 +469,7 @@ def main(argv: list[str] | None = None) -> int:
         "runs": runs,
         "whole_run_pass": verdict,
     }
-    out = Path(args.out)
+    out = Path(args.out or ROOT / "artifacts" / "bench" / ("memory-quick.json" if args.quick else "memory.json"))
     out.parent.mkdir(parents=True, exist_ok=True)
     out.write_text(json.dumps(document, indent=2) + "\n")
     print(f"\nfigures in {out}")
