@@ -216,7 +216,8 @@ def multi_hot_batches(
     their dense multi-hot matrix); each batch is made dense by one RaggedBincount in the tf.data threads, while
     the model trains on the previous one. Without shuffling, the batches concatenated equal
     `multi_hot(sequences, num_words)` row for row. With shuffling, the order of the reviews is drawn again at
-    every pass over the dataset (every epoch of `fit`), from `seed`: the same seed gives the same orders.
+    every pass over the dataset (every epoch of `fit`) from `seed` and TensorFlow's global seed, as it was when
+    the dataset was made: after the same keras.utils.set_random_seed, the same seed gives the same orders.
 
     Args:
         sequences: one int array of ids per review, unpadded (offset_reviews), each id < num_words.
@@ -239,6 +240,10 @@ def multi_hot_batches(
         raise SettingsError(f"batch_size {batch_size}: expected at least 1")
     if shuffle and seed is None:
         raise SettingsError("shuffle without a seed: pass seed so the same run shuffles the same way")
+    if labels is not None:
+        labels = np.asarray(labels, dtype=np.float32).reshape(-1)  # (reviews,)
+        if labels.size != len(sequences):
+            raise SettingsError(f"{len(sequences)} reviews and {labels.size} labels; expected one label each")
     ids, row_splits = _distinct_ids(sequences, num_words)
     ids = tf.RaggedTensor.from_row_splits(ids, row_splits, validate=False)  # (reviews, None) int32 distinct ids
     indices = tf.data.Dataset.range(len(sequences))
@@ -253,10 +258,7 @@ def multi_hot_batches(
     if labels is None:
         batches = indices.batch(batch_size).map(rows, num_parallel_calls=tf.data.AUTOTUNE)  # order kept
     else:
-        y = np.asarray(labels, dtype=np.float32).reshape(-1)  # (reviews,)
-        if y.size != len(sequences):
-            raise SettingsError(f"{len(sequences)} reviews and {y.size} labels; expected one label each")
-        y = tf.constant(y)
+        y = tf.constant(labels)
         batches = indices.batch(batch_size).map(lambda batch: (rows(batch), tf.gather(y, batch)),
                                                 num_parallel_calls=tf.data.AUTOTUNE)  # order kept
     return batches.prefetch(tf.data.AUTOTUNE)
