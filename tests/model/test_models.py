@@ -15,6 +15,7 @@ from tasks.models import (
     build_jena_conv_gru,
     encode_reviews,
     multi_hot,
+    multi_hot_batches,
     offset_reviews,
 )
 
@@ -212,3 +213,95 @@ def test_multi_hot_marks_each_word_once():
 def test_multi_hot_refuses_ids_outside_the_vocabulary():
     with pytest.raises(SettingsError, match="review 1"):
         multi_hot([np.array([1]), np.array([1, 6])], num_words=6)
+    with pytest.raises(SettingsError, match="review 0 holds id -1"):
+        multi_hot([np.array([3, -1])], num_words=6)
+
+
+def some_reviews(count: int = 23, num_words: int = 12, seed: int = 0) -> list[np.ndarray]:
+    """Reviews of 0-15 ids with repeats (short ones empty), int32 like offset_reviews' and int64 alternately."""
+    rng = np.random.default_rng(seed)
+    return [rng.integers(0, num_words, size=rng.integers(0, 16)).astype(np.int32 if i % 2 else np.int64)
+            for i in range(count)]
+
+
+def one_hot_rows(reviews: list[np.ndarray], num_words: int) -> np.ndarray:
+    """The book's vectorize_sequences, review by review: the reference both multi-hot encoders must match."""
+    out = np.zeros((len(reviews), num_words), dtype=np.float32)
+    for i, ids in enumerate(reviews):
+        out[i, ids] = 1.0
+    return out
+
+
+def test_multi_hot_matches_the_books_loop():
+    reviews = some_reviews()
+    np.testing.assert_array_equal(multi_hot(reviews, num_words=12), one_hot_rows(reviews, 12))
+
+
+def test_multi_hot_batches_concatenated_equal_multi_hot():
+    reviews = some_reviews()
+    batches = list(multi_hot_batches(reviews, batch_size=5, num_words=12).as_numpy_iterator())
+    assert [b.shape for b in batches] == [(5, 12)] * 4 + [(3, 12)]  # the last batch holds the rest
+    assert all(b.dtype == np.float32 for b in batches)
+    np.testing.assert_array_equal(np.concatenate(batches), multi_hot(reviews, num_words=12))
+
+
+def test_multi_hot_batches_shuffled_keep_each_row_with_its_label_and_reshuffle_every_pass():
+    reviews = some_reviews()
+    dense = multi_hot(reviews, num_words=12)
+    labels = np.arange(len(reviews))  # a label that names its review, to follow the rows
+    dataset = multi_hot_batches(reviews, labels, batch_size=4, num_words=12, shuffle=True, seed=7)
+    orders = []
+    for _ in range(2):  # two passes, as two epochs of fit
+        rows, order = zip(*dataset.as_numpy_iterator())
+        order = np.concatenate(order).astype(int)
+        np.testing.assert_array_equal(np.concatenate(rows), dense[order])  # each row beside its own label
+        assert sorted(order) == list(range(len(reviews)))  # every review once a pass
+        orders.append(order.tolist())
+    assert orders[0] != orders[1]
+    again = multi_hot_batches(reviews, labels, batch_size=4, num_words=12, shuffle=True, seed=7)
+    assert [np.concatenate([y for _, y in again.as_numpy_iterator()]).astype(int).tolist() for _ in range(2)] == orders
+    other = multi_hot_batches(reviews, labels, batch_size=4, num_words=12, shuffle=True, seed=8)
+    assert np.concatenate([y for _, y in other.as_numpy_iterator()]).astype(int).tolist() != orders[0]
+
+
+def test_multi_hot_batches_give_fit_a_new_order_every_epoch():
+    # Keras 3's fit on numpy arrays, with a seed set, repeats its first order every epoch; this must not.
+    import tensorflow as tf
+
+    orders: list[list[int]] = []
+
+    class Recorder(keras.Model):
+        def train_step(self, data):
+            _, y = data
+            tf.py_function(lambda labels: orders.append(labels.numpy().astype(int).tolist()), [y], [])
+            return {"batch": tf.size(y)}
+
+    keras.utils.set_random_seed(5)
+    inputs = keras.Input((12,))
+    model = Recorder(inputs, keras.layers.Dense(1)(inputs))
+    model.compile(optimizer="sgd", loss="mse")
+    reviews = some_reviews(count=24)
+    model.fit(multi_hot_batches(reviews, np.arange(24), batch_size=8, num_words=12, shuffle=True, seed=5),
+              epochs=3, shuffle=False, verbose=0)
+    epochs = [sum(orders[i : i + 3], []) for i in (0, 3, 6)]  # 3 batches an epoch
+    assert all(sorted(order) == list(range(24)) for order in epochs)
+    assert len({tuple(order) for order in epochs}) == 3
+
+
+def test_multi_hot_batches_refuse_ids_outside_the_vocabulary_naming_the_review():
+    with pytest.raises(SettingsError, match="review 1 holds id 6; expected ids in 0..5"):
+        multi_hot_batches([np.array([1]), np.array([1, 6])], batch_size=2, num_words=6)
+    # Past the first 4,096 reviews (encoded a part at a time), the number is still the review's own.
+    reviews = [np.array([], dtype=np.int32)] * 5000 + [np.array([2, -3])]
+    with pytest.raises(SettingsError, match="review 5000 holds id -3"):
+        multi_hot_batches(reviews, batch_size=512, num_words=6)
+
+
+def test_multi_hot_batches_refuse_bad_arguments():
+    reviews = some_reviews(count=3)
+    with pytest.raises(SettingsError, match="batch_size 0"):
+        multi_hot_batches(reviews, batch_size=0, num_words=12)
+    with pytest.raises(SettingsError, match="without a seed"):
+        multi_hot_batches(reviews, batch_size=2, num_words=12, shuffle=True)
+    with pytest.raises(SettingsError, match="3 reviews and 2 labels"):
+        multi_hot_batches(reviews, [0, 1], batch_size=2, num_words=12)

@@ -22,7 +22,7 @@ from tasks.evaluate import (
     targets,
     to_celsius,
 )
-from tasks.models import offset_reviews
+from tasks.models import multi_hot, offset_reviews
 
 pytestmark = pytest.mark.unit
 
@@ -137,24 +137,61 @@ def test_binary_metrics_refuse_one_class_bad_labels_and_nan_scores():
         binary_metrics([0, 1], [0.2, np.nan])
 
 
-def test_bag_of_words_learns_a_separable_word():
+def separable_reviews(count: int = 200) -> tuple[list[np.ndarray], np.ndarray]:
+    """Offset reviews whose label is one word: raw ranks 10..59 are noise; positives also hold rank 5 (id 8)."""
     rng = np.random.default_rng(0)
-    labels = np.arange(200) % 2
-    # Raw ranks 10..59 are noise; positives also hold rank 5 (id 8 once offset).
+    labels = np.arange(count) % 2
     raw = [np.r_[rng.integers(10, 60, size=20), [5] * int(label)] for label in labels]
-    reviews = offset_reviews(raw, num_words=100)
+    return offset_reviews(raw, num_words=100), labels
+
+
+def test_bag_of_words_learns_a_separable_word():
+    reviews, labels = separable_reviews()
     model = fit_bag_of_words(
         reviews[:150], labels[:150], reviews[150:], labels[150:],
         epochs=15, batch_size=16, seed=1, num_words=100, learning_rate=1e-2,
     )  # fmt: skip
-    assert set(model.history.history) >= {"accuracy", "val_accuracy", "loss", "val_loss"}
+    history = model.history.history
+    assert set(history) >= {"accuracy", "val_accuracy", "loss", "val_loss"}
+    assert len(history["loss"]) == 15 and history["loss"][-1] < 0.5 * history["loss"][0]
     out = bag_of_words_metrics(model, reviews[150:], labels[150:])
     assert out["accuracy"] > 0.9 and out["roc_auc"] > 0.9 and out["reviews"] == 50
+    assert out["accuracy"] == pytest.approx(history["val_accuracy"][-1])  # the same 50 reviews, per batch both
+
+
+def test_fit_bag_of_words_same_seed_same_weights():
+    reviews, labels = separable_reviews(60)
+    fit = dict(epochs=2, batch_size=8, num_words=100, learning_rate=1e-2)  # 8 batches an epoch, reshuffled
+    first, second, other = (fit_bag_of_words(reviews, labels, None, None, seed=seed, **fit) for seed in (3, 3, 4))
+    for a, b in zip(first.get_weights(), second.get_weights()):
+        np.testing.assert_array_equal(a, b)
+    assert not all(np.array_equal(a, b) for a, b in zip(first.get_weights(), other.get_weights()))
+
+
+def test_bag_of_words_metrics_score_the_rows_multi_hot_builds():
+    reviews, labels = separable_reviews(1100)  # three batches of prediction, the last one partial
+    model = fit_bag_of_words(reviews[:100], labels[:100], None, None, epochs=1, batch_size=32, seed=0,
+                             num_words=100)
+    out = bag_of_words_metrics(model, reviews, labels)
+    dense = binary_metrics(labels, model.predict(multi_hot(reviews, num_words=100), verbose=0))
+    assert out["reviews"] == 1100 and out["confusion_matrix"] == dense["confusion_matrix"]
+    assert out["roc_auc"] == pytest.approx(dense["roc_auc"], abs=1e-6)
 
 
 def test_fit_bag_of_words_refuses_mismatched_labels():
     with pytest.raises(SettingsError, match="3 training reviews and 2 labels"):
         fit_bag_of_words([np.array([1])] * 3, [0, 1], None, None, epochs=1, batch_size=2, seed=0, num_words=10)
+
+
+def test_bag_of_words_refuses_ids_outside_the_vocabulary_naming_the_review():
+    reviews = [np.array([1, 2]), np.array([1, 10])]
+    with pytest.raises(SettingsError, match="review 1 holds id 10"):
+        fit_bag_of_words(reviews, [0, 1], None, None, epochs=1, batch_size=2, seed=0, num_words=10)
+    with pytest.raises(SettingsError, match="review 1 holds id 10"):
+        fit_bag_of_words(reviews[:1], [0], reviews, [0, 1], epochs=1, batch_size=2, seed=0, num_words=10)
+    model = fit_bag_of_words(reviews[:1] * 2, [0, 1], None, None, epochs=1, batch_size=2, seed=0, num_words=10)
+    with pytest.raises(SettingsError, match="review 1 holds id 10"):
+        bag_of_words_metrics(model, reviews, [0, 1])
 
 
 # ---------------------------------------------------------------------------------------------------------------
