@@ -38,11 +38,12 @@ from pathlib import Path, PurePosixPath, PureWindowsPath
 
 from prefect import task
 from prefect.cache_policies import NO_CACHE
-from prefect.logging import get_run_logger
 from prefect.tasks import exponential_backoff
 
+from tasks import atomic
 from tasks.config import CHECKSUMS_FILE, Source
 from tasks.errors import ChecksumError, DataFormatError, DownloadError
+from tasks.log import log
 
 CHUNK_BYTES = 1024 * 1024  # read and hash 1 MiB at a time
 URL_SCHEMES = ("http://", "https://", "file://")  # a mirror starting with one of these is a URL, else a folder
@@ -198,12 +199,6 @@ def _read_sidecar(sidecar: Path) -> str | None:
     return match.group(1).lower() if match else None
 
 
-def _write_atomically(path: Path, text: str) -> None:
-    temporary = path.with_name(f".{path.name}.tmp")
-    temporary.write_text(text, encoding="utf-8")
-    os.replace(temporary, path)
-
-
 # ---------------------------------------------------------------------------------------------------------------
 # Fetching
 # ---------------------------------------------------------------------------------------------------------------
@@ -278,14 +273,14 @@ def fetch(
 
     if previous == digests["sha256"]:  # a refresh that found the same bytes: the raw file stands
         part.unlink()
-        _write_atomically(sidecar, f"{digests['sha256']}  {source.name}\n")
+        atomic.write_text(sidecar, f"{digests['sha256']}  {source.name}\n")
         return FetchedFile(final, source.name, digests["sha256"], url, verified_by, fetched=True)
     if previous is not None:  # never over the last validated file: wait for the run's validation
         candidate.parent.mkdir(exist_ok=True)
         os.replace(part, candidate)
         return FetchedFile(candidate, source.name, digests["sha256"], url, verified_by, fetched=True)
     os.replace(part, final)  # nothing there to protect
-    _write_atomically(sidecar, f"{digests['sha256']}  {source.name}\n")
+    atomic.write_text(sidecar, f"{digests['sha256']}  {source.name}\n")
     return FetchedFile(final, source.name, digests["sha256"], url, verified_by, fetched=True)
 
 
@@ -303,7 +298,7 @@ def keep_download(fetched: FetchedFile, raw_dir: Path) -> FetchedFile:
     if Path(fetched.path) == final:
         return fetched
     os.replace(fetched.path, final)
-    _write_atomically(raw_dir / f"{fetched.name}.sha256", f"{fetched.sha256}  {fetched.name}\n")
+    atomic.write_text(raw_dir / f"{fetched.name}.sha256", f"{fetched.sha256}  {fetched.name}\n")
     return dataclasses.replace(fetched, path=final)
 
 
@@ -580,9 +575,7 @@ def download_source(source: Source, mirror: str | None, raw_dir: Path, refresh: 
     """Fetch one source file into raw_dir and verify its checksum."""
     fetched = fetch(source, mirror, raw_dir, refresh=refresh)
     action = "fetched" if fetched.fetched else "reused"
-    get_run_logger().info(
-        "%s %s from %s (%s, sha256 %s)", action, fetched.name, fetched.url, fetched.verified_by, fetched.sha256
-    )
+    log(f"{action} {fetched.name} from {fetched.url} ({fetched.verified_by}, sha256 {fetched.sha256})")
     return fetched
 
 
