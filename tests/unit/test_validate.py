@@ -290,13 +290,13 @@ def test_validate_normalized_jena_task_finds_what_run_suite_finds_in_one_batch(t
 
 def test_jena_min_rows_is_the_fewest_rows_whose_splits_each_hold_one_window_of_the_default_settings() -> None:
     from tasks.config import TrainSettings
-    from tasks.errors import SettingsError
+    from tasks.errors import DataFormatError
     from tasks.windows import split_rows
 
     window_rows = TrainSettings().lookback + TrainSettings().delay + 1  # rows r - lookback .. r + delay
     for rows in range(JENA_MIN_ROWS, JENA_MIN_ROWS + 200):  # and every length above: rounding never takes it back
         split_rows(rows, min_rows=window_rows)
-    with pytest.raises(SettingsError, match="val split"):  # 6,665 rows: 1 row short in val
+    with pytest.raises(DataFormatError, match="val split"):  # 6,665 rows: 1 row short in val
         split_rows(JENA_MIN_ROWS - 1, min_rows=window_rows)
 
 
