@@ -20,24 +20,14 @@ from pathlib import Path
 
 from prefect import flow
 
-from tasks import atomic
 from tasks.atomic import publish_dataset
 from tasks.cache import cached_path
 from tasks.config import IMDB_NPZ, IMDB_WORD_INDEX, IngestSettings, default_mirror, jena_sources
 from tasks.download import download_source, keep_downloads, unpack_sources
 from tasks.normalize import normalize_imdb, normalize_jena_files
 from tasks.report import ingest_summary, report_validation
-from tasks.validate import validate_normalized_imdb, validate_normalized_jena, validate_raw_imdb, validate_raw_jena
-
-
-def validated(version: Path, validate, settings: IngestSettings, name: str) -> Path:
-    """Run the normalized suite on a new version; a version that fails it is removed, never published."""
-    try:
-        cached_path(validate, version, settings.validation_dir)
-    except BaseException:
-        atomic.discard_version(version, settings.processed_dir / name)
-        raise
-    return version
+from tasks.validate import validate_new_version, validate_normalized_imdb, validate_normalized_jena
+from tasks.validate import validate_raw_imdb, validate_raw_jena
 
 
 @flow(name="ingest-imdb", log_prints=True)
@@ -48,7 +38,7 @@ def ingest_imdb_flow(mirror: str | None = None, data_dir: str = "data") -> Path:
     sources = [d.result() for d in downloads]
     raw_report = cached_path(validate_raw_imdb, sources, settings.validation_dir)
     version = cached_path(normalize_imdb, sources, raw_report, settings.processed_dir)
-    validated(version, validate_normalized_imdb, settings, "imdb")
+    validate_new_version(version, validate_normalized_imdb, settings.validation_dir, settings.processed_dir, "imdb")
     keep_downloads(sources, settings.raw_dir)  # only now may the new files replace the previous raw files
     published = publish_dataset(version, settings.processed_dir, "imdb")
     report_validation("imdb", version)
@@ -67,7 +57,7 @@ def ingest_jena_flow(mirror: str | None = None, data_dir: str = "data", files: l
     sources = unpack_sources("jena", fetched, settings.raw_dir)
     raw_report = cached_path(validate_raw_jena, sources, settings.validation_dir)
     version = cached_path(normalize_jena_files, sources, raw_report, settings.processed_dir)
-    validated(version, validate_normalized_jena, settings, "jena")
+    validate_new_version(version, validate_normalized_jena, settings.validation_dir, settings.processed_dir, "jena")
     keep_downloads(fetched, settings.raw_dir)  # only now may the new files replace the previous raw files
     published = publish_dataset(version, settings.processed_dir, "jena")
     report_validation("jena", version)

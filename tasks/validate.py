@@ -518,3 +518,16 @@ def _run_suite_on_float32(frame: pd.DataFrame, suite, batch: str) -> SuiteResult
         failed_soft=values.failed_soft + typed.failed_soft,
         evaluated=values.evaluated + typed.evaluated,
     )
+
+
+def validate_new_version(version: Path, validate_task, validation_dir: Path, processed_dir: Path, name: str) -> Path:
+    """Run a normalized suite (one of the tasks above) on a new dataset version; a version that fails it is
+    removed, never published, so the previous one stays as it was."""
+    from tasks.cache import cached_path
+
+    try:
+        cached_path(validate_task, version, validation_dir)
+    except BaseException:
+        atomic.discard_version(version, Path(processed_dir) / name)
+        raise
+    return Path(version)
