@@ -3,9 +3,13 @@
 from __future__ import annotations
 
 import datetime as dt
+import json
 import os
 import platform
 import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
 
 
 def machine(load_before: tuple[float, ...] | None = None) -> dict:
@@ -22,3 +26,11 @@ def machine(load_before: tuple[float, ...] | None = None) -> dict:
     if load_before is not None:
         info["load_average_1min_before_after"] = [round(load_before[0], 2), round(os.getloadavg()[0], 2)]
     return info
+
+
+def write_figures(name: str, document: dict, *, quick: bool = False, out: str | Path | None = None) -> Path:
+    """A benchmark's figures as JSON: `out`, else artifacts/bench/<name>.json (<name>-quick.json for a smoke run)."""
+    path = Path(out or ROOT / "artifacts" / "bench" / (f"{name}-quick.json" if quick else f"{name}.json"))
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps(document, indent=2, default=str) + "\n")
+    return path

@@ -26,7 +26,6 @@ project's training (TrainSettings.deterministic).
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import sys
 import time
@@ -34,7 +33,7 @@ from pathlib import Path
 
 import numpy as np
 
-from bench import machine
+from bench import machine, write_figures
 
 ROOT = Path(__file__).resolve().parents[1]
 CLASSIC_ROWS = 420_551  # rows of jena_climate_2009_2016.csv
@@ -213,10 +212,7 @@ def main(argv: list[str] | None = None) -> int:
         "models": results,
         "all_pass": all_pass,
     }
-    out = Path(args.out or ROOT / "artifacts" / "bench" / ("input_pipeline-quick.json" if args.quick
-                                                              else "input_pipeline.json"))
-    out.parent.mkdir(parents=True, exist_ok=True)
-    out.write_text(json.dumps(document, indent=2) + "\n")
+    out = write_figures("input_pipeline", document, quick=args.quick, out=args.out)
     smoke = " (quick: a smoke run, too few batches for a verdict)" if args.quick else ""
     print(f"{'PASS' if all_pass else 'FAIL'}: figures in {out}{smoke}")
     return 0 if all_pass else 1

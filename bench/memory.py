@@ -46,7 +46,7 @@ import threading
 import time
 from pathlib import Path
 
-from bench import machine
+from bench import machine, write_figures
 
 ROOT = Path(__file__).resolve().parents[1]
 DEFAULT_MIRROR = ROOT.parent / "shared" / "datasets"  # the read-only real-data mirror beside the checkout
@@ -470,9 +470,7 @@ def main(argv: list[str] | None = None) -> int:
         "runs": runs,
         "whole_run_pass": verdict,
     }
-    out = Path(args.out or ROOT / "artifacts" / "bench" / ("memory-quick.json" if args.quick else "memory.json"))
-    out.parent.mkdir(parents=True, exist_ok=True)
-    out.write_text(json.dumps(document, indent=2) + "\n")
+    out = write_figures("memory", document, quick=args.quick, out=args.out)
     print(f"\nfigures in {out}")
     return 0 if verdict in (None, True) else 1
 

@@ -29,7 +29,6 @@ beside wall seconds (they move less with the load).
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import sys
 import tempfile
@@ -38,7 +37,7 @@ from pathlib import Path
 
 import numpy as np
 
-from bench import machine
+from bench import machine, write_figures
 
 ROOT = Path(__file__).resolve().parents[1]
 MIRROR = Path(os.environ.get("SEQCONV_SHARED_DATASETS", ROOT.parent / "shared" / "datasets"))
@@ -70,10 +69,11 @@ def bench_imdb(n_reviews: int, rounds: int) -> dict:
 
     from tasks import predict
     from tasks.models import build_imdb_conv, encode_reviews
-    from tasks.normalize import load_word_index
+    from tasks.cache import file_sha256
+    from tasks.normalize import load_imdb_npz, load_word_index
 
-    with np.load(MIRROR / "imdb.npz", allow_pickle=True) as npz:  # the read-only mirror, listed in SHA256SUMS
-        reviews = npz["x_test"][:n_reviews]
+    npz = MIRROR / "imdb.npz"  # untrusted like any mirrored file: the pipeline's restricted unpickler reads it
+    reviews = load_imdb_npz(npz, file_sha256(npz))["x_test"][:n_reviews]
     word_index = load_word_index(MIRROR / "imdb_word_index.json")
     words = {rank: word for word, rank in word_index.items()}
     texts = [" ".join(words[r] for r in review) for review in reviews]  # untimed: the raw text a user sends
@@ -234,9 +234,7 @@ def main(argv: list[str] | None = None) -> int:
         "jena": jena,
         "all_pass": imdb["pass"] and jena["pass"],
     }
-    out = Path(args.out or ROOT / "artifacts" / "bench" / ("predict-quick.json" if args.quick else "predict.json"))
-    out.parent.mkdir(parents=True, exist_ok=True)
-    out.write_text(json.dumps(document, indent=2, default=str) + "\n")
+    out = write_figures("predict", document, quick=args.quick, out=args.out)
     smoke = " (quick: a smoke run, too few reviews for a verdict)" if args.quick else ""
     print(f"\n{'PASS' if document['all_pass'] else 'FAIL'}: figures in {out}{smoke}")
     return 0 if document["all_pass"] else 1

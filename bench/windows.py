@@ -34,7 +34,6 @@ reported too: they move less with the load than wall time.
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import sys
 import time
@@ -43,7 +42,7 @@ from pathlib import Path
 
 import numpy as np
 
-from bench import machine
+from bench import machine, write_figures
 
 from tests.support.book import generator  # the published generator, verbatim
 
@@ -304,9 +303,7 @@ def main(argv: list[str] | None = None) -> int:
         "all_pass": all_pass,
         "gpu_note": GPU_NOTE,
     }
-    out = Path(args.out or ROOT / "artifacts" / "bench" / ("windows-quick.json" if args.quick else "windows.json"))
-    out.parent.mkdir(parents=True, exist_ok=True)
-    out.write_text(json.dumps(document, indent=2) + "\n")
+    out = write_figures("windows", document, quick=args.quick, out=args.out)
     smoke = " (quick: a smoke run, too few batches for a verdict)" if args.quick else ""
     print(f"\n{'PASS' if all_pass else 'FAIL'}: figures in {out}{smoke}")
     return 0 if all_pass else 1

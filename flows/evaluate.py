@@ -16,13 +16,10 @@ if __name__ == "__main__":  # the command line parses (and answers --help) befor
 
     sys.exit(main(["evaluate", *sys.argv[1:]]))
 
-from pathlib import Path
-
 from prefect import flow
 
 from tasks import runs
 from tasks.evaluate import evaluate_model_task
-from tasks.registry import champion_model_dir
 from tasks.report import plot_and_publish
 
 

@@ -25,7 +25,7 @@ from tasks.cache import cached_path
 from tasks.config import IMDB_NPZ, IMDB_WORD_INDEX, IngestSettings, default_mirror, jena_sources
 from tasks.download import download_source, keep_downloads, unpack_sources
 from tasks.normalize import normalize_imdb, normalize_jena_files
-from tasks.report import ingest_summary, report_validation
+from tasks.report import report_validation
 from tasks.validate import validate_new_version, validate_normalized_imdb, validate_normalized_jena
 from tasks.validate import validate_raw_imdb, validate_raw_jena
 

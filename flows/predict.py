@@ -17,8 +17,6 @@ if __name__ == "__main__":  # the command line parses (and answers --help) befor
 
     sys.exit(main(["predict", *sys.argv[1:]]))
 
-from pathlib import Path
-
 from prefect import flow
 
 from tasks import runs

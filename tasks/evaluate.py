@@ -27,7 +27,7 @@ import os
 from collections.abc import Mapping, Sequence
 from dataclasses import asdict
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 from prefect import task
@@ -39,6 +39,9 @@ from tasks.data import EVAL_SPLITS, data_fingerprint, dataset_path, in_order, je
 from tasks.data import jena_split_facts, prepare_imdb, prepare_jena, split_settings
 from tasks.errors import DataFormatError, SettingsError
 from tasks.log import log
+
+if TYPE_CHECKING:  # annotations only: Keras is imported where a model is built or loaded
+    import keras
 
 JENA_EVAL_SPLITS = EVAL_SPLITS  # the splits jena_baselines reports; training windows are not a fair test
 
@@ -711,10 +714,10 @@ def evaluate_model_task(model_dir: Path, data_dir: Path, out_dir: Path, artifact
     metrics_path = Path(out_dir) / runs.METRICS
     if metrics_path.is_file():
         done = runs.read_metrics(out_dir)
-        s = runs.read_settings(runs.check_model_dir(model_dir))
-        current = data_fingerprint(dataset_path(Path(data_dir), s.family), s.family)["sha256"]
-        if (done.get("data") or {}).get("sha256") == current and done.get("model_dir") == str(
-                runs.check_model_dir(model_dir).resolve()):
+        model_dir = runs.check_model_dir(model_dir)
+        family = runs.read_settings(model_dir).family
+        current = data_fingerprint(dataset_path(Path(data_dir), family), family)["sha256"]
+        if (done.get("data") or {}).get("sha256") == current and done.get("model_dir") == str(model_dir.resolve()):
             return str(metrics_path)
     evaluate_model(Path(model_dir), Path(data_dir), Path(out_dir), Path(artifacts_dir) if artifacts_dir else None)
     return str(metrics_path)

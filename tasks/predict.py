@@ -44,7 +44,7 @@ from tasks.config import (
     JENA_TIMESTAMP,
     JENA_TIMESTAMP_FORMAT,
 )
-from tasks.errors import DataFormatError, PredictInputError, SettingsError
+from tasks.errors import PredictInputError, SettingsError
 
 NUM_WORDS = IMDB_MAX_FEATURES  # vocabulary of the IMDB model: ids 0..9999
 MAXLEN = IMDB_MAXLEN  # words per review the model reads, the last ones

@@ -134,15 +134,16 @@ def build_model(s: TrainSettings, strategy, n_features: int, on_gpu: bool):
         keras.mixed_precision.set_global_policy(previous)
 
 
-def fit_arguments(s: TrainSettings, path: Path, run_dir: Path) -> tuple[dict, int]:
-    """The data of one run as `model.fit` arguments, and the features per timestep (0 for IMDB).
+def imdb_fit_arguments(s: TrainSettings, path: Path, run_dir: Path) -> tuple[dict, int]:
+    """The reviews of one run as `model.fit` arguments, and 0 features per timestep (a review is word ids)."""
+    data = prepare_imdb(path, s)
+    return dict(x=data.x["train"], y=data.y["train"], batch_size=s.batch_size,
+                validation_data=in_order(data.x["val"], data.y["val"], s.batch_size)), 0
 
-    Jena also writes normalization.json: the training statistics a later evaluation or forecast must reuse.
-    """
-    if s.family == "imdb":
-        data = prepare_imdb(path, s)
-        return dict(x=data.x["train"], y=data.y["train"], batch_size=s.batch_size,
-                    validation_data=in_order(data.x["val"], data.y["val"], s.batch_size)), 0
+
+def jena_fit_arguments(s: TrainSettings, path: Path, run_dir: Path) -> tuple[dict, int]:
+    """The windows of one run as `model.fit` arguments, and the features per timestep. Also writes
+    normalization.json: the training statistics a later evaluation or forecast must reuse."""
     data = prepare_jena(path, s)
     log(f"{s.split} split: " + ", ".join(f"{split} {len(rows):,} windows in {len(data.splits[split])} range(s)"
                                           for split, rows in data.rows.items()))
@@ -151,6 +152,9 @@ def fit_arguments(s: TrainSettings, path: Path, run_dir: Path) -> tuple[dict, in
     _, val_ds = jena_dataset(data, "val", s, shuffle=False, limit_batches=s.validation_steps)
     return dict(x=train_ds.repeat(), validation_data=val_ds, steps_per_epoch=s.steps_per_epoch,
                 shuffle=False), data.series.shape[1]  # the dataset shuffles itself
+
+
+FIT_ARGUMENTS = {"imdb": imdb_fit_arguments, "jena": jena_fit_arguments}  # family -> its data as fit arguments
 
 
 # ---------------------------------------------------------------------------------------------------------------
@@ -185,7 +189,7 @@ def train_model(s: TrainSettings, data_dir: Path, run_dir: Path, run_id: str = "
     device = describe_device()
     log(f"training {s.model} ({s.profile}) on {device.name} -> {run_dir}")
 
-    fit_args, n_features = fit_arguments(s, path, run_dir)
+    fit_args, n_features = FIT_ARGUMENTS[s.family](s, path, run_dir)
     model = build_model(s, device.strategy, n_features, on_gpu=device.gpus > 0)
     restored = checkpoint.latest_snapshot(run_dir / "backup")
     epochs_done = restored.epochs_done if restored else 0

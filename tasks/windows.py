@@ -40,11 +40,15 @@ from __future__ import annotations
 import json
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import numpy as np
 
-from tasks.config import JENA_FEATURES, JENA_STEP_MINUTES, JENA_TARGET
+from tasks.config import JENA_FEATURES, JENA_TARGET
 from tasks.errors import DataFormatError, SettingsError
+
+if TYPE_CHECKING:  # annotations only: TensorFlow is imported where it is used
+    import tensorflow as tf
 
 CLASSIC_ROWS = 420_551  # rows of jena_climate_2009_2016.csv, for which the published splits below were chosen
 PUBLISHED_VAL_START = 200_001  # first validation row in the book (val_gen min_index; train_gen max_index 200000)

@@ -19,6 +19,7 @@ def test_the_restricted_loader_reads_the_real_npz_exactly_as_np_load(shared_data
 
     ours = load_imdb_npz(path, digest)
 
+    # Only after the restricted loader accepted every global the file's pickles name: the reference reading.
     with np.load(path, allow_pickle=True) as npz:
         assert sorted(npz.files) == sorted(ours)
         for key in npz.files:
