@@ -206,7 +206,11 @@ class TrainSettings:
     profile: str = "seed"  # the profile these settings were resolved from (recorded, not a knob)
     epochs: int = 10  # passes (IMDB) or epochs of `steps_per_epoch` batches (Jena)
     batch_size: int = 128  # samples per gradient step
-    learning_rate: float = 1e-3  # RMSprop learning rate
+    learning_rate: float = 1e-3  # the optimizer's (peak) learning rate
+    optimizer: str = "rmsprop"  # one of OPTIMIZERS: the book's RMSprop, or Adam
+    weight_decay: float = 0.0  # decoupled weight decay per step, as a fraction of the learning rate (0 = the book)
+    lr_schedule: str = "constant"  # one of LR_SCHEDULES: "constant" (the book), or "cosine": from learning_rate
+    # down to 0 over `epochs` by a half cosine, set at the start of each epoch (so a resumed run is on schedule)
     seed: int = 1337  # keras.utils.set_random_seed: weights, shuffling, dropout
     deterministic: bool = True  # tf op determinism: same machine, same settings -> same metrics
     early_stopping_patience: int = 0  # epochs without a better validation metric before stopping; 0 = off
@@ -217,7 +221,10 @@ class TrainSettings:
     num_words: int = 10_000  # vocabulary: the most frequent words; rarer ones become the OOV index
     maxlen: int = 500  # words kept per review (the last ones, as pad_sequences truncates "pre")
     validation_split: float = 0.2  # the last 20% of the (seed-113 shuffled) training set, as Keras fit does
-    dropout: float = 0.0  # dropout before the output layer of imdb_conv (0 = as published)
+    dropout: float = 0.0  # dropout before the output layer, any model (0 = as published); adds no parameters
+    embedding_dropout: float = 0.0  # imdb_conv: SpatialDropout1D on the word vectors (0 = as published)
+    output_layer: str = "sigmoid"  # imdb_conv: "sigmoid", or "published": the book's plain Dense(1) under
+    # binary cross-entropy (tasks.models.build_imdb_conv says why we changed it)
     max_train_samples: int = 0  # subsample the training set (0 = all 25,000); for smoke runs
     max_test_samples: int = 0  # subsample the test set (0 = all 25,000); for smoke runs
     bow_epochs: int = 4  # bag-of-words baseline epochs
@@ -236,6 +243,8 @@ class TrainSettings:
     block_pattern: str = "train,train,val,test"  # splits dealt to consecutive blocks, repeating (blocked only):
     # 50/25/25 of the rows, each split's blocks together, so three split boundaries per 16 weeks, the fewest
     recurrent_dropout: float = 0.5  # GRU recurrent dropout (0 makes it eligible for the cuDNN kernel)
+    gru_dropout: float = 0.1  # dropout on the GRU's inputs (the book's 0.1)
+    input_noise: float = 0.0  # Jena: stddev of Gaussian noise on the normalized inputs while training (0 = none)
 
     @property
     def family(self) -> str:
@@ -307,6 +316,10 @@ def resolve_settings(model: str, profile: str, overrides: dict[str, str] | None 
     return settings
 
 
+OPTIMIZERS = ("rmsprop", "adam")  # TrainSettings.optimizer (tasks.models.OPTIMIZERS builds them)
+LR_SCHEDULES = ("constant", "cosine")  # TrainSettings.lr_schedule (tasks.train.learning_rate_at)
+OUTPUT_LAYERS = ("sigmoid", "published")  # TrainSettings.output_layer (tasks.models.OUTPUT_LAYERS)
+
 TRAIN_ON = ("local", "gpu-pool")  # where train-all trains: in its own process, or on the gpu pool's workers
 
 
@@ -368,8 +381,15 @@ def check_settings(s: TrainSettings) -> None:
         problems.append(f"model={s.model!r}: must be one of {', '.join(MODELS)}")
     if not (math.isfinite(s.learning_rate) and s.learning_rate > 0):
         problems.append(f"learning_rate={s.learning_rate}: must be a finite positive number")
-    if not 0 <= s.dropout < 1:  # NaN fails this too
-        problems.append(f"dropout={s.dropout}: must be in [0, 1)")
+    for name in ("dropout", "embedding_dropout", "gru_dropout"):
+        if not 0 <= getattr(s, name) < 1:  # NaN fails this too
+            problems.append(f"{name}={getattr(s, name)}: must be in [0, 1)")
+    for name in ("weight_decay", "input_noise"):
+        if not (math.isfinite(getattr(s, name)) and getattr(s, name) >= 0):
+            problems.append(f"{name}={getattr(s, name)}: must be a finite number >= 0")
+    for name, allowed in (("optimizer", OPTIMIZERS), ("lr_schedule", LR_SCHEDULES), ("output_layer", OUTPUT_LAYERS)):
+        if getattr(s, name) not in allowed:
+            problems.append(f"{name}={getattr(s, name)!r}: must be one of {', '.join(allowed)}")
     if not (math.isfinite(s.blessing_margin) and s.blessing_margin >= 0):
         problems.append(f"blessing_margin={s.blessing_margin}: must be a finite number >= 0")
     if s.early_stopping_patience < 0:

@@ -35,16 +35,37 @@ def _binary_metrics() -> list:
     return ["accuracy", keras.metrics.AUC(name="auc")]
 
 
+OPTIMIZERS: dict[str, Callable[..., keras.optimizers.Optimizer]] = {  # TrainSettings.optimizer -> its class
+    "rmsprop": keras.optimizers.RMSprop,  # the book's
+    "adam": keras.optimizers.Adam,
+}
+
+
+def make_optimizer(name: str = "rmsprop", learning_rate: float = RMSPROP_LEARNING_RATE,
+                   weight_decay: float = 0.0) -> keras.optimizers.Optimizer:
+    """An optimizer by name. `weight_decay` is Keras 3's decoupled decay (each step shrinks every weight by
+    learning_rate * weight_decay of itself): it fights overfitting without adding a parameter."""
+    if name not in OPTIMIZERS:
+        raise SettingsError(f"optimizer={name!r}: must be one of {', '.join(OPTIMIZERS)}")
+    return OPTIMIZERS[name](learning_rate=learning_rate, weight_decay=weight_decay or None)
+
+
 # ---------------------------------------------------------------------------------------------------------------
 # IMDB
 # ---------------------------------------------------------------------------------------------------------------
+OUTPUT_LAYERS = {"sigmoid": "sigmoid", "published": None}  # TrainSettings.output_layer -> Dense(1)'s activation
+
+
 def build_imdb_conv(
     max_features: int = IMDB_MAX_FEATURES,
     maxlen: int = IMDB_MAXLEN,
     embedding_dim: int = 128,
     *,
     dropout: float = 0.0,
+    embedding_dropout: float = 0.0,
+    output_layer: str = "sigmoid",
     learning_rate: float = IMDB_LEARNING_RATE,
+    optimizer: keras.optimizers.Optimizer | None = None,
 ) -> keras.Model:
     """The book's IMDB 1D convnet (listing 6.45): 1,315,937 parameters with the defaults.
 
@@ -57,23 +78,33 @@ def build_imdb_conv(
         maxlen: tokens per review.
         embedding_dim: width of each word vector.
         dropout: rate of a Dropout before the output layer; 0 (the book) leaves it out. Adds no parameters.
+        embedding_dropout: rate of a SpatialDropout1D on the word vectors (whole vectors dropped); 0 (the book)
+            leaves it out. Adds no parameters.
+        output_layer: "sigmoid" (ours) or "published": the book's plain Dense(1) under binary cross-entropy,
+            kept to measure what the fix costs (RESULTS.md). Keras clips such an output to (0, 1) before the
+            log, so a logit outside that range gets no gradient.
         learning_rate: RMSprop step size (the book's 1e-4).
+        optimizer: an optimizer to compile with instead of RMSprop(learning_rate) (make_optimizer).
 
     Returns:
         A compiled model: (batch, maxlen) int32 ids -> (batch, 1) probability of a positive review.
     """
     inputs = keras.Input(shape=(maxlen,), dtype="int32", name="tokens")  # (batch, time)
     x = layers.Embedding(max_features, embedding_dim)(inputs)  # (batch, 500, 128)
+    if embedding_dropout > 0:
+        x = layers.SpatialDropout1D(embedding_dropout)(x)
     x = layers.Conv1D(32, 7, activation="relu")(x)  # (batch, 494, 32)
     x = layers.MaxPooling1D(5)(x)  # (batch, 98, 32)
     x = layers.Conv1D(32, 7, activation="relu")(x)  # (batch, 92, 32)
     x = layers.GlobalMaxPooling1D()(x)  # (batch, 32)
     if dropout > 0:
         x = layers.Dropout(dropout)(x)
-    outputs = layers.Dense(1, activation="sigmoid")(x)  # (batch, 1)
+    if output_layer not in OUTPUT_LAYERS:
+        raise SettingsError(f"output_layer={output_layer!r}: must be one of {', '.join(OUTPUT_LAYERS)}")
+    outputs = layers.Dense(1, activation=OUTPUT_LAYERS[output_layer])(x)  # (batch, 1)
     model = keras.Model(inputs, outputs, name="imdb_conv")
     model.compile(
-        optimizer=keras.optimizers.RMSprop(learning_rate=learning_rate),
+        optimizer=optimizer or keras.optimizers.RMSprop(learning_rate=learning_rate),
         loss="binary_crossentropy",
         metrics=_binary_metrics(),
     )
@@ -267,7 +298,12 @@ def multi_hot_batches(
 # Jena
 # ---------------------------------------------------------------------------------------------------------------
 def build_jena_conv(
-    n_features: int = len(JENA_FEATURES), *, learning_rate: float = RMSPROP_LEARNING_RATE
+    n_features: int = len(JENA_FEATURES),
+    *,
+    learning_rate: float = RMSPROP_LEARNING_RATE,
+    input_noise: float = 0.0,
+    dropout: float = 0.0,
+    optimizer: keras.optimizers.Optimizer | None = None,
 ) -> keras.Model:
     """A 1D convnet on Jena windows (7,457 parameters with 14 features).
 
@@ -277,20 +313,24 @@ def build_jena_conv(
     Args:
         n_features: measurements per timestep.
         learning_rate: RMSprop step size (the book's default RMSprop()).
+        input_noise, dropout, optimizer: as for build_jena_conv_gru.
 
     Returns:
         A compiled model, MAE loss: (batch, time, features) -> (batch, 1) normalized temperature. Any window
         length of at least 22 timesteps fits.
     """
     inputs = keras.Input(shape=(None, n_features), name="window")  # (batch, time, features)
-    x = layers.Conv1D(32, 5, activation="relu")(inputs)  # (batch, time - 4, 32)
+    x = _input_noise(inputs, input_noise)
+    x = layers.Conv1D(32, 5, activation="relu")(x)  # (batch, time - 4, 32)
     x = layers.MaxPooling1D(3)(x)  # (batch, (time - 4) // 3, 32)
     x = layers.Conv1D(32, 5, activation="relu")(x)
     x = layers.MaxPooling1D(2)(x)
     x = layers.GlobalMaxPooling1D()(x)  # (batch, 32)
+    if dropout > 0:
+        x = layers.Dropout(dropout)(x)
     outputs = layers.Dense(1)(x)  # (batch, 1)
     model = keras.Model(inputs, outputs, name="jena_conv")
-    model.compile(optimizer=keras.optimizers.RMSprop(learning_rate=learning_rate), loss="mae")
+    model.compile(optimizer=optimizer or keras.optimizers.RMSprop(learning_rate=learning_rate), loss="mae")
     return model
 
 
@@ -299,6 +339,10 @@ def build_jena_conv_gru(
     recurrent_dropout: float = 0.5,
     *,
     learning_rate: float = RMSPROP_LEARNING_RATE,
+    gru_dropout: float = 0.1,
+    input_noise: float = 0.0,
+    dropout: float = 0.0,
+    optimizer: keras.optimizers.Optimizer | None = None,
 ) -> keras.Model:
     """The book's convnet-then-GRU (listing 6.49): convolutions shorten the window, a GRU reads it in order.
 
@@ -310,20 +354,33 @@ def build_jena_conv_gru(
         recurrent_dropout: dropout on the GRU's recurrent state (the book's 0.5). 0 makes the layer eligible
             for the fused cuDNN kernel on a GPU, many times faster: the "fast" variant.
         learning_rate: RMSprop step size (the book's default RMSprop()).
+        gru_dropout: dropout on the GRU's inputs (the book's 0.1).
+        input_noise: standard deviation of Gaussian noise added to the (normalized) inputs while training; 0
+            (the book) adds none. No parameters: it only makes memorizing a small training set harder.
+        dropout: rate of a Dropout before the output layer; 0 (the book) leaves it out. No parameters.
+        optimizer: an optimizer to compile with instead of RMSprop(learning_rate) (make_optimizer).
 
     Returns:
         A compiled model, MAE loss: (batch, time, features) -> (batch, 1) normalized temperature.
     """
     inputs = keras.Input(shape=(None, n_features), name="window")  # (batch, time, features)
-    x = layers.Conv1D(32, 5, activation="relu")(inputs)  # (batch, time - 4, 32)
+    x = _input_noise(inputs, input_noise)
+    x = layers.Conv1D(32, 5, activation="relu")(x)  # (batch, time - 4, 32)
     x = layers.MaxPooling1D(3)(x)  # (batch, (time - 4) // 3, 32)
     x = layers.Conv1D(32, 5, activation="relu")(x)  # (batch, (time - 4) // 3 - 4, 32)
-    x = layers.GRU(32, dropout=0.1, recurrent_dropout=recurrent_dropout)(x)  # (batch, 32)
+    x = layers.GRU(32, dropout=gru_dropout, recurrent_dropout=recurrent_dropout)(x)  # (batch, 32)
+    if dropout > 0:
+        x = layers.Dropout(dropout)(x)
     outputs = layers.Dense(1)(x)  # (batch, 1)
     name = "jena_conv_gru" if recurrent_dropout > 0 else "jena_conv_gru_fast"
     model = keras.Model(inputs, outputs, name=name)
-    model.compile(optimizer=keras.optimizers.RMSprop(learning_rate=learning_rate), loss="mae")
+    model.compile(optimizer=optimizer or keras.optimizers.RMSprop(learning_rate=learning_rate), loss="mae")
     return model
+
+
+def _input_noise(x, stddev: float):
+    """Gaussian noise on the inputs while training (none at inference); the input itself when stddev is 0."""
+    return layers.GaussianNoise(stddev)(x) if stddev > 0 else x
 
 
 MODEL_BUILDERS: dict[str, Callable[..., keras.Model]] = {
@@ -333,19 +390,23 @@ MODEL_BUILDERS: dict[str, Callable[..., keras.Model]] = {
     "jena_conv_gru_fast": partial(build_jena_conv_gru, recurrent_dropout=0.0),
 }
 SETTINGS_ARGUMENTS: dict[str, Callable[[Any, int], dict]] = {  # model -> its builder's arguments from TrainSettings
-    "imdb_conv": lambda s, n_features: dict(max_features=s.num_words, maxlen=s.maxlen, dropout=s.dropout),
-    "jena_conv": lambda s, n_features: dict(n_features=n_features),
-    "jena_conv_gru": lambda s, n_features: dict(n_features=n_features, recurrent_dropout=s.recurrent_dropout),
-    "jena_conv_gru_fast": lambda s, n_features: dict(n_features=n_features, recurrent_dropout=s.recurrent_dropout),
+    "imdb_conv": lambda s, n_features: dict(max_features=s.num_words, maxlen=s.maxlen, dropout=s.dropout,
+                                            embedding_dropout=s.embedding_dropout, output_layer=s.output_layer),
+    "jena_conv": lambda s, n_features: dict(n_features=n_features, input_noise=s.input_noise, dropout=s.dropout),
+    "jena_conv_gru": lambda s, n_features: dict(n_features=n_features, recurrent_dropout=s.recurrent_dropout,
+                                                gru_dropout=s.gru_dropout, input_noise=s.input_noise,
+                                                dropout=s.dropout),
 }
+SETTINGS_ARGUMENTS["jena_conv_gru_fast"] = SETTINGS_ARGUMENTS["jena_conv_gru"]
 
 
 def build_model(s, n_features: int = len(JENA_FEATURES)) -> keras.Model:
-    """The architecture a TrainSettings names, with its knobs (learning rate, dropout, vocabulary).
+    """The architecture a TrainSettings names, with its knobs (optimizer, learning rate, dropout, vocabulary).
 
     Args:
         s: tasks.config.TrainSettings.
         n_features: measurements per timestep (Jena models; IMDB ignores it).
     """
     arguments = SETTINGS_ARGUMENTS[s.model](s, n_features)
-    return MODEL_BUILDERS[s.model](learning_rate=s.learning_rate, **arguments)
+    optimizer = make_optimizer(s.optimizer, s.learning_rate, s.weight_decay)
+    return MODEL_BUILDERS[s.model](learning_rate=s.learning_rate, optimizer=optimizer, **arguments)

@@ -15,6 +15,7 @@ from __future__ import annotations
 import csv
 import datetime as dt
 import io
+import math
 import os
 import shutil
 import sys
@@ -81,6 +82,13 @@ def time_left(seconds: list[float], epochs_done: int, epochs: int) -> float:
     return (sum(seconds) / len(seconds)) * max(epochs - epochs_done, 0) if seconds else 0.0
 
 
+def learning_rate_at(s: TrainSettings, epoch: int) -> float:
+    """The learning rate of epoch `epoch` (0-based) under the settings' schedule."""
+    if s.lr_schedule == "cosine":
+        return s.learning_rate * 0.5 * (1 + math.cos(math.pi * epoch / s.epochs))
+    return s.learning_rate
+
+
 def make_callbacks(run_dir: Path, s: TrainSettings, restored) -> list:
     """History CSV, TensorBoard, one log line per epoch, and last: the crash-safe snapshot with the best epoch
     and early stopping (tasks.checkpoint), so it saves after the others have logged."""
@@ -115,6 +123,8 @@ def make_callbacks(run_dir: Path, s: TrainSettings, restored) -> list:
     ]
     if s.tensorboard:
         callbacks.insert(0, keras.callbacks.TensorBoard(str(run_dir / "tensorboard")))
+    if s.lr_schedule != "constant":  # set from the epoch number, so a resumed run continues on schedule
+        callbacks.insert(0, keras.callbacks.LearningRateScheduler(lambda epoch: learning_rate_at(s, epoch)))
     return callbacks
 
 

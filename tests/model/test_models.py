@@ -305,3 +305,57 @@ def test_multi_hot_batches_refuse_bad_arguments():
         multi_hot_batches(reviews, batch_size=2, num_words=12, shuffle=True)
     with pytest.raises(SettingsError, match="3 reviews and 2 labels"):
         multi_hot_batches(reviews, [0, 1], batch_size=2, num_words=12)
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# Levers against overfitting that leave the architecture as published (issue 11)
+# ---------------------------------------------------------------------------------------------------------------
+def test_the_regularizers_add_no_parameters_and_are_off_by_default():
+    import dataclasses
+
+    from tasks.config import resolve_settings
+    from tasks.models import build_model
+
+    plain = {m: build_model(resolve_settings(m, "seed")) for m in ("imdb_conv", "jena_conv", "jena_conv_gru")}
+    assert {m: model.count_params() for m, model in plain.items()} == {
+        m: MODEL_BUILDERS[m]().count_params() for m in plain}
+    kinds = (keras.layers.Dropout, keras.layers.SpatialDropout1D, keras.layers.GaussianNoise)
+    assert not any(isinstance(layer, kinds) for model in plain.values() for layer in model.layers)
+
+    imdb = build_model(resolve_settings("imdb_conv", "seed", {"embedding_dropout": "0.2", "dropout": "0.5",
+                                                              "weight_decay": "0.01", "optimizer": "adam"}))
+    assert imdb.count_params() == 1_315_937
+    assert isinstance(imdb.layers[2], keras.layers.SpatialDropout1D) and imdb.layers[2].rate == 0.2
+    assert type(imdb.optimizer).__name__ == "Adam" and imdb.optimizer.weight_decay == pytest.approx(0.01)
+
+    gru = resolve_settings("jena_conv_gru", "seed", {"input_noise": "0.2", "gru_dropout": "0.3", "dropout": "0.1"})
+    model = build_model(gru)
+    assert model.count_params() == plain["jena_conv_gru"].count_params()
+    assert isinstance(model.layers[1], keras.layers.GaussianNoise) and model.layers[1].stddev == 0.2
+    assert next(layer for layer in model.layers if isinstance(layer, keras.layers.GRU)).dropout == 0.3
+    assert isinstance(model.layers[-2], keras.layers.Dropout)
+    # noise only while training: inference sees the inputs as they are
+    x = np.random.default_rng(0).normal(size=(2, 48, 14)).astype("float32")
+    np.testing.assert_array_equal(model(x, training=False), model(x, training=False))
+    assert dataclasses.asdict(gru)["input_noise"] == 0.2
+
+
+def test_the_published_output_layer_is_a_plain_dense_under_binary_cross_entropy():
+    model = build_imdb_conv(output_layer="published")
+    assert model.count_params() == 1_315_937
+    assert model.layers[-1].activation is keras.activations.linear
+    assert model.loss == "binary_crossentropy"
+    with pytest.raises(SettingsError, match="output_layer"):
+        build_imdb_conv(output_layer="softmax")
+
+
+def test_the_cosine_schedule_starts_at_the_learning_rate_and_ends_near_zero():
+    from tasks.config import resolve_settings
+    from tasks.train import learning_rate_at
+
+    s = resolve_settings("jena_conv_gru", "seed", {"lr_schedule": "cosine", "epochs": "10"})
+    rates = [learning_rate_at(s, e) for e in range(10)]
+    assert rates[0] == pytest.approx(1e-3) and rates[5] == pytest.approx(5e-4)
+    assert all(a > b for a, b in zip(rates, rates[1:])) and rates[-1] < 0.03 * rates[0]
+    constant = resolve_settings("jena_conv_gru", "seed")
+    assert {learning_rate_at(constant, e) for e in range(10)} == {1e-3}

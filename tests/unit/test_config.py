@@ -71,6 +71,12 @@ def test_overrides_win_and_are_typed() -> None:
         ("jena_conv", "seed", {"split": "blocked", "block_pattern": "train,val"},
          "block_pattern='train,val': must be comma-separated names from train, val, test, each at least once"),
         ("jena_conv", "seed", {"split": "blocked", "block_pattern": "train,val,tset"}, "block_pattern="),
+        ("jena_conv_gru", "seed", {"gru_dropout": "1"}, "gru_dropout=1.0: must be in [0, 1)"),
+        ("jena_conv_gru", "seed", {"input_noise": "-0.1"}, "input_noise=-0.1: must be a finite number >= 0"),
+        ("imdb_conv", "seed", {"weight_decay": "inf"}, "weight_decay=inf: must be a finite number >= 0"),
+        ("imdb_conv", "seed", {"optimizer": "sgd"}, "optimizer='sgd': must be one of rmsprop, adam"),
+        ("imdb_conv", "seed", {"lr_schedule": "step"}, "lr_schedule='step': must be one of constant, cosine"),
+        ("imdb_conv", "seed", {"output_layer": "tanh"}, "output_layer='tanh': must be one of sigmoid, published"),
     ],
 )
 def test_bad_settings_say_what_is_allowed(model, profile, overrides, message) -> None:
