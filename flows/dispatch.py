@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
+from prefect import tags as prefect_tags
 from prefect import task
 from prefect.deployments import run_deployment
 
@@ -47,5 +48,6 @@ def train_runs(jobs: Sequence[tuple[str, str, dict[str, str]]], profile: str, da
                                             tags)
                    for model, run_id, overrides in jobs]
         return [future.result() for future in futures]
-    return [train_model_flow(model, profile, data_dir, artifacts_dir, run_id, overrides or None, force)
-            for model, run_id, overrides in jobs]
+    with prefect_tags(*(tags or [])):
+        return [train_model_flow(model, profile, data_dir, artifacts_dir, run_id, overrides or None, force)
+                for model, run_id, overrides in jobs]
