@@ -132,7 +132,9 @@ def ingest(args: argparse.Namespace) -> int:
 
 def train_parser(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--model", required=True, help=f"one of {', '.join(MODELS)}")
-    parser.add_argument("--profile", default="quick", help=f"one of {', '.join(PROFILES)} (default quick)")
+    parser.add_argument("--profile", default="quick",
+                        help=f"one of {', '.join(PROFILES)}, a profile file's name (profiles/NAME.json) or a "
+                             ".json path (default quick)")
     parser.add_argument("--data-dir", default="data", help="holds processed/ from the ingest flows")
     parser.add_argument("--artifacts-dir", default="artifacts", help="run folders go to <this>/runs/<run-id>/")
     parser.add_argument("--set", dest="overrides", action="append", default=[], metavar="KEY=VALUE",
@@ -195,6 +197,66 @@ def train_all(args: argparse.Namespace) -> int:
     for dataset in sorted({family(m) for m in models}):
         print(ingest_summary(dataset, Path(args.data_dir) / "processed" / dataset))
     print(Path(path).read_text())
+    return 0
+
+
+def tune_parser(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--model", required=True, help=f"one of {', '.join(MODELS)}")
+    parser.add_argument("--profile", default="quick",
+                        help=f"the base every trial starts from: one of {', '.join(PROFILES)} or a profile file "
+                             "(default quick)")
+    trials = parser.add_mutually_exclusive_group(required=True)
+    trials.add_argument("--grid", action="append", default=None, metavar="KEY=V1,V2",
+                        help="values of one setting to try (repeatable); every combination is a trial, e.g. "
+                             "--grid learning_rate=1e-3,3e-4 --grid dropout=0,0.5")
+    trials.add_argument("--trials-file", default=None, metavar="FILE.json",
+                        help='a JSON list of trials, each an object of settings, e.g. [{"learning_rate": 3e-4}]')
+    parser.add_argument("--write-profile", default=None, metavar="NAME",
+                        help="write the winner as profiles/NAME.json (or this .json path), for --profile NAME")
+    parser.add_argument("--train-on", default="local", choices=list(TRAIN_ON),
+                        help="local: the trials one after another here; gpu-pool: all at once on train-model/gpu")
+    parser.add_argument("--data-dir", default="data", help="holds processed/ from the ingest flows")
+    parser.add_argument("--artifacts-dir", default="artifacts",
+                        help="trials go to <this>/runs/<tune-id>-tNN/, the table to <this>/tunes/<tune-id>/")
+    parser.add_argument("--force", action="store_true",
+                        help="train every trial even if the same data, code and settings were trained before")
+
+
+def read_trials_file(path: str) -> list:
+    """A --trials-file: a JSON list (each trial an object of settings); errors name the file."""
+    import json
+
+    from tasks.errors import SettingsError
+
+    try:
+        trials = json.loads(Path(path).read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as error:
+        raise SettingsError(f"--trials-file {path}: cannot read it as JSON: {error}") from None
+    if not isinstance(trials, list):
+        raise SettingsError(f"--trials-file {path} holds a {type(trials).__name__}; expected a JSON list of "
+                            'trials, e.g. [{"learning_rate": 0.001}, {"learning_rate": 0.0003}]')
+    return trials
+
+
+def tune(args: argparse.Namespace) -> int:
+    from tasks.data import dataset_path
+    from tasks.tune import parse_grid, plan_tune
+
+    grid = parse_grid(args.grid) if args.grid else None
+    trials = read_trials_file(args.trials_file) if args.trials_file else None
+    plan_tune(args.model, args.profile, grid, trials, args.train_on, args.write_profile)  # before Prefect starts
+    if args.train_on == "local":
+        dataset_path(Path(args.data_dir), family(args.model))
+    start_temporary_server()
+    from flows.tune import tune_flow
+    from tasks import runs
+
+    tune_json = tune_flow(model=args.model, base_profile=args.profile, grid=grid, trials=trials,
+                          data_dir=args.data_dir, artifacts_dir=args.artifacts_dir, train_on=args.train_on,
+                          write_profile=args.write_profile, force=args.force)
+    report = Path(tune_json).with_name(runs.TUNE_REPORT).read_text(encoding="utf-8")
+    print("\n".join(line for line in report.splitlines() if not line.startswith("![")).rstrip())
+    print(Path(tune_json).parent)
     return 0
 
 
@@ -270,10 +332,12 @@ COMMANDS: dict[str, tuple[str, Callable, Callable]] = {  # name -> (one line of 
     "ingest": ("download, validate and publish a dataset", ingest_parser, ingest),
     "train": ("train one model, judge it and plot it", train_parser, train),
     "train-all": ("ingest, train every model, promote champions, report", train_all_parser, train_all),
+    "tune": ("try a grid or list of settings for one model, choose on validation, write a profile", tune_parser,
+             tune),
     "evaluate": ("judge a saved model on the published data", evaluate_parser, evaluate),
     "predict": ("predict with a champion: raw review text, or the next 24 h of weather", predict_parser, predict),
 }
-MODULES = {"ingest": "flows.ingest", "train": "flows.train", "train-all": "flows.train_all",
+MODULES = {"ingest": "flows.ingest", "train": "flows.train", "train-all": "flows.train_all", "tune": "flows.tune",
            "evaluate": "flows.evaluate", "predict": "flows.predict"}
 
 

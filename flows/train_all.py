@@ -20,18 +20,15 @@ if __name__ == "__main__":  # the command line parses (and answers --help) befor
 from pathlib import Path
 
 from prefect import flow, task
-from prefect.deployments import run_deployment
 
 from flows.ingest import ingest_imdb_flow, ingest_jena_flow
-from flows.train import train_model_flow
+from flows.dispatch import train_runs
 from tasks import runs
 from tasks.config import check_run, default_jena_files, family
-from tasks.errors import SeqconvError
 from tasks.registry import check_registry, judge_champion, promote_model
 from tasks.report import write_run_report
 
 DEFAULT_MODELS = ["imdb_conv", "jena_conv", "jena_conv_gru"]  # the book's three; jena_conv_gru_fast on request
-GPU_DEPLOYMENT = "train-model/gpu"
 
 
 @task(task_run_name="ingest {dataset}")
@@ -40,24 +37,6 @@ def ingest(dataset: str, mirror: str | None, data_dir: str, jena_files: list[str
     if dataset == "imdb":
         return str(ingest_imdb_flow(mirror=mirror, data_dir=data_dir))
     return str(ingest_jena_flow(mirror=mirror, data_dir=data_dir, files=jena_files))
-
-
-@task(task_run_name="train {model} on the gpu pool", retries=2, retry_delay_seconds=10)
-def train_on_gpu_pool(model: str, profile: str, data_dir: str, artifacts_dir: str, run_id: str,
-                      overrides: dict[str, str], force: bool) -> str:
-    """Run `train-model/gpu` for one model and wait for it. A run that crashed with its worker is retried with
-    the same run id, so it resumes from its last finished epoch (tasks.checkpoint)."""
-    flow_run = run_deployment(
-        GPU_DEPLOYMENT,
-        parameters=dict(model=model, profile=profile, data_dir=data_dir, artifacts_dir=artifacts_dir,
-                        run_id=run_id, overrides=overrides, force=force),
-        flow_run_name=f"{model}-{run_id}",
-        timeout=None,  # training takes as long as it takes; the GPU pool's own concurrency decides when it starts
-    )
-    if not flow_run.state or not flow_run.state.is_completed():
-        raise SeqconvError(f"{GPU_DEPLOYMENT} run {flow_run.name} for {model} ended {flow_run.state}")
-    # The worker's return value stays on its host; the shared artifacts folder says where the run landed.
-    return str(runs.resolve_run_dir(runs.run_dir(artifacts_dir, run_id, model)))
 
 
 @flow(name="train-all", log_prints=True)
@@ -84,12 +63,8 @@ def train_all_flow(
     for future in ingested:  # both datasets concurrently
         future.result()
 
-    if train_on == "gpu-pool":
-        futures = [train_on_gpu_pool.submit(m, profile, data_dir, artifacts_dir, run_id, overrides or {}, force)
-                   for m in models]
-        run_dirs = [f.result() for f in futures]
-    else:
-        run_dirs = [train_model_flow(m, profile, data_dir, artifacts_dir, run_id, overrides, force) for m in models]
+    run_dirs = train_runs([(m, run_id, overrides or {}) for m in models], profile, data_dir, artifacts_dir,
+                          train_on, force)  # on the gpu pool all at once, else here one after another
 
     registry = runs.registry_dir(artifacts_dir)
     results = []

@@ -291,26 +291,28 @@ PROFILES: dict[str, dict[str, dict]] = {  # overrides on top of PUBLISHED, by da
 }
 
 
-def resolve_settings(model: str, profile: str, overrides: dict[str, str] | None = None) -> TrainSettings:
-    """The settings of one run: TrainSettings defaults < PUBLISHED[model] < PROFILES[profile] < overrides.
+PROFILES_DIR = Path(__file__).resolve().parents[1] / "profiles"  # profile files named on the command line
+PROFILE_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]*$")  # a profile file's name: profiles/<name>.json
+PROFILE_FILE_KEYS = ("base", "description", "models", "created_by")  # what a profile file may hold
 
-    Overrides come as strings (from `--set key=value`) and are converted to each field's type. Unknown models,
-    profiles or keys, and values that make no sense, raise SettingsError saying what is allowed.
+
+def resolve_settings(model: str, profile: str, overrides: dict[str, str] | None = None) -> TrainSettings:
+    """The settings of one run: TrainSettings defaults < PUBLISHED[model] < PROFILES[base] < the profile file's
+    values for the model < overrides.
+
+    `profile` is a built-in profile (PROFILES; then it is its own base and there is no file), or a profile file
+    (profile_file: `profiles/<name>.json`, or a path ending in .json). Overrides come as strings (from
+    `--set key=value`) and are converted to each field's type. Unknown models, profiles or keys, and values that
+    make no sense, raise SettingsError saying what is allowed. The profile is recorded as given.
     """
     import dataclasses
-    import typing
 
     if model not in MODELS:
         raise SettingsError(f"unknown model {model!r}; allowed: {', '.join(MODELS)}")
-    if profile not in PROFILES:
-        raise SettingsError(f"unknown profile {profile!r}; allowed: {', '.join(PROFILES)}")
-    values: dict = {**PUBLISHED[model], **PROFILES[profile][family(model)], "model": model, "profile": profile}
-    types = typing.get_type_hints(TrainSettings)
-    for key, raw in (overrides or {}).items():
-        if key not in types or key in ("model", "profile"):
-            allowed = ", ".join(k for k in types if k not in ("model", "profile"))
-            raise SettingsError(f"unknown setting {key!r}; allowed: {allowed}")
-        values[key] = _parse(key, raw, types[key])
+    base, from_file = profile_layers(profile, model)
+    values: dict = {**PUBLISHED[model], **PROFILES[base][family(model)], **from_file,
+                    "model": model, "profile": profile}
+    values.update(typed_settings(overrides or {}))
     settings = dataclasses.replace(TrainSettings(), **values)
     check_settings(settings)
     return settings
@@ -319,6 +321,104 @@ def resolve_settings(model: str, profile: str, overrides: dict[str, str] | None 
 OPTIMIZERS = ("rmsprop", "adam")  # TrainSettings.optimizer (tasks.models.OPTIMIZERS builds them)
 LR_SCHEDULES = ("constant", "cosine")  # TrainSettings.lr_schedule (tasks.train.learning_rate_at)
 OUTPUT_LAYERS = ("sigmoid", "published")  # TrainSettings.output_layer (tasks.models.OUTPUT_LAYERS)
+
+
+def typed_settings(values: dict, where: str = "") -> dict:
+    """Setting values converted to each TrainSettings field's type, as `--set` converts them.
+
+    Strings are parsed (`"3e-4"` -> 3e-4, `"no"` -> False); JSON numbers and booleans go through the same
+    conversion as their text, so `1.5` is refused for an int field. `where` prefixes every error (a file's name).
+    """
+    import typing
+
+    types = typing.get_type_hints(TrainSettings)
+    allowed = ", ".join(k for k in types if k not in ("model", "profile"))
+    out = {}
+    for key, raw in values.items():
+        if key not in types or key in ("model", "profile"):
+            raise SettingsError(f"{where}unknown setting {key!r}; allowed: {allowed}")
+        try:
+            out[key] = _parse(key, setting_text(key, raw), types[key])
+        except SettingsError as error:
+            raise SettingsError(f"{where}{error}") from None
+    return out
+
+
+def setting_text(key: str, value) -> str:
+    """A setting's value as `--set` would give it: strings as they are, JSON numbers and booleans as text."""
+    if isinstance(value, str):
+        return value
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, (int, float)):
+        return repr(value)
+    raise SettingsError(f"setting {key}={value!r}: expected a string, number or boolean, "
+                        f"not a {type(value).__name__}")
+
+
+def profile_file(profile: str) -> Path | None:
+    """The file a profile names: None for a built-in profile, else `profiles/<name>.json` of the checkout, or
+    the path itself when it ends in .json."""
+    if profile in PROFILES:
+        return None
+    if profile.endswith(".json"):
+        return Path(profile)
+    if PROFILE_NAME.match(profile) and (PROFILES_DIR / f"{profile}.json").is_file():
+        return PROFILES_DIR / f"{profile}.json"
+    raise SettingsError(f"unknown profile {profile!r}; allowed: {', '.join(PROFILES)}, a profile file "
+                        f"{PROFILES_DIR}/<name>.json named by its name, or the path of a .json profile file")
+
+
+def read_profile_file(path: Path | str) -> dict:
+    """A profile file, checked whole: {"base": a built-in profile, "description": text, "models": {model:
+    {setting: value}}, "created_by": provenance}. Every model's values are typed (typed_settings).
+
+    The file is untrusted input: JSON only, and nothing in it is run. Errors name the file and the field.
+    """
+    import json
+
+    path = Path(path)
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise SettingsError(f"profile file {path} does not exist") from None
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as error:
+        raise SettingsError(f"profile file {path} cannot be read as JSON: {error}") from None
+    if not isinstance(data, dict):
+        raise SettingsError(f"profile file {path} holds a {type(data).__name__}; expected a JSON object "
+                            f"with {', '.join(PROFILE_FILE_KEYS)}")
+    unknown = sorted(set(data) - set(PROFILE_FILE_KEYS))
+    if unknown:
+        raise SettingsError(f"profile file {path}: unknown field(s) {', '.join(unknown)}; "
+                            f"allowed: {', '.join(PROFILE_FILE_KEYS)}")
+    if data.get("base") not in PROFILES:
+        raise SettingsError(f"profile file {path}: field base={data.get('base')!r}; expected one of "
+                            f"{', '.join(PROFILES)}")
+    models = data.get("models", {})
+    if not isinstance(models, dict):
+        raise SettingsError(f"profile file {path}: field models holds a {type(models).__name__}; expected "
+                            "an object of model -> {setting: value}")
+    typed = {}
+    for model, values in models.items():
+        if model not in MODELS:
+            raise SettingsError(f"profile file {path}: field models.{model}: unknown model; "
+                                f"allowed: {', '.join(MODELS)}")
+        if not isinstance(values, dict):
+            raise SettingsError(f"profile file {path}: field models.{model} holds a {type(values).__name__}; "
+                                "expected an object of setting -> value")
+        typed[model] = typed_settings(values, f"profile file {path}: field models.{model}: ")
+    return {**data, "models": typed}
+
+
+def profile_layers(profile: str, model: str) -> tuple[str, dict]:
+    """(the built-in base profile, the typed values a profile file sets for `model`) of a profile; a built-in
+    profile is its own base with nothing on top, a model the file does not name gets the base alone."""
+    path = profile_file(profile)
+    if path is None:
+        return profile, {}
+    data = read_profile_file(path)
+    return data["base"], data["models"].get(model, {})
+
 
 TRAIN_ON = ("local", "gpu-pool")  # where train-all trains: in its own process, or on the gpu pool's workers
 

@@ -417,6 +417,60 @@ def plot_confusion_matrix(
 
 
 # ---------------------------------------------------------------------------------------------------------------
+# A tune's trials (tasks.tune)
+# ---------------------------------------------------------------------------------------------------------------
+def plot_tune(
+    labels: Sequence[str],
+    val: Sequence[float],
+    test: Sequence[float],
+    out: Path,
+    *,
+    winner: int,
+    title: str,
+    metric_label: str,
+) -> Path:
+    """Validation and test figures per trial, the winner (chosen on validation alone) marked.
+
+    Args:
+        labels: (trials,) each trial's settings, short ("lr=0.001 dropout=0.5").
+        val: (trials,) the validation metric of each trial; NaN for one that diverged.
+        test: (trials,) the test metric, shown for information only.
+        out: the PNG to write.
+        winner: index of the winning trial in the lists.
+        title: figure title.
+        metric_label: y-axis label, e.g. "Accuracy" or "MAE (normalized)".
+
+    Returns:
+        `out`.
+
+    Raises:
+        ValueError: if the lists differ in length or are empty, or `winner` is not one of them.
+    """
+    val = np.asarray(val, dtype=np.float64).reshape(-1)
+    test = np.asarray(test, dtype=np.float64).reshape(-1)
+    if not len(labels) == val.size == test.size or val.size == 0:
+        raise ValueError(f"{len(labels)} labels, {val.size} val and {test.size} test figures; expected the same "
+                         "number, > 0")
+    if not 0 <= winner < val.size:
+        raise ValueError(f"winner={winner}: expected an index below {val.size}")
+
+    x = np.arange(1, val.size + 1)
+    fig = _new_figure((max(PANEL[0], 1.2 + 0.9 * val.size), PANEL[1] + 0.6))
+    ax = fig.subplots()
+    ax.axvspan(winner + 0.6, winner + 1.4, color=BEST_COLOR, alpha=0.15, label="winner (on validation)")
+    ax.plot(x, val, "o", color=VAL_COLOR, markersize=8, label="validation (judges)")
+    ax.plot(x, test, "s", color=TRAIN_COLOR, markersize=6, label="test (for information)")
+    ax.set_xticks(x, [f"{i}\n{label}" for i, label in zip(x, labels)], fontsize="x-small")
+    ax.set_xlim(0.4, val.size + 0.6)
+    ax.set_xlabel("Trial")
+    ax.set_ylabel(metric_label)
+    ax.grid(alpha=0.3, axis="y")
+    ax.legend(loc="best", fontsize="small")
+    ax.set_title(title)
+    return _save(fig, out)
+
+
+# ---------------------------------------------------------------------------------------------------------------
 # Forecasts of new data (tasks.predict)
 # ---------------------------------------------------------------------------------------------------------------
 def plot_forecast(

@@ -89,6 +89,24 @@ def _table(header: Sequence[str], rows: Sequence[Sequence]) -> list[str]:
     return lines
 
 
+def markdown_table(header: Sequence[str], rows: Sequence[Sequence]) -> list[str]:
+    """A markdown table's lines: the header, the rule, one line per row (cells as _cell writes them)."""
+    return _table(header, rows)
+
+
+def embedded_png(path: Path, alt: str) -> str:
+    """A PNG as a markdown image carrying its bytes (a data URI), so the Prefect UI shows it (see plots_markdown);
+    a file that is not a PNG, or one over MAX_EMBEDDED_PNG bytes, is named by its path instead."""
+    import base64
+
+    data = Path(path).read_bytes()
+    if not data.startswith(b"\x89PNG\r\n\x1a\n"):
+        return f"`{Path(path).name}` is not a PNG; not shown."
+    if len(data) > MAX_EMBEDDED_PNG:
+        return f"`{path}` ({len(data) / 1e6:.1f} MB) is too large to embed; open it from its folder."
+    return f"![{alt}](data:image/png;base64,{base64.b64encode(data).decode('ascii')})"
+
+
 def _metric_of(metrics: Mapping) -> tuple[str, str, bool]:
     """(key in metrics["validation"], label, higher is better): accuracy for IMDB, MAE for Jena."""
     spec = family_of(str(metrics.get("model")))
@@ -462,6 +480,21 @@ def publish_validation(dataset: str, markdown: str):
     return create_markdown_artifact(markdown=markdown, key=validation_key(dataset),
                                     description=f"Great Expectations results of {dataset}, raw and normalized.",
                                     _sync=True)
+
+
+def tune_key(model: str) -> str:
+    """"tune-jena-conv-gru": the latest tune of a model."""
+    return artifact_key("tune", model)
+
+
+def publish_tune(model: str, markdown: str):
+    """A tune's table and plot (tasks.tune.tune_markdown) under "tune-<model>"; id or None."""
+    if not in_prefect_run():
+        return None
+    from prefect.artifacts import create_markdown_artifact
+
+    return create_markdown_artifact(markdown=markdown, key=tune_key(model), _sync=True,
+                                    description=f"Trials of the latest {model} tune, judged on validation only.")
 
 
 def publish_plots(model: str, markdown: str):

@@ -8,6 +8,8 @@
       predictions/<id>/<model>/   predictions with a saved model (flows.predict): predictions.csv, forecast
       baselines/<dataset>-<key>/  baselines trained once per dataset version (the IMDB bag of words)
       registry/<model>.json       champions (tasks.registry)
+      tunes/<tune-id>/            a search over settings (flows.tune): tune.json (every trial's settings and
+                                  figures, the winner), tune.md, tune.png; its trials are runs/<tune-id>-tNN/
 
 A folder is finished when its last file is there: `training.json` for training (written last by tasks.train),
 `metrics.json` for an evaluation (written last by tasks.evaluate).
@@ -38,6 +40,9 @@ METRICS = "metrics.json"  # the evaluation: model, baselines, blessing; written 
 EVALUATION_ARRAYS = "evaluation.npz"  # what the plots draw: scores and labels, or forecasts and targets
 REUSED = "reused.json"  # in a run folder whose model was not trained again: where the reused run lives
 REPORT = "report.md"
+TUNE = "tune.json"  # a tune's table and winner (tasks.tune), written last
+TUNE_REPORT = "tune.md"  # the same as markdown
+TUNE_PLOT = "tune.png"  # val and test per trial
 
 
 def new_run_id() -> str:
@@ -78,6 +83,16 @@ def prediction_dir(artifacts_dir: Path | str, prediction_id: str, model: str) ->
 def baselines_dir(artifacts_dir: Path | str, dataset: str, key: str) -> Path:
     """artifacts/baselines/<dataset>-<key>: baselines shared by every run on one dataset version."""
     return Path(artifacts_dir) / "baselines" / f"{dataset}-{key}"
+
+
+def tune_dir(artifacts_dir: Path | str, tune_id: str) -> Path:
+    """artifacts/tunes/<tune-id>: one search over settings (its trials are runs of their own)."""
+    return Path(artifacts_dir) / "tunes" / tune_id
+
+
+def trial_run_id(tune_id: str, trial: int) -> str:
+    """The run id of a tune's trial (1-based): "<tune-id>-t01"; the tune id is part of every trial's run id."""
+    return f"{tune_id}-t{trial:02d}"
 
 
 def registry_dir(artifacts_dir: Path | str) -> Path:

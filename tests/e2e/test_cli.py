@@ -32,7 +32,7 @@ def test_help_loads_neither_prefect_nor_tensorflow():
 
 
 def test_the_orchestrator_never_imports_tensorflow():
-    result = _run("-c", "import sys, flows.train_all, flows.evaluate, flows.train, flows.ingest\n"
+    result = _run("-c", "import sys, flows.train_all, flows.evaluate, flows.train, flows.ingest, flows.tune\n"
                         "assert 'tensorflow' not in sys.modules and 'keras' not in sys.modules")
     assert result.returncode == 0, result.stderr
 

@@ -1,0 +1,53 @@
+"""Where a training run happens: in this process, or on the `train-model/gpu` deployment's workers.
+
+Shared by the flows that train several runs (train-all: one run per model; tune: one run per trial). With
+`train_on="gpu-pool"` every run is dispatched at once, so each idle GPU worker picks one up; with "local" they
+run here, one after another, as `train-model` subflows.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from prefect import tags as prefect_tags
+from prefect import task
+from prefect.deployments import run_deployment
+
+from flows.train import train_model_flow
+from tasks import runs
+from tasks.errors import SeqconvError
+
+GPU_DEPLOYMENT = "train-model/gpu"
+
+
+@task(task_run_name="train {model} on the gpu pool", retries=2, retry_delay_seconds=10)
+def train_on_gpu_pool(model: str, profile: str, data_dir: str, artifacts_dir: str, run_id: str,
+                      overrides: dict[str, str], force: bool, tags: list[str] | None = None) -> str:
+    """Run `train-model/gpu` for one model and wait for it. A run that crashed with its worker is retried with
+    the same run id, so it resumes from its last finished epoch (tasks.checkpoint)."""
+    flow_run = run_deployment(
+        GPU_DEPLOYMENT,
+        parameters=dict(model=model, profile=profile, data_dir=data_dir, artifacts_dir=artifacts_dir,
+                        run_id=run_id, overrides=overrides, force=force),
+        flow_run_name=f"{model}-{run_id}",
+        timeout=None,  # training takes as long as it takes; the GPU pool's own concurrency decides when it starts
+        tags=tags,
+    )
+    if not flow_run.state or not flow_run.state.is_completed():
+        raise SeqconvError(f"{GPU_DEPLOYMENT} run {flow_run.name} for {model} ended {flow_run.state}")
+    # The worker's return value stays on its host; the shared artifacts folder says where the run landed.
+    return str(runs.resolve_run_dir(runs.run_dir(artifacts_dir, run_id, model)))
+
+
+def train_runs(jobs: Sequence[tuple[str, str, dict[str, str]]], profile: str, data_dir: str, artifacts_dir: str,
+               train_on: str, force: bool, tags: list[str] | None = None) -> list[str]:
+    """Train every (model, run_id, overrides) job, on the gpu pool concurrently or here in turn; returns each
+    job's run folder (the earlier run's where the model was reused), in the jobs' order."""
+    if train_on == "gpu-pool":
+        futures = [train_on_gpu_pool.submit(model, profile, data_dir, artifacts_dir, run_id, overrides or {}, force,
+                                            tags)
+                   for model, run_id, overrides in jobs]
+        return [future.result() for future in futures]
+    with prefect_tags(*(tags or [])):
+        return [train_model_flow(model, profile, data_dir, artifacts_dir, run_id, overrides or None, force)
+                for model, run_id, overrides in jobs]
