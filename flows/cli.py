@@ -109,6 +109,8 @@ def ingest_parser(parser: argparse.ArgumentParser) -> None:
                         help="local folder or base URL holding the source files (default: $SEQCONV_MIRROR, "
                              "else the canonical sites)")
     parser.add_argument("--data-dir", default="data", help="where raw/, processed/ and validation/ live")
+    parser.add_argument("--artifacts-dir", default="artifacts",
+                        help="holds registry/: the drift report compares new data with the champion's")
     parser.add_argument("--files", nargs="+", default=None, metavar="NAME",
                         help="jena only: station half-year files (mpi_roof_YYYYa.csv, ...) instead of the classic zip")
 
@@ -123,9 +125,10 @@ def ingest(args: argparse.Namespace) -> int:
     from tasks.report import ingest_summary
 
     if args.dataset == "imdb":
-        path = ingest_imdb_flow(mirror=args.mirror, data_dir=args.data_dir)
+        path = ingest_imdb_flow(mirror=args.mirror, data_dir=args.data_dir, artifacts_dir=args.artifacts_dir)
     else:
-        path = ingest_jena_flow(mirror=args.mirror, data_dir=args.data_dir, files=args.files)
+        path = ingest_jena_flow(mirror=args.mirror, data_dir=args.data_dir, files=args.files,
+                                artifacts_dir=args.artifacts_dir)
     print(ingest_summary(args.dataset, Path(path)))
     return 0
 
