@@ -473,6 +473,33 @@ def published_version(processed_dir: Path, dataset: str) -> Path | None:
     return link.resolve() if link.is_symlink() and link.resolve().is_dir() else None
 
 
+def retraining_plan(retrain: str, models: list[str], data_dir: Path, registry_dir: Path) -> dict[str, str | None]:
+    """Which models train-all trains: model -> None (train it) or why not (a sentence for the report).
+
+    Only `retrain="on_drift"` skips any: a model is trained when it has no champion yet, or when its dataset's
+    drift report is of the version published now and flags a feature; otherwise it is not retrained."""
+    from tasks.config import family
+    from tasks.registry import read_champion
+
+    plan: dict[str, str | None] = {}
+    for model in models:
+        if retrain != "on_drift" or read_champion(Path(registry_dir), model) is None:
+            plan[model] = None
+            continue
+        dataset = family(model)
+        report = read_drift(Path(data_dir) / "validation", dataset)
+        published = published_version(Path(data_dir) / "processed", dataset)
+        current = bool(report and published and (report.get("new") or {}).get("version") == published.name)
+        if current and report.get("flagged"):
+            plan[model] = None
+        elif current:
+            plan[model] = f"not retrained: no drift flagged (reference {describe_reference(report)})"
+        else:
+            plan[model] = (f"not retrained: no drift flagged (no new {dataset} data since the last drift report; "
+                           f"published version {published.name if published else 'none'})")
+    return plan
+
+
 # ---------------------------------------------------------------------------------------------------------------
 # Prefect tasks
 # ---------------------------------------------------------------------------------------------------------------
@@ -500,3 +527,13 @@ def report_drift(version: Path, processed_dir: Path, dataset: str, artifacts_dir
     log(f"{dataset} drift against {describe_reference(report)}: flagged {report['flagged'] or 'nothing'}"
         + (f"; most moved {moved}" if moved else "") + f" -> {path}")
     return str(path)
+
+
+@task(task_run_name="plan retraining ({retrain})")
+def plan_retraining(retrain: str, models: list[str], data_dir: str, artifacts_dir: str) -> dict[str, str | None]:
+    """Which models to train (None) and why the others are not retrained (tasks.drift.retraining_plan)."""
+    plan = retraining_plan(retrain, models, Path(data_dir), runs.registry_dir(artifacts_dir))
+    for model, why in plan.items():
+        if why:
+            log(f"{model}: {why}")
+    return plan
