@@ -608,7 +608,7 @@ def plot_drift(report: Mapping, out: Path, most: int = 4) -> Path | None:
         below, above = feature["new"].get("tail_weights", [0.0, 0.0])
         moved = f"KL {feature['kl']:.3g}" if feature.get("kl") is not None else (
             f"change {feature['change']:.3g}" if feature.get("change") is not None else "KL inf")
-        tails = f"; new outside the range: {below:.0%} below, {above:.0%} above" if below or above else ""
+        tails = f"\nnew rows outside the reference range: {below:.0%} below, {above:.0%} above" if below or above else ""
         ax.set_title(f"{feature['name']}: {moved}{' (flagged)' if feature.get('flagged') else ''}{tails}",
                      fontsize="small")
         ax.set_ylabel("Share of rows")
