@@ -15,7 +15,7 @@ import traceback
 from collections.abc import Callable
 from pathlib import Path
 
-from tasks.config import JENA_FILES_ENV, MODELS, PROFILES, TRAIN_ON, family
+from tasks.config import JENA_FILES_ENV, MODELS, PROFILES, RETRAIN, TRAIN_ON, family
 
 DEBUG = False  # --debug: tracebacks on the terminal, from Prefect's log lines and from the error itself
 
@@ -109,6 +109,8 @@ def ingest_parser(parser: argparse.ArgumentParser) -> None:
                         help="local folder or base URL holding the source files (default: $SEQCONV_MIRROR, "
                              "else the canonical sites)")
     parser.add_argument("--data-dir", default="data", help="where raw/, processed/ and validation/ live")
+    parser.add_argument("--artifacts-dir", default="artifacts",
+                        help="holds registry/: the drift report compares new data with the champion's")
     parser.add_argument("--files", nargs="+", default=None, metavar="NAME",
                         help="jena only: station half-year files (mpi_roof_YYYYa.csv, ...) instead of the classic zip")
 
@@ -123,9 +125,10 @@ def ingest(args: argparse.Namespace) -> int:
     from tasks.report import ingest_summary
 
     if args.dataset == "imdb":
-        path = ingest_imdb_flow(mirror=args.mirror, data_dir=args.data_dir)
+        path = ingest_imdb_flow(mirror=args.mirror, data_dir=args.data_dir, artifacts_dir=args.artifacts_dir)
     else:
-        path = ingest_jena_flow(mirror=args.mirror, data_dir=args.data_dir, files=args.files)
+        path = ingest_jena_flow(mirror=args.mirror, data_dir=args.data_dir, files=args.files,
+                                artifacts_dir=args.artifacts_dir)
     print(ingest_summary(args.dataset, Path(path)))
     return 0
 
@@ -176,6 +179,10 @@ def train_all_parser(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--train-on", default="local", choices=list(TRAIN_ON))
     parser.add_argument("--set", dest="overrides", action="append", default=[], metavar="KEY=VALUE")
     parser.add_argument("--force", action="store_true", help="train again even for unchanged data and code")
+    parser.add_argument("--retrain", default="on_change", choices=list(RETRAIN),
+                        help="on_change (default): train when data, code or settings changed; always: train "
+                             "again (as --force); on_drift: only models whose data's drift report flags a feature "
+                             "(data/validation/<dataset>.drift.json), or that have no champion yet")
 
 
 def train_all(args: argparse.Namespace) -> int:
@@ -185,7 +192,7 @@ def train_all(args: argparse.Namespace) -> int:
 
     overrides = parse_overrides(args.overrides)
     models = args.models or ["imdb_conv", "jena_conv", "jena_conv_gru"]
-    check_run(args.profile, models, overrides, args.train_on)  # fail fast, before Prefect starts
+    check_run(args.profile, models, overrides, args.train_on, args.retrain)  # fail fast, before Prefect starts
     check_registry(runs.registry_dir(args.artifacts_dir), models)
     start_temporary_server()
     from flows.train_all import train_all_flow
@@ -193,7 +200,7 @@ def train_all(args: argparse.Namespace) -> int:
 
     path = train_all_flow(profile=args.profile, mirror=args.mirror, data_dir=args.data_dir,
                           artifacts_dir=args.artifacts_dir, jena_files=args.jena_files, models=models,
-                          force=args.force, train_on=args.train_on, overrides=overrides)
+                          force=args.force, train_on=args.train_on, overrides=overrides, retrain=args.retrain)
     for dataset in sorted({family(m) for m in models}):
         print(ingest_summary(dataset, Path(args.data_dir) / "processed" / dataset))
     print(Path(path).read_text())

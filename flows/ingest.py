@@ -3,8 +3,11 @@
     python -m flows.ingest imdb --mirror ../shared/datasets --data-dir data
     python -m flows.ingest jena --mirror ../shared/datasets --files mpi_roof_2024a.csv mpi_roof_2024b.csv
 
-Runs without a Prefect server (ephemeral mode). A failure anywhere leaves the previously published dataset as it
-was: the new version is built in a staging folder and swapped in only after its validation passed.
+Runs without a Prefect server (ephemeral mode). Every new version gets a drift report just before it is published
+(tasks.drift: data/validation/<dataset>.drift.json and the `drift-<dataset>` artifact), against the rows the latest
+champion trained on (the registry in `artifacts_dir`), else the version it replaces; drift is reported, never
+fatal. A failure anywhere leaves the previously published dataset as it was: the new version is built in a staging
+folder and swapped in only after its validation passed.
 """
 
 from __future__ import annotations
@@ -23,6 +26,7 @@ from prefect import flow
 from tasks.atomic import publish_dataset
 from tasks.cache import cached_path
 from tasks.config import IMDB_NPZ, IMDB_WORD_INDEX, IngestSettings, default_mirror, jena_sources
+from tasks.drift import report_drift
 from tasks.download import download_source, keep_downloads, unpack_sources
 from tasks.normalize import normalize_imdb, normalize_jena_files
 from tasks.report import report_validation
@@ -31,8 +35,9 @@ from tasks.validate import validate_raw_imdb, validate_raw_jena
 
 
 @flow(name="ingest-imdb", log_prints=True)
-def ingest_imdb_flow(mirror: str | None = None, data_dir: str = "data") -> Path:
-    """Download, validate and publish the IMDB reviews as Parquet; unchanged sources reuse the last build."""
+def ingest_imdb_flow(mirror: str | None = None, data_dir: str = "data", artifacts_dir: str = "artifacts") -> Path:
+    """Download, validate and publish the IMDB reviews as Parquet; unchanged sources reuse the last build. A new
+    version gets a drift report against the champion's data (its registry is in `artifacts_dir`)."""
     settings = IngestSettings(data_dir=Path(data_dir), mirror=mirror or default_mirror())
     downloads = [download_source.submit(s, settings.mirror, settings.raw_dir) for s in (IMDB_NPZ, IMDB_WORD_INDEX)]
     sources = [d.result() for d in downloads]
@@ -40,15 +45,17 @@ def ingest_imdb_flow(mirror: str | None = None, data_dir: str = "data") -> Path:
     version = cached_path(normalize_imdb, sources, raw_report, settings.processed_dir)
     validate_new_version(version, validate_normalized_imdb, settings.validation_dir, settings.processed_dir, "imdb")
     keep_downloads(sources, settings.raw_dir)  # only now may the new files replace the previous raw files
+    report_drift(version, settings.processed_dir, "imdb", artifacts_dir, settings.validation_dir)  # never fatal
     published = publish_dataset(version, settings.processed_dir, "imdb")
     report_validation("imdb", version)
     return published
 
 
 @flow(name="ingest-jena", log_prints=True)
-def ingest_jena_flow(mirror: str | None = None, data_dir: str = "data", files: list[str] | None = None) -> Path:
+def ingest_jena_flow(mirror: str | None = None, data_dir: str = "data", files: list[str] | None = None,
+                     artifacts_dir: str = "artifacts") -> Path:
     """Download, validate and publish the Jena weather table as Parquet (the classic zip, or station files);
-    unchanged sources reuse the last build."""
+    unchanged sources reuse the last build. A new version gets a drift report against the champion's data."""
     settings = IngestSettings(data_dir=Path(data_dir), mirror=mirror or default_mirror(), jena_files=tuple(files or ()))
     # Station files grow as the half-year goes on: without a published checksum, fetch them again each run.
     downloads = [download_source.submit(s, settings.mirror, settings.raw_dir, refresh=bool(files))
@@ -59,6 +66,7 @@ def ingest_jena_flow(mirror: str | None = None, data_dir: str = "data", files: l
     version = cached_path(normalize_jena_files, sources, raw_report, settings.processed_dir)
     validate_new_version(version, validate_normalized_jena, settings.validation_dir, settings.processed_dir, "jena")
     keep_downloads(fetched, settings.raw_dir)  # only now may the new files replace the previous raw files
+    report_drift(version, settings.processed_dir, "jena", artifacts_dir, settings.validation_dir)  # never fatal
     published = publish_dataset(version, settings.processed_dir, "jena")
     report_validation("jena", version)
     return published

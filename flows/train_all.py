@@ -2,6 +2,7 @@
 
     python -m flows.train_all --profile quick [--mirror DIR] [--jena-files mpi_roof_2024a.csv ...]
         [--models imdb_conv jena_conv jena_conv_gru] [--train-on local|gpu-pool] [--force]
+        [--retrain on_change|always|on_drift]
 
 Deployed through prefect.yaml as `train-all/train-all` (weekly, `quick`) and `train-all/seed` (the published
 settings). With `train_on="gpu-pool"` every model is trained by the `train-model/gpu` deployment, so GPU workers
@@ -25,18 +26,20 @@ from flows.ingest import ingest_imdb_flow, ingest_jena_flow
 from flows.dispatch import train_runs
 from tasks import runs
 from tasks.config import check_run, default_jena_files, family
-from tasks.registry import check_registry, judge_champion, promote_model
+from tasks.drift import plan_retraining
+from tasks.registry import champion_model_dir, check_registry, judge_champion, promote_model
 from tasks.report import write_run_report
 
 DEFAULT_MODELS = ["imdb_conv", "jena_conv", "jena_conv_gru"]  # the book's three; jena_conv_gru_fast on request
 
 
 @task(task_run_name="ingest {dataset}")
-def ingest(dataset: str, mirror: str | None, data_dir: str, jena_files: list[str] | None) -> str:
+def ingest(dataset: str, mirror: str | None, data_dir: str, jena_files: list[str] | None,
+           artifacts_dir: str = "artifacts") -> str:
     """Run one dataset's ingest flow (a subflow) and return the published dataset's folder."""
     if dataset == "imdb":
-        return str(ingest_imdb_flow(mirror=mirror, data_dir=data_dir))
-    return str(ingest_jena_flow(mirror=mirror, data_dir=data_dir, files=jena_files))
+        return str(ingest_imdb_flow(mirror=mirror, data_dir=data_dir, artifacts_dir=artifacts_dir))
+    return str(ingest_jena_flow(mirror=mirror, data_dir=data_dir, files=jena_files, artifacts_dir=artifacts_dir))
 
 
 @flow(name="train-all", log_prints=True)
@@ -50,27 +53,38 @@ def train_all_flow(
     force: bool = False,
     train_on: str = "local",
     overrides: dict[str, str] | None = None,
+    retrain: str = "on_change",
 ) -> str:
-    """Ingest, train every model, evaluate against baselines, promote champions and report; returns report.md."""
+    """Ingest, train every model, evaluate against baselines, promote champions and report; returns report.md.
+
+    `retrain`: "on_change" trains a model when its data, code or settings changed; "always" trains every model
+    again (as `force`); "on_drift" only a model whose dataset's drift report flags a feature, or without a champion.
+    """
     models = models or DEFAULT_MODELS
     data_dir, artifacts_dir = str(Path(data_dir).resolve()), str(Path(artifacts_dir).resolve())
-    check_run(profile, models, overrides, train_on)  # every check that can come before an hour of work
+    check_run(profile, models, overrides, train_on, retrain)  # every check that can come before an hour of work
     check_registry(runs.registry_dir(artifacts_dir), models)
     jena_files = jena_files or default_jena_files()
     run_id = runs.new_run_id()
+    force = force or retrain == "always"
 
-    ingested = [ingest.submit(d, mirror, data_dir, jena_files) for d in sorted({family(m) for m in models})]
+    ingested = [ingest.submit(d, mirror, data_dir, jena_files, artifacts_dir)
+                for d in sorted({family(m) for m in models})]
     for future in ingested:  # both datasets concurrently
         future.result()
+    not_retrained = plan_retraining(retrain, models, data_dir, artifacts_dir)  # model -> why not, or None
+    to_train = [m for m in models if not not_retrained[m]]
 
-    run_dirs = train_runs([(m, run_id, overrides or {}) for m in models], profile, data_dir, artifacts_dir,
+    run_dirs = train_runs([(m, run_id, overrides or {}) for m in to_train], profile, data_dir, artifacts_dir,
                           train_on, force)  # on the gpu pool all at once, else here one after another
 
     registry = runs.registry_dir(artifacts_dir)
     results = []
-    for model, run_dir in zip(models, run_dirs):  # champion and challenger compared on the same data
+    for model, run_dir in zip(to_train, run_dirs):  # champion and challenger compared on the same data
         champion_now = judge_champion(registry, model, run_dir, data_dir,
                                       runs.champion_evaluation_dir(artifacts_dir, run_id, model))
         results.append({"run_dir": run_dir, "promotion": promote_model(registry, model, run_dir, champion_now),
                         "reused": Path(run_dir).resolve() != runs.run_dir(artifacts_dir, run_id, model).resolve()})
-    return write_run_report(results, run_id, profile, artifacts_dir)
+    results += [{"run_dir": str(champion_model_dir(registry, m)), "promotion": None, "reused": True,
+                 "not_retrained": not_retrained[m]} for m in models if not_retrained[m]]  # the champion stays
+    return write_run_report(results, run_id, profile, artifacts_dir, data_dir)

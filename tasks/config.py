@@ -421,13 +421,19 @@ def profile_layers(profile: str, model: str) -> tuple[str, dict]:
 
 
 TRAIN_ON = ("local", "gpu-pool")  # where train-all trains: in its own process, or on the gpu pool's workers
+# When train-all trains a model: "on_change" when its data, code or settings changed (else the earlier run is
+# reused); "always" trains again regardless (force); "on_drift" only when its dataset's drift report flags a
+# feature of the published version, or the model has no champion yet (tasks.drift.retraining_plan).
+RETRAIN = ("on_change", "always", "on_drift")
 
 
 def check_run(profile: str, models: list[str] | tuple[str, ...], overrides: dict[str, str] | None = None,
-              train_on: str = "local") -> list[TrainSettings]:
+              train_on: str = "local", retrain: str = "on_change") -> list[TrainSettings]:
     """Resolve every model's settings of a train-all run, so a bad one fails before anything is downloaded."""
     if train_on not in TRAIN_ON:
         raise SettingsError(f"train_on={train_on!r}; allowed: {', '.join(TRAIN_ON)}")
+    if retrain not in RETRAIN:
+        raise SettingsError(f"retrain={retrain!r}; allowed: {', '.join(RETRAIN)}")
     if not models:
         raise SettingsError(f"no models named; allowed: {', '.join(MODELS)}")
     return [resolve_settings(model, profile, overrides) for model in models]

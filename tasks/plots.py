@@ -629,3 +629,51 @@ def plot_evaluation(out_dir: Path, history_dir: Path | None = None) -> list[Path
                                             higher_is_better=spec.higher_is_better))
     arrays = load_arrays(out_dir / "evaluation.npz")
     return written + EVALUATION_PLOTS[spec.name](arrays, metrics, out_dir)
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# Drift (tasks.drift): the reference's histogram against the new data's, on the reference's bins
+# ---------------------------------------------------------------------------------------------------------------
+REFERENCE_COLOR, NEW_COLOR = "tab:blue", "tab:red"
+
+
+def plot_drift(report: Mapping, out: Path, most: int = 4) -> Path | None:
+    """Old vs new histograms of the `most` most-moved features of a drift report (tasks.drift), one panel each.
+
+    Everything drawn is in the report: the reference's partition weights and the new data's shares on the same
+    bins (and beyond them, in the titles), so no data is read. The partition's floor (a small share spread over
+    every bin) is left in the reference's bars: it is what the KL divergence was measured against.
+
+    Returns:
+        `out`, or None when the report has no feature with a histogram (a first ingestion, an error).
+    """
+    shown = [f for f in report.get("features") or []
+             if "bins" in (f.get("reference") or {}) and "weights" in (f.get("new") or {})][:most]
+    if not shown:
+        return None
+    fig = _new_figure((WIDE[0], 0.6 + 2.6 * ((len(shown) + 1) // 2)))
+    axes = fig.subplots((len(shown) + 1) // 2, 2 if len(shown) > 1 else 1, squeeze=False).reshape(-1)
+    for ax, feature in zip(axes, shown):
+        edges = np.asarray(feature["reference"]["bins"], dtype=np.float64)
+        widths = np.diff(edges)
+        ax.bar(edges[:-1], feature["reference"]["weights"], width=widths, align="edge", color=REFERENCE_COLOR,
+               alpha=0.45, label="reference")
+        ax.stairs(feature["new"]["weights"], edges, color=NEW_COLOR, linewidth=1.8, label="new")
+        below, above = feature["new"].get("tail_weights", [0.0, 0.0])
+        moved = f"KL {feature['kl']:.3g}" if feature.get("kl") is not None else (
+            f"change {feature['change']:.3g}" if feature.get("change") is not None else "KL inf")
+        tails = f"\nnew rows outside the reference range: {below:.0%} below, {above:.0%} above" if below or above else ""
+        ax.set_title(f"{feature['name']}: {moved}{' (flagged)' if feature.get('flagged') else ''}{tails}",
+                     fontsize="small")
+        ax.set_ylabel("Share of rows")
+        ax.grid(alpha=0.3)
+        ax.legend(fontsize="x-small")
+    for ax in axes[len(shown):]:
+        ax.set_visible(False)
+    from tasks.report import describe_months
+
+    ref, new = report.get("reference") or {}, report.get("new") or {}
+    span = lambda side: describe_months(side["months"]) if side.get("months") else f"{side.get('rows', '?'):,} rows"  # noqa: E731
+    fig.suptitle(f"{report.get('dataset')}: reference ({ref.get('kind')}, {span(ref)}) vs new ({span(new)}), "
+                 "the most moved first")
+    return _save(fig, out)

@@ -249,16 +249,21 @@ def report_markdown(results: Sequence[Mapping], run_id: str, profile: str) -> st
     """
     blessed = sum(bool(r["metrics"].get("blessed")) for r in results)
     promoted = sum(bool((r.get("promotion") or {}).get("promoted")) for r in results)
-    reused = sum(bool(r.get("reused")) for r in results)
-    trained = len(results) - reused
+    kept = sum(bool(r.get("not_retrained")) for r in results)
+    reused = sum(bool(r.get("reused")) for r in results) - kept
+    trained = len(results) - reused - kept
     counts = [f"{trained} model{'s' * (trained != 1)} trained"] if trained else []
     if reused:
         counts.append(f"{reused} reused (same data, code and settings as an earlier run; `--force` on the command "
                       "line, `force=true` as a deployment parameter, trains again)")
+    if kept:
+        counts.append(f"{kept} not retrained (no drift flagged; the champion stays)")
+    # Every model an earlier run's, and none of them skipped by choice: the data, code and settings are as before.
+    unchanged = "nothing changed: " if results and not trained and not kept else ""
     lines = [
         f"# Training run {run_id}",
         "",
-        f"Run id `{run_id}`, profile `{profile}`: {', '.join(counts) or 'no models'}; "
+        f"Run id `{run_id}`, profile `{profile}`: {unchanged}{', '.join(counts) or 'no models'}; "
         f"{blessed} blessed (beat their strongest baseline), {promoted} promoted to champion.",
         "",
     ]
@@ -271,7 +276,8 @@ def report_markdown(results: Sequence[Mapping], run_id: str, profile: str) -> st
         if "baseline" in b:
             strongest = f"{b['baseline']} {_celsius_first((m.get('baselines') or {}).get(b['baseline'], {}).get('val'), key) or format(b['baseline_value'], '.4g')}"
         champion = (f"{p['champion_run_id']} ({p['champion_value']:.4g})" if p.get("champion_run_id") else "none yet")
-        summary.append([m["model"] + (" (reused)" if r.get("reused") else ""), label.removeprefix("val "),
+        tag = " (not retrained)" if r.get("not_retrained") else " (reused)" if r.get("reused") else ""
+        summary.append([m["model"] + tag, label.removeprefix("val "),
                         _celsius_first(m["validation"], key), _celsius_first(m.get("test"), key), strongest,
                         m.get("blessed"), p.get("promoted"), champion])
     lines += _table(["model", "metric", "validation", "test", "strongest baseline (val)", "blessed", "promoted",
@@ -280,6 +286,8 @@ def report_markdown(results: Sequence[Mapping], run_id: str, profile: str) -> st
         m, p = r["metrics"], r.get("promotion")
         key, _, _ = _metric_of(m)
         blessed_line, promoted_line = _verdicts(m, p)
+        if r.get("not_retrained"):
+            promoted_line = f"**Not retrained:** {r['not_retrained'].removeprefix('not retrained: ')}; the champion stays."
         test = m.get("test") or {}
         if "mae_celsius" in test:
             test_line = (f"Test MAE {test['mae_celsius']:.2f} °C ({test[key]:.4g} normalized) "
@@ -681,15 +689,66 @@ def plot_and_publish(out_dir: Path, model: str, history_dir: Path | None = None)
     return [str(p) for p in written]
 
 
-@task(task_run_name="report {run_id}")
-def write_run_report(results: list[dict], run_id: str, profile: str, artifacts_dir: Path) -> str:
-    """The run's report.md (written atomically) and its Prefect artifacts: the metrics table and the verdicts.
+def drift_section(report: Mapping, image: str | None) -> list[str]:
+    """A "Data drift" section of the run report: the reference, the flagged features and the plot (tasks.drift)."""
+    from tasks.drift import describe_reference
 
-    `results`: per model {"run_dir", "promotion", "reused"}; each metrics.json is read here."""
+    lines = ["", f"## Data drift: {report.get('dataset')}", ""]
+    new = report.get("new") or {}
+    where = f"version `{new.get('version')}`" + (f", {describe_months(new['months'])}" if new.get("months") else "")
+    if report.get("error"):
+        lines.append(f"New data {where}: drift not computed ({report['error']}).")
+    elif not report.get("features"):
+        lines.append(f"New data {where}: no reference to compare with (first ingestion).")
+    else:
+        flagged = report.get("flagged") or []
+        lines.append(f"New data {where} against the {describe_reference(report)}: "
+                     + (f"flagged {', '.join(flagged)}." if flagged else "no feature flagged."))
+    if image:
+        lines += ["", f"![drift of {report.get('dataset')}]({image})"]
+    return lines
+
+
+def drift_sections(data_dir: Path | None, datasets: Sequence[str], out_dir: Path) -> tuple[list[str], list[str]]:
+    """The "Data drift" sections of every dataset with a drift.json: (for report.md, with the plot beside it in
+    `out_dir`; for the Prefect artifact, with the plot embedded). A plot that fails is left out, logged."""
+    import base64
+
+    from tasks.drift import read_drift
+    from tasks.plots import plot_drift
+
+    in_file, in_artifact = [], []
+    for dataset in datasets if data_dir else ():
+        report = read_drift(Path(data_dir) / "validation", dataset)
+        if report is None:
+            continue
+        png = None
+        try:
+            png = plot_drift(report, Path(out_dir) / f"drift-{dataset}.png")
+        except Exception as error:  # noqa: BLE001 - a figure is not worth failing the report for
+            log(f"drift plot of {dataset} not drawn: {error}", logging.WARNING)
+        in_file += drift_section(report, png.name if png else None)
+        embedded = f"data:image/png;base64,{base64.b64encode(png.read_bytes()).decode('ascii')}" if png else None
+        in_artifact += drift_section(report, embedded)
+    return in_file, in_artifact
+
+
+@task(task_run_name="report {run_id}")
+def write_run_report(results: list[dict], run_id: str, profile: str, artifacts_dir: Path,
+                     data_dir: Path | None = None) -> str:
+    """The run's report.md (written atomically) and its Prefect artifacts: the metrics table and the verdicts,
+    and the data drift of each dataset with a drift report in `data_dir`.
+
+    `results`: per model {"run_dir", "promotion", "reused", "not_retrained"}; each metrics.json is read here."""
     full = [{**r, "metrics": runs.read_metrics(runs.resolve_run_dir(Path(r["run_dir"])))} for r in results]
     publish_metrics_table(metrics_table_rows(full))
     markdown = report_markdown(full, run_id, profile)
-    publish_report(markdown)
+    datasets = sorted({family_of(r["metrics"]["model"]).name for r in full})
+    in_file, in_artifact = drift_sections(data_dir, datasets, runs.report_path(artifacts_dir, run_id).parent)
+    publish_report(markdown + "\n".join(in_artifact) + ("\n" if in_artifact else ""))
+    if not any(r.get("not_retrained") for r in full) and all(r.get("reused") for r in full):
+        log("nothing changed: every model reused (same data, code and settings as an earlier run)")
+    markdown += "\n".join(in_file) + ("\n" if in_file else "")
     return str(atomic.write_text(runs.report_path(artifacts_dir, run_id), markdown))
 
 

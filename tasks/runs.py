@@ -2,7 +2,7 @@
 
     artifacts/
       runs/<run-id>/<model>/      one training run: model.keras, history.csv, settings.json, training.json,
-                                  normalization.json (Jena), then metrics.json, evaluation.npz and plots
+                                  normalization.json (Jena), data_profile.json, then metrics.json, evaluation.npz and plots
       runs/<run-id>/report.md     train-all's report
       evaluations/<eval-id>/<model>/   a saved model judged again (flows.evaluate): metrics.json, plots
       predictions/<id>/<model>/   predictions with a saved model (flows.predict): predictions.csv, forecast
@@ -35,6 +35,7 @@ MODEL = "model.keras"  # the best epoch's model
 SETTINGS = "settings.json"  # the resolved TrainSettings, profile included
 TRAINING = "training.json"  # what training measured; written last, so its presence means training finished
 NORMALIZATION = "normalization.json"  # Jena: the training rows' mean and std, and the window shape
+DATA_PROFILE = "data_profile.json"  # what the training rows looked like (tasks.drift): the drift reference
 HISTORY = "history.csv"  # one row per epoch
 METRICS = "metrics.json"  # the evaluation: model, baselines, blessing; written last by tasks.evaluate
 EVALUATION_ARRAYS = "evaluation.npz"  # what the plots draw: scores and labels, or forecasts and targets

@@ -1,7 +1,8 @@
 """Fit, resume, save: one model run, nothing else.
 
 A run folder `artifacts/runs/<run-id>/<model>/` (tasks.runs) holds, once training is done: `model.keras` (the
-best validation epoch), `history.csv`, `settings.json`, `normalization.json` (Jena), TensorBoard logs, and last
+best validation epoch), `history.csv`, `settings.json`, `normalization.json` (Jena), `data_profile.json`
+(the training rows, the drift reference), TensorBoard logs, and last
 `training.json`: what training measured (epochs, best epoch, seconds, device, data, code). While a run is in
 progress it also holds `backup/`, the last finished epoch's snapshot (tasks.checkpoint): rerunning the same run id
 after a crash resumes from there. Judging the model is tasks.evaluate's job, drawing it tasks.plots'.
@@ -145,19 +146,28 @@ def build_model(s: TrainSettings, strategy, n_features: int, on_gpu: bool):
 
 
 def imdb_fit_arguments(s: TrainSettings, path: Path, run_dir: Path) -> tuple[dict, int]:
-    """The reviews of one run as `model.fit` arguments, and 0 features per timestep (a review is word ids)."""
+    """The reviews of one run as `model.fit` arguments, and 0 features per timestep (a review is word ids). Also
+    writes data_profile.json: what the training reviews looked like, the reference for drift (tasks.drift)."""
+    from tasks.drift import imdb_training_profile
+
     data = prepare_imdb(path, s)
+    atomic.write_json(run_dir / runs.DATA_PROFILE, imdb_training_profile(data.offset["train"], data.y["train"],
+                                                                         s.num_words))
     return dict(x=data.x["train"], y=data.y["train"], batch_size=s.batch_size,
                 validation_data=in_order(data.x["val"], data.y["val"], s.batch_size)), 0
 
 
 def jena_fit_arguments(s: TrainSettings, path: Path, run_dir: Path) -> tuple[dict, int]:
     """The windows of one run as `model.fit` arguments, and the features per timestep. Also writes
-    normalization.json: the training statistics a later evaluation or forecast must reuse."""
+    normalization.json: the training statistics a later evaluation or forecast must reuse, and data_profile.json."""
+    from tasks.drift import jena_training_profile
+
     data = prepare_jena(path, s)
     log(f"{s.split} split: " + ", ".join(f"{split} {len(rows):,} windows in {len(data.splits[split])} range(s)"
                                           for split, rows in data.rows.items()))
     atomic.write_json(run_dir / runs.NORMALIZATION, normalization_json(data, s))
+    # The raw training rows (data.series is normalized), kept so drift has a reference after the version is pruned
+    atomic.write_json(run_dir / runs.DATA_PROFILE, jena_training_profile(path, data.splits["train"]))
     _, train_ds = jena_dataset(data, "train", s, shuffle=True)
     _, val_ds = jena_dataset(data, "val", s, shuffle=False, limit_batches=s.validation_steps)
     return dict(x=train_ds.repeat(), validation_data=val_ds, steps_per_epoch=s.steps_per_epoch,

@@ -473,3 +473,34 @@ def test_cli_failure_exits_non_zero_with_the_message_on_stderr(
     assert f"error: {data_dir}/raw/{CLASSIC_ZIP}: the zip is truncated or corrupt" in done.stderr
     assert "jena:" not in done.stdout
     assert snapshot(data_dir) == published_state
+
+
+def test_a_new_season_is_reported_as_drift_against_the_previous_version(prefect_harness, tmp_path: Path) -> None:
+    """Winter, then the same station in summer: the second ingestion writes jena.drift.json against the version it
+    replaces (no champion yet), with the temperature flagged; drift never stops the publication."""
+    mirror, data_dir = tmp_path / "mirror", tmp_path / "data"
+    rows = 7_000  # at least JENA_MIN_ROWS
+    year = fixtures.synthetic_weather("2024-01-01 00:10:00", 26_000 + rows, seed=4)  # one yearly cycle from January
+    fixtures.write_station_file(mirror, "mpi_roof_2024a.csv", "", 0, quoted_header=True, padded=True, crlf=False,
+                                frame=year.iloc[:rows].reset_index(drop=True))
+    fixtures.write_station_file(mirror, "mpi_roof_2024b.csv", "", 0, quoted_header=False, padded=False, crlf=True,
+                                frame=year.iloc[26_000:].reset_index(drop=True))  # 29 June to 17 August
+    fixtures.write_checksums(mirror)
+    artifacts = tmp_path / "artifacts"
+
+    ingest_jena_flow(mirror=str(mirror), data_dir=str(data_dir), files=["mpi_roof_2024a.csv"],
+                     artifacts_dir=str(artifacts))
+    first = json.loads((data_dir / "validation" / "jena.drift.json").read_text())
+    assert first["reference"] == {"kind": "none"} and first["new"]["months"] == ["2024-01", "2024-02"]
+    winter = (data_dir / "processed" / "jena").resolve().name
+
+    published = ingest_jena_flow(mirror=str(mirror), data_dir=str(data_dir), files=["mpi_roof_2024b.csv"],
+                                 artifacts_dir=str(artifacts))
+    report = json.loads((data_dir / "validation" / "jena.drift.json").read_text())
+    assert report["reference"]["kind"] == "previous_version" and report["reference"]["version"] == winter
+    assert report["reference"]["months"] == ["2024-01", "2024-02"]
+    assert report["new"]["version"] == Path(published).resolve().name
+    assert report["new"]["months"] == ["2024-06", "2024-07", "2024-08"]
+    assert "T (degC)" in report["flagged"]
+    assert report["features"][0]["kl"] > report["thresholds"]["kl"]
+    assert not {"wv (m/s)", "wd (deg)"} & set(report["flagged"])  # the wind keeps no season in the fixture

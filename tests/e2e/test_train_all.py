@@ -88,6 +88,9 @@ def test_train_all_trains_judges_promotes_and_reports(first_run):
     assert found["train-all-metrics"].type == "table"
     assert found["training-progress-imdb-conv"].type == "progress" and found["training-progress-imdb-conv"].data == 100
     assert "PASS" in found["validation-jena"].data
+    drift = json.loads((first_run["data"] / "validation" / "jena.drift.json").read_text())
+    assert drift["reference"]["kind"] == "none" and drift["flagged"] == []  # the first ingestion: nothing to compare
+    assert "## Data drift: jena" in text and "first ingestion" in text
 
 
 def test_unchanged_sources_reuse_ingestion_and_training_and_a_changed_one_is_ingested_again(first_run):
@@ -101,6 +104,7 @@ def test_unchanged_sources_reuse_ingestion_and_training_and_a_changed_one_is_ing
         assert states.get(name) == ["Cached"], f"{name}: {states.get(name)}"
     headline = Path(second.result()).read_text().split("\n")[2]
     assert "3 reused" in headline and "trained" not in headline.split(";")[0], headline
+    assert "nothing changed" in headline, headline
     imdb_champion = (artifacts / "registry" / "imdb_conv.json").read_bytes()
 
     # A station file grew (new readings at the end): Jena is ingested and trained again, IMDB is not.
@@ -143,3 +147,32 @@ def test_failed_validation_changes_nothing_and_names_the_failures(first_run, tmp
     assert _tree_hashes(data / "processed") == processed_before
     assert _tree_hashes(artifacts / "registry") == registry_before
     assert not list((data / "processed" / ".versions").glob(".staging-*"))
+
+
+def test_on_drift_keeps_a_champion_whose_data_shows_no_drift(first_run, tmp_path):
+    data, artifacts, mirror = tmp_path / "data", tmp_path / "artifacts", tmp_path / "mirror"
+    shutil.copytree(first_run["data"], data, symlinks=True)
+    shutil.copytree(first_run["artifacts"], artifacts, symlinks=True)
+    shutil.copytree(first_run["mirror"], mirror)
+    registry_before = _tree_hashes(artifacts / "registry")
+    drift = json.loads((data / "validation" / "imdb.drift.json").read_text())
+    assert drift["flagged"] == [] and drift["new"]["version"] == (data / "processed" / "imdb").resolve().name
+
+    state = train_all_flow(profile="smoke", mirror=str(mirror), data_dir=str(data), artifacts_dir=str(artifacts),
+                           jena_files=STATION_FILES, models=["imdb_conv"], retrain="on_drift", return_state=True)
+    assert state.is_completed(), state
+    states = _task_states(state.state_details.flow_run_id)
+    assert "train imdb_conv" not in states and "promote imdb_conv" not in states, states
+    text = Path(state.result()).read_text()
+    assert "imdb_conv (not retrained)" in text and "no drift flagged" in text, text
+    assert "nothing changed" not in text.split("\n")[2]
+    assert _tree_hashes(artifacts / "registry") == registry_before
+
+
+def test_a_bad_retrain_value_fails_before_any_work(prefect_harness, tmp_path):
+    from tasks.errors import SettingsError
+
+    with pytest.raises(SettingsError, match="retrain='sometimes'; allowed: on_change, always, on_drift"):
+        train_all_flow(profile="smoke", mirror=str(tmp_path / "nowhere"), data_dir=str(tmp_path / "data"),
+                       artifacts_dir=str(tmp_path / "artifacts"), models=MODELS, retrain="sometimes")
+    assert not (tmp_path / "data").exists() and not (tmp_path / "artifacts").exists()

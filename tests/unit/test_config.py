@@ -109,6 +109,9 @@ def test_overrides_parse_and_a_train_all_run_is_checked_whole() -> None:
     assert [s.model for s in check_run("smoke", ["imdb_conv", "jena_conv"])] == ["imdb_conv", "jena_conv"]
     with pytest.raises(SettingsError, match="train_on='cloud'"):
         check_run("smoke", ["imdb_conv"], train_on="cloud")
+    with pytest.raises(SettingsError, match="retrain='weekly'; allowed: on_change, always, on_drift"):
+        check_run("smoke", ["imdb_conv"], retrain="weekly")
+    assert len(check_run("smoke", ["imdb_conv"], retrain="on_drift")) == 1
     with pytest.raises(SettingsError, match="epochs=0"):
         check_run("smoke", ["imdb_conv", "jena_conv"], {"epochs": "0"})
 

@@ -32,7 +32,7 @@ def trained(tmp_path_factory):
 def test_training_writes_only_what_it_measured(trained):
     settings, _, run_dir, training = trained
     assert sorted(p.name for p in run_dir.iterdir()) == [
-        "history.csv", "model.keras", "normalization.json", "settings.json", "training.json"]
+        "data_profile.json", "history.csv", "model.keras", "normalization.json", "settings.json", "training.json"]
     assert json.loads((run_dir / "training.json").read_text()) == training
     assert training["epochs_run"] == 2 and training["run_id"] == "r1" and training["profile"] == "smoke"
     assert 1 <= training["best_epoch"] <= 2 and training["monitor"] == "val_loss"
@@ -50,6 +50,20 @@ def test_normalization_comes_from_the_training_rows_only(trained):
     assert not np.allclose(stats["mean"], features.astype(np.float64).mean(axis=0), rtol=1e-6)
     assert (stats["lookback"], stats["step"], stats["delay"], stats["target"]) == (132, 6, 12, "T (degC)")
     assert (stats["split"], stats["block_days"], stats["block_pattern"]) == ("contiguous", 28, "train,train,val,test")
+
+
+def test_the_data_profile_describes_the_raw_training_rows(trained):
+    _, base, run_dir, _ = trained
+    seconds, features = read_jena(base / "data" / "processed" / "jena" / "jena.parquet")
+    first, last = split_rows(len(seconds))["train"]
+    profile = json.loads((run_dir / runs.DATA_PROFILE).read_text())
+    assert profile["dataset"] == "jena" and profile["rows"] == last - first + 1
+    assert profile["months"] == ["2024-01"]
+    temperature = profile["features"]["T (degC)"]
+    train_t = features[first: last + 1, 1].astype(np.float64)  # raw °C, not the normalized series
+    assert temperature["mean"] == pytest.approx(train_t.mean(), rel=1e-9)
+    assert temperature["partition"]["bins"][0] == pytest.approx(train_t.min())
+    assert temperature["partition"]["bins"][-1] == pytest.approx(train_t.max())
 
 
 def test_a_finished_run_is_returned_as_it_is_not_trained_again(trained):

@@ -1,0 +1,182 @@
+"""Drift (tasks.drift): profiles, the Great Expectations checks, the reference, and a report that never fails."""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from tasks import drift, runs
+from tasks.atomic import point_link
+from tasks.config import JENA_FEATURES
+from tasks.normalize import imdb_table, write_parquet
+from tasks.registry import make_entry, registry_path
+from tests.support.fixtures import synthetic_weather
+
+pytestmark = pytest.mark.unit
+WINTER_ROWS = 4_000  # 28 days of 10-minute rows from 1 January
+
+
+def weather(rows: int, skip: int = 0) -> tuple[np.ndarray, np.ndarray]:
+    """(seconds, features) of synthetic weather from 2024-01-01, leaving out the first `skip` rows: skip 26,000
+    (about six months) and the same daily cycle lands in July, with the yearly cycle's summer temperatures."""
+    frame = synthetic_weather("2024-01-01 00:10:00", rows + skip, seed=1).iloc[skip:]
+    stamps = pd.to_datetime(frame["Date Time"], format="%d.%m.%Y %H:%M:%S").to_numpy().astype("datetime64[s]")
+    return stamps.astype(np.int64), frame[list(JENA_FEATURES)].to_numpy(dtype=np.float64)
+
+
+def jena_frame(seconds: np.ndarray, features: np.ndarray) -> pd.DataFrame:
+    frame = pd.DataFrame(features, columns=list(JENA_FEATURES))
+    frame["timestamp"] = seconds
+    return frame
+
+
+@pytest.fixture(scope="module")
+def winter_profile() -> dict:
+    return drift.jena_profile(*weather(WINTER_ROWS))
+
+
+def test_a_partition_is_one_gx_accepts_and_covers_the_tails(winter_profile):
+    from great_expectations.execution_engine.util import is_valid_partition_object
+
+    p = winter_profile["features"]["T (degC)"]["partition"]
+    assert is_valid_partition_object(p) and len(p["bins"]) == drift.PROFILE_BINS + 1
+    assert min(p["weights"]) > 0 and min(p["tail_weights"]) > 0  # no region with zero expected mass
+    assert json.loads(json.dumps(winter_profile)) == winter_profile  # JSON-able as it is
+
+
+def test_a_shifted_season_is_flagged_and_ranked_first_and_the_wind_is_not(winter_profile):
+    seconds, features = weather(WINTER_ROWS, skip=26_000)  # July: the same wind, summer temperatures
+    report = drift.drift_report(winter_profile, jena_frame(seconds, features), "jena",
+                                reference={"kind": "previous_version"}, new_info={"version": "jena-new"})
+    by_name = {f["name"]: f for f in report["features"]}
+    assert report["features"][0]["kl"] >= by_name["T (degC)"]["kl"] > drift.KL_THRESHOLD  # among the most moved
+    assert by_name["T (degC)"]["flagged"] and "T (degC)" in report["flagged"]
+    assert report["features"][0]["name"] in {"T (degC)", "Tpot (K)", "Tdew (degC)", "VPmax (mbar)", "VPact (mbar)",
+                                              "sh (g/kg)", "H2OC (mmol/mol)", "rho (g/m**3)"}
+    assert not by_name["wv (m/s)"]["flagged"] and by_name["wv (m/s)"]["kl"] < drift.KL_THRESHOLD
+    assert by_name["T (degC)"]["new"]["mean"] > by_name["T (degC)"]["reference"]["mean"] + 10
+    kls = [f["kl"] for f in report["features"]]
+    assert kls == sorted(kls, reverse=True)
+    assert len(by_name["T (degC)"]["new"]["weights"]) == drift.PROFILE_BINS  # the plot needs no data
+    assert report["reference"]["months"] == ["2024-01"] and report["new"]["months"] == ["2024-06", "2024-07"]
+    assert report["reference"]["rows"] == report["new"]["rows"] == WINTER_ROWS
+
+
+def test_the_same_season_again_flags_nothing(winter_profile):
+    seconds, features = weather(WINTER_ROWS)
+    report = drift.drift_report(winter_profile, jena_frame(seconds, features + 0.01), "jena")
+    assert report["flagged"] == [] and max(f["kl"] for f in report["features"]) < 0.02
+
+
+def test_months_of_timestamps():
+    seconds = np.array(["2024-01-31T23:50", "2024-02-01T00:00", "2024-05-05T12:00"], dtype="datetime64[s]")
+    assert drift.months_of(seconds.astype(np.int64)) == ["2024-01", "2024-02", "2024-05"]
+
+
+def publish_reviews(data_dir: Path, reviews: list[list[int]], labels: list[int]) -> Path:
+    """A published IMDB version whose train and test splits hold exactly these reviews (raw ranks)."""
+    folder = data_dir / "processed" / "imdb"
+    folder.mkdir(parents=True, exist_ok=True)
+    lengths = np.array([len(r) for r in reviews], dtype=np.int64)
+    flat = np.concatenate([np.asarray(r, dtype=np.int64) for r in reviews])
+    for split in ("train", "test"):
+        write_parquet(imdb_table(flat, lengths, np.asarray(labels, dtype=np.int64), split),
+                      folder / f"{split}.parquet", {"sources": [], "rows": len(reviews)})
+    return folder
+
+
+def test_imdb_lengths_labels_and_words_outside_the_vocabulary(tmp_path):
+    # Ranks from 9,997 up are outside the 10,000-word vocabulary (id = rank + 3 >= 10,000).
+    old = publish_reviews(tmp_path / "old", [[1, 2, 3, 4]] * 30 + [[5, 6, 9996, 9997, 12000, 7, 8, 9]] * 10,
+                          [1, 0] * 20)
+    profile = drift.profile_version(old, "imdb")
+    assert profile["rows"] == 40 and profile["positive_share"] == 0.5
+    assert profile["length"]["quantiles"]["50"] == 4 and profile["length"]["quantiles"]["95"] == 8
+    assert profile["oov_token_share"] == pytest.approx(20 / (30 * 4 + 10 * 8))
+    assert profile["oov_share"] == pytest.approx(10 * (2 / 8) / 40)  # mean over reviews
+
+    new = publish_reviews(tmp_path / "new", [[1, 2, 3, 4, 5, 6, 7, 8, 9, 10]] * 30 + [[9999] * 10] * 10,
+                          [1] * 30 + [0] * 10)
+    report = drift.drift_report(profile, drift.new_frame(new, "imdb"), "imdb")
+    by_name = {f["name"]: f for f in report["features"]}
+    assert set(report["flagged"]) == {"review length", "positive share", "out-of-vocabulary share"}
+    assert by_name["positive share"]["new"]["mean"] == 0.75
+    assert by_name["out-of-vocabulary share"]["new"]["mean"] == 0.25
+    assert by_name["review length"]["new"]["quantiles"]["50"] == 10
+
+    same = drift.drift_report(profile, drift.new_frame(old, "imdb"), "imdb")
+    assert same["flagged"] == [] and all(f["change"] == 0 for f in same["features"])
+
+
+def test_a_run_folders_imdb_profile_matches_the_raw_reviews():
+    from tasks.models import offset_reviews
+
+    reviews = [np.array([1, 2, 9997, 40]), np.array([5, 12000])]
+    encoded = offset_reviews(reviews, 10_000)
+    from_ids = drift.imdb_training_profile(encoded, np.array([1.0, 0.0]), 10_000)
+    lengths = np.array([4, 2])
+    from_ranks = drift.imdb_profile(np.concatenate(reviews), lengths, np.array([1, 0]), 10_000)
+    assert from_ids == from_ranks and from_ids["oov_token_share"] == pytest.approx(2 / 6)
+
+
+def publish_version(data_dir: Path, name: str, seconds: np.ndarray, features: np.ndarray) -> Path:
+    """A Jena version under processed/.versions, not yet published (as normalize leaves it)."""
+    from tasks.normalize import jena_arrow
+
+    table = pd.DataFrame({"timestamp": seconds.astype("datetime64[s]")})
+    for i, column in enumerate(JENA_FEATURES):
+        table[column] = features[:, i].astype(np.float32)
+    version = data_dir / "processed" / ".versions" / name
+    version.mkdir(parents=True)
+    write_parquet(jena_arrow(table), version / "jena.parquet", {"sources": [], "rows": len(table)})
+    return version
+
+
+def test_the_report_against_the_previous_version_then_the_champion(tmp_path):
+    data, artifacts = tmp_path / "data", tmp_path / "artifacts"
+    winter = publish_version(data, "jena-winter", *weather(WINTER_ROWS))
+    summer = publish_version(data, "jena-summer", *weather(WINTER_ROWS, skip=26_000))
+    validation = data / "validation"
+
+    assert drift.report_drift.fn(winter, data / "processed", "jena", artifacts, validation)  # first: nothing
+    first = json.loads((validation / "jena.drift.json").read_text())
+    assert first["reference"] == {"kind": "none"} and first["flagged"] == [] and first["new"]["rows"] == WINTER_ROWS
+    point_link(winter, data / "processed" / "jena")
+    assert drift.report_drift.fn(winter, data / "processed", "jena", artifacts, validation) is None  # unchanged
+
+    path = Path(drift.report_drift.fn(summer, data / "processed", "jena", artifacts, validation))
+    report = json.loads(path.read_text())
+    assert report["reference"]["kind"] == "previous_version" and report["reference"]["version"] == "jena-winter"
+    assert "T (degC)" in report["flagged"] and report["new"]["version"] == "jena-summer"
+    assert not [p for p in os.listdir(validation) if p.endswith(".tmp")]  # written whole, by rename
+
+    # A champion whose run folder holds the profile of its (summer) training rows: the reference from now on.
+    run_dir = artifacts / "runs" / "r1" / "jena_conv"
+    run_dir.mkdir(parents=True)
+    (run_dir / runs.MODEL).write_bytes(b"")
+    (run_dir / runs.DATA_PROFILE).write_text(json.dumps(drift.profile_version(summer, "jena")))
+    entry = make_entry("jena_conv", {"model": "jena_conv", "run_id": "r1", "validation": {"mae": 0.3}}, run_dir, None)
+    registry_path(artifacts / "registry", "jena_conv").parent.mkdir(parents=True)
+    registry_path(artifacts / "registry", "jena_conv").write_text(json.dumps(entry))
+    report = json.loads(Path(drift.report_drift.fn(summer, data / "processed", "jena", artifacts,
+                                                   validation)).read_text())
+    assert report["reference"]["kind"] == "champion" and report["reference"]["run"] == "r1"
+    assert report["flagged"] == []  # the champion trained on this very data
+
+
+def test_a_broken_reference_gives_a_report_that_says_why(tmp_path):
+    data = tmp_path / "data"
+    broken = publish_version(data, "jena-old", *weather(WINTER_ROWS))
+    (broken / "jena.parquet").write_bytes(b"not parquet")
+    point_link(broken, data / "processed" / "jena")
+    new = publish_version(data, "jena-new", *weather(WINTER_ROWS, skip=26_000))
+    path = drift.report_drift.fn(new, data / "processed", "jena", tmp_path / "artifacts", data / "validation")
+    report = json.loads(Path(path).read_text())
+    assert report["error"] and "parquet" in report["error"].lower()
+    assert report["flagged"] == [] and report["new"]["version"] == "jena-new"
+    assert "Not computed" in drift.drift_markdown(report)
