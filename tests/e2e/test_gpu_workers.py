@@ -30,8 +30,9 @@ pytestmark = pytest.mark.e2e
 BACKEND = chosen_backend()
 MODELS = ["imdb_conv", "jena_conv", "jena_conv_gru"]
 EPOCHS = 4  # every model; so the killed run has epochs left after its first snapshot
-# jena: 20 batches an epoch instead of smoke's 3, so a jena run lives long enough to be killed mid-training
-OVERRIDES = {"epochs": str(EPOCHS), "steps_per_epoch": "20"}
+# jena: 40 batches an epoch instead of smoke's 3 (seconds an epoch on 2 cores), so a jena run lives long enough to be killed
+# between its first and last epoch, with seconds to spare for the 0.5 s polling
+OVERRIDES = {"epochs": str(EPOCHS), "steps_per_epoch": "40"}
 WORKER_0 = f"gpu-{socket.gethostname()}-0"  # started by scripts/service.sh with SEQCONV_GPUS=0
 WORKER_1 = "host2-gpu1"  # started by the test, as on a second host
 CUDA = {WORKER_0: "0", WORKER_1: "1"}  # each worker's CUDA_VISIBLE_DEVICES
@@ -159,6 +160,8 @@ def test_two_gpu_workers_train_at_once_and_a_killed_run_resumes(two_workers):
             return names if names == set(CUDA) else None
 
         _wait_until(online_gpu_workers, 180, f"gpu workers {sorted(CUDA)} online (see {two_workers['host2']})")
+        limit = client.read_work_pool("gpu").concurrency_limit  # service.sh sets none; the workers' --limit 1 rule
+        assert limit is None or limit >= len(CUDA), f"the gpu pool runs at most {limit} at once"
         marks["both gpu workers online"] = time.perf_counter() - t0
         deployment = client.read_deployment_by_name("train-all/train-all")
         train_all = client.create_flow_run_from_deployment(deployment.id, parameters=dict(
