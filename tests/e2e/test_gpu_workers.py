@@ -30,8 +30,8 @@ pytestmark = pytest.mark.e2e
 BACKEND = chosen_backend()
 MODELS = ["imdb_conv", "jena_conv", "jena_conv_gru"]
 EPOCHS = 4  # every model; so the killed run has epochs left after its first snapshot
-# jena: 40 batches an epoch instead of smoke's 3 (seconds an epoch on 2 cores), so a jena run lives long enough to be killed
-# between its first and last epoch, with seconds to spare for the 0.5 s polling
+# jena: 40 batches an epoch instead of smoke's 3 (seconds an epoch on 2 cores), so a jena run lives long enough to
+# be killed between its first and last epoch, with seconds to spare for the 0.5 s polling
 OVERRIDES = {"epochs": str(EPOCHS), "steps_per_epoch": "40"}
 WORKER_0 = f"gpu-{socket.gethostname()}-0"  # started by scripts/service.sh with SEQCONV_GPUS=0
 WORKER_1 = "host2-gpu1"  # started by the test, as on a second host
