@@ -11,11 +11,14 @@
 # Settings (environment): DB (sqlite: zero setup, the default; postgres: for several workers, without SQLite's
 # `database is locked`), SEQCONV_PORT (4200), SEQCONV_SERVICE_DIR (.service: pids and logs), PREFECT_HOME (.prefect
 # in the checkout: the SQLite database and cached results), for the workers SEQCONV_MIRROR and SEQCONV_JENA_FILES,
-# and for DB=postgres: SEQCONV_PG_DIR (.service/postgres: the cluster, its log, port and password), SEQCONV_PG_PORT
+# SEQCONV_GPUS (e.g. "0 1": one gpu worker per listed GPU instead of one for all, see below), and for DB=postgres:
+# SEQCONV_PG_DIR (.service/postgres: the cluster, its log, port and password), SEQCONV_PG_PORT
 # (default: a free port, chosen at first start and kept), SEQCONV_PG_BIN (the folder holding initdb and pg_ctl),
 # SEQCONV_PG_OS_USER (postgres: the cluster's owner when this runs as root, since PostgreSQL refuses root).
-# More GPU machines: run `prefect worker start --pool gpu` on each, with PREFECT_API_URL pointing at this server
-# and the same checkout path and shared data/artifacts folders (see README).
+# SEQCONV_GPUS="0 1" starts worker-gpu0 and worker-gpu1, named gpu-<host>-0 and gpu-<host>-1, each with its own
+# CUDA_VISIBLE_DEVICES and taking one run at a time (--limit 1), so each GPU trains one model and the next waits.
+# More GPU machines: run `prefect worker start --pool gpu --name <host>-<gpu> --limit 1` on each, with
+# PREFECT_API_URL pointing at this server and the same checkout path and shared data/artifacts folders (see README).
 set -euo pipefail
 
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
@@ -27,6 +30,10 @@ export PREFECT_API_URL=http://127.0.0.1:$PORT/api
 export PREFECT_UI_API_URL=$PREFECT_API_URL  # else the UI asks port 4200 for its data, whatever PORT is
 export PREFECT_SERVER_ANALYTICS_ENABLED=false
 DB=${DB:-sqlite}
+GPUS=${SEQCONV_GPUS:-}  # empty: one gpu worker, seeing every GPU, with no limit on concurrent runs
+for gpu in $GPUS; do
+  case "$gpu" in *[!0-9]*) echo "SEQCONV_GPUS=$GPUS: expected GPU numbers, e.g. \"0 1\"" >&2; exit 2 ;; esac
+done
 case "$DB" in sqlite|postgres) ;; *) echo "DB=$DB: expected sqlite or postgres" >&2; exit 2 ;; esac
 # The cluster's folder is remembered, so that `stop` and `status` find one started with SEQCONV_PG_DIR elsewhere.
 PG_DIR=${SEQCONV_PG_DIR:-$(cat "$SERVICE_DIR/postgres.dir" 2>/dev/null || echo "$SERVICE_DIR/postgres")}
@@ -168,13 +175,25 @@ start() {
   (cd "$ROOT" && "$BIN/prefect" --no-prompt deploy --all >"$SERVICE_DIR/deploy.log" 2>&1) \
     || { echo "prefect deploy failed: see $SERVICE_DIR/deploy.log" >&2; tail -30 "$SERVICE_DIR/deploy.log" >&2; exit 1; }
   launch worker-cpu bash -c "cd '$ROOT' && exec '$BIN/prefect' worker start --pool cpu --type process"
-  launch worker-gpu bash -c "cd '$ROOT' && exec '$BIN/prefect' worker start --pool gpu --type process"
+  if [ -z "$GPUS" ]; then
+    launch worker-gpu bash -c "cd '$ROOT' && exec '$BIN/prefect' worker start --pool gpu --type process"
+  fi
+  for gpu in $GPUS; do  # the flow runs a worker starts inherit its environment, CUDA_VISIBLE_DEVICES included
+    launch "worker-gpu$gpu" env CUDA_VISIBLE_DEVICES="$gpu" bash -c "cd '$ROOT' && exec '$BIN/prefect' worker start \
+      --pool gpu --type process --name 'gpu-$(hostname)-$gpu' --limit 1"
+  done
   local deployments; deployments=$("$BIN/prefect" deployment ls 2>/dev/null | grep -c '/' || true)
   echo "UI: http://127.0.0.1:$PORT  (database $DB; deployments: $deployments registered)"
 }
 
+workers() {  # the gpu workers this service started (worker-gpu, or worker-gpu0, worker-gpu1, ...), then worker-cpu
+  local pidfile
+  for pidfile in "$SERVICE_DIR"/worker-gpu*.pid; do [ -f "$pidfile" ] && basename "$pidfile" .pid; done
+  echo worker-cpu
+}
+
 stop() {
-  for name in worker-gpu worker-cpu server; do
+  for name in $(workers) server; do
     if started "$name"; then
       local pid; pid=$(cat "$SERVICE_DIR/$name.pid")
       kill -TERM -- "-$pid" 2>/dev/null || true
@@ -188,7 +207,7 @@ stop() {
 }
 
 status() {
-  for name in server worker-cpu worker-gpu; do
+  for name in server $(workers); do
     if started "$name"; then echo "$name: running (pid $(cat "$SERVICE_DIR/$name.pid"))"; else echo "$name: stopped"; fi
   done
   if [ -f "$PG_DIR/data/PG_VERSION" ]; then
@@ -218,5 +237,5 @@ case "${1:-}" in
         pg_running || { echo "postgres is not running (data $PG_DIR/data)" >&2; exit 1; }
         pg_sql prefect "$@" ;;
   pg-bindir) pg_bindir ;;  # where the PostgreSQL programs are, or how to install them (the e2e test asks)
-  *) sed -n '2,18p' "$0"; exit 2 ;;
+  *) sed -n '2,21p' "$0"; exit 2 ;;
 esac

@@ -20,6 +20,7 @@ from __future__ import annotations
 import datetime as dt
 import json
 import os
+import socket
 import subprocess
 from pathlib import Path
 from typing import Any
@@ -189,6 +190,16 @@ def git_commit() -> str:
         return "unknown"
 
 
+def where() -> dict[str, Any]:
+    """Which machine, process and GPU(s) made a result, and the Prefect worker that started it, if any."""
+    return {
+        "host": socket.gethostname(),
+        "pid": os.getpid(),
+        "cuda_visible_devices": os.environ.get("CUDA_VISIBLE_DEVICES"),  # None: every GPU the host has
+        "worker": os.environ.get("PREFECT__WORKER_NAME"),  # set by Prefect 3's workers in the runs they start
+    }
+
+
 def provenance() -> dict[str, Any]:
-    """Where a result came from: the package versions and the code's commit."""
-    return {"versions": package_versions(), "git_commit": git_commit()}
+    """Where a result came from: the package versions, the code's commit, and the machine that made it."""
+    return {"versions": package_versions(), "git_commit": git_commit(), "ran_on": where()}

@@ -2,104 +2,30 @@
 deployments of prefect.yaml, and `prefect deployment run train-all/train-all --watch`, all through
 scripts/service.sh, then checked through the API and shut down with no process left behind.
 
-The database: `DB=sqlite` or `DB=postgres` in the environment chooses; without it, PostgreSQL in CI (`CI` set: a
-missing PostgreSQL fails the test there) and wherever its programs are installed, else SQLite, with a warning.
-The test's id names the one used: `...[postgres]` or `...[sqlite]`."""
+The database (tests.support.service): `DB=sqlite` or `DB=postgres` in the environment chooses; without it,
+PostgreSQL in CI (`CI` set: a missing PostgreSQL fails the test there) and wherever its programs are installed, else
+SQLite, with a warning. The test's id names the one used: `...[postgres]` or `...[sqlite]`."""
 
 from __future__ import annotations
 
 import json
-import os
-import shutil
-import socket
 import subprocess
-import tempfile
 import time
-import warnings
 from pathlib import Path
 
 import pytest
 
+from tests.support.service import SERVICE, running_service
+from tests.support.service import backend as chosen_backend
+
 pytestmark = pytest.mark.e2e
-ROOT = Path(__file__).resolve().parents[2]
-SERVICE = ROOT / "scripts" / "service.sh"
-IN_CI = os.environ.get("CI", "").lower() not in ("", "0", "false")
-
-
-def _postgres_programs() -> subprocess.CompletedProcess:
-    """The service script's own answer to where initdb and pg_ctl are (stdout), or how to install them (stderr)."""
-    return subprocess.run(["bash", str(SERVICE), "pg-bindir"], capture_output=True, text=True)
-
-
-def _backend() -> str:
-    """The database this run uses (see the module's docstring)."""
-    if os.environ.get("DB"):
-        return os.environ["DB"]
-    return "postgres" if IN_CI or _postgres_programs().returncode == 0 else "sqlite"
-
-
-BACKEND = _backend()
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def _group_alive(pgid: int) -> bool:
-    try:
-        os.killpg(pgid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True
+BACKEND = chosen_backend()
 
 
 @pytest.fixture(scope="module", params=[BACKEND])
 def service(request, fixture_mirror, tmp_path_factory):
-    backend = request.param
-    base = tmp_path_factory.mktemp("service")
-    mirror = base / "mirror"
-    shutil.copytree(fixture_mirror, mirror)
-    port = _free_port()
-    env = {k: v for k, v in os.environ.items() if not k.startswith("PREFECT_")}
-    env.update(
-        DB=backend,
-        SEQCONV_PORT=str(port),
-        SEQCONV_SERVICE_DIR=str(base / "service"),
-        PREFECT_HOME=str(base / "prefect-home"),
-        SEQCONV_MIRROR=str(mirror),
-        SEQCONV_JENA_FILES="mpi_roof_2024a.csv mpi_roof_2024b.csv",
-    )
-    pg_dir = None
-    if backend == "postgres":
-        found = _postgres_programs()
-        if found.returncode != 0:
-            why = "CI=" + os.environ["CI"] if IN_CI and not os.environ.get("DB") else "DB=postgres"
-            pytest.fail(f"{why} asks for PostgreSQL, and it is missing: {found.stderr.strip()}")
-        # Not under pytest's temporary folder: as root, that is private to root, and the cluster runs as `postgres`.
-        pg_dir = Path(tempfile.mkdtemp(prefix="seqconv-test-postgres-"))
-        env["SEQCONV_PG_DIR"] = str(pg_dir)
-    elif not os.environ.get("DB"):
-        warnings.warn("the service test runs on SQLite: PostgreSQL is not installed (apt-get install postgresql)")
-    started = time.perf_counter()
-    result = subprocess.run(["bash", str(SERVICE), "start"], env=env, capture_output=True, text=True, timeout=600)
-    service_dir = base / "service"
-    pids = {p.stem: int(p.read_text()) for p in service_dir.glob("*.pid")}
-    try:
-        assert result.returncode == 0, result.stdout + result.stderr
-        yield {"env": env, "base": base, "port": port, "started": started, "pids": pids, "backend": backend}
-    finally:
-        stop = subprocess.run(["bash", str(SERVICE), "stop"], env=env, capture_output=True, text=True, timeout=120)
-        print(stop.stdout, stop.stderr)
-        deadline = time.monotonic() + 10  # an orphan is reaped by init a moment after it exits
-        while (left := [name for name, pid in pids.items() if _group_alive(pid)]) and time.monotonic() < deadline:
-            time.sleep(0.5)
-        if pg_dir is not None:
-            shutil.rmtree(pg_dir, ignore_errors=True)
-        assert not left, f"processes left behind: {left}"
+    with running_service(request.param, fixture_mirror, tmp_path_factory.mktemp("service")) as running:
+        yield running
 
 
 def test_deployment_run_trains_on_the_gpu_pool_and_names_a_champion(service):

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import os
+import socket
 
 import numpy as np
 import pytest
@@ -37,6 +39,8 @@ def test_training_writes_only_what_it_measured(trained):
     assert training["epochs_run"] == 2 and training["run_id"] == "r1" and training["profile"] == "smoke"
     assert 1 <= training["best_epoch"] <= 2 and training["monitor"] == "val_loss"
     assert runs.read_settings(run_dir) == settings
+    assert training["ran_on"]["pid"] == os.getpid() and training["ran_on"]["host"] == socket.gethostname()
+    assert training["ran_on"]["cuda_visible_devices"] == os.environ.get("CUDA_VISIBLE_DEVICES")
 
 
 def test_normalization_comes_from_the_training_rows_only(trained):

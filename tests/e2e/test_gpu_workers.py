@@ -1,0 +1,236 @@
+"""Two GPU workers, as on two machines: training scales out, and a run that loses its worker resumes.
+
+scripts/service.sh starts the server, the pools, the deployments, the cpu worker and one gpu worker
+(`SEQCONV_GPUS=0`: named gpu-<host>-0, `CUDA_VISIBLE_DEVICES=0`, one run at a time). The test then starts a second
+gpu worker as a second host would (README, "More GPU machines"): from another folder, with its own PREFECT_HOME,
+only PREFECT_API_URL, PREFECT_LOCAL_STORAGE_PATH and `CUDA_VISIBLE_DEVICES=1` set, named host2-gpu1, `--limit 1`;
+the checkout, data and artifacts folders are at the same paths for both. A `train-all` run of the deployment
+(`train_on=gpu-pool`, three models) must then use both workers at once; the test SIGKILLs one jena run's process
+after its first finished epoch, and the run must be retried by train-all and resume from its last snapshot.
+
+Everything is checked through the API (flow-run labels, states, times, task-run counts) and the run folders
+(training.json: `ran_on`, `resumed_from_epoch`), not the logs. The database as in tests/e2e/test_service.py."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import socket
+import subprocess
+import time
+from pathlib import Path
+
+import pytest
+
+from tests.support.service import ROOT, clean_env, running_service, wait_gone
+from tests.support.service import backend as chosen_backend
+
+pytestmark = pytest.mark.e2e
+BACKEND = chosen_backend()
+MODELS = ["imdb_conv", "jena_conv", "jena_conv_gru"]
+EPOCHS = 4  # every model; so the killed run has epochs left after its first snapshot
+# jena: 40 batches an epoch instead of smoke's 3 (seconds an epoch on 2 cores), so a jena run lives long enough to
+# be killed between its first and last epoch, with seconds to spare for the 0.5 s polling
+OVERRIDES = {"epochs": str(EPOCHS), "steps_per_epoch": "40"}
+WORKER_0 = f"gpu-{socket.gethostname()}-0"  # started by scripts/service.sh with SEQCONV_GPUS=0
+WORKER_1 = "host2-gpu1"  # started by the test, as on a second host
+CUDA = {WORKER_0: "0", WORKER_1: "1"}  # each worker's CUDA_VISIBLE_DEVICES
+TIMEOUT = 900  # seconds for the whole train-all run; a few minutes on 2 loaded cores
+
+
+def _wait_until(condition, seconds: float, what: str, every: float = 1.0):
+    """Poll `condition` until it returns something truthy; fail naming `what` after `seconds`."""
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        if value := condition():
+            return value
+        time.sleep(every)
+    pytest.fail(f"{what}: not within {seconds:.0f} s")
+
+
+def _finished_epochs(run_dir: Path) -> int:
+    """The epochs of the newest finished snapshot in a run folder's backup/ (tasks.checkpoint), 0 if none."""
+    done = 0
+    for snapshot in (run_dir / "backup").glob("epoch-*/snapshot.json"):
+        try:
+            done = max(done, json.loads(snapshot.read_text())["epochs_done"])
+        except (OSError, ValueError, KeyError):  # removed or replaced while we read it
+            continue
+    return done
+
+
+def _process_tree(pid: int) -> list[int]:
+    """pid and all its descendants (Linux /proc), children first."""
+    out = []
+    for children in Path(f"/proc/{pid}/task").glob("*/children"):
+        try:
+            for child in children.read_text().split():
+                out += _process_tree(int(child))
+        except OSError:
+            continue
+    return out + [pid]
+
+
+def _kill_flow_run_process(infrastructure_pid: str) -> list[int]:
+    """SIGKILL the process a worker started for a flow run, and anything it started: the machine "dies"."""
+    pid = int(infrastructure_pid.rsplit(":", 1)[-1])  # "pid", or "host:pid" in some Prefect versions
+    tree = _process_tree(pid)
+    for p in tree:
+        try:
+            os.kill(p, signal.SIGKILL)
+        except ProcessLookupError:
+            pass
+    return tree
+
+
+def _stray_processes(port: int) -> list[str]:
+    """Processes (other than this one) whose environment points at this test's server: none may outlive it."""
+    url = f"127.0.0.1:{port}/api".encode()
+    out = []
+    for proc in Path("/proc").iterdir():
+        if not proc.name.isdigit() or int(proc.name) == os.getpid():
+            continue
+        try:
+            if url in (proc / "environ").read_bytes():
+                command = (proc / "cmdline").read_bytes().replace(b"\0", b" ").decode(errors="replace")
+                out.append(f"{proc.name}: {command[:200]}")
+        except OSError:
+            continue
+    return out
+
+
+@pytest.fixture(scope="module")
+def two_workers(fixture_mirror, tmp_path_factory):
+    base = tmp_path_factory.mktemp("gpu-workers")
+    with running_service(BACKEND, fixture_mirror, base, SEQCONV_GPUS="0") as service:
+        api = f"http://127.0.0.1:{service['port']}/api"
+        host2 = base / "host2"  # the second host's own folder and Prefect home; the checkout is the shared one
+        host2.mkdir()
+        env = clean_env()
+        env.update(
+            PREFECT_API_URL=api,
+            PREFECT_HOME=str(host2 / "prefect-home"),
+            # the result store on the shared mount, so both hosts see the training cache
+            PREFECT_LOCAL_STORAGE_PATH=str(base / "prefect-home" / "storage"),
+            CUDA_VISIBLE_DEVICES=CUDA[WORKER_1],
+        )
+        with open(host2 / "worker.log", "wb") as log:
+            worker = subprocess.Popen(
+                [str(ROOT / ".venv" / "bin" / "prefect"), "worker", "start", "--pool", "gpu", "--name", WORKER_1,
+                 "--limit", "1"],
+                cwd=host2, env=env, stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT,
+                start_new_session=True,  # its own process group, like service.sh's workers, to end it whole
+            )
+        try:
+            yield {**service, "api": api, "host2": host2}
+        finally:
+            try:
+                os.killpg(worker.pid, signal.SIGTERM)
+                worker.wait(timeout=20)
+            except (ProcessLookupError, subprocess.TimeoutExpired):
+                pass
+            try:
+                os.killpg(worker.pid, signal.SIGKILL)
+            except ProcessLookupError:
+                pass
+            worker.wait()
+            assert not wait_gone({"host2 worker": worker.pid}), "the second host's worker left processes behind"
+    assert not (stray := _stray_processes(service["port"])), f"processes left behind: {stray}"
+
+
+def test_two_gpu_workers_train_at_once_and_a_killed_run_resumes(two_workers):
+    from prefect.client.orchestration import SyncPrefectClient
+    from prefect.client.schemas.filters import (
+        FlowFilter,
+        FlowFilterName,
+        TaskRunFilter,
+        TaskRunFilterFlowRunId,
+    )
+    from prefect.client.schemas.objects import StateType
+
+    base, t0 = two_workers["base"], two_workers["started"]
+    data, artifacts = base / "data", base / "artifacts"
+    assert {"worker-cpu", "worker-gpu0"} <= set(two_workers["pids"]) and "worker-gpu" not in two_workers["pids"]
+    marks = {}  # event -> seconds since the service started, printed at the end
+
+    with SyncPrefectClient(two_workers["api"]) as client:
+        def online_gpu_workers():
+            names = {w.name for w in client.read_workers_for_work_pool("gpu") if w.status == "ONLINE"}
+            return names if names == set(CUDA) else None
+
+        _wait_until(online_gpu_workers, 180, f"gpu workers {sorted(CUDA)} online (see {two_workers['host2']})")
+        limit = client.read_work_pool("gpu").concurrency_limit  # service.sh sets none; the workers' --limit 1 rule
+        assert limit is None or limit >= len(CUDA), f"the gpu pool runs at most {limit} at once"
+        marks["both gpu workers online"] = time.perf_counter() - t0
+        deployment = client.read_deployment_by_name("train-all/train-all")
+        train_all = client.create_flow_run_from_deployment(deployment.id, parameters=dict(
+            profile="smoke", data_dir=str(data), artifacts_dir=str(artifacts), models=MODELS, train_on="gpu-pool",
+            overrides=OVERRIDES))
+
+        def train_model_runs():
+            return client.read_flow_runs(flow_filter=FlowFilter(name=FlowFilterName(any_=["train-model"])))
+
+        # Watch the train-model runs; kill the first jena run found between its first and its last epoch.
+        victim = None
+        deadline = time.monotonic() + TIMEOUT
+        while not (train_all := client.read_flow_run(train_all.id)).state.is_final():
+            assert time.monotonic() < deadline, f"train-all still {train_all.state.name} after {TIMEOUT} s"
+            if victim is None:
+                for run in train_model_runs():
+                    model, run_id = run.parameters["model"], run.parameters["run_id"]
+                    run_dir = artifacts / "runs" / run_id / model
+                    if model == "imdb_conv" or run.state_type != StateType.RUNNING or not run.infrastructure_pid:
+                        continue
+                    epochs = _finished_epochs(run_dir)
+                    if 1 <= epochs < EPOCHS and not (run_dir / "training.json").exists():
+                        killed = _kill_flow_run_process(run.infrastructure_pid)
+                        victim = {"run": run, "model": model, "run_dir": run_dir, "epochs": epochs, "pids": killed}
+                        marks[f"killed {model} after epoch {epochs} (pids {killed})"] = time.perf_counter() - t0
+                        break
+            time.sleep(0.5)
+        marks["train-all final"] = time.perf_counter() - t0
+        for event, seconds in marks.items():
+            print(f"{seconds:6.1f} s  {event}")
+        assert train_all.state.is_completed(), train_all.state
+        assert victim is not None, "no jena run was seen between its first and last epoch: nothing was killed"
+
+        runs = train_model_runs()
+        task_runs = client.read_task_runs(
+            task_run_filter=TaskRunFilter(flow_run_id=TaskRunFilterFlowRunId(any_=[train_all.id])))
+    for run in runs:
+        run.end_time = run.end_time or run.state.timestamp  # a crashed run's end: when it was found crashed
+    for run in sorted(runs, key=lambda r: r.start_time):
+        print(f"{run.name}: {run.labels.get('prefect.worker.name')} {run.state_type.value} "
+              f"{run.start_time:%H:%M:%S}-{run.end_time:%H:%M:%S}")
+
+    # 1. The runs went to both workers, each run seeing its worker's CUDA_VISIBLE_DEVICES.
+    worker = {run.id: run.labels.get("prefect.worker.name") for run in runs}
+    assert set(worker.values()) == set(CUDA), worker
+    (run_id,) = {r.parameters["run_id"] for r in runs}  # the retry kept the run id, so it found the snapshot
+    completed = {r.parameters["model"]: r for r in runs if r.state_type == StateType.COMPLETED}
+    assert sorted(completed) == sorted(MODELS) and len(runs) == len(MODELS) + 1, [(r.name, r.state_type) for r in runs]
+    for model, run in completed.items():
+        ran_on = json.loads((artifacts / "runs" / run_id / model / "training.json").read_text())["ran_on"]
+        assert ran_on["worker"] == worker[run.id] and ran_on["cuda_visible_devices"] == CUDA[worker[run.id]], ran_on
+
+    # 2. They overlapped in time: two runs on different workers were running at the same moment.
+    assert any(a.start_time < b.end_time and b.start_time < a.end_time
+               for a in runs for b in runs if worker[a.id] != worker[b.id]), "no two workers trained at once"
+
+    # 3. The killed run crashed, train-all's task ran again, and the new run resumed after the killed run's epoch.
+    crashed = [r for r in runs if r.state_type != StateType.COMPLETED]
+    assert [r.id for r in crashed] == [victim["run"].id] and crashed[0].state_type == StateType.CRASHED, crashed
+    task = {t.name: t for t in task_runs}[f"train {victim['model']} on the gpu pool"]
+    assert task.state.is_completed() and task.run_count == 2, (task.state, task.run_count)
+    training = json.loads((victim["run_dir"] / "training.json").read_text())
+    print(f"{victim['model']}: killed after epoch {victim['epochs']}, resumed from epoch "
+          f"{training['resumed_from_epoch']} on {training['ran_on']['worker']}")
+    assert victim["epochs"] <= training["resumed_from_epoch"] < EPOCHS, training["resumed_from_epoch"]
+    assert training["epochs_run"] == EPOCHS and not (victim["run_dir"] / "backup").exists()
+    history = (victim["run_dir"] / "history.csv").read_text().splitlines()
+    assert [row.split(",")[0] for row in history[1:]] == [str(e) for e in range(EPOCHS)], history
+    for model in set(MODELS) - {victim["model"]}:
+        assert json.loads((artifacts / "runs" / run_id / model / "training.json").read_text())[
+            "resumed_from_epoch"] == 0
+    assert (artifacts / "runs" / run_id / "report.md").is_file()
