@@ -169,6 +169,9 @@ class Family:
     curve_label: str  # its axis label
     unit: str  # what evaluation counts: reviews or windows
     baselines: tuple[str, ...]  # the baselines a model is judged against, in report order
+    compared: str  # key in metrics["validation"] that compares two models (champion and challenger): one that
+    # means the same for both, whatever statistics each normalized its inputs with (Jena: MAE in °C)
+    compared_label: str  # how sentences name it
 
     @property
     def mode(self) -> str:
@@ -178,9 +181,9 @@ class Family:
 
 FAMILIES: dict[str, Family] = {
     "imdb": Family("imdb", ("train.parquet", "test.parquet"), "accuracy", "val accuracy", True, "val_accuracy",
-                   "accuracy", "Accuracy", "reviews", ("majority", "bag_of_words")),
+                   "accuracy", "Accuracy", "reviews", ("majority", "bag_of_words"), "accuracy", "val accuracy"),
     "jena": Family("jena", ("jena.parquet",), "mae", "val MAE", False, "val_loss", "loss", "MAE (normalized)",
-                   "windows", ("persistence", "mean")),
+                   "windows", ("persistence", "mean"), "mae_celsius", "val MAE (°C)"),
 }
 MODEL_FAMILY = {"imdb_conv": "imdb", "jena_conv": "jena", "jena_conv_gru": "jena", "jena_conv_gru_fast": "jena"}
 

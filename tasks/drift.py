@@ -28,7 +28,7 @@ import pandas as pd
 from prefect import task
 
 from tasks import atomic, runs
-from tasks.config import IMDB_MAX_FEATURES, INDEX_FROM, JENA_FEATURES, MODEL_FAMILY
+from tasks.config import IMDB_MAX_FEATURES, INDEX_FROM, JENA_FEATURES, JENA_TARGET, MODEL_FAMILY
 from tasks.errors import SeqconvError
 from tasks.log import log
 
@@ -439,6 +439,11 @@ def drift_markdown(report: dict, image: str | None = None) -> str:
     else:
         flagged = report.get("flagged") or []
         lines += [f"Flagged: {', '.join(flagged) if flagged else 'none'}.", ""]
+        target = next((f for f in report["features"] if f["name"] == JENA_TARGET), None)
+        if report["dataset"] == "jena" and target is not None:  # what the models forecast, whatever moved most
+            kl = "inf" if target["kl"] is None else f"{target['kl']:.3g}"
+            lines += [f"Forecast target {JENA_TARGET}: KL divergence {kl} ({'flagged' if target['flagged'] else 'not flagged'}), "
+                      f"mean {target['reference']['mean']:.2f} -> {target['new']['mean']:.2f}.", ""]
         if report["dataset"] == "jena":
             lines += _table(["feature", "KL divergence", "flagged", "reference mean", "new mean"],
                             [[f["name"], "inf" if f["kl"] is None else f["kl"], f["flagged"],

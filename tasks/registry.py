@@ -68,6 +68,19 @@ def validation_value(metrics: dict) -> float:
         ) from None
 
 
+def comparison_value(metrics: dict) -> tuple[float, str]:
+    """(value, label) of the validation figure that compares a champion with a challenger: accuracy for IMDB,
+    MAE in °C for Jena. Not the normalized MAE: each Jena run normalizes with its own training rows' statistics,
+    so a champion trained on January-March and a challenger trained on January-October measure their normalized
+    errors in different units. A metrics.json without the figure (an older run) falls back to the metric."""
+    key, label, _ = validation_metric(metrics)
+    spec = FAMILIES[family(metrics["model"])]
+    value = (metrics.get("validation") or {}).get(spec.compared)
+    if isinstance(value, (int, float)) and not isinstance(value, bool):
+        return float(value), spec.compared_label
+    return validation_value(metrics), label
+
+
 def read_champion(registry_dir: Path, model: str) -> dict | None:
     """The registry entry of `model`'s champion, or None if it has none yet.
 
@@ -124,6 +137,7 @@ def decide(candidate: dict, champion: dict | None, champion_now: dict | None = N
     """
     _, label, higher = validation_metric(candidate)
     value = validation_value(candidate)
+    compared, compared_label = comparison_value(candidate)
     if champion is not None and champion["model"] != candidate["model"]:
         raise SettingsError(f"candidate is a {candidate['model']} run; the champion is a {champion['model']}")
     if champion is not None and champion["run_id"] == candidate.get("run_id"):
@@ -132,15 +146,16 @@ def decide(candidate: dict, champion: dict | None, champion_now: dict | None = N
         return {"promote": False, "reason": f"not blessed: {_blessing_sentence(candidate, label, value)}"}
     if champion is None:
         return {"promote": True, "reason": f"first champion; blessed: {_blessing_sentence(candidate, label, value)}"}
-    best = validation_value(champion["metrics"])
+    best, _ = comparison_value(champion["metrics"])
     where = ""
     if champion_now is not None:
         data = lambda m: (m.get("data") or {}).get("sha256")  # noqa: E731
         if data(champion_now) != data(candidate):
             raise SettingsError(f"champion {champion['run_id']} was judged on data {str(data(champion_now))[:12]}…, "
                                 f"the candidate on {str(data(candidate))[:12]}…: not comparable")
-        best = validation_value(champion_now)
-        where = f" on the same data ({validation_value(champion['metrics']):.4g} on its own)"
+        best, _ = comparison_value(champion_now)
+        where = f" on the same data ({comparison_value(champion['metrics'])[0]:.4g} on its own)"
+    value, label = compared, compared_label
     better = value > best if higher else value < best  # strictly: a tie keeps the champion
     if not math.isfinite(value) or not better:
         tie = " (a tie keeps the champion)" if value == best else ""
@@ -237,20 +252,20 @@ def register(registry_dir: Path, model: str, metrics: dict, run_dir: Path,
             champion_now = None  # the champion changed meanwhile: its figure on this data is not the one judged
         decision = decide(metrics, champion, champion_now)
         entry = promote(registry_dir, model, metrics, run_dir) if decision["promote"] else champion
-    _, label, _ = validation_metric(metrics)
-    return {
+    value, label = comparison_value(metrics)
+    return {  # the figures that compare models (comparison_value): accuracy, or val MAE in °C
         "model": model,
         "run_id": metrics.get("run_id"),
         "promoted": decision["promote"],
         "reason": decision["reason"],
         "metric": label,
-        "candidate_value": validation_value(metrics),
+        "candidate_value": value,
         "champion_run_id": entry["run_id"] if entry else None,  # the champion after this decision
-        "champion_value": validation_value(entry["metrics"]) if entry else None,
+        "champion_value": comparison_value(entry["metrics"])[0] if entry else None,
         "previous_champion_run_id": champion["run_id"] if champion else None,
         # the champion before the decision, on its own data and on this run's (None: the same data)
-        "champion_own_value": validation_value(champion["metrics"]) if champion else None,
-        "champion_now_value": validation_value(champion_now) if champion_now else None,
+        "champion_own_value": comparison_value(champion["metrics"])[0] if champion else None,
+        "champion_now_value": comparison_value(champion_now)[0] if champion_now else None,
     }
 
 

@@ -76,15 +76,15 @@ def running_service(db: str, fixture_mirror: Path, base: Path, **settings: str) 
     shutil.copytree(fixture_mirror, mirror)
     port = free_port()
     env = clean_env()
-    env.update(
-        DB=db,
-        SEQCONV_PORT=str(port),
-        SEQCONV_SERVICE_DIR=str(base / "service"),
-        PREFECT_HOME=str(base / "prefect-home"),
-        SEQCONV_MIRROR=str(mirror),
-        SEQCONV_JENA_FILES=JENA_FILES,
-        **settings,
-    )
+    env.update({
+        "DB": db,
+        "SEQCONV_PORT": str(port),
+        "SEQCONV_SERVICE_DIR": str(base / "service"),
+        "PREFECT_HOME": str(base / "prefect-home"),
+        "SEQCONV_MIRROR": str(mirror),
+        "SEQCONV_JENA_FILES": JENA_FILES,
+        **settings,  # last: a test's own settings win
+    })
     pg_dir = None
     if db == "postgres":
         found = postgres_programs()

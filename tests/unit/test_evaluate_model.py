@@ -174,5 +174,8 @@ def test_a_champion_trained_on_other_data_is_judged_again_on_the_new_data(tmp_pa
             challenger["baselines"]["persistence"][split]["mae_celsius"], rel=1e-5)
     assert again["validation"] != metrics["validation"]
     result = registry.promote_model.fn(runs.registry_dir(artifacts), "jena_conv", new_run, judged)
-    assert result["champion_now_value"] == again["validation"]["mae"]
-    assert result["champion_own_value"] == metrics["validation"]["mae"]
+    # compared in °C: the two normalized MAEs are in units of different training statistics
+    assert result["metric"] == "val MAE (°C)"
+    assert result["champion_now_value"] == again["validation"]["mae_celsius"]
+    assert result["champion_own_value"] == metrics["validation"]["mae_celsius"]
+    assert result["candidate_value"] == challenger["validation"]["mae_celsius"]

@@ -99,9 +99,9 @@ def test_a_candidate_that_is_not_blessed_is_never_promoted(tmp_path, champion):
         (imdb_metrics, 0.874, 0.881, True, "val accuracy 0.881 beats champion c1's 0.874"),
         (imdb_metrics, 0.874, 0.870, False, "val accuracy 0.87 does not beat champion c1's 0.874"),
         (imdb_metrics, 0.874, 0.874, False, "val accuracy 0.874 does not beat champion c1's 0.874 (a tie keeps"),
-        (jena_metrics, 0.27, 0.26, True, "val MAE 0.26 beats champion c1's 0.27"),
-        (jena_metrics, 0.27, 0.30, False, "val MAE 0.3 does not beat champion c1's 0.27"),
-        (jena_metrics, 0.27, 0.27, False, "val MAE 0.27 does not beat champion c1's 0.27 (a tie keeps"),
+        (jena_metrics, 0.27, 0.26, True, "val MAE (°C) 2.21 beats champion c1's 2.295"),
+        (jena_metrics, 0.27, 0.30, False, "val MAE (°C) 2.55 does not beat champion c1's 2.295"),
+        (jena_metrics, 0.27, 0.27, False, "val MAE (°C) 2.295 does not beat champion c1's 2.295 (a tie keeps"),
     ],
 )
 def test_a_blessed_candidate_must_beat_the_champion(tmp_path, make, champion_value, candidate_value, promoted,
@@ -110,6 +110,17 @@ def test_a_blessed_candidate_must_beat_the_champion(tmp_path, make, champion_val
     decision = decide(make("r2", candidate_value), champion)
     assert decision["promote"] is promoted
     assert decision["reason"].startswith(reason)
+
+
+def test_jena_runs_are_compared_in_degrees_not_in_their_own_normalized_units(tmp_path):
+    # A champion trained on winter rows (small std) and a challenger on the whole year (large std): the
+    # challenger's normalized MAE is the smaller, its error in °C the larger. °C decides.
+    champion = jena_metrics("c1", 0.40)
+    champion["validation"]["mae_celsius"] = 2.0
+    challenger = jena_metrics("r2", 0.30)
+    challenger["validation"]["mae_celsius"] = 2.4
+    decision = decide(challenger, champion_of(tmp_path, champion))
+    assert decision == {"promote": False, "reason": "val MAE (°C) 2.4 does not beat champion c1's 2"}
 
 
 def test_the_champion_run_itself_is_not_promoted_again(tmp_path):

@@ -1,0 +1,119 @@
+"""When new data arrives (README, "When new data arrives"), end to end on real data and the real service.
+
+The Jena station's January-May file (`mpi_roof_2024a.csv`) is published and `train-all` runs through the deployment
+on a real Prefect server with its cpu and gpu workers; its run becomes the champion (through the registry's own API
+when a smoke-trained model is not blessed). Then the June-October file arrives and the same deployment runs again:
+the drift report flags the season's features, the champion is judged again on the new splits, the challenger is
+trained and compared with it on the same windows, and the decision is reported.
+"""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import time
+from pathlib import Path
+
+import pytest
+
+from tests.support.service import SERVICE, backend, running_service
+
+pytestmark = pytest.mark.e2e
+MODEL = "jena_conv_gru"
+SPRING, SUMMER = "mpi_roof_2024a.csv", "mpi_roof_2024b.csv"
+
+
+@pytest.fixture(scope="module")
+def service(shared_datasets, tmp_path_factory):
+    """The service with the real mirror; its workers' default station files are the two of 2024."""
+    with running_service(backend(), shared_datasets, tmp_path_factory.mktemp("new-data"),
+                         SEQCONV_JENA_FILES=f"{SPRING} {SUMMER}") as running:
+        yield running
+
+
+def train_all(service: dict, **parameters) -> tuple[str, float]:
+    """`prefect deployment run train-all/train-all --watch` with these parameters; its run id and wall seconds."""
+    base = service["base"]
+    params = dict(profile="smoke", models=[MODEL], data_dir=str(base / "data"), artifacts_dir=str(base / "artifacts"),
+                  **parameters)
+    runs_before = set((base / "artifacts" / "runs").glob("*"))
+    started = time.perf_counter()
+    run = subprocess.run(["bash", str(SERVICE), "run", "train-all/train-all", "--params", json.dumps(params)],
+                         env=service["env"], capture_output=True, text=True, timeout=900)
+    seconds = time.perf_counter() - started
+    assert run.returncode == 0, run.stdout[-3000:] + run.stderr[-3000:]
+    new = sorted(set((base / "artifacts" / "runs").glob("*")) - runs_before)
+    assert len(new) == 1, new
+    return new[0].name, seconds
+
+
+def test_new_station_data_is_reported_as_drift_and_the_champion_is_judged_on_it(service):
+    base = service["base"]
+    data, artifacts = base / "data", base / "artifacts"
+    registry = artifacts / "registry"
+
+    # Spring: the first publication has nothing to compare with; its run becomes the champion.
+    first, _ = train_all(service, jena_files=[SPRING])
+    first_drift = json.loads((data / "validation" / "jena.drift.json").read_text())
+    assert first_drift["reference"]["kind"] == "none" and first_drift["flagged"] == []
+    first_dir = artifacts / "runs" / first / MODEL
+    if not (registry / f"{MODEL}.json").is_file():  # two smoke epochs rarely beat persistence: record it anyway
+        from tasks.registry import promote
+
+        promote(registry, MODEL, json.loads((first_dir / "metrics.json").read_text()), first_dir)
+    champion = json.loads((registry / f"{MODEL}.json").read_text())
+    assert champion["run_id"] == first
+    own = json.loads((first_dir / "metrics.json").read_text())
+    assert set(own["splits"]["val"]["months"]) <= {"2024-01", "2024-02", "2024-03", "2024-04", "2024-05"}
+
+    # Summer arrives: the scheduled deployment runs again with its workers' files, both halves of 2024.
+    second, seconds = train_all(service)
+    print(f"second train-all run (new data, drift, champion judged again, challenger trained): {seconds:.0f} s")
+
+    drift = json.loads((data / "validation" / "jena.drift.json").read_text())
+    assert drift["reference"]["kind"] == "champion"
+    assert (drift["reference"]["model"], drift["reference"]["run"]) == (MODEL, first)
+    assert drift["reference"]["months"][-1] <= "2024-05" and drift["new"]["months"][-1] == "2024-10"
+    kl = {f["name"]: f["kl"] for f in drift["features"]}
+    print("drift, most moved first:", [(f["name"], round(f["kl"], 3)) for f in drift["features"][:6]])
+    assert [f["kl"] for f in drift["features"]] == sorted(kl.values(), reverse=True)
+    # Temperature and the features that follow it (moisture, saturation pressure) moved most; the wind least.
+    seasonal = {"T (degC)", "Tpot (K)", "Tdew (degC)", "VPmax (mbar)", "VPact (mbar)", "sh (g/kg)", "H2OC (mmol/mol)"}
+    assert {f["name"] for f in drift["features"][:5]} <= seasonal and "T (degC)" in drift["flagged"]
+    assert kl["T (degC)"] > 1 > kl["wv (m/s)"] and "wv (m/s)" not in drift["flagged"]
+
+    # The champion judged again on the new version, on the very windows the challenger is judged on.
+    again = json.loads((artifacts / "evaluations" / f"{second}-champion" / MODEL / "metrics.json").read_text())
+    challenger = json.loads((artifacts / "runs" / second / MODEL / "metrics.json").read_text())
+    assert again["data"]["sha256"] == challenger["data"]["sha256"] != own["data"]["sha256"]
+    for split in ("validation", "test"):
+        assert again[split]["windows"] == challenger[split]["windows"]
+    for baseline in ("persistence", "mean"):  # the same baselines, in °C (each normalizes with its own training rows)
+        for split in ("val", "test"):
+            assert again["baselines"][baseline][split]["mae_celsius"] == pytest.approx(
+                challenger["baselines"][baseline][split]["mae_celsius"], rel=1e-6)
+    assert "2024-10" in challenger["splits"]["test"]["months"]
+
+    report = (artifacts / "runs" / second / "report.md").read_text()
+    section = report[report.index(f"## {MODEL}"):]
+    assert (f"Champion {first} trained on other data: val MAE (°C) {own['validation']['mae_celsius']:.4g} on its "
+            f"own data, {again['validation']['mae_celsius']:.4g} judged again on this run's data") in section
+    promoted = json.loads((registry / f"{MODEL}.json").read_text())["run_id"] == second
+    assert f"**Promoted: {'yes' if promoted else 'no'}.**" in section, section  # the decision, with its reason
+    assert "Data drift: jena" in report and "T (degC)" in report[report.index("Data drift: jena"):]
+
+    from prefect.client.orchestration import SyncPrefectClient
+    from prefect.client.schemas.filters import ArtifactFilter, ArtifactFilterKey
+
+    with SyncPrefectClient(f"http://127.0.0.1:{service['port']}/api") as client:
+        keys = ["drift-jena", "train-all-report"]
+        found = client.read_artifacts(artifact_filter=ArtifactFilter(key=ArtifactFilterKey(any_=keys)))
+        assert {a.key for a in found} == set(keys)
+        latest_drift = max((a for a in found if a.key == "drift-jena"), key=lambda a: a.created)
+        assert describe(first) in latest_drift.data
+        assert "Forecast target T (degC): KL divergence" in latest_drift.data
+
+
+def describe(run_id: str) -> str:
+    """How the drift artifact names a champion reference (tasks.drift.describe_reference)."""
+    return f"champion {MODEL} run {run_id}"
