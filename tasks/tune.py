@@ -171,12 +171,15 @@ def trial_row(number: int, overrides: Mapping[str, str], run_dir: Path | str) ->
     metrics = runs.read_metrics(folder)
     training = runs.read_json(folder / runs.TRAINING, "written when training finished")
     settings = runs.read_settings(folder)
-    metric = family_of(settings.model).metric
+    spec = family_of(settings.model)
+    metric = spec.metric
     val, test = metrics["validation"], metrics.get("test") or {}
     return {
         "trial": number,
         "settings": {key: getattr(settings, key) for key in overrides},
         "val": val[metric],
+        # what chooses: °C for Jena, since trials that change the split normalize with other statistics
+        "val_compared": val.get(spec.compared, val[metric]),
         "test": test.get(metric),
         "val_celsius": val.get("mae_celsius"),
         "test_celsius": test.get("mae_celsius"),
@@ -189,13 +192,14 @@ def trial_row(number: int, overrides: Mapping[str, str], run_dir: Path | str) ->
 
 
 def choose_winner(rows: Sequence[Mapping], higher_is_better: bool) -> int:
-    """Index of the best row on the validation figure alone; ties: fewer seconds, then the earlier trial. A
-    trial whose figure is missing or NaN (diverged) wins only if every trial's is."""
+    """Index of the best row on the validation figure alone (`val_compared`: Jena's MAE in °C, where present;
+    else `val`); ties: fewer seconds, then the earlier trial. A trial whose figure is missing or NaN (diverged)
+    wins only if every trial's is."""
     if not rows:
         raise ValueError("no trials to choose from")
 
     def rank(i: int) -> tuple:
-        val = rows[i].get("val")
+        val = rows[i].get("val_compared", rows[i].get("val"))
         bad = val is None or not math.isfinite(float(val))
         score = math.inf if bad else (-float(val) if higher_is_better else float(val))
         seconds = rows[i].get("seconds")

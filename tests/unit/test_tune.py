@@ -87,6 +87,14 @@ def test_the_winner_is_chosen_on_validation_then_seconds_then_order():
     assert choose_winner([row(1, math.nan, 1), row(2, 0.9, 5)], False) == 1  # a diverged trial never wins
 
 
+def test_jena_trials_are_chosen_in_degrees_since_a_split_change_changes_the_normalization():
+    # trial 1 has the smaller normalized MAE, but its training rows had the smaller std: in °C it is worse
+    first, second = row(1, 0.30, 5), row(2, 0.32, 5)
+    first.update(val_compared=2.9, val_celsius=2.9)
+    second.update(val_compared=2.7, val_celsius=2.7)
+    assert choose_winner([first, second], False) == 1
+
+
 def summary(base="smoke", model="imdb_conv"):
     return {"tune_id": "T", "model": model, "base_profile": base, "metric": "accuracy",
             "metric_label": "val accuracy", "higher_is_better": True, "keys": ["dropout"],
