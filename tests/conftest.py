@@ -62,7 +62,8 @@ def ingested_data(prefect_harness, fixture_mirror, tmp_path_factory) -> Path:
     from flows.ingest import ingest_imdb_flow, ingest_jena_flow
 
     data_dir = tmp_path_factory.mktemp("data")
-    ingest_imdb_flow(mirror=str(fixture_mirror), data_dir=str(data_dir))
+    artifacts = tmp_path_factory.mktemp("artifacts")  # no registry: not the checkout's ./artifacts, whatever it holds
+    ingest_imdb_flow(mirror=str(fixture_mirror), data_dir=str(data_dir), artifacts_dir=str(artifacts))
     ingest_jena_flow(mirror=str(fixture_mirror), data_dir=str(data_dir),
-                     files=["mpi_roof_2024a.csv", "mpi_roof_2024b.csv"])
+                     files=["mpi_roof_2024a.csv", "mpi_roof_2024b.csv"], artifacts_dir=str(artifacts))
     return data_dir

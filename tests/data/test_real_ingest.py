@@ -30,8 +30,9 @@ def mirror_sums(mirror: Path) -> dict[str, str]:
 def real_data(prefect_harness, shared_datasets: Path, tmp_path_factory) -> Path:
     """A data dir with IMDB and the two 2024 station files ingested from the real mirror."""
     data_dir = tmp_path_factory.mktemp("real-data")
-    ingest_imdb_flow(mirror=str(shared_datasets), data_dir=str(data_dir))
-    ingest_jena_flow(mirror=str(shared_datasets), data_dir=str(data_dir), files=STATION_FILES)
+    ingest_imdb_flow(mirror=str(shared_datasets), data_dir=str(data_dir), artifacts_dir=str(data_dir / "artifacts"))
+    ingest_jena_flow(mirror=str(shared_datasets), data_dir=str(data_dir), files=STATION_FILES,
+                     artifacts_dir=str(data_dir / "artifacts"))
     return data_dir
 
 

@@ -42,11 +42,12 @@ MARKER = Path(tempfile.gettempdir()) / f"seqconv-npz-ran-code-{os.getpid()}"  # 
 
 
 def ingest_imdb(mirror: Path | str, data_dir: Path) -> Path:
-    return ingest_imdb_flow(mirror=str(mirror), data_dir=str(data_dir))
+    return ingest_imdb_flow(mirror=str(mirror), data_dir=str(data_dir), artifacts_dir=str(Path(data_dir) / "artifacts"))
 
 
 def ingest_jena(mirror: Path | str, data_dir: Path, files: list[str] | None = None) -> Path:
-    return ingest_jena_flow(mirror=str(mirror), data_dir=str(data_dir), files=files)
+    return ingest_jena_flow(mirror=str(mirror), data_dir=str(data_dir), files=files,
+                            artifacts_dir=str(Path(data_dir) / "artifacts"))
 
 
 def mirror_sums(mirror: Path) -> dict[str, str]:
