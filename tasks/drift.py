@@ -207,9 +207,9 @@ def _validate(frame: pd.DataFrame, expectations: list, name: str) -> list:
     """Run expectations on a frame with the ephemeral GX context tasks.validate uses; the results in order."""
     import great_expectations as gx
 
-    from tasks.validate import _context  # one ephemeral context per process, shared with the validation suites
+    from tasks.validate import gx_context  # one ephemeral context per process, shared with the validation suites
 
-    context = _context()
+    context = gx_context()
     suite = context.suites.add(gx.ExpectationSuite(name=f"drift.{name}.{uuid.uuid4().hex[:8]}",
                                                    expectations=expectations))
     asset = context.data_sources.add_pandas(f"drift-{uuid.uuid4().hex[:8]}").add_dataframe_asset(name)

@@ -271,7 +271,7 @@ def run_suite(frame: pd.DataFrame, suite, batch: str) -> SuiteResult:
     """
     import great_expectations as gx
 
-    context = _context()
+    context = gx_context()
     present = set(frame.columns)
     runnable = gx.ExpectationSuite(
         name=f"{suite.name}.{uuid.uuid4().hex[:8]}",  # one context serves many runs: names must differ
@@ -301,7 +301,7 @@ def run_suite(frame: pd.DataFrame, suite, batch: str) -> SuiteResult:
 
 
 @functools.cache
-def _context():
+def gx_context():
     """One ephemeral Great Expectations context per process (each one makes a temporary docs folder)."""
     os.environ.setdefault("GX_ANALYTICS_ENABLED", "false")
     import great_expectations as gx
