@@ -9,6 +9,8 @@ on resume, the best epoch and its value, so the best checkpoint and early stoppi
     backup/epoch-0003/state.weights.h5   model and optimizer after epoch 3
                       best.weights.h5    the best epoch's weights (a hard link when the best is this epoch)
                       snapshot.json      {"epochs_done": 3, "best_epoch": 2, "best_value": 0.41}
+
+With weight averaging on (AveragedWeights), both weight files hold the averaged weights, as validation saw them.
 """
 
 from __future__ import annotations
@@ -141,3 +143,17 @@ class Checkpoints(keras.callbacks.Callback):
                                        self.snapshot)
         if self.snapshot.stopped_early(self.patience):
             self.model.stop_training = True
+
+
+class AveragedWeights(keras.callbacks.SwapEMAWeights):
+    """Judge and keep the averaged weights (TrainSettings.weight_averaging): Keras' SwapEMAWeights, swapping at
+    every epoch's end, so validation and the snapshot written after it (Checkpoints, later in the callback list)
+    see the average, and the raw weights come back at the next epoch's start.
+
+    A snapshot is therefore always written swapped (the model holds the average, the optimizer the raw weights);
+    `resumed=True` says so for a run restored from one, so its first epoch swaps back before training.
+    """
+
+    def __init__(self, resumed: bool = False):
+        super().__init__(swap_on_epoch=True)
+        self._ema_weights_in_model = resumed

@@ -214,6 +214,9 @@ class TrainSettings:
     weight_decay: float = 0.0  # decoupled weight decay per step, as a fraction of the learning rate (0 = the book)
     lr_schedule: str = "constant"  # one of LR_SCHEDULES: "constant" (the book), or "cosine": from learning_rate
     # down to 0 over `epochs` by a half cosine, set at the start of each epoch (so a resumed run is on schedule)
+    weight_averaging: float = 0.0  # momentum of an exponential moving average of the weights, per step (Polyak
+    # averaging, Keras' use_ema): validation judges, and the run keeps, the averaged weights. 0 = off (the book);
+    # 0.99 averages about the last 100 steps. Same parameters; the average of nearby checkpoints, not a new model
     seed: int = 1337  # keras.utils.set_random_seed: weights, shuffling, dropout
     deterministic: bool = True  # tf op determinism: same machine, same settings -> same metrics
     early_stopping_patience: int = 0  # epochs without a better validation metric before stopping; 0 = off
@@ -490,7 +493,7 @@ def check_settings(s: TrainSettings) -> None:
         problems.append(f"model={s.model!r}: must be one of {', '.join(MODELS)}")
     if not (math.isfinite(s.learning_rate) and s.learning_rate > 0):
         problems.append(f"learning_rate={s.learning_rate}: must be a finite positive number")
-    for name in ("dropout", "embedding_dropout", "gru_dropout"):
+    for name in ("dropout", "embedding_dropout", "gru_dropout", "weight_averaging"):
         if not 0 <= getattr(s, name) < 1:  # NaN fails this too
             problems.append(f"{name}={getattr(s, name)}: must be in [0, 1)")
     for name in ("weight_decay", "input_noise"):

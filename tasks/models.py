@@ -42,12 +42,15 @@ OPTIMIZERS: dict[str, Callable[..., keras.optimizers.Optimizer]] = {  # TrainSet
 
 
 def make_optimizer(name: str = "rmsprop", learning_rate: float = RMSPROP_LEARNING_RATE,
-                   weight_decay: float = 0.0) -> keras.optimizers.Optimizer:
+                   weight_decay: float = 0.0, weight_averaging: float = 0.0) -> keras.optimizers.Optimizer:
     """An optimizer by name. `weight_decay` is Keras 3's decoupled decay (each step shrinks every weight by
-    learning_rate * weight_decay of itself): it fights overfitting without adding a parameter."""
+    learning_rate * weight_decay of itself): it fights overfitting without adding a parameter.
+    `weight_averaging` > 0 keeps an exponential moving average of the weights with that momentum (Keras'
+    use_ema); tasks.checkpoint.AveragedWeights swaps it in for validation and for the kept checkpoints."""
     if name not in OPTIMIZERS:
         raise SettingsError(f"optimizer={name!r}: must be one of {', '.join(OPTIMIZERS)}")
-    return OPTIMIZERS[name](learning_rate=learning_rate, weight_decay=weight_decay or None)
+    averaging = dict(use_ema=True, ema_momentum=weight_averaging) if weight_averaging else {}
+    return OPTIMIZERS[name](learning_rate=learning_rate, weight_decay=weight_decay or None, **averaging)
 
 
 # ---------------------------------------------------------------------------------------------------------------
@@ -408,5 +411,5 @@ def build_model(s, n_features: int = len(JENA_FEATURES)) -> keras.Model:
         n_features: measurements per timestep (Jena models; IMDB ignores it).
     """
     arguments = SETTINGS_ARGUMENTS[s.model](s, n_features)
-    optimizer = make_optimizer(s.optimizer, s.learning_rate, s.weight_decay)
+    optimizer = make_optimizer(s.optimizer, s.learning_rate, s.weight_decay, s.weight_averaging)
     return MODEL_BUILDERS[s.model](learning_rate=s.learning_rate, optimizer=optimizer, **arguments)

@@ -124,6 +124,8 @@ def make_callbacks(run_dir: Path, s: TrainSettings, restored) -> list:
     ]
     if s.tensorboard:
         callbacks.insert(0, keras.callbacks.TensorBoard(str(run_dir / "tensorboard")))
+    if s.weight_averaging:  # before Checkpoints, so the snapshot's best weights are the averaged ones
+        callbacks.insert(0, checkpoint.AveragedWeights(resumed=restored is not None))
     if s.lr_schedule != "constant":  # set from the epoch number, so a resumed run continues on schedule
         callbacks.insert(0, keras.callbacks.LearningRateScheduler(lambda epoch: learning_rate_at(s, epoch)))
     return callbacks

@@ -321,12 +321,15 @@ def test_the_regularizers_add_no_parameters_and_are_off_by_default():
         m: MODEL_BUILDERS[m]().count_params() for m in plain}
     kinds = (keras.layers.Dropout, keras.layers.SpatialDropout1D, keras.layers.GaussianNoise)
     assert not any(isinstance(layer, kinds) for model in plain.values() for layer in model.layers)
+    assert not any(model.optimizer.use_ema for model in plain.values())
 
     imdb = build_model(resolve_settings("imdb_conv", "seed", {"embedding_dropout": "0.2", "dropout": "0.5",
-                                                              "weight_decay": "0.01", "optimizer": "adam"}))
+                                                              "weight_decay": "0.01", "optimizer": "adam",
+                                                              "weight_averaging": "0.99"}))
     assert imdb.count_params() == 1_315_937
     assert isinstance(imdb.layers[2], keras.layers.SpatialDropout1D) and imdb.layers[2].rate == 0.2
     assert type(imdb.optimizer).__name__ == "Adam" and imdb.optimizer.weight_decay == pytest.approx(0.01)
+    assert imdb.optimizer.use_ema and imdb.optimizer.ema_momentum == pytest.approx(0.99)
 
     gru = resolve_settings("jena_conv_gru", "seed", {"input_noise": "0.2", "gru_dropout": "0.3", "dropout": "0.1"})
     model = build_model(gru)

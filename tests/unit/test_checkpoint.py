@@ -10,24 +10,27 @@ import keras
 import numpy as np
 import pytest
 
-from tasks.checkpoint import Checkpoints, latest_snapshot, restore, write_snapshot
+from tasks.checkpoint import AveragedWeights, Checkpoints, latest_snapshot, restore, write_snapshot
 from tasks.train import keep_history
 
 pytestmark = pytest.mark.unit
 
 
-def _model(seed: int = 0) -> keras.Model:
+def _model(seed: int = 0, averaging: float = 0.0) -> keras.Model:
     keras.utils.set_random_seed(seed)
     model = keras.Sequential([keras.Input((3,)), keras.layers.Dense(2), keras.layers.Dense(1)])
-    model.compile(optimizer=keras.optimizers.RMSprop(1e-2), loss="mse")
+    ema = dict(use_ema=True, ema_momentum=averaging) if averaging else {}
+    model.compile(optimizer=keras.optimizers.RMSprop(1e-2, **ema), loss="mse")
     model.optimizer.build(model.trainable_variables)  # as after a first training step
     return model
 
 
-def _fit(model: keras.Model, epochs: int, callbacks=(), initial_epoch: int = 0) -> None:
-    x = np.arange(48, dtype="float32").reshape(16, 3) / 48
-    model.fit(x, x.sum(axis=1), batch_size=4, epochs=epochs, initial_epoch=initial_epoch, shuffle=False,
-              callbacks=list(callbacks), verbose=0)
+X = np.arange(48, dtype="float32").reshape(16, 3) / 48
+
+
+def _fit(model: keras.Model, epochs: int, callbacks=(), initial_epoch: int = 0, validate: bool = False):
+    return model.fit(X, X.sum(axis=1), batch_size=4, epochs=epochs, initial_epoch=initial_epoch, shuffle=False,
+                     callbacks=list(callbacks), verbose=0, validation_data=(X, X.sum(axis=1)) if validate else None)
 
 
 def _mark(model: keras.Model, value: float) -> None:
@@ -76,6 +79,45 @@ def test_resumed_training_matches_uninterrupted_training(tmp_path):
     for a, b in zip(straight.get_weights(), again.get_weights()):
         np.testing.assert_allclose(a, b, rtol=1e-6)
     assert latest_snapshot(tmp_path).epochs_done == 4
+
+
+def test_weight_averaging_is_what_validation_judges_and_the_snapshot_keeps(tmp_path):
+    averaged = _model(averaging=0.5)
+    history = _fit(averaged, 1, [AveragedWeights(), Checkpoints(tmp_path, "val_loss", "min")], validate=True)
+    raw = _model()  # the same steps without averaging: the raw weights (the average never feeds back)
+    _fit(raw, 1)
+    kept = _model(seed=3, averaging=0.5)
+    kept.load_weights(latest_snapshot(tmp_path).best_weights)
+    judged = history.history["val_loss"][0]
+    assert kept.evaluate(X, X.sum(axis=1), verbose=0) == pytest.approx(judged, rel=1e-5)
+    assert raw.evaluate(X, X.sum(axis=1), verbose=0) != pytest.approx(judged, rel=1e-3), "averaging is off"
+
+
+def test_resumed_training_with_weight_averaging_matches_uninterrupted_training(tmp_path):
+    straight = _model(averaging=0.5)
+    _fit(straight, 4, [AveragedWeights(), Checkpoints(tmp_path / "straight", "loss", "min")])
+
+    class Killed(keras.callbacks.Callback):  # the process dies after its second epoch's snapshot
+        def on_epoch_end(self, epoch, logs=None):
+            self.model.stop_training = epoch == 1
+
+    first = _model(averaging=0.5)
+    _fit(first, 4, [AveragedWeights(), Checkpoints(tmp_path / "resumed", "loss", "min"), Killed()])
+    shutil.copytree(tmp_path / "resumed", tmp_path / "copy")
+    snapshot = latest_snapshot(tmp_path / "resumed")
+    again = _model(seed=7, averaging=0.5)
+    restore(again, snapshot)
+    _fit(again, 4, [AveragedWeights(resumed=True), Checkpoints(tmp_path / "resumed", "loss", "min",
+                                                               restored=snapshot)], initial_epoch=2)
+    for a, b in zip(straight.get_weights(), again.get_weights()):
+        np.testing.assert_allclose(a, b, rtol=1e-6)
+    for a, b in zip(straight.optimizer.variables, again.optimizer.variables):
+        np.testing.assert_allclose(a.numpy(), b.numpy(), rtol=1e-6)
+    # without `resumed=True` the restored run would train on from the average: the check above would fail
+    wrong = _model(seed=7, averaging=0.5)
+    restore(wrong, latest_snapshot(tmp_path / "copy"))
+    _fit(wrong, 4, [AveragedWeights()], initial_epoch=2)
+    assert not all(np.allclose(a, b, rtol=1e-6) for a, b in zip(straight.get_weights(), wrong.get_weights()))
 
 
 def test_a_snapshot_torn_by_a_kill_is_ignored_and_cleared(tmp_path):

@@ -72,6 +72,7 @@ def test_overrides_win_and_are_typed() -> None:
          "block_pattern='train,val': must be comma-separated names from train, val, test, each at least once"),
         ("jena_conv", "seed", {"split": "blocked", "block_pattern": "train,val,tset"}, "block_pattern="),
         ("jena_conv_gru", "seed", {"gru_dropout": "1"}, "gru_dropout=1.0: must be in [0, 1)"),
+        ("imdb_conv", "seed", {"weight_averaging": "1"}, "weight_averaging=1.0: must be in [0, 1)"),
         ("jena_conv_gru", "seed", {"input_noise": "-0.1"}, "input_noise=-0.1: must be a finite number >= 0"),
         ("imdb_conv", "seed", {"weight_decay": "inf"}, "weight_decay=inf: must be a finite number >= 0"),
         ("imdb_conv", "seed", {"optimizer": "sgd"}, "optimizer='sgd': must be one of rmsprop, adam"),

@@ -91,3 +91,33 @@ def test_time_left_and_history_cut(tmp_path):
     history.write_text("epoch,loss\n0,0.5\n1,0.4\n2,0.3\n3,0.2")  # the last row torn by a kill
     keep_history(history, 2)
     assert history.read_text() == "epoch,loss\n0,0.5\n1,0.4\n"
+
+
+def test_the_kept_model_is_the_one_validation_judged_best_with_or_without_weight_averaging(tmp_path):
+    """With weight averaging on, validation judges the averaged weights and the run keeps them (not the raw
+    weights of the same epoch); without it, the raw weights of the best epoch. Training itself is the same."""
+    import csv
+
+    import keras
+
+    from tasks.data import dataset_path, jena_dataset, prepare_jena
+
+    publish_jena(tmp_path / "data")
+    history = {}
+    for averaging in ("0", "0.9"):
+        settings = resolve_settings("jena_conv", "smoke", {**TINY, "epochs": "3", "weight_averaging": averaging})
+        run_dir = tmp_path / averaging / "jena_conv"
+        training = train_model(settings, tmp_path / "data", run_dir, "r1")
+        with open(run_dir / "history.csv") as f:
+            history[averaging] = list(csv.DictReader(f))
+        model = keras.models.load_model(run_dir / "model.keras")
+        assert bool(model.optimizer.use_ema) == (averaging != "0")
+        _, val = jena_dataset(prepare_jena(dataset_path(tmp_path / "data", "jena"), settings), "val", settings,
+                              shuffle=False, limit_batches=settings.validation_steps)
+        judged = float(history[averaging][training["best_epoch"] - 1]["val_loss"])
+        assert model.evaluate(val, verbose=0) == pytest.approx(judged, rel=1e-5)
+    plain, averaged = history["0"], history["0.9"]
+    loss = {k: [float(r["loss"]) for r in rows] for k, rows in history.items()}
+    assert loss["0"] == pytest.approx(loss["0.9"], rel=1e-5), "the average never feeds back into training"
+    val = {k: [float(r["val_loss"]) for r in rows] for k, rows in history.items()}
+    assert val["0"] != pytest.approx(val["0.9"], rel=1e-3), "validation saw the average"
