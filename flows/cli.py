@@ -218,6 +218,9 @@ def tune_parser(parser: argparse.ArgumentParser) -> None:
                              "--grid learning_rate=1e-3,3e-4 --grid dropout=0,0.5")
     trials.add_argument("--trials-file", default=None, metavar="FILE.json",
                         help='a JSON list of trials, each an object of settings, e.g. [{"learning_rate": 3e-4}]')
+    parser.add_argument("--seeds", default=None, metavar="S1,S2,...",
+                        help="run every trial once per seed and judge it on the mean (the table shows the range), "
+                             "e.g. --seeds 1337,7,42")
     parser.add_argument("--write-profile", default=None, metavar="NAME",
                         help="write the winner as profiles/NAME.json (or this .json path), for --profile NAME")
     parser.add_argument("--train-on", default="local", choices=list(TRAIN_ON),
@@ -247,11 +250,12 @@ def read_trials_file(path: str) -> list:
 
 def tune(args: argparse.Namespace) -> int:
     from tasks.data import dataset_path
-    from tasks.tune import parse_grid, plan_tune
+    from tasks.tune import parse_grid, parse_seeds, plan_tune
 
     grid = parse_grid(args.grid) if args.grid else None
     trials = read_trials_file(args.trials_file) if args.trials_file else None
-    plan_tune(args.model, args.profile, grid, trials, args.train_on, args.write_profile)  # before Prefect starts
+    seeds = parse_seeds(args.seeds) if args.seeds is not None else None
+    plan_tune(args.model, args.profile, grid, trials, args.train_on, args.write_profile, seeds)  # before Prefect
     if args.train_on == "local":
         dataset_path(Path(args.data_dir), family(args.model))
     start_temporary_server()
@@ -260,7 +264,7 @@ def tune(args: argparse.Namespace) -> int:
 
     tune_json = tune_flow(model=args.model, base_profile=args.profile, grid=grid, trials=trials,
                           data_dir=args.data_dir, artifacts_dir=args.artifacts_dir, train_on=args.train_on,
-                          write_profile=args.write_profile, force=args.force)
+                          write_profile=args.write_profile, force=args.force, seeds=seeds)
     report = Path(tune_json).with_name(runs.TUNE_REPORT).read_text(encoding="utf-8")
     print("\n".join(line for line in report.splitlines() if not line.startswith("![")).rstrip())
     print(Path(tune_json).parent)

@@ -1,7 +1,7 @@
 """tune: a small search over one model's settings, each trial a training run, judged on validation only.
 
     python -m flows.tune --model jena_conv_gru --profile quick --grid learning_rate=1e-3,3e-4 --grid batch_size=32,128
-        [--trials-file trials.json] [--write-profile NAME] [--train-on local|gpu-pool] [--force]
+        [--trials-file trials.json] [--seeds 1337,7,42] [--write-profile NAME] [--train-on local|gpu-pool] [--force]
 
 Deployed through prefect.yaml as `tune/<model>` (cpu pool, trials on `train-model/gpu`, several workers at once).
 Writes artifacts/tunes/<tune-id>/ (tune.json, tune.md, tune.png), the `tune-<model>` artifact, and with
@@ -24,7 +24,7 @@ from prefect import flow
 
 from flows.dispatch import train_runs
 from tasks import runs
-from tasks.tune import plan_tune, summarize_tune, write_winner_profile
+from tasks.tune import parse_seeds, plan_tune, summarize_tune, trial_jobs, write_winner_profile
 
 
 @flow(name="tune", log_prints=True)
@@ -38,15 +38,18 @@ def tune_flow(
     train_on: str = "local",
     write_profile: str | None = None,
     force: bool = False,
+    seeds: list[int] | None = None,
 ) -> str:
-    """Train one run per trial (a grid's combinations, or a list of overrides) on top of `base_profile`, choose
-    the winner on validation, write the table and plot, and optionally the winner as a profile; returns tune.json."""
+    """Train one run per trial (a grid's combinations, or a list of overrides) on top of `base_profile`, or one
+    per trial and seed with `seeds` (judged on the mean), choose the winner on validation, write the table and
+    plot, and optionally the winner as a profile; returns tune.json."""
     data_dir, artifacts_dir = str(Path(data_dir).resolve()), str(Path(artifacts_dir).resolve())
-    trial_overrides = plan_tune(model, base_profile, grid, trials, train_on, write_profile)  # before any training
+    trial_overrides = plan_tune(model, base_profile, grid, trials, train_on, write_profile, seeds)  # before training
+    seeds = parse_seeds(seeds) if seeds is not None else None
     tune_id = runs.new_run_id()
-    jobs = [(model, runs.trial_run_id(tune_id, n), overrides) for n, overrides in enumerate(trial_overrides, 1)]
+    jobs = [(model, run_id, overrides) for run_id, overrides in trial_jobs(tune_id, trial_overrides, seeds)]
     run_dirs = train_runs(jobs, base_profile, data_dir, artifacts_dir, train_on, force, tags=["tune", tune_id])
-    tune_json = summarize_tune(model, base_profile, tune_id, trial_overrides, run_dirs, artifacts_dir)
+    tune_json = summarize_tune(model, base_profile, tune_id, trial_overrides, run_dirs, artifacts_dir, seeds)
     if write_profile:
         write_winner_profile(tune_json, write_profile)
     return tune_json

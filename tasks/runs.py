@@ -92,9 +92,10 @@ def tune_dir(artifacts_dir: Path | str, tune_id: str) -> Path:
     return Path(artifacts_dir) / "tunes" / tune_id
 
 
-def trial_run_id(tune_id: str, trial: int) -> str:
-    """The run id of a tune's trial (1-based): "<tune-id>-t01"; the tune id is part of every trial's run id."""
-    return f"{tune_id}-t{trial:02d}"
+def trial_run_id(tune_id: str, trial: int, seed: int | None = None) -> str:
+    """The run id of a tune's trial (1-based): "<tune-id>-t01", or "<tune-id>-t01-s7" for one seed of a tune run
+    over several; the tune id is part of every trial's run id."""
+    return f"{tune_id}-t{trial:02d}" + ("" if seed is None else f"-s{seed}")
 
 
 def registry_dir(artifacts_dir: Path | str) -> Path:

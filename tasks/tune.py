@@ -7,6 +7,10 @@ folders (metrics.json, training.json, settings.json) make the table: trial, the 
 test figures, epochs, seconds. The winner is the best validation figure (FAMILIES' direction: accuracy up, MAE
 down); ties go to fewer seconds, then the earlier trial. The test figures are shown, never used to choose.
 
+With `seeds` every trial runs once per seed and is judged on the mean over them; the table gives the mean and the
+range. Seeds move a model's figures as much as most settings do (RESULTS.md), so a search on one seed mostly
+picks the luckiest initialization: a gain is only worth claiming where it is larger than the spread.
+
     artifacts/tunes/<tune-id>/tune.json   the table and the winner (tasks.runs.TUNE), tune.md, tune.png
     profiles/<name>.json                  the winner as a profile file (--write-profile), if asked for
 
@@ -102,6 +106,32 @@ def trial_overrides(grid: Mapping[str, Any] | None, trials: Sequence[Mapping[str
     return out
 
 
+def parse_seeds(text: str | Sequence) -> list[int]:
+    """`--seeds 1337,7,42` (or a list) as distinct ints, in the order given."""
+    items = [v.strip() for v in text.split(",")] if isinstance(text, str) else list(text)
+    seeds = []
+    for item in items:
+        whole = isinstance(item, int) and not isinstance(item, bool) and item >= 0
+        if not (whole or (isinstance(item, str) and item.isdigit())):
+            raise SettingsError(f"seeds {text!r}: {item!r} is not a whole number >= 0; expected e.g. 1337,7,42")
+        seeds.append(int(item))
+    if not seeds:
+        raise SettingsError(f"seeds {text!r}: expected at least one seed, e.g. 1337,7,42")
+    repeated = sorted({s for s in seeds if seeds.count(s) > 1})
+    if repeated:
+        raise SettingsError(f"seeds {text!r}: {', '.join(map(str, repeated))} given more than once")
+    return seeds
+
+
+def trial_jobs(tune_id: str, trials: Sequence[Mapping[str, str]], seeds: Sequence[int] | None = None
+               ) -> list[tuple[str, dict[str, str]]]:
+    """(run id, overrides) of every training run of a tune, trial by trial, each trial once per seed."""
+    if not seeds:
+        return [(runs.trial_run_id(tune_id, n), dict(t)) for n, t in enumerate(trials, 1)]
+    return [(runs.trial_run_id(tune_id, n, seed), {**t, "seed": str(seed)})
+            for n, t in enumerate(trials, 1) for seed in seeds]
+
+
 def describe(overrides: Mapping[str, Any]) -> str:
     """"learning_rate=0.001 dropout=0.5", or "(base)" for a trial that changes nothing."""
     return " ".join(f"{k}={v}" for k, v in overrides.items()) or "(base)"
@@ -150,12 +180,19 @@ def profile_target(write_profile: str | None, base_profile: str, model: str) -> 
 
 def plan_tune(model: str, base_profile: str, grid: Mapping[str, Any] | None,
               trials: Sequence[Mapping[str, Any]] | None, train_on: str = "local",
-              write_profile: str | None = None) -> list[dict[str, str]]:
-    """Every check that can come before any training: the trials (each resolved), where they run, and where the
-    winner would be written. Returns the trials' overrides."""
+              write_profile: str | None = None, seeds: Sequence[int] | None = None) -> list[dict[str, str]]:
+    """Every check that can come before any training: the trials (each resolved), the seeds, where they run, and
+    where the winner would be written. Returns the trials' overrides."""
     if train_on not in TRAIN_ON:
         raise SettingsError(f"train_on={train_on!r}; allowed: {', '.join(TRAIN_ON)}")
     overrides = trial_overrides(grid, trials)
+    if seeds is not None:
+        seeds = parse_seeds(seeds)
+        if any("seed" in t for t in overrides):
+            raise SettingsError("the trials set `seed` and seeds are given too: give the seeds once, as seeds")
+        if len(overrides) * len(seeds) > MAX_TRIALS:
+            raise SettingsError(f"{len(overrides)} trials x {len(seeds)} seeds = {len(overrides) * len(seeds)} runs; "
+                                f"a tune runs at most {MAX_TRIALS}")
     check_trials(model, base_profile, overrides)
     profile_target(write_profile, base_profile, model)
     return overrides
@@ -208,11 +245,44 @@ def choose_winner(rows: Sequence[Mapping], higher_is_better: bool) -> int:
     return min(range(len(rows)), key=rank)
 
 
+FIGURES = ("val", "val_compared", "test", "val_celsius", "test_celsius")  # what a trial over seeds averages
+
+
+def _mean(values: Sequence) -> float | None:
+    """The mean, None if any value is missing; NaN (a diverged seed) stays NaN, so that trial cannot win."""
+    if any(v is None for v in values):
+        return None
+    return float(sum(float(v) for v in values) / len(values))
+
+
+def seeds_row(number: int, overrides: Mapping[str, str], run_dirs: Sequence[Path | str],
+              seeds: Sequence[int]) -> dict:
+    """One trial run once per seed: the mean of each figure (what chooses), its range (`ranges`: [min, max]),
+    epochs and best epochs per seed, the seconds of all seeds together, and every seed's own row (`runs`)."""
+    per_seed = [{**trial_row(number, overrides, d), "seed": seed} for d, seed in zip(run_dirs, seeds, strict=True)]
+    row = {"trial": number, "settings": per_seed[0]["settings"]}
+    row.update({key: _mean([r[key] for r in per_seed]) for key in FIGURES})
+    row["ranges"] = {key: [min(float(r[key]) for r in per_seed), max(float(r[key]) for r in per_seed)]
+                     for key in FIGURES if row[key] is not None}
+    row.update(epochs_run=[r["epochs_run"] for r in per_seed], best_epoch=[r["best_epoch"] for r in per_seed],
+               seconds=round(sum(float(r["seconds"] or 0) for r in per_seed), 2), run_id=per_seed[0]["run_id"],
+               run_dir=per_seed[0]["run_dir"], runs=per_seed)
+    return row
+
+
 def tune_summary(model: str, base_profile: str, tune_id: str, trials: Sequence[Mapping[str, str]],
-                 run_dirs: Sequence[Path | str], flow_run: str | None = None) -> dict:
-    """The content of tune.json: what was searched, one row per trial, and the winner (on validation)."""
+                 run_dirs: Sequence[Path | str], flow_run: str | None = None,
+                 seeds: Sequence[int] | None = None) -> dict:
+    """The content of tune.json: what was searched, one row per trial (with seeds: the mean over them, each
+    trial's runs in `seeds` order, trial after trial in `run_dirs`), and the winner (on validation)."""
     spec = family_of(model)
-    rows = [trial_row(n, t, d) for n, (t, d) in enumerate(zip(trials, run_dirs, strict=True), 1)]
+    if seeds:
+        if len(run_dirs) != len(trials) * len(seeds):
+            raise ValueError(f"{len(run_dirs)} run folders for {len(trials)} trials x {len(seeds)} seeds")
+        k = len(seeds)
+        rows = [seeds_row(n, t, run_dirs[(n - 1) * k:n * k], seeds) for n, t in enumerate(trials, 1)]
+    else:
+        rows = [trial_row(n, t, d) for n, (t, d) in enumerate(zip(trials, run_dirs, strict=True), 1)]
     winner = choose_winner(rows, spec.higher_is_better)
     return {
         "tune_id": tune_id,
@@ -223,6 +293,7 @@ def tune_summary(model: str, base_profile: str, tune_id: str, trials: Sequence[M
         "higher_is_better": spec.higher_is_better,
         "judged_on": "validation",  # the test figures are in the table for information only
         "keys": list(dict.fromkeys(k for t in trials for k in t)),
+        "seeds": list(seeds) if seeds else None,  # each trial's figures are the mean over these
         "trials": rows,
         "winner": rows[winner]["trial"],
         "flow_run": flow_run,
@@ -236,10 +307,22 @@ def winner_of(summary: Mapping) -> dict:
     return next(r for r in summary["trials"] if r["trial"] == summary["winner"])
 
 
-def _figure(value, celsius) -> str | None:
+def _figure(value, celsius, ranges: Mapping | None = None, key: str = "val") -> str | None:
+    """"2.481 °C (0.2721)" or "0.8844"; over seeds the range follows: "2.588 °C (0.2839) [2.481-2.696 °C]"."""
     if value is None:
         return None
-    return f"{celsius:.3f} °C ({value:.4g})" if celsius is not None else f"{value:.4g}"
+    text = f"{celsius:.3f} °C ({value:.4g})" if celsius is not None else f"{value:.4g}"
+    if ranges and f"{key}_celsius" in ranges and celsius is not None:
+        low, high = ranges[f"{key}_celsius"]
+        return f"{text} [{low:.3f}-{high:.3f} °C]"
+    if ranges and key in ranges:
+        low, high = ranges[key]
+        return f"{text} [{low:.4g}-{high:.4g}]"
+    return text
+
+
+def _cell(value):
+    return ", ".join(map(str, value)) if isinstance(value, list) else value
 
 
 def tune_markdown(summary: Mapping, image: str) -> str:
@@ -253,22 +336,27 @@ def tune_markdown(summary: Mapping, image: str) -> str:
 
     best = winner_of(summary)
     label = summary["metric_label"]
+    seeds = summary.get("seeds")
+    over = f", the mean over seeds {', '.join(map(str, seeds))} [their range]" if seeds else ""
     lines = [
         f"# Tune {summary['tune_id']}: {summary['model']}",
         "",
         f"{len(summary['trials'])} trials on top of profile `{summary['base_profile']}`, judged on the validation "
-        f"split only ({label}, {'higher' if summary['higher_is_better'] else 'lower'} is better; ties: fewer "
+        f"split only ({label}{over}, {'higher' if summary['higher_is_better'] else 'lower'} is better; ties: fewer "
         f"seconds, then the earlier trial). The test figures are shown for information; they chose nothing.",
         "",
         f"**Winner: trial {best['trial']}** ({describe(best['settings'])}): {label} "
-        f"{_figure(best['val'], best['val_celsius'])}, test {_figure(best['test'], best['test_celsius'])}.",
+        f"{_figure(best['val'], best['val_celsius'], best.get('ranges'))}, "
+        f"test {_figure(best['test'], best['test_celsius'], best.get('ranges'), 'test')}.",
         "",
     ]
     header = ["trial", *summary["keys"], label, label.replace("val ", "test "), "epochs run", "best epoch",
               "seconds", "run id"]
     rows = [[f"**{r['trial']} (winner)**" if r["trial"] == best["trial"] else r["trial"],
-             *(r["settings"].get(k) for k in summary["keys"]), _figure(r["val"], r["val_celsius"]),
-             _figure(r["test"], r["test_celsius"]), r["epochs_run"], r["best_epoch"], r["seconds"], r["run_id"]]
+             *(r["settings"].get(k) for k in summary["keys"]),
+             _figure(r["val"], r["val_celsius"], r.get("ranges")),
+             _figure(r["test"], r["test_celsius"], r.get("ranges"), "test"), _cell(r["epochs_run"]),
+             _cell(r["best_epoch"]), r["seconds"], r["run_id"]]
             for r in summary["trials"]]
     lines += markdown_table(header, rows)
     lines += ["", image]
@@ -290,6 +378,7 @@ def winner_profile(summary: Mapping, existing: Mapping | None = None, table: str
         "base_profile": summary["base_profile"],
         "trials": len(summary["trials"]),
         "winner_trial": best["trial"],
+        "seeds": summary.get("seeds"),
         "winner_run_dir": best["run_dir"],
         summary["metric_label"]: best["val"],
         "test " + summary["metric"]: best["test"],
@@ -311,7 +400,7 @@ def winner_profile(summary: Mapping, existing: Mapping | None = None, table: str
 # ---------------------------------------------------------------------------------------------------------------
 @task(task_run_name="summarize tune {tune_id}")
 def summarize_tune(model: str, base_profile: str, tune_id: str, trials: list[dict[str, str]],
-                   run_dirs: list[str], artifacts_dir: str) -> str:
+                   run_dirs: list[str], artifacts_dir: str, seeds: list[int] | None = None) -> str:
     """Read every trial's run folder, choose the winner on validation, and write tune.json, tune.png and tune.md
     in artifacts/tunes/<tune-id>/ and the `tune-<model>` artifact; returns tune.json."""
     from prefect.runtime import flow_run
@@ -320,7 +409,7 @@ def summarize_tune(model: str, base_profile: str, tune_id: str, trials: list[dic
     from tasks.report import embedded_png, publish_tune
 
     out = runs.tune_dir(artifacts_dir, tune_id)
-    summary = tune_summary(model, base_profile, tune_id, trials, run_dirs, flow_run.get_id())
+    summary = tune_summary(model, base_profile, tune_id, trials, run_dirs, flow_run.get_id(), seeds)
     rows = summary["trials"]
     plot = plot_tune([describe(r["settings"]) for r in rows], [r["val"] for r in rows],
                      [float("nan") if r["test"] is None else r["test"] for r in rows], out / runs.TUNE_PLOT,
@@ -330,7 +419,7 @@ def summarize_tune(model: str, base_profile: str, tune_id: str, trials: list[dic
     publish_tune(model, tune_markdown(summary, embedded_png(plot, "trials")))
     best = winner_of(summary)
     print(f"tune {tune_id}: trial {best['trial']} ({describe(best['settings'])}) wins on {summary['metric_label']} "
-          f"{_figure(best['val'], best['val_celsius'])} -> {out}")
+          f"{_figure(best['val'], best['val_celsius'], best.get('ranges'))} -> {out}")
     return str(atomic.write_json(out / runs.TUNE, summary))  # last: its presence means the tune finished
 
 

@@ -65,3 +65,32 @@ def test_a_bad_grid_value_fails_in_one_line_before_any_training(tmp_path):
     assert result.stderr.strip().splitlines() == [
         "error: trial 2 (dropout=1.5): bad settings for imdb_conv: dropout=1.5: must be in [0, 1)"]
     assert not (tmp_path / "artifacts").exists()
+
+
+def test_a_tune_over_seeds_judges_each_trial_on_its_mean(prefect_harness, tmp_path):
+    """Every trial once per seed (its own run folder, its own seed); each figure the mean over the seeds, with
+    the range; the winner the best mean validation MAE in °C."""
+    from flows.tune import tune_flow
+    from tests.support.published import publish_jena
+
+    publish_jena(tmp_path / "data")
+    artifacts = tmp_path / "artifacts"
+    grid = {"dropout": [0, 0.5], "lookback": [132], "step": [6], "delay": [12]}  # 22 timesteps: fits the fixture
+    tune_json = Path(tune_flow(model="jena_conv", base_profile="smoke", grid=grid, seeds=[3, 4], data_dir=str(tmp_path / "data"), artifacts_dir=str(artifacts)))
+
+    summary = json.loads(tune_json.read_text())
+    assert summary["seeds"] == [3, 4] and len(summary["trials"]) == 2
+    means = {}
+    for n, trial in enumerate(summary["trials"], 1):
+        own = []  # each seed's run folder, read here, not through tasks.tune
+        for seed in (3, 4):
+            run_dir = artifacts / "runs" / runs.trial_run_id(summary["tune_id"], n, seed) / "jena_conv"
+            settings = json.loads((run_dir / "settings.json").read_text())
+            assert (settings["seed"], settings["dropout"]) == (seed, trial["settings"]["dropout"])
+            own.append(json.loads((run_dir / "metrics.json").read_text())["validation"]["mae_celsius"])
+        assert trial["val_celsius"] == pytest.approx(sum(own) / 2)
+        assert trial["ranges"]["val_celsius"] == [min(own), max(own)] and len(trial["runs"]) == 2
+        means[n] = sum(own) / 2
+    assert summary["winner"] == min(means, key=means.get)
+    table = (tune_json.parent / "tune.md").read_text()
+    assert "the mean over seeds 3, 4" in table and f"[{min(own):.3f}-{max(own):.3f} °C]" in table

@@ -16,7 +16,9 @@ from tasks.tune import (
     choose_winner,
     expand_grid,
     parse_grid,
+    parse_seeds,
     plan_tune,
+    trial_jobs,
     trial_overrides,
     tune_markdown,
     winner_profile,
@@ -66,6 +68,23 @@ def test_every_trial_is_resolved_before_any_training():
         plan_tune("imdb_conv", "smoke", {"dropout": [0]}, None, write_profile="tuned")
     with pytest.raises(SettingsError, match="expected a name of letters"):
         plan_tune("imdb_conv", "smoke", {"dropout": [0]}, None, write_profile="../evil")
+
+
+def test_seeds_run_every_trial_once_each_and_are_checked_up_front():
+    assert parse_seeds("1337, 7,42") == [1337, 7, 42] and parse_seeds([0, 5]) == [0, 5]
+    for bad, message in (("1337,,7", "'' is not a whole number"), ("7,-1", "'-1' is not"), ([1.5], "1.5 is not"),
+                         ([True], "True is not"), ("7,7", "7 given more than once"), ([], "at least one seed")):
+        with pytest.raises(SettingsError, match=message):
+            parse_seeds(bad)
+    trials = plan_tune("imdb_conv", "smoke", {"dropout": [0, 0.5]}, None, seeds=[1, 2])
+    assert trial_jobs("T", trials, [1, 2]) == [
+        ("T-t01-s1", {"dropout": "0", "seed": "1"}), ("T-t01-s2", {"dropout": "0", "seed": "2"}),
+        ("T-t02-s1", {"dropout": "0.5", "seed": "1"}), ("T-t02-s2", {"dropout": "0.5", "seed": "2"})]
+    assert trial_jobs("T", trials) == [("T-t01", {"dropout": "0"}), ("T-t02", {"dropout": "0.5"})]
+    with pytest.raises(SettingsError, match="the trials set `seed` and seeds are given too"):
+        plan_tune("imdb_conv", "smoke", {"seed": [1, 2]}, None, seeds=[3])
+    with pytest.raises(SettingsError, match="9 trials x 8 seeds = 72 runs"):
+        plan_tune("imdb_conv", "smoke", {"epochs": list(range(1, 10))}, None, seeds=list(range(8)))
 
 
 def test_a_profile_file_of_another_base_is_refused_up_front(tmp_path):
