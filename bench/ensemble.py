@@ -2,6 +2,7 @@
 and judge the average on the same windows or reviews as each run: what "averaging seeds" buys.
 
     python -m bench.ensemble artifacts/runs/<run-a>/jena_conv_gru artifacts/runs/<run-b>/jena_conv_gru ...
+        [--by-month]   # Jena: the average forecast against persistence per month of the target
 
 Reads each run's evaluation.npz (written by tasks.evaluate; numbers only, read without pickle). An average of N
 models is N times the parameters at prediction time: RESULTS.md reports it apart from the single models.
@@ -60,6 +61,23 @@ def ensemble(run_dirs: list[Path]) -> dict:
     return out
 
 
+def by_month(run_dirs: list[Path]) -> dict[str, list[dict]]:
+    """Jena: per split and calendar month of the target, the windows, the average forecast's MAE (°C) and
+    persistence's, so a reader sees in which weeks a model wins or loses."""
+    runs = [_load(d) for d in run_dirs]
+    ensemble(run_dirs)  # the same checks
+    out = {}
+    for split in SPLITS:
+        months = np.array(runs[0][f"{split}_seconds"], dtype="datetime64[s]").astype("datetime64[M]")
+        truth = runs[0][f"{split}_truth"]
+        error = np.abs(np.mean([r[f"{split}_predictions"] for r in runs], axis=0) - truth)
+        persistence = np.abs(runs[0][f"{split}_persistence"] - truth)
+        out[split] = [{"month": str(m), "windows": int((months == m).sum()),
+                       "average": float(error[months == m].mean()),
+                       "persistence": float(persistence[months == m].mean())} for m in np.unique(months)]
+    return out
+
+
 def describe(result: dict) -> str:
     lines = []
     for split in SPLITS:
@@ -78,9 +96,17 @@ def describe(result: dict) -> str:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("run_dirs", nargs="+", type=Path, help="artifacts/runs/<run-id>/<model> folders")
+    parser.add_argument("--by-month", action="store_true", help="Jena: the average forecast per month of the target")
     args = parser.parse_args(argv)
     try:
-        print(describe(ensemble(args.run_dirs)))
+        result = ensemble(args.run_dirs)
+        print(describe(result))
+        if args.by_month and result["family"] == "jena":
+            for split, rows in by_month(args.run_dirs).items():
+                print(f"\n| {split} month | windows | average forecast (°C) | persistence (°C) | ratio |\n|---|---|---|---|---|")
+                for r in rows:
+                    print(f"| {r['month']} | {r['windows']:,} | {r['average']:.3f} | {r['persistence']:.3f} | "
+                          f"{r['average'] / r['persistence']:.3f} |")
     except (ValueError, OSError, SeqconvError) as error:
         print(f"error: {error}", file=sys.stderr)
         return 2

@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from bench.ensemble import ensemble, main
+from bench.ensemble import by_month, ensemble, main
 
 pytestmark = pytest.mark.unit
 
@@ -51,3 +51,12 @@ def test_runs_on_other_windows_are_refused_naming_the_run(tmp_path, capsys):
         ensemble([a, b])
     assert main([str(a), str(b)]) == 2
     assert capsys.readouterr().err.startswith("error: ") and main([str(a)]) == 2
+
+
+def test_by_month_splits_the_windows_by_the_month_of_their_target(tmp_path):
+    seconds = (1706745000, 1709251200, 1709251800)  # 2024-01-31 23:50, 2024-03-01 00:00 and 00:10
+    a = jena_run(tmp_path / "a", [2.0, 2.0, 2.0], seconds)
+    b = jena_run(tmp_path / "b", [0.0, 2.0, 5.0], seconds)  # the average 1, 2, 3.5
+    months = by_month([a, b])["test"]
+    assert [(m["month"], m["windows"]) for m in months] == [("2024-01", 1), ("2024-03", 2)]
+    assert months[1]["average"] == pytest.approx(0.25) and months[1]["persistence"] == pytest.approx(1.0)
