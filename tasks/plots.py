@@ -428,8 +428,11 @@ def plot_tune(
     winner: int,
     title: str,
     metric_label: str,
+    val_range: Sequence[Sequence[float]] | None = None,
+    test_range: Sequence[Sequence[float]] | None = None,
 ) -> Path:
-    """Validation and test figures per trial, the winner (chosen on validation alone) marked.
+    """Validation and test figures per trial, the winner (chosen on validation alone) marked; for a tune over
+    seeds, the figures are means and the ranges over the seeds are drawn as bars.
 
     Args:
         labels: (trials,) each trial's settings, short ("lr=0.001 dropout=0.5").
@@ -438,7 +441,8 @@ def plot_tune(
         out: the PNG to write.
         winner: index of the winning trial in the lists.
         title: figure title.
-        metric_label: y-axis label, e.g. "Accuracy" or "MAE (normalized)".
+        metric_label: y-axis label, e.g. "Accuracy" or "MAE (°C)".
+        val_range, test_range: (trials, 2) each trial's [min, max] over seeds, or None.
 
     Returns:
         `out`.
@@ -458,8 +462,15 @@ def plot_tune(
     fig = _new_figure((max(PANEL[0], 1.2 + 0.9 * val.size), PANEL[1] + 0.6))
     ax = fig.subplots()
     ax.axvspan(winner + 0.6, winner + 1.4, color=BEST_COLOR, alpha=0.15, label="winner (on validation)")
-    ax.plot(x, val, "o", color=VAL_COLOR, markersize=8, label="validation (judges)")
-    ax.plot(x, test, "s", color=TRAIN_COLOR, markersize=6, label="test (for information)")
+    for points, bounds, marker, color, size, label, shift in (
+            (val, val_range, "o", VAL_COLOR, 8, "validation (judges)", -0.08),
+            (test, test_range, "s", TRAIN_COLOR, 6, "test (for information)", 0.08)):
+        if bounds is None:
+            ax.plot(x, points, marker, color=color, markersize=size, label=label)
+            continue
+        bounds = np.asarray(bounds, dtype=np.float64).reshape(val.size, 2)
+        ax.errorbar(x + shift, points, yerr=[points - bounds[:, 0], bounds[:, 1] - points], fmt=marker, color=color,
+                    markersize=size, capsize=3, label=f"{label}: mean, range over seeds")
     ax.set_xticks(x, [f"{i}\n{label}" for i, label in zip(x, labels)], fontsize="x-small")
     ax.set_xlim(0.4, val.size + 0.6)
     ax.set_xlabel("Trial")

@@ -363,6 +363,23 @@ def tune_markdown(summary: Mapping, image: str) -> str:
     return "\n".join(lines) + "\n"
 
 
+def tune_plot_inputs(summary: Mapping) -> dict:
+    """What tune.png draws: each trial's validation and test figure in the unit that chose (Jena: °C, since
+    trials may normalize differently), and over seeds the ranges."""
+    rows = summary["trials"]
+    celsius = all(r.get("val_celsius") is not None for r in rows)
+    val_key, test_key = ("val_celsius", "test_celsius") if celsius else ("val", "test")
+    figure = lambda v: float("nan") if v is None else float(v)  # noqa: E731
+    inputs = {"labels": [describe(r["settings"]) for r in rows], "val": [figure(r[val_key]) for r in rows],
+              "test": [figure(r[test_key]) for r in rows],
+              "metric_label": "MAE (°C)" if celsius else family_of(summary["model"]).curve_label}
+    if summary.get("seeds"):
+        nan = [math.nan, math.nan]
+        inputs["val_range"] = [r.get("ranges", {}).get(val_key, nan) for r in rows]
+        inputs["test_range"] = [r.get("ranges", {}).get(test_key, nan) for r in rows]
+    return inputs
+
+
 def winner_profile(summary: Mapping, existing: Mapping | None = None, table: str | None = None) -> dict:
     """The winner as a profile file's content: the tune's base (a built-in) and, for the tuned model, the base
     profile file's values (if the tune started from one) with the winning trial's settings on top. Other models
@@ -410,11 +427,8 @@ def summarize_tune(model: str, base_profile: str, tune_id: str, trials: list[dic
 
     out = runs.tune_dir(artifacts_dir, tune_id)
     summary = tune_summary(model, base_profile, tune_id, trials, run_dirs, flow_run.get_id(), seeds)
-    rows = summary["trials"]
-    plot = plot_tune([describe(r["settings"]) for r in rows], [r["val"] for r in rows],
-                     [float("nan") if r["test"] is None else r["test"] for r in rows], out / runs.TUNE_PLOT,
-                     winner=summary["winner"] - 1, title=f"{model}: tune {tune_id}",
-                     metric_label=family_of(model).curve_label)
+    plot = plot_tune(**tune_plot_inputs(summary), out=out / runs.TUNE_PLOT, winner=summary["winner"] - 1,
+                     title=f"{model}: tune {tune_id}")
     atomic.write_text(out / runs.TUNE_REPORT, tune_markdown(summary, f"![trials]({runs.TUNE_PLOT})"))
     publish_tune(model, tune_markdown(summary, embedded_png(plot, "trials")))
     best = winner_of(summary)

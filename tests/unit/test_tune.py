@@ -146,6 +146,21 @@ def test_the_tune_plot_draws_and_checks_its_inputs(tmp_path):
         plot_tune(["a"], [0.8, 0.9], [0.7, 0.6], tmp_path / "x.png", winner=0, title="t", metric_label="m")
 
 
+def test_the_tune_plot_shows_degrees_for_jena_and_the_range_over_seeds(tmp_path):
+    from tasks.tune import tune_plot_inputs
+
+    first, second = row(1, 0.30, 5), row(2, 0.32, 5)
+    first.update(val_celsius=2.9, test_celsius=3.1, ranges={"val_celsius": [2.8, 3.0], "test_celsius": [3.0, 3.2]})
+    second.update(val_celsius=2.7, test_celsius=3.3, ranges={"val_celsius": [2.6, 2.8], "test_celsius": [3.2, 3.4]})
+    inputs = tune_plot_inputs({"model": "jena_conv_gru", "trials": [first, second], "seeds": [1, 2]})
+    assert inputs["val"] == [2.9, 2.7] and inputs["metric_label"] == "MAE (°C)"
+    assert inputs["val_range"] == [[2.8, 3.0], [2.6, 2.8]] and inputs["test_range"][1] == [3.2, 3.4]
+    out = plot_tune(**inputs, out=tmp_path / "tune.png", winner=1, title="t")
+    assert out.read_bytes().startswith(b"\x89PNG")
+    plain = tune_plot_inputs({"model": "imdb_conv", "trials": [row(1, 0.8, 5)], "seeds": None})
+    assert plain["val"] == [0.8] and "val_range" not in plain and plain["metric_label"] == "Accuracy"
+
+
 def test_tune_folders_sit_beside_the_runs():
     assert runs.tune_dir("artifacts", "T") == Path("artifacts/tunes/T")
     assert runs.trial_run_id("T", 3) == "T-t03"
