@@ -28,8 +28,8 @@ def _load(run_dir: Path) -> dict[str, np.ndarray]:
         return {k: z[k] for k in z.files}
 
 
-def ensemble(run_dirs: list[Path]) -> dict:
-    """Each run's figure and the average's, per split: Jena MAE in °C (and persistence), IMDB accuracy.
+def load_runs(run_dirs: list[Path]) -> list[dict[str, np.ndarray]]:
+    """Each run's evaluation.npz, checked to be judged on the same windows or reviews.
 
     Raises:
         ValueError: fewer than two runs, runs of different families, or runs judged on different windows or
@@ -45,6 +45,14 @@ def ensemble(run_dirs: list[Path]) -> dict:
             if key not in run or run[key].shape != runs[0][key].shape or not np.array_equal(run[key], runs[0][key]):
                 raise ValueError(f"{run_dir}: {key} differs from {run_dirs[0]}'s: not the same model family, split "
                                  "or data, so the runs cannot be averaged window by window")
+    return runs
+
+
+def ensemble(run_dirs: list[Path], runs: list[dict[str, np.ndarray]] | None = None) -> dict:
+    """Each run's figure and the average's, per split: Jena MAE in °C (and persistence), IMDB accuracy.
+    `runs`: load_runs(run_dirs) if already read. Raises ValueError as load_runs does."""
+    runs = runs if runs is not None else load_runs(run_dirs)
+    jena = "val_predictions" in runs[0]
     out = {"runs": [str(d) for d in run_dirs], "family": "jena" if jena else "imdb"}
     for split in SPLITS:
         if jena:
@@ -61,11 +69,10 @@ def ensemble(run_dirs: list[Path]) -> dict:
     return out
 
 
-def by_month(run_dirs: list[Path]) -> dict[str, list[dict]]:
+def by_month(run_dirs: list[Path], runs: list[dict[str, np.ndarray]] | None = None) -> dict[str, list[dict]]:
     """Jena: per split and calendar month of the target, the windows, the average forecast's MAE (°C) and
     persistence's, so a reader sees in which weeks a model wins or loses."""
-    runs = [_load(d) for d in run_dirs]
-    ensemble(run_dirs)  # the same checks
+    runs = runs if runs is not None else load_runs(run_dirs)
     out = {}
     for split in SPLITS:
         months = np.array(runs[0][f"{split}_seconds"], dtype="datetime64[s]").astype("datetime64[M]")
@@ -99,10 +106,11 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--by-month", action="store_true", help="Jena: the average forecast per month of the target")
     args = parser.parse_args(argv)
     try:
-        result = ensemble(args.run_dirs)
+        runs = load_runs(args.run_dirs)  # read once for both tables
+        result = ensemble(args.run_dirs, runs)
         print(describe(result))
         if args.by_month and result["family"] == "jena":
-            for split, rows in by_month(args.run_dirs).items():
+            for split, rows in by_month(args.run_dirs, runs).items():
                 print(f"\n| {split} month | windows | average forecast (°C) | persistence (°C) | ratio |\n|---|---|---|---|---|")
                 for r in rows:
                     print(f"| {r['month']} | {r['windows']:,} | {r['average']:.3f} | {r['persistence']:.3f} | "
