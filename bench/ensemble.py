@@ -4,7 +4,7 @@ and judge the average on the same windows or reviews as each run: what "averagin
     python -m bench.ensemble artifacts/runs/<run-a>/jena_conv_gru artifacts/runs/<run-b>/jena_conv_gru ...
         [--by-month]   # Jena: the average forecast against persistence per month of the target
 
-Reads each run's evaluation.npz (written by tasks.evaluate; numbers only, read without pickle). An average of N
+Reads each run's evaluation.npz (written by tasks.judge.evaluate; numbers only, read without pickle). An average of N
 models is N times the parameters at prediction time: RESULTS.md reports it apart from the single models.
 """
 
@@ -16,8 +16,8 @@ from pathlib import Path
 
 import numpy as np
 
-from tasks.errors import SeqconvError
-from tasks.runs import resolve_run_dir
+from tasks.core.errors import SeqconvError
+from tasks.core.runs import resolve_run_dir
 
 SPLITS = ("val", "test")
 

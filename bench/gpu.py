@@ -8,14 +8,14 @@ depend on the values, so it trains on random data of the real shapes. In this or
 `--budget-s`, or would likely end after it, is skipped and recorded as skipped; the JSON is rewritten after every
 case, so a run killed at its limit still leaves what it measured):
 
-1. `epochs`, float32: each model trained as the `seed` profile trains it (tasks.config PUBLISHED settings,
-   tasks.train.build_model, tasks.windows pipelines, op determinism on) for `--epochs` epochs: Jena on a
+1. `epochs`, float32: each model trained as the `seed` profile trains it (tasks.core.config PUBLISHED settings,
+   tasks.model.train.build_model, tasks.model.windows pipelines, op determinism on) for `--epochs` epochs: Jena on a
    classic-size series (420,551 x 14, the book's splits: 500 training batches of 128 and every validation window,
    about 770 batches, per epoch), IMDB on 20,000 + 5,000 reviews of 500 word ids (batch 32). Seconds of every
    epoch; the last is the steady figure (the first also traces and autotunes).
 2. `input_wait`: bench.input_pipeline's comparison on this device: training steps/s through the pipeline against
    the same batches already in memory; the share of a step spent waiting for input is 1 - pipeline / in-memory.
-3. `device_gather`: Jena windows per second gathered on the device from the resident series (tasks.windows
+3. `device_gather`: Jena windows per second gathered on the device from the resident series (tasks.model.windows
    .window_gather under tf.device: anchors in, windows out) against the host tf.data pipeline and the book's
    generator, shuffled training windows at steps 6 and 3.
 4. `epochs`, mixed float16 (TrainSettings.mixed_precision), each model again.
@@ -68,10 +68,10 @@ class EpochClock:
 
 
 def jena_data(rows: int, s):
-    """tasks.train.JenaData over a random series with a complete 10-minute grid and the book's splits."""
-    from tasks.config import JENA_FEATURES
-    from tasks.data import JenaData
-    from tasks.windows import JENA_TARGET_COL, Normalizer, split_rows, window_rows
+    """tasks.model.train.JenaData over a random series with a complete 10-minute grid and the book's splits."""
+    from tasks.core.config import JENA_FEATURES
+    from tasks.model.dataset import JenaData
+    from tasks.model.windows import JENA_TARGET_COL, Normalizer, split_rows, window_rows
 
     rng = np.random.default_rng(0)
     series = rng.standard_normal((rows, N_FEATURES), dtype=np.float32)  # (rows, features), "normalized"
@@ -88,9 +88,9 @@ def train_epochs(model_name: str, *, mixed: bool, epochs: int, quick: bool, rows
     import keras
     import tensorflow as tf
 
-    from tasks.config import resolve_settings
-    from tasks.data import jena_dataset
-    from tasks.train import build_model, describe_device
+    from tasks.core.config import resolve_settings
+    from tasks.model.dataset import jena_dataset
+    from tasks.model.train import build_model, describe_device
 
     s = replace(resolve_settings(model_name, "seed"), mixed_precision=mixed, epochs=epochs)
     if quick:
@@ -139,7 +139,7 @@ def device_gather(step: int, *, quick: bool, rows: int) -> dict:
     """Shuffled training windows per second: gathered on the device, through tf.data on the host, by the book."""
     import tensorflow as tf
 
-    from tasks.windows import JENA_TARGET_COL, make_window_dataset, window_gather, window_rows
+    from tasks.model.windows import JENA_TARGET_COL, make_window_dataset, window_gather, window_rows
     from tests.support.book import generator
 
     lookback, delay, batch_size = 1440, 144, 128

@@ -55,11 +55,11 @@ def stopwatch():
 
 def ingest_imdb_functions(mirror: str, data_dir: Path) -> dict[str, float]:
     """The IMDB flow's steps as plain functions; returns seconds per step."""
-    from tasks.atomic import publish_dataset
-    from tasks.config import IMDB_NPZ, IMDB_WORD_INDEX, IngestSettings
-    from tasks.download import fetch
-    from tasks.normalize import normalize_imdb
-    from tasks.validate import validate_normalized_imdb, validate_raw_imdb
+    from tasks.core.atomic import publish_dataset
+    from tasks.core.config import IMDB_NPZ, IMDB_WORD_INDEX, IngestSettings
+    from tasks.ingest.download import fetch
+    from tasks.ingest.normalize import normalize_imdb
+    from tasks.ingest.validate import validate_normalized_imdb, validate_raw_imdb
 
     settings = IngestSettings(data_dir=data_dir, mirror=mirror)
     steps, lap = stopwatch()
@@ -80,12 +80,12 @@ def ingest_imdb_functions(mirror: str, data_dir: Path) -> dict[str, float]:
 
 def ingest_jena_functions(mirror: str, data_dir: Path) -> dict[str, float]:
     """The Jena flow's steps (classic zip) as plain functions; returns seconds per step."""
-    from tasks.atomic import publish_dataset
-    from tasks.download import unpack_sources
-    from tasks.config import IngestSettings, jena_sources
-    from tasks.download import fetch
-    from tasks.normalize import normalize_jena_files
-    from tasks.validate import validate_normalized_jena, validate_raw_jena
+    from tasks.core.atomic import publish_dataset
+    from tasks.ingest.download import unpack_sources
+    from tasks.core.config import IngestSettings, jena_sources
+    from tasks.ingest.download import fetch
+    from tasks.ingest.normalize import normalize_jena_files
+    from tasks.ingest.validate import validate_normalized_jena, validate_raw_jena
 
     settings = IngestSettings(data_dir=data_dir, mirror=mirror)
     steps, lap = stopwatch()

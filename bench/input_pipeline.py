@@ -4,7 +4,7 @@
     python -m bench.input_pipeline --quick    # a smoke run (under a minute)
     python -m bench.input_pipeline --models jena_conv imdb_conv
 
-For each model (tasks.models builders, the published settings of tasks.config), in one process:
+For each model (tasks.model.architectures builders, the published settings of tasks.core.config), in one process:
 
 - `pipeline`: `model.fit` fed as tasks/train.py feeds it: for the Jena models make_window_dataset over the
   training anchors of a classic-size random series (420,551 x 14 float32, a complete 10-minute grid),
@@ -95,8 +95,8 @@ def in_memory(dataset_or_arrays, batches: int):
 
 def make_inputs(model_name: str, batches: int, rows: int) -> tuple[dict, dict, dict]:
     """fit arguments of both sides, and what they were built from."""
-    from tasks.config import PUBLISHED, TrainSettings
-    from tasks.windows import JENA_TARGET_COL, make_window_dataset, window_rows
+    from tasks.core.config import PUBLISHED, TrainSettings
+    from tasks.model.windows import JENA_TARGET_COL, make_window_dataset, window_rows
 
     s = TrainSettings(model=model_name, **PUBLISHED[model_name])
     rng = np.random.default_rng(0)
@@ -125,7 +125,7 @@ def run_model(model_name: str, steps: int, warmup: int, rounds: int, rows: int) 
     """Alternate pipeline and in-memory fits of one model; per side the per-round figures and their medians."""
     import keras
 
-    from tasks.models import MODEL_BUILDERS
+    from tasks.model.architectures import MODEL_BUILDERS
 
     keras.utils.set_random_seed(1337)
     pipeline, memory, described = make_inputs(model_name, warmup + steps, rows)

@@ -14,18 +14,18 @@ of the child's whole process tree every 0.2 s (the Prefect temporary server of a
 - `bow-old`: the baseline as it was before per-batch inputs (a private copy below, verbatim but for names): dense
   multi-hot matrices of the training and validation reviews (20,000 and 5,000 x 10,000 float32), given to `fit`
   as arrays; prediction in chunks of 4,096 reviews.
-- `bow-new`: tasks.evaluate.fit_bag_of_words and bag_of_words_metrics, whose rows are built per batch
-  (tasks.models.multi_hot_batches).
+- `bow-new`: tasks.judge.evaluate.fit_bag_of_words and bag_of_words_metrics, whose rows are built per batch
+  (tasks.model.architectures.multi_hot_batches).
 
-Both fit the seed profile's baseline (bow_epochs, batch 512, its seed, op determinism on, as tasks.train) on the
-data a seed run prepares (tasks.train.prepare_imdb), then score validation and test. Each reports its RSS after
+Both fit the seed profile's baseline (bow_epochs, batch 512, its seed, op determinism on, as tasks.model.train) on the
+data a seed run prepares (tasks.model.train.prepare_imdb), then score validation and test. Each reports its RSS after
 each stage, seconds per epoch (a callback added to every `fit`), validation and test accuracy, and a digest of the
 trained weights: the two `bow-new` runs of a round pair must agree on it (same seed, same weights). The old and
 new sides alternate (old, new, new, old, ...) and the epoch-time ratio is the median of per-round ratios.
 
 - `run`: RUN_COMMAND, a whole IMDB run with the seed settings but one epoch, on the same data; with
   `--old-tree DIR` the same command again from DIR (`git archive <commit> | tar -x -C DIR` of the code before).
-- `stages` (`--stages`): the steps of that run as plain function calls (tasks.train's prepare_imdb and
+- `stages` (`--stages`): the steps of that run as plain function calls (tasks.model.train's prepare_imdb and
   build_model, fit, predict, the baseline), with the process's RSS, its anonymous part and its mapped files
   after each step.
 
@@ -56,7 +56,7 @@ RUN_COMMAND = ["-m", "flows.train", "--model", "imdb_conv", "--profile", "seed",
                "--data-dir", "{data_dir}", "--artifacts-dir", "{artifacts_dir}"]
 TARGET_BYTES = int(1.5 * 1024**3)  # the issue's target for the whole IMDB run
 PROFILE = "seed"  # the settings the baseline is fitted with (bow_epochs, seed)
-BOW_BATCH_SIZE = 512  # tasks.train's batch size for the baseline
+BOW_BATCH_SIZE = 512  # tasks.model.train's batch size for the baseline
 OLD_PREDICT_CHUNK = 4096  # reviews multi-hot encoded at a time for prediction, the old way
 SAMPLE_S = 0.2  # seconds between samples of a process tree's summed RSS
 
@@ -65,7 +65,7 @@ SAMPLE_S = 0.2  # seconds between samples of a process tree's summed RSS
 # The old way, kept here for the comparison: dense matrices of whole splits (tasks/evaluate.py before per-batch)
 # ---------------------------------------------------------------------------------------------------------------
 def old_multi_hot(sequences, num_words):
-    """tasks.models.multi_hot as it was: one dense (reviews, num_words) float32 matrix, a Python loop per review."""
+    """tasks.model.architectures.multi_hot as it was: one dense (reviews, num_words) float32 matrix, a Python loop per review."""
     import numpy as np
 
     out = np.zeros((len(sequences), num_words), dtype=np.float32)  # (reviews, words)
@@ -83,7 +83,7 @@ def old_fit_bag_of_words(train_reviews, train_labels, val_reviews, val_labels, *
     import keras
     import numpy as np
 
-    from tasks.models import build_bag_of_words
+    from tasks.model.architectures import build_bag_of_words
 
     train_labels = np.asarray(train_labels, dtype=np.float32).reshape(-1)
     val_labels = np.asarray(val_labels, dtype=np.float32).reshape(-1)
@@ -99,7 +99,7 @@ def old_bag_of_words_metrics(model, reviews, labels) -> dict:
     """bag_of_words_metrics before per-batch inputs: chunks of OLD_PREDICT_CHUNK dense rows, predict's batch 32."""
     import numpy as np
 
-    from tasks.evaluate import binary_metrics
+    from tasks.judge.evaluate import binary_metrics
 
     num_words = int(model.input_shape[-1])
     probs = [model.predict(old_multi_hot(reviews[i : i + OLD_PREDICT_CHUNK], num_words), verbose=0).reshape(-1)
@@ -153,15 +153,15 @@ def run_bow_case(way: str, data_dir: Path, seed: int | None = None) -> dict:
     import numpy as np
     import tensorflow as tf
 
-    from tasks.config import resolve_settings
-    from tasks.evaluate import bag_of_words_metrics, fit_bag_of_words
-    from tasks.data import dataset_path, prepare_imdb
+    from tasks.core.config import resolve_settings
+    from tasks.judge.evaluate import bag_of_words_metrics, fit_bag_of_words
+    from tasks.model.dataset import dataset_path, prepare_imdb
 
     stages["imports"] = {**memory_now(), "seconds": round(time.perf_counter() - clock, 2)}
     s = resolve_settings("imdb_conv", PROFILE, None if seed is None else {"seed": str(seed)})
     keras.utils.set_random_seed(s.seed)
     if s.deterministic:
-        tf.config.experimental.enable_op_determinism()  # as tasks.train.train_model
+        tf.config.experimental.enable_op_determinism()  # as tasks.model.train.train_model
     clock = time.perf_counter()
     data = prepare_imdb(dataset_path(data_dir, "imdb"), s)
     stages["data"] = {**memory_now(), "seconds": round(time.perf_counter() - clock, 2)}
@@ -207,7 +207,7 @@ def nbytes_of(value) -> int:
 
 
 def run_stages_case(data_dir: Path, epochs: int) -> dict:
-    """The steps of an IMDB seed run (tasks.train.train_model and evaluate_imdb), one at a time, with this
+    """The steps of an IMDB seed run (tasks.model.train.train_model and evaluate_imdb), one at a time, with this
     process's memory after each: where the whole run's peak comes from. Not the flow: no Prefect, no files."""
     stages = {}
     clock = time.perf_counter()
@@ -222,10 +222,10 @@ def run_stages_case(data_dir: Path, epochs: int) -> dict:
     import tensorflow as tf
 
     stage("import tensorflow")
-    from tasks.config import resolve_settings
-    from tasks.evaluate import bag_of_words_metrics, binary_metrics, fit_bag_of_words
-    from tasks.data import dataset_path, prepare_imdb
-    from tasks.train import build_model, describe_device
+    from tasks.core.config import resolve_settings
+    from tasks.judge.evaluate import bag_of_words_metrics, binary_metrics, fit_bag_of_words
+    from tasks.model.dataset import dataset_path, prepare_imdb
+    from tasks.model.train import build_model, describe_device
 
     stage("import the project")
     s = resolve_settings("imdb_conv", PROFILE, {"epochs": str(epochs)})

@@ -32,16 +32,16 @@ MODELS = ["imdb_conv", "jena_conv", "jena_conv_gru"]
 
 def plain_train_all(mirror: str, data_dir: Path, artifacts_dir: Path) -> None:
     """What train-all does, as plain function calls: no Prefect runs, states, logs to the API or artifacts."""
-    from tasks import atomic, runs
-    from tasks.config import IMDB_NPZ, IMDB_WORD_INDEX, IngestSettings, jena_sources, resolve_settings
-    from tasks.download import fetch, unpack_sources
-    from tasks.evaluate import evaluate_model
-    from tasks.normalize import normalize_imdb, normalize_jena_files
-    from tasks.plots import plot_evaluation
-    from tasks.registry import promote_model
-    from tasks.report import metrics_table_rows, report_markdown
-    from tasks.train import train_model
-    from tasks.validate import validate_normalized_imdb, validate_normalized_jena, validate_raw_imdb, validate_raw_jena
+    from tasks.core import atomic, runs
+    from tasks.core.config import IMDB_NPZ, IMDB_WORD_INDEX, IngestSettings, jena_sources, resolve_settings
+    from tasks.ingest.download import fetch, unpack_sources
+    from tasks.judge.evaluate import evaluate_model
+    from tasks.ingest.normalize import normalize_imdb, normalize_jena_files
+    from tasks.publish.plots import plot_evaluation
+    from tasks.judge.registry import promote_model
+    from tasks.publish.report import metrics_table_rows, report_markdown
+    from tasks.model.train import train_model
+    from tasks.ingest.validate import validate_normalized_imdb, validate_normalized_jena, validate_raw_imdb, validate_raw_jena
 
     settings = IngestSettings(data_dir=data_dir, mirror=mirror)
     imdb = [fetch(s, mirror, settings.raw_dir) for s in (IMDB_NPZ, IMDB_WORD_INDEX)]

@@ -7,16 +7,16 @@ Needs the real-data mirror (../shared/datasets, or $SEQCONV_SHARED_DATASETS).
 
 IMDB: the 25,000 test reviews of the mirror's imdb.npz are decoded back to text with the word index (once,
 untimed: this is the raw text a user would send). Each round then times, in one process:
-- `end to end`: tasks.predict.predict_reviews on every text (tokenize, word ranks, tasks.models.encode_reviews,
+- `end to end`: tasks.serve.predict.predict_reviews on every text (tokenize, word ranks, tasks.model.architectures.encode_reviews,
   model.predict in batches of 512, one output row per review): the judged figure, reviews/s (target >= 1,500);
 - its parts, one after the other on the same texts: `tokenize + ranks` (text_to_ranks), `encode`
   (encode_reviews: offsets and padding), `model` (model.predict alone), to say where the time goes.
-The model is an untrained tasks.models.build_imdb_conv (1,315,937 parameters): a trained one computes the same
+The model is an untrained tasks.model.architectures.build_imdb_conv (1,315,937 parameters): a trained one computes the same
 operations. Its predict function is traced on a warm-up batch first.
 
 Jena: an untrained jena_conv_gru (lookback 1440 rows, step 3, delay 144: the seed profile's) is saved to a
 .keras file, with a normalization of the station file's own statistics. Each round times
-`keras.models.load_model` (as saved), then tasks.predict.load_model (compile=False: all prediction needs), and
+`keras.models.load_model` (as saved), then tasks.serve.predict.load_model (compile=False: all prediction needs), and
 what a user waits for after that, on the latter: `windows` (forecast_windows: checks, the last 24 hours' 144
 windows, normalization) and `forecast` (one predict call for every window, the first on the freshly loaded
 model, tracing included; target <= 2 s for the two together), and a `second forecast` on the same model for
@@ -44,7 +44,7 @@ MIRROR = Path(os.environ.get("SEQCONV_SHARED_DATASETS", ROOT.parent / "shared" /
 STATION_FILE = "mpi_roof_2024b.csv"  # 19,132 readings, ends 20.10.2024 08:10:00 on a whole grid
 TARGET_REVIEWS_PER_S = 1_500  # the issue's target, end to end on 2 cores, the model included
 TARGET_FORECAST_S = 2.0  # the issue's target: windows + forecast after the model is loaded
-BATCH = 512  # reviews per model batch (tasks.predict.PREDICT_BATCH)
+BATCH = 512  # reviews per model batch (tasks.serve.predict.PREDICT_BATCH)
 JENA = {"lookback": 1440, "step": 3, "delay": 144}  # jena_conv_gru's seed settings
 
 
@@ -67,10 +67,10 @@ def median_of(rounds: list[dict], part: str, key: str = "wall_s") -> float:
 def bench_imdb(n_reviews: int, rounds: int) -> dict:
     import keras
 
-    from tasks import predict
-    from tasks.models import build_imdb_conv, encode_reviews
-    from tasks.cache import file_sha256
-    from tasks.normalize import load_imdb_npz, load_word_index
+    from tasks.serve import predict
+    from tasks.model.architectures import build_imdb_conv, encode_reviews
+    from tasks.core.cache import file_sha256
+    from tasks.ingest.normalize import load_imdb_npz, load_word_index
 
     npz = MIRROR / "imdb.npz"  # untrusted like any mirrored file: the pipeline's restricted unpickler reads it
     reviews = load_imdb_npz(npz, file_sha256(npz))["x_test"][:n_reviews]
@@ -127,9 +127,9 @@ def bench_imdb(n_reviews: int, rounds: int) -> dict:
 def bench_jena(rounds: int, folder: Path) -> dict:
     import keras
 
-    from tasks import predict
-    from tasks.config import JENA_TARGET
-    from tasks.models import build_jena_conv_gru
+    from tasks.serve import predict
+    from tasks.core.config import JENA_TARGET
+    from tasks.model.architectures import build_jena_conv_gru
 
     start = clock()
     data = predict.load_station_frames([MIRROR / STATION_FILE])
@@ -196,7 +196,7 @@ def main(argv: list[str] | None = None) -> int:
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
     import keras  # noqa: F401 - loaded before any timing (and so TensorFlow is described in the JSON)
 
-    import tasks.normalize  # noqa: F401 - pandas, pyarrow and Prefect, imported before any timing
+    import tasks.ingest.normalize  # noqa: F401 - pandas, pyarrow and Prefect, imported before any timing
 
     load_before = os.getloadavg()
     print(f"{os.cpu_count()} CPUs, load average {load_before[0]:.1f}", flush=True)

@@ -13,8 +13,8 @@ import json
 import shutil
 from pathlib import Path
 
-from tasks.plots import read_history
-from tasks.runs import resolve_run_dir
+from tasks.publish.plots import read_history
+from tasks.core.runs import resolve_run_dir
 
 PUBLISHED = {  # Deep Learning with Python, 1st ed., §6.4 (validation, normalized MAE for Jena)
     "imdb_conv": {"val_accuracy": 0.879},

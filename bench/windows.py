@@ -9,7 +9,7 @@ sequential validation rows 200001..300000) times these sides, in one process:
 
 - `book`: listing 6.33 of Deep Learning with Python (1st ed.), copied verbatim below: a Python loop per window,
   float64 batches (`np.zeros`' default), shuffled anchors drawn with replacement;
-- `project`: tasks.windows.make_window_dataset over tasks.windows.window_rows anchors (`.repeat()`ed, as the
+- `project`: tasks.model.windows.make_window_dataset over tasks.model.windows.window_rows anchors (`.repeat()`ed, as the
   training loop does), every batch turned into numpy with `.numpy()` on both tensors, which copies them (TF
   documents `.numpy()` as a copy): the judged figure, the strictest reading of "consumed as numpy";
 - `project-np-views`: the same pipeline through `Dataset.as_numpy_iterator()`, tf.data's own numpy interface:
@@ -153,7 +153,7 @@ def numpy_gather(series: np.ndarray, anchors: np.ndarray, step: int, shuffle: bo
 
 def make_sides(series: np.ndarray, timestamps: np.ndarray, step: int, split: str) -> dict[str, Source]:
     """Every side of one case; checks first that book and project agree on the windows."""
-    from tasks.windows import make_window_dataset, window_rows
+    from tasks.model.windows import make_window_dataset, window_rows
 
     first, last, shuffle = SPLITS[split]
     anchors = window_rows(timestamps, (first, last), LOOKBACK, DELAY, MAX_GAP_MINUTES)  # (windows,)

@@ -15,7 +15,7 @@ import traceback
 from collections.abc import Callable
 from pathlib import Path
 
-from tasks.config import JENA_FILES_ENV, MODELS, PROFILES, RETRAIN, TRAIN_ON, family
+from tasks.core.config import JENA_FILES_ENV, MODELS, PROFILES, RETRAIN, TRAIN_ON, family
 
 DEBUG = False  # --debug: tracebacks on the terminal, from Prefect's log lines and from the error itself
 
@@ -116,13 +116,13 @@ def ingest_parser(parser: argparse.ArgumentParser) -> None:
 
 
 def ingest(args: argparse.Namespace) -> int:
-    from tasks.errors import SettingsError
+    from tasks.core.errors import SettingsError
 
     if args.files and args.dataset != "jena":
         raise SettingsError("--files applies to jena only")
     start_temporary_server()
     from flows.ingest import ingest_imdb_flow, ingest_jena_flow
-    from tasks.report import ingest_summary
+    from tasks.publish import ingest_summary
 
     if args.dataset == "imdb":
         path = ingest_imdb_flow(mirror=args.mirror, data_dir=args.data_dir, artifacts_dir=args.artifacts_dir)
@@ -148,16 +148,16 @@ def train_parser(parser: argparse.ArgumentParser) -> None:
 
 
 def train(args: argparse.Namespace) -> int:
-    from tasks.config import parse_overrides, resolve_settings
-    from tasks.data import dataset_path
+    from tasks.core.config import parse_overrides, resolve_settings
+    from tasks.model import dataset_path
 
     overrides = parse_overrides(args.overrides)
     resolve_settings(args.model, args.profile, overrides)  # fail fast, before Prefect starts
     dataset_path(Path(args.data_dir), family(args.model))
     start_temporary_server()
     from flows.train import train_model_flow
-    from tasks import runs
-    from tasks.report import evaluation_summary
+    from tasks.core import runs
+    from tasks.publish import evaluation_summary
 
     run_dir = train_model_flow(model=args.model, profile=args.profile, data_dir=args.data_dir,
                                artifacts_dir=args.artifacts_dir, run_id=args.run_id, overrides=overrides,
@@ -186,9 +186,9 @@ def train_all_parser(parser: argparse.ArgumentParser) -> None:
 
 
 def train_all(args: argparse.Namespace) -> int:
-    from tasks import runs
-    from tasks.config import check_run, parse_overrides
-    from tasks.registry import check_registry
+    from tasks.core import runs
+    from tasks.core.config import check_run, parse_overrides
+    from tasks.judge import check_registry
 
     overrides = parse_overrides(args.overrides)
     models = args.models or ["imdb_conv", "jena_conv", "jena_conv_gru"]
@@ -196,7 +196,7 @@ def train_all(args: argparse.Namespace) -> int:
     check_registry(runs.registry_dir(args.artifacts_dir), models)
     start_temporary_server()
     from flows.train_all import train_all_flow
-    from tasks.report import ingest_summary
+    from tasks.publish import ingest_summary
 
     path = train_all_flow(profile=args.profile, mirror=args.mirror, data_dir=args.data_dir,
                           artifacts_dir=args.artifacts_dir, jena_files=args.jena_files, models=models,
@@ -236,7 +236,7 @@ def read_trials_file(path: str) -> list:
     """A --trials-file: a JSON list (each trial an object of settings); errors name the file."""
     import json
 
-    from tasks.errors import SettingsError
+    from tasks.core.errors import SettingsError
 
     try:
         trials = json.loads(Path(path).read_text(encoding="utf-8"))
@@ -249,7 +249,7 @@ def read_trials_file(path: str) -> list:
 
 
 def tune(args: argparse.Namespace) -> int:
-    from tasks.data import dataset_path
+    from tasks.model import dataset_path
     from tasks.tune import parse_grid, parse_seeds, plan_tune
 
     grid = parse_grid(args.grid) if args.grid else None
@@ -260,7 +260,7 @@ def tune(args: argparse.Namespace) -> int:
         dataset_path(Path(args.data_dir), family(args.model))
     start_temporary_server()
     from flows.tune import tune_flow
-    from tasks import runs
+    from tasks.core import runs
 
     tune_json = tune_flow(model=args.model, base_profile=args.profile, grid=grid, trials=trials,
                           data_dir=args.data_dir, artifacts_dir=args.artifacts_dir, train_on=args.train_on,
@@ -281,14 +281,14 @@ def evaluate_parser(parser: argparse.ArgumentParser) -> None:
 
 
 def evaluate(args: argparse.Namespace) -> int:
-    from tasks import runs
-    from tasks.registry import champion_model_dir
+    from tasks.core import runs
+    from tasks.judge import champion_model_dir
 
     model_dir = args.model_dir or champion_model_dir(runs.registry_dir(args.artifacts_dir), args.champion)
     runs.check_model_dir(model_dir)  # fail fast, before Prefect starts
     start_temporary_server()
     from flows.evaluate import evaluate_model_flow
-    from tasks.report import evaluation_summary
+    from tasks.publish import evaluation_summary
 
     out_dir = evaluate_model_flow(model_dir=str(model_dir), data_dir=args.data_dir, artifacts_dir=args.artifacts_dir)
     print(evaluation_summary(runs.read_metrics(out_dir)))
@@ -314,9 +314,9 @@ def predict_parser(parser: argparse.ArgumentParser) -> None:
 
 
 def predict(args: argparse.Namespace) -> int:
-    from tasks import runs
-    from tasks.errors import SettingsError
-    from tasks.predict import OUTPUT_SUFFIXES, choose_model, gather_reviews
+    from tasks.core import runs
+    from tasks.core.errors import SettingsError
+    from tasks.serve import OUTPUT_SUFFIXES, choose_model, gather_reviews
 
     if args.dataset == "imdb":
         gather_reviews(args.text, args.file, args.csv_file, args.column)  # fail fast: unreadable input, no column
@@ -329,7 +329,7 @@ def predict(args: argparse.Namespace) -> int:
     choose_model(args.dataset, args.model, args.model_dir, runs.registry_dir(args.artifacts_dir))
     start_temporary_server()
     from flows.predict import predict_flow
-    from tasks.report import prediction_summary
+    from tasks.publish import prediction_summary
 
     out_dir = predict_flow(dataset=args.dataset, model=args.model, model_dir=args.model_dir, texts=args.text,
                            file=args.file, csv_file=args.csv_file, column=args.column, files=args.files,
@@ -358,7 +358,7 @@ MODULES = {"ingest": "flows.ingest", "train": "flows.train", "train-all": "flows
 def run(parser: argparse.ArgumentParser, command: Callable[[argparse.Namespace], int | None],
         argv: list[str] | None = None) -> int:
     """Parse `argv` and run `command(args)`; errors become one `error:` line and an exit code."""
-    from tasks.errors import SeqconvError, SettingsError
+    from tasks.core.errors import SeqconvError, SettingsError
 
     global DEBUG
     parser.add_argument("--debug", action="store_true", help="show the full traceback of an error")

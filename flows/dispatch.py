@@ -14,8 +14,8 @@ from prefect import task
 from prefect.deployments import run_deployment
 
 from flows.train import train_model_flow
-from tasks import runs
-from tasks.errors import SeqconvError
+from tasks.core import runs
+from tasks.core.errors import SeqconvError
 
 GPU_DEPLOYMENT = "train-model/gpu"
 
@@ -24,7 +24,7 @@ GPU_DEPLOYMENT = "train-model/gpu"
 def train_on_gpu_pool(model: str, profile: str, data_dir: str, artifacts_dir: str, run_id: str,
                       overrides: dict[str, str], force: bool, tags: list[str] | None = None) -> str:
     """Run `train-model/gpu` for one model and wait for it. A run that crashed with its worker is retried with
-    the same run id, so it resumes from its last finished epoch (tasks.checkpoint)."""
+    the same run id, so it resumes from its last finished epoch (tasks.model.checkpoint)."""
     flow_run = run_deployment(
         GPU_DEPLOYMENT,
         parameters=dict(model=model, profile=profile, data_dir=data_dir, artifacts_dir=artifacts_dir,

@@ -18,9 +18,9 @@ if __name__ == "__main__":  # the command line parses (and answers --help) befor
 
 from prefect import flow
 
-from tasks import runs
-from tasks.evaluate import evaluate_model_task
-from tasks.report import plot_and_publish
+from tasks.core import runs
+from tasks.judge import evaluate_model_task
+from tasks.publish import plot_and_publish
 
 
 @flow(name="evaluate-model", log_prints=True)

@@ -4,7 +4,7 @@
     python -m flows.ingest jena --mirror ../shared/datasets --files mpi_roof_2024a.csv mpi_roof_2024b.csv
 
 Runs without a Prefect server (ephemeral mode). Every new version gets a drift report just before it is published
-(tasks.drift: data/validation/<dataset>.drift.json and the `drift-<dataset>` artifact), against the rows the latest
+(tasks.ingest.drift: data/validation/<dataset>.drift.json and the `drift-<dataset>` artifact), against the rows the latest
 champion trained on (the registry in `artifacts_dir`), else the version it replaces; drift is reported, never
 fatal. A failure anywhere leaves the previously published dataset as it was: the new version is built in a staging
 folder and swapped in only after its validation passed.
@@ -23,15 +23,15 @@ from pathlib import Path
 
 from prefect import flow
 
-from tasks.atomic import publish_dataset
-from tasks.cache import cached_path
-from tasks.config import IMDB_NPZ, IMDB_WORD_INDEX, IngestSettings, default_mirror, jena_sources
-from tasks.drift import report_drift
-from tasks.download import download_source, keep_downloads, unpack_sources
-from tasks.normalize import normalize_imdb, normalize_jena_files
-from tasks.report import report_validation
-from tasks.validate import validate_new_version, validate_normalized_imdb, validate_normalized_jena
-from tasks.validate import validate_raw_imdb, validate_raw_jena
+from tasks.core.atomic import publish_dataset
+from tasks.core.cache import cached_path
+from tasks.core.config import IMDB_NPZ, IMDB_WORD_INDEX, IngestSettings, default_mirror, jena_sources
+from tasks.ingest import report_drift
+from tasks.ingest import download_source, keep_downloads, unpack_sources
+from tasks.ingest import normalize_imdb, normalize_jena_files
+from tasks.publish import report_validation
+from tasks.ingest import validate_new_version, validate_normalized_imdb, validate_normalized_jena
+from tasks.ingest import validate_raw_imdb, validate_raw_jena
 
 
 @flow(name="ingest-imdb", log_prints=True)

@@ -19,9 +19,9 @@ if __name__ == "__main__":  # the command line parses (and answers --help) befor
 
 from prefect import flow
 
-from tasks import runs
-from tasks.predict import choose_model, predict_task
-from tasks.report import publish_predictions
+from tasks.core import runs
+from tasks.serve import choose_model, predict_task
+from tasks.publish import publish_predictions
 
 
 @flow(name="predict", log_prints=True)

@@ -20,13 +20,13 @@ from pathlib import Path
 
 from prefect import flow
 
-from tasks import runs
-from tasks.cache import cached_path
-from tasks.config import family, resolve_settings
-from tasks.evaluate import evaluate_model_task
-from tasks.log import log
-from tasks.report import plot_and_publish
-from tasks.train import fingerprint_data, train_model_task
+from tasks.core import runs
+from tasks.core.cache import cached_path
+from tasks.core.config import family, resolve_settings
+from tasks.judge import evaluate_model_task
+from tasks.core.log import log
+from tasks.publish import plot_and_publish
+from tasks.model import fingerprint_data, train_model_task
 
 
 @flow(name="train-model", log_prints=True)

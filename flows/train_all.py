@@ -24,11 +24,11 @@ from prefect import flow, task
 
 from flows.ingest import ingest_imdb_flow, ingest_jena_flow
 from flows.dispatch import train_runs
-from tasks import runs
-from tasks.config import check_run, default_jena_files, family
-from tasks.drift import plan_retraining
-from tasks.registry import champion_model_dir, check_registry, judge_champion, promote_model
-from tasks.report import write_run_report
+from tasks.core import runs
+from tasks.core.config import check_run, default_jena_files, family
+from tasks.ingest import plan_retraining
+from tasks.judge import champion_model_dir, check_registry, judge_champion, promote_model
+from tasks.publish import write_run_report
 
 DEFAULT_MODELS = ["imdb_conv", "jena_conv", "jena_conv_gru"]  # the book's three; jena_conv_gru_fast on request
 

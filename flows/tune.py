@@ -23,7 +23,7 @@ from pathlib import Path
 from prefect import flow
 
 from flows.dispatch import train_runs
-from tasks import runs
+from tasks.core import runs
 from tasks.tune import parse_seeds, plan_tune, summarize_tune, trial_jobs, write_winner_profile
 
 

@@ -1,9 +1,9 @@
-"""New text through tasks.predict gives the model exactly the input the mirror's imdb.npz gives it, and station
+"""New text through tasks.serve.predict gives the model exactly the input the mirror's imdb.npz gives it, and station
 files of the mirror give whole forecast windows.
 
 Reviews of the npz are decoded back to text with the word index, roughened with what the mirror's recipe removes
 (capitals, punctuation, `<br />` for the word "br", tabs and newlines, words outside the index), and encoded again
-by tasks.predict: the ranks must equal the npz's, and the predictions of a seeded (untrained) model through the
+by tasks.serve.predict: the ranks must equal the npz's, and the predictions of a seeded (untrained) model through the
 text path must equal those through the npz path. Skipped where the mirror is absent (see tests/conftest.py).
 """
 
@@ -14,7 +14,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from tasks.predict import forecast_windows, load_station_frames, predict_reviews, text_to_ranks, tokenize
+from tasks.serve.predict import forecast_windows, load_station_frames, predict_reviews, text_to_ranks, tokenize
 
 pytestmark = pytest.mark.data
 
@@ -31,7 +31,7 @@ def mirror_sha256(mirror: Path, name: str) -> str:
 
 @pytest.fixture(scope="module")
 def imdb(shared_datasets: Path) -> dict:
-    from tasks.normalize import load_imdb_npz, load_word_index
+    from tasks.ingest.normalize import load_imdb_npz, load_word_index
 
     arrays = load_imdb_npz(shared_datasets / "imdb.npz", mirror_sha256(shared_datasets, "imdb.npz"))
     word_index = load_word_index(shared_datasets / "imdb_word_index.json")
@@ -95,7 +95,7 @@ def test_roughened_reviews_encode_back_to_the_npz_ranks(imdb: dict) -> None:
 def test_predictions_through_text_equal_predictions_through_the_npz(imdb: dict) -> None:
     import keras
 
-    from tasks.models import build_imdb_conv, encode_reviews
+    from tasks.model.architectures import build_imdb_conv, encode_reviews
 
     keras.utils.set_random_seed(7)
     model = build_imdb_conv()  # untrained: the input, not the skill, is under test
@@ -109,7 +109,7 @@ def test_predictions_through_text_equal_predictions_through_the_npz(imdb: dict) 
 
 def test_station_file_gives_a_window_for_every_reading_of_its_last_day(shared_datasets: Path) -> None:
     """mpi_roof_2024b.csv ends 20.10.2024 08:10:00 on a whole grid; its -9999 are in max. PAR, not read."""
-    from tasks.config import JENA_FEATURES
+    from tasks.core.config import JENA_FEATURES
 
     data = load_station_frames([shared_datasets / "mpi_roof_2024b.csv"])
     normalization = {"features": list(JENA_FEATURES), "mean": data.features.mean(axis=0).tolist(),

@@ -14,9 +14,10 @@ from pathlib import Path
 import pytest
 from prefect import flow, task
 
-from tasks import plots, report
-from tasks.registry import promote_model
-from tasks.validate import SuiteResult, results_to_json
+from tasks.model import progress as training_progress
+from tasks.publish import plots, report
+from tasks.judge.registry import promote_model
+from tasks.ingest.validate import SuiteResult, results_to_json
 
 pytestmark = pytest.mark.e2e
 
@@ -54,9 +55,9 @@ def fake_run(folder: Path) -> Path:
 @task
 def train_with_progress(epochs: int) -> None:
     """Stands in for training: one progress update per epoch."""
-    progress = report.ProgressReporter(report.progress_key("imdb_conv"), total=epochs)
+    progress = training_progress.ProgressReporter(training_progress.progress_key("imdb_conv"), total=epochs)
     for epoch in range(1, epochs + 1):
-        progress.update(epoch, report.epoch_description(epoch, epochs, {"val_loss": 0.5 / epoch}))
+        progress.update(epoch, training_progress.epoch_description(epoch, epochs, {"val_loss": 0.5 / epoch}))
 
 
 @flow(name="publish-artifacts-e2e")

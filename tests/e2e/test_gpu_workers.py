@@ -50,7 +50,7 @@ def _wait_until(condition, seconds: float, what: str, every: float = 1.0):
 
 
 def _finished_epochs(run_dir: Path) -> int:
-    """The epochs of the newest finished snapshot in a run folder's backup/ (tasks.checkpoint), 0 if none."""
+    """The epochs of the newest finished snapshot in a run folder's backup/ (tasks.model.checkpoint), 0 if none."""
     done = 0
     for snapshot in (run_dir / "backup").glob("epoch-*/snapshot.json"):
         try:

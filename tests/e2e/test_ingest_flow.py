@@ -25,9 +25,9 @@ import pyarrow.parquet as pq
 import pytest
 
 from flows.ingest import ingest_imdb_flow, ingest_jena_flow
-from tasks.atomic import VERSIONS
-from tasks.errors import DataFormatError, ValidationFailed
-from tasks.normalize import read_provenance
+from tasks.core.atomic import VERSIONS
+from tasks.core.errors import DataFormatError, ValidationFailed
+from tasks.ingest.normalize import read_provenance
 from tests.support import fixtures
 from tests.support.http_mirror import HttpMirror
 

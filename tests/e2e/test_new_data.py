@@ -58,7 +58,7 @@ def test_new_station_data_is_reported_as_drift_and_the_champion_is_judged_on_it(
     assert first_drift["reference"]["kind"] == "none" and first_drift["flagged"] == []
     first_dir = artifacts / "runs" / first / MODEL
     if not (registry / f"{MODEL}.json").is_file():  # two smoke epochs rarely beat persistence: record it anyway
-        from tasks.registry import promote
+        from tasks.judge.registry import promote
 
         promote(registry, MODEL, json.loads((first_dir / "metrics.json").read_text()), first_dir)
     champion = json.loads((registry / f"{MODEL}.json").read_text())
@@ -115,5 +115,5 @@ def test_new_station_data_is_reported_as_drift_and_the_champion_is_judged_on_it(
 
 
 def describe(run_id: str) -> str:
-    """How the drift artifact names a champion reference (tasks.drift.describe_reference)."""
+    """How the drift artifact names a champion reference (tasks.ingest.drift.describe_reference)."""
     return f"champion {MODEL} run {run_id}"

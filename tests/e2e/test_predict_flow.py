@@ -12,10 +12,10 @@ from pathlib import Path
 
 import pytest
 
-from tasks.config import resolve_settings
-from tasks.evaluate import evaluate_model
-from tasks.registry import promote
-from tasks.train import train_model
+from tasks.core.config import resolve_settings
+from tasks.judge.evaluate import evaluate_model
+from tasks.judge.registry import promote
+from tasks.model.train import train_model
 
 pytestmark = pytest.mark.e2e
 ROOT = Path(__file__).resolve().parents[2]

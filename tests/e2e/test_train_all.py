@@ -19,7 +19,7 @@ from prefect.client.schemas.filters import (
 )
 
 from flows.train_all import train_all_flow
-from tasks.errors import ValidationFailed
+from tasks.core.errors import ValidationFailed
 from tests.support import fixtures
 
 pytestmark = pytest.mark.e2e
@@ -117,7 +117,7 @@ def test_unchanged_sources_reuse_ingestion_and_training_and_a_changed_one_is_ing
     states = _task_states(third.state_details.flow_run_id)
     assert states["normalize jena"] == ["Completed"] and states["train jena_conv"] == ["Completed"]
     assert states["normalize imdb"] == ["Cached"] and states["train imdb_conv"] == ["Cached"]
-    from tasks.normalize import read_provenance
+    from tasks.ingest.normalize import read_provenance
     assert read_provenance(data / "processed" / "jena" / "jena.parquet")["rows"] == 2 * fixtures.STATION_ROWS + 300  # a: one repeat dropped
     assert (artifacts / "registry" / "imdb_conv.json").read_bytes() == imdb_champion  # IMDB was not retrained
 
@@ -170,7 +170,7 @@ def test_on_drift_keeps_a_champion_whose_data_shows_no_drift(first_run, tmp_path
 
 
 def test_a_bad_retrain_value_fails_before_any_work(prefect_harness, tmp_path):
-    from tasks.errors import SettingsError
+    from tasks.core.errors import SettingsError
 
     with pytest.raises(SettingsError, match="retrain='sometimes'; allowed: on_change, always, on_drift"):
         train_all_flow(profile="smoke", mirror=str(tmp_path / "nowhere"), data_dir=str(tmp_path / "data"),

@@ -13,12 +13,12 @@ from pathlib import Path
 
 import pytest
 
-from tasks import evaluate
-from tasks.checkpoint import latest_snapshot
-from tasks.config import resolve_settings
-from tasks.evaluate import evaluate_model
-from tasks.plots import plot_evaluation
-from tasks.train import train_model
+from tasks.judge import evaluate
+from tasks.model.checkpoint import latest_snapshot
+from tasks.core.config import resolve_settings
+from tasks.judge.evaluate import evaluate_model
+from tasks.publish.plots import plot_evaluation
+from tasks.model.train import train_model
 
 pytestmark = pytest.mark.e2e
 ROOT = Path(__file__).resolve().parents[2]

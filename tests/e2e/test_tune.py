@@ -10,8 +10,8 @@ from pathlib import Path
 
 import pytest
 
-from tasks import config, runs
-from tasks.config import resolve_settings
+from tasks.core import config, runs
+from tasks.core.config import resolve_settings
 from tests.support.published import publish_imdb
 
 pytestmark = pytest.mark.e2e
@@ -36,7 +36,7 @@ def test_a_tune_picks_the_validation_winner_and_writes_a_profile(prefect_harness
     assert (tune_json.parent / "tune.md").is_file() and (tune_json.parent / "tune.png").is_file()
     trials = summary["trials"]
     assert [t["settings"] for t in trials] == [{"dropout": 0.0}, {"dropout": 0.5}]
-    own = []  # each trial's own run folder, read here, not through tasks.tune
+    own = []  # each trial's own run folder, read here, not through tasks.tune.trials
     for n, trial in enumerate(trials, 1):
         run_dir = artifacts / "runs" / runs.trial_run_id(summary["tune_id"], n) / "imdb_conv"
         metrics = json.loads((run_dir / "metrics.json").read_text())
@@ -82,7 +82,7 @@ def test_a_tune_over_seeds_judges_each_trial_on_its_mean(prefect_harness, tmp_pa
     assert summary["seeds"] == [3, 4] and len(summary["trials"]) == 2
     means = {}
     for n, trial in enumerate(summary["trials"], 1):
-        own = []  # each seed's run folder, read here, not through tasks.tune
+        own = []  # each seed's run folder, read here, not through tasks.tune.trials
         for seed in (3, 4):
             run_dir = artifacts / "runs" / runs.trial_run_id(summary["tune_id"], n, seed) / "jena_conv"
             settings = json.loads((run_dir / "settings.json").read_text())

@@ -6,8 +6,8 @@ import keras
 import numpy as np
 import pytest
 
-from tasks.errors import SettingsError
-from tasks.models import (
+from tasks.core.errors import SettingsError
+from tasks.model.architectures import (
     MODEL_BUILDERS,
     build_bag_of_words,
     build_imdb_conv,
@@ -313,8 +313,8 @@ def test_multi_hot_batches_refuse_bad_arguments():
 def test_the_regularizers_add_no_parameters_and_are_off_by_default():
     import dataclasses
 
-    from tasks.config import resolve_settings
-    from tasks.models import build_model
+    from tasks.core.config import resolve_settings
+    from tasks.model.architectures import build_model
 
     plain = {m: build_model(resolve_settings(m, "seed")) for m in ("imdb_conv", "jena_conv", "jena_conv_gru")}
     assert {m: model.count_params() for m, model in plain.items()} == {
@@ -353,8 +353,8 @@ def test_the_published_output_layer_is_a_plain_dense_under_binary_cross_entropy(
 
 
 def test_the_cosine_schedule_starts_at_the_learning_rate_and_ends_near_zero():
-    from tasks.config import resolve_settings
-    from tasks.train import learning_rate_at
+    from tasks.core.config import resolve_settings
+    from tasks.model.train import learning_rate_at
 
     s = resolve_settings("jena_conv_gru", "seed", {"lr_schedule": "cosine", "epochs": "10"})
     rates = [learning_rate_at(s, e) for e in range(10)]

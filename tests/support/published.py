@@ -8,8 +8,8 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from tasks.config import JENA_FEATURES
-from tasks.normalize import imdb_table, jena_arrow, write_parquet
+from tasks.core.config import JENA_FEATURES
+from tasks.ingest.normalize import imdb_table, jena_arrow, write_parquet
 from tests.support.fixtures import synthetic_weather
 
 

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from tasks import atomic
+from tasks.core import atomic
 
 pytestmark = pytest.mark.unit
 

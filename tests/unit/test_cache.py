@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from tasks import cache
+from tasks.core import cache
 
 pytestmark = pytest.mark.unit
 ROOT = Path(__file__).resolve().parents[2]
@@ -34,14 +34,14 @@ def edit(path: Path) -> None:
 
 def test_a_change_to_plots_or_reports_invalidates_nothing(code_copy):
     before = keys()
-    edit(code_copy / "plots.py")
-    edit(code_copy / "report.py")
+    edit(code_copy / "publish" / "plots.py")
+    edit(code_copy / "publish" / "report.py")
     assert keys() == before
 
 
 def test_a_change_to_training_code_invalidates_models_not_datasets(code_copy):
     before = keys()
-    edit(code_copy / "train.py")
+    edit(code_copy / "model" / "train.py")
     after = keys()
     assert after["train"] != before["train"]
     assert after["jena-version"] == before["jena-version"] and after["bag-of-words"] == before["bag-of-words"]
@@ -49,7 +49,7 @@ def test_a_change_to_training_code_invalidates_models_not_datasets(code_copy):
 
 def test_a_change_to_normalization_invalidates_dataset_versions_only(code_copy):
     before = keys()
-    edit(code_copy / "normalize.py")
+    edit(code_copy / "ingest" / "normalize.py")
     after = keys()
     assert after["jena-version"] != before["jena-version"] and after["train"] == before["train"]
 
@@ -57,7 +57,8 @@ def test_a_change_to_normalization_invalidates_dataset_versions_only(code_copy):
 def test_every_kind_names_modules_that_exist():
     for kind, modules in cache.CODE.items():
         for name in modules:
-            assert (ROOT / "tasks" / f"{name}.py").is_file(), f"{kind}: tasks/{name}.py does not exist"
+            path = ROOT / "tasks" / f"{name.replace('.', '/')}.py"
+            assert path.is_file(), f"{kind}: {path} does not exist"
     with pytest.raises(KeyError, match="add the modules"):
         cache.content_key("no-such-kind")
 

@@ -10,8 +10,8 @@ import keras
 import numpy as np
 import pytest
 
-from tasks.checkpoint import AveragedWeights, Checkpoints, latest_snapshot, restore, write_snapshot
-from tasks.train import keep_history
+from tasks.model.checkpoint import AveragedWeights, Checkpoints, latest_snapshot, restore, write_snapshot
+from tasks.model.train import keep_history
 
 pytestmark = pytest.mark.unit
 

@@ -8,7 +8,7 @@ import pytest
 
 from dataclasses import asdict
 
-from tasks.config import (
+from tasks.core.config import (
     FAMILIES,
     MODELS,
     PROFILES,
@@ -20,7 +20,7 @@ from tasks.config import (
     resolve_settings,
     settings_from_json,
 )
-from tasks.errors import SettingsError
+from tasks.core.errors import SettingsError
 
 pytestmark = pytest.mark.unit
 

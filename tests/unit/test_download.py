@@ -16,8 +16,8 @@ import pytest
 from prefect import flow
 from prefect.testing.utilities import prefect_test_harness
 
-from tasks.config import CHECKSUMS_FILE, Source
-from tasks.download import (
+from tasks.core.config import CHECKSUMS_FILE, Source
+from tasks.ingest.download import (
     VERIFIED_CANONICAL_SHA256,
     VERIFIED_MIRROR,
     VERIFIED_RECORDED,
@@ -29,7 +29,7 @@ from tasks.download import (
     read_mirror_checksums,
     resolve_url,
 )
-from tasks.errors import ChecksumError, DataFormatError, DownloadError
+from tasks.core.errors import ChecksumError, DataFormatError, DownloadError
 from tests.support.http_mirror import HttpMirror
 
 pytestmark = pytest.mark.unit
@@ -438,7 +438,7 @@ def test_task_does_not_retry_a_404(prefect_backend, mirror: HttpMirror, raw_dir:
 def test_task_does_not_retry_when_the_canonical_host_does_not_resolve(
     prefect_backend, raw_dir: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from tasks import download
+    from tasks.ingest import download
 
     attempts = []
     real_open = download._open_url

@@ -1,4 +1,4 @@
-"""Drift (tasks.drift): profiles, the Great Expectations checks, the reference, and a report that never fails."""
+"""Drift (tasks.ingest.drift): profiles, the Great Expectations checks, the reference, and a report that never fails."""
 
 from __future__ import annotations
 
@@ -10,11 +10,13 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from tasks import drift, runs
-from tasks.atomic import point_link
-from tasks.config import JENA_FEATURES
-from tasks.normalize import imdb_table, write_parquet
-from tasks.registry import make_entry, registry_path
+from tasks.ingest import drift
+
+from tasks.core import runs
+from tasks.core.atomic import point_link
+from tasks.core.config import JENA_FEATURES
+from tasks.ingest.normalize import imdb_table, write_parquet
+from tasks.judge.registry import make_entry, registry_path
 from tests.support.fixtures import synthetic_weather
 
 pytestmark = pytest.mark.unit
@@ -114,7 +116,7 @@ def test_imdb_lengths_labels_and_words_outside_the_vocabulary(tmp_path):
 
 
 def test_a_run_folders_imdb_profile_matches_the_raw_reviews():
-    from tasks.models import offset_reviews
+    from tasks.model.architectures import offset_reviews
 
     reviews = [np.array([1, 2, 9997, 40]), np.array([5, 12000])]
     encoded = offset_reviews(reviews, 10_000)
@@ -126,7 +128,7 @@ def test_a_run_folders_imdb_profile_matches_the_raw_reviews():
 
 def publish_version(data_dir: Path, name: str, seconds: np.ndarray, features: np.ndarray) -> Path:
     """A Jena version under processed/.versions, not yet published (as normalize leaves it)."""
-    from tasks.normalize import jena_arrow
+    from tasks.ingest.normalize import jena_arrow
 
     table = pd.DataFrame({"timestamp": seconds.astype("datetime64[s]")})
     for i, column in enumerate(JENA_FEATURES):

@@ -5,8 +5,8 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from tasks.errors import DataFormatError, SettingsError
-from tasks.evaluate import (
+from tasks.core.errors import DataFormatError, SettingsError
+from tasks.judge.evaluate import (
     bag_of_words_metrics,
     binary_metrics,
     bless,
@@ -22,7 +22,7 @@ from tasks.evaluate import (
     targets,
     to_celsius,
 )
-from tasks.models import multi_hot, offset_reviews
+from tasks.model.architectures import multi_hot, offset_reviews
 
 pytestmark = pytest.mark.unit
 

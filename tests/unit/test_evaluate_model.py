@@ -9,15 +9,15 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from tasks import runs
-from tasks.config import resolve_settings
-from tasks.errors import DataFormatError, SettingsError
-from tasks.evaluate import evaluate_model, load_arrays
-from tasks.normalize import read_jena
-from tasks.plots import plot_evaluation
-from tasks.report import report_markdown
-from tasks.train import train_model
-from tasks.windows import split_ranges
+from tasks.core import runs
+from tasks.core.config import resolve_settings
+from tasks.core.errors import DataFormatError, SettingsError
+from tasks.judge.evaluate import evaluate_model, load_arrays
+from tasks.ingest.normalize import read_jena
+from tasks.publish.plots import plot_evaluation
+from tasks.publish.report import report_markdown
+from tasks.model.train import train_model
+from tasks.model.windows import split_ranges
 from tests.support.published import publish_imdb, publish_jena
 
 pytestmark = pytest.mark.unit
@@ -147,7 +147,7 @@ def test_a_blocked_split_is_trained_judged_plotted_and_reported_on_its_own_block
 
 
 def test_a_champion_trained_on_other_data_is_judged_again_on_the_new_data(tmp_path):
-    from tasks import registry
+    from tasks.judge import registry
 
     artifacts = tmp_path / "artifacts"
     publish_jena(tmp_path / "old")

@@ -8,8 +8,8 @@ import matplotlib.image
 import numpy as np
 import pytest
 
-from tasks.errors import DataFormatError
-from tasks.plots import (
+from tasks.core.errors import DataFormatError
+from tasks.publish.plots import (
     _training_curves_figure,
     best_epoch,
     plot_confusion_matrix,
@@ -144,7 +144,7 @@ def test_the_forecast_plot_has_a_panel_per_season_each_titled_with_its_own_mae(t
 
 
 def test_season_panel_titles_give_the_mae_of_what_they_draw(monkeypatch, tmp_path):
-    import tasks.plots as plots
+    import tasks.publish.plots as plots
 
     drawn = {}
 

@@ -10,11 +10,11 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from tasks import predict
-from tasks.config import JENA_FEATURES, JENA_SENTINEL
-from tasks.errors import DataFormatError, PredictInputError, SettingsError
-from tasks.predict import (
-    format_table,
+from tasks.serve import predict
+from tasks.core.config import JENA_FEATURES, JENA_SENTINEL
+from tasks.core.errors import DataFormatError, PredictInputError, SettingsError
+from tasks.core.tables import format_table
+from tasks.serve.predict import (
     load_normalization,
     load_station_frames,
     predict_reviews,
@@ -84,7 +84,7 @@ class FakeModel:
 
 
 def test_predict_reviews_feeds_the_training_encoding_and_keeps_input_order() -> None:
-    from tasks.models import encode_reviews
+    from tasks.model.architectures import encode_reviews
 
     texts = ["the great movie", "rare", "", "qqq zzz", "great " * 600]
     model = FakeModel([0.9, 0.5, 0.2, 0.50001, 0.1])
@@ -101,14 +101,14 @@ def test_predict_reviews_feeds_the_training_encoding_and_keeps_input_order() -> 
 
 
 def test_predict_reviews_refuses_a_model_of_another_input_length() -> None:
-    from tasks.models import build_imdb_conv
+    from tasks.model.architectures import build_imdb_conv
 
     with pytest.raises(SettingsError, match=r"the model reads inputs of shape \(None, 100\); expected \(batch, 500\)"):
         predict_reviews(build_imdb_conv(max_features=50, maxlen=100, embedding_dim=4), ["good"], WORD_INDEX)
 
 
 def test_load_model_reads_a_saved_model_and_names_a_bad_file(tmp_path) -> None:
-    from tasks.models import build_jena_conv
+    from tasks.model.architectures import build_jena_conv
 
     build_jena_conv().save(tmp_path / "model.keras")
     assert predict.load_model(tmp_path / "model.keras").input_shape == (None, None, 14)
@@ -260,7 +260,7 @@ def test_load_station_frames_sorts_drops_repeated_times_and_keeps_sentinels(tmp_
 def test_load_station_frames_reads_a_published_parquet(tmp_path) -> None:
     import pyarrow.parquet as pq
 
-    from tasks.normalize import jena_arrow, normalize_jena, read_jena_csv
+    from tasks.ingest.normalize import jena_arrow, normalize_jena, read_jena_csv
 
     path = write_station(tmp_path, station_frame(40))
     table, _ = normalize_jena([(path.name, read_jena_csv(path))])
@@ -300,11 +300,11 @@ def test_forecast_windows_reads_the_last_day_with_the_models_statistics(tmp_path
 
 
 def test_forecast_windows_match_the_training_windows_and_persistence(tmp_path) -> None:
-    """The same rows as tasks.windows gathers for anchor r = reading + step, persistence as tasks.evaluate's."""
+    """The same rows as tasks.model.windows gathers for anchor r = reading + step, persistence as tasks.judge.evaluate's."""
     import tensorflow as tf
 
-    from tasks.evaluate import persistence_predictions
-    from tasks.windows import Normalizer, normalize, window_gather
+    from tasks.judge.evaluate import persistence_predictions
+    from tasks.model.windows import Normalizer, normalize, window_gather
 
     data, w = windows_of(tmp_path, station_frame(600))
     series = normalize(data.features, Normalizer.from_json(model_normalization()))
@@ -376,7 +376,7 @@ def test_load_normalization_names_a_missing_key(tmp_path) -> None:
 def test_forecast_batches_every_window_through_a_small_model(tmp_path) -> None:
     import keras
 
-    from tasks.models import build_jena_conv
+    from tasks.model.architectures import build_jena_conv
 
     keras.utils.set_random_seed(0)
     model = build_jena_conv()
@@ -393,7 +393,7 @@ def test_forecast_batches_every_window_through_a_small_model(tmp_path) -> None:
 
 
 def test_forecast_refuses_windows_of_another_width(tmp_path) -> None:
-    from tasks.models import build_jena_conv
+    from tasks.model.architectures import build_jena_conv
 
     _, w = windows_of(tmp_path, station_frame(600))
     with pytest.raises(PredictInputError, match="windows of 14 features; the model reads 3"):
@@ -401,7 +401,7 @@ def test_forecast_refuses_windows_of_another_width(tmp_path) -> None:
 
 
 def test_plot_forecast_writes_a_png(tmp_path) -> None:
-    from tasks.plots import plot_forecast
+    from tasks.publish.plots import plot_forecast
 
     seconds = 1_717_200_600 + TEN_MINUTES * np.arange(600)
     temps = 10 + np.sin(np.arange(600) / 20)

@@ -8,10 +8,10 @@ from pathlib import Path
 
 import pytest
 
-from tasks import config
-from tasks.cache import content_key
-from tasks.config import PROFILES, resolve_settings
-from tasks.errors import SettingsError
+from tasks.core import config
+from tasks.core.cache import content_key
+from tasks.core.config import PROFILES, resolve_settings
+from tasks.core.errors import SettingsError
 
 pytestmark = pytest.mark.unit
 

@@ -8,9 +8,9 @@ from pathlib import Path
 
 import pytest
 
-from tasks import registry
-from tasks.errors import DataFormatError, SettingsError
-from tasks.registry import decide, promote, read_champion
+from tasks.judge import registry
+from tasks.core.errors import DataFormatError, SettingsError
+from tasks.judge.registry import decide, promote, read_champion
 
 pytestmark = pytest.mark.unit
 

@@ -8,25 +8,23 @@ from pathlib import Path
 
 import pytest
 
-from tasks import report
-from tasks.errors import DataFormatError
-from tasks.report import (
+from tasks.publish import report
+from tasks.core.errors import DataFormatError
+from tasks.publish.report import (
     METRICS_TABLE_KEY,
     REPORT_KEY,
-    ProgressReporter,
-    artifact_key,
-    describe_months,
-    epoch_description,
     metrics_table_rows,
     plots_key,
     plots_markdown,
-    progress_key,
     report_markdown,
     validation_key,
     validation_markdown,
 )
-from tasks.plots import plot_confusion_matrix, plot_training_curves
-from tasks.validate import SuiteResult, results_to_json
+from tasks.core.artifacts import ARTIFACT_KEY_PATTERN, artifact_key
+from tasks.core.tables import describe_months
+from tasks.model.progress import ProgressReporter, epoch_description, progress_key
+from tasks.publish.plots import plot_confusion_matrix, plot_training_curves
+from tasks.ingest.validate import SuiteResult, results_to_json
 
 pytestmark = pytest.mark.unit
 
@@ -170,7 +168,7 @@ def write_validation(folder: Path, dataset: str, stage: str, results: list[Suite
     return path
 
 
-LABELS_NOT_BINARY = {  # a hard finding as tasks.validate._describe writes it
+LABELS_NOT_BINARY = {  # a hard finding as tasks.ingest.validate._describe writes it
     "expectation": "expect_column_values_to_be_in_set", "why": "labels are 0/1", "column": "label",
     "arguments": {"value_set": [0, 1]}, "unexpected_count": 3, "unexpected_percent": 0.012,
     "examples": [2, 2, 7], "observed": None,
@@ -248,7 +246,7 @@ def test_keys_are_stable_and_valid():
             plots_key("jena_conv_gru_fast"), progress_key("jena_conv")]
     assert keys == ["train-all-metrics", "train-all-report", "validation-imdb", "validation-jena",
                     "plots-imdb-conv", "plots-jena-conv-gru-fast", "training-progress-jena-conv"]
-    assert all(re.fullmatch(report.ARTIFACT_KEY_PATTERN, k) for k in keys)
+    assert all(re.fullmatch(ARTIFACT_KEY_PATTERN, k) for k in keys)
     assert artifact_key("Train", "ALL  metrics!") == "train-all-metrics"
 
 

@@ -9,11 +9,11 @@ import socket
 import numpy as np
 import pytest
 
-from tasks import runs
-from tasks.config import resolve_settings
-from tasks.normalize import read_jena
-from tasks.train import keep_history, time_left, train_model
-from tasks.windows import split_rows
+from tasks.core import runs
+from tasks.core.config import resolve_settings
+from tasks.ingest.normalize import read_jena
+from tasks.model.train import keep_history, time_left, train_model
+from tasks.model.windows import split_rows
 from tests.support.published import publish_jena
 
 pytestmark = pytest.mark.unit
@@ -78,7 +78,7 @@ def test_a_finished_run_is_returned_as_it_is_not_trained_again(trained):
 
 
 def test_missing_data_fails_before_anything_is_written(tmp_path):
-    from tasks.errors import SettingsError
+    from tasks.core.errors import SettingsError
 
     with pytest.raises(SettingsError, match="no jena dataset"):
         train_model(resolve_settings("jena_conv", "smoke", TINY), tmp_path / "nothing", tmp_path / "run", "x")
@@ -100,7 +100,7 @@ def test_the_kept_model_is_the_one_validation_judged_best_with_or_without_weight
 
     import keras
 
-    from tasks.data import dataset_path, jena_dataset, prepare_jena
+    from tasks.model.dataset import dataset_path, jena_dataset, prepare_jena
 
     publish_jena(tmp_path / "data")
     history = {}

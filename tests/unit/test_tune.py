@@ -8,11 +8,11 @@ from pathlib import Path
 
 import pytest
 
-from tasks import config, runs
-from tasks.config import resolve_settings
-from tasks.errors import SettingsError
-from tasks.plots import plot_tune
-from tasks.tune import (
+from tasks.core import config, runs
+from tasks.core.config import resolve_settings
+from tasks.core.errors import SettingsError
+from tasks.publish.plots import plot_tune
+from tasks.tune.trials import (
     choose_winner,
     expand_grid,
     parse_grid,
@@ -147,7 +147,7 @@ def test_the_tune_plot_draws_and_checks_its_inputs(tmp_path):
 
 
 def test_the_tune_plot_shows_degrees_for_jena_and_the_range_over_seeds(tmp_path):
-    from tasks.tune import tune_plot_inputs
+    from tasks.tune.trials import tune_plot_inputs
 
     first, second = row(1, 0.30, 5), row(2, 0.32, 5)
     first.update(val_celsius=2.9, test_celsius=3.1, ranges={"val_celsius": [2.8, 3.0], "test_celsius": [3.0, 3.2]})

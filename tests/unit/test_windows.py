@@ -13,8 +13,8 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
-from tasks.errors import DataFormatError, SettingsError
-from tasks.windows import (
+from tasks.core.errors import DataFormatError, SettingsError
+from tasks.model.windows import (
     JENA_TARGET_COL,
     SPLITS,
     Normalizer,
@@ -190,8 +190,8 @@ def test_the_blocked_split_is_a_function_of_the_timestamps_alone(gappy_record):
 
 
 def test_two_files_combined_in_either_order_give_the_same_split():
-    from tasks.config import JENA_FEATURES
-    from tasks.normalize import normalize_jena
+    from tasks.core.config import JENA_FEATURES
+    from tasks.ingest.normalize import normalize_jena
     from tests.support.fixtures import synthetic_weather
 
     first = synthetic_weather("2024-01-01 00:10:00", 3000, seed=1)

@@ -15,12 +15,13 @@ from pathlib import Path
 
 from prefect import task
 
-from tasks import atomic, runs
-from tasks.config import family_of
-from tasks.errors import DataFormatError
-from tasks.log import log
+from tasks.core import atomic, runs
+from tasks.core.config import family_of
+from tasks.core.errors import DataFormatError
+from tasks.core.artifacts import artifact_key, in_prefect_run
+from tasks.core.log import log
+from tasks.core.tables import MAX_EMBEDDED_PNG, describe_months, format_table, markdown_table
 
-ARTIFACT_KEY_PATTERN = r"^[a-z0-9-]+$"  # Prefect's rule for artifact keys
 METRICS_TABLE_KEY = "train-all-metrics"  # one row per model of a training run
 REPORT_KEY = "train-all-report"  # verdicts of a training run, as markdown
 PLOT_TITLES = {  # file stem -> heading, in the order the plots are shown; other PNGs follow, sorted by name
@@ -29,24 +30,7 @@ PLOT_TITLES = {  # file stem -> heading, in the order the plots are shown; other
     "roc": "ROC curve on the test set",
     "confusion": "Confusion matrix on the test set",
 }
-MAX_EMBEDDED_PNG = 2_000_000  # bytes; a larger PNG is listed by path (our plots are 50-150 KB)
 MAX_EXAMPLES_CHARS = 160  # of offending values shown per failed expectation
-
-
-def artifact_key(*parts: str) -> str:
-    """A Prefect artifact key from readable parts: artifact_key("plots", "imdb_conv") -> "plots-imdb-conv".
-
-    Lowercase letters and digits are kept; every other run of characters becomes one dash.
-
-    Raises:
-        ValueError: if nothing usable is left.
-    """
-    import re
-
-    key = re.sub(r"[^a-z0-9]+", "-", "-".join(parts).lower()).strip("-")
-    if not key:
-        raise ValueError(f"artifact key from {parts!r} is empty; expected letters or digits")
-    return key
 
 
 def validation_key(dataset: str) -> str:
@@ -59,52 +43,9 @@ def plots_key(model: str) -> str:
     return artifact_key("plots", model)
 
 
-def progress_key(model: str) -> str:
-    """"training-progress-jena-conv"."""
-    return artifact_key("training-progress", model)
-
-
 def _round(value, digits: int = 4):
     return round(float(value), digits) if isinstance(value, (int, float)) and not isinstance(value, bool) else value
 
-
-def _cell(value) -> str:
-    """A value as the text of a markdown table cell: pipes escaped, one line."""
-    if value is None:
-        text = "-"
-    elif isinstance(value, bool):
-        text = "yes" if value else "no"
-    elif isinstance(value, float):
-        text = f"{value:.4g}"
-    elif isinstance(value, int):
-        text = f"{value:,}"
-    else:
-        text = str(value)
-    return text.replace("|", "\\|").replace("\n", " ")
-
-
-def _table(header: Sequence[str], rows: Sequence[Sequence]) -> list[str]:
-    lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
-    lines += ["| " + " | ".join(_cell(v) for v in row) + " |" for row in rows]
-    return lines
-
-
-def markdown_table(header: Sequence[str], rows: Sequence[Sequence]) -> list[str]:
-    """A markdown table's lines: the header, the rule, one line per row (cells as _cell writes them)."""
-    return _table(header, rows)
-
-
-def embedded_png(path: Path, alt: str) -> str:
-    """A PNG as a markdown image carrying its bytes (a data URI), so the Prefect UI shows it (see plots_markdown);
-    a file that is not a PNG, or one over MAX_EMBEDDED_PNG bytes, is named by its path instead."""
-    import base64
-
-    data = Path(path).read_bytes()
-    if not data.startswith(b"\x89PNG\r\n\x1a\n"):
-        return f"`{Path(path).name}` is not a PNG; not shown."
-    if len(data) > MAX_EMBEDDED_PNG:
-        return f"`{path}` ({len(data) / 1e6:.1f} MB) is too large to embed; open it from its folder."
-    return f"![{alt}](data:image/png;base64,{base64.b64encode(data).decode('ascii')})"
 
 
 def _metric_of(metrics: Mapping) -> tuple[str, str, bool]:
@@ -126,7 +67,7 @@ def metrics_table_rows(results: Sequence[Mapping]) -> list[dict]:
     """One row per model for the run's metrics table artifact.
 
     Args:
-        results: {"metrics": a metrics.json dict, "promotion": tasks.registry.promote_model's result or None}.
+        results: {"metrics": a metrics.json dict, "promotion": tasks.judge.registry.promote_model's result or None}.
 
     Returns:
         Rows with the same keys, in the same order: model, run_id, metric ("accuracy" or "MAE °C"), val and test
@@ -164,43 +105,6 @@ def metrics_table_rows(results: Sequence[Mapping]) -> list[dict]:
     return [{**h, **{c: b.get(c) for c in baseline_columns}, **t} for h, b, t in zip(head, baselines, tail)]
 
 
-def describe_months(months: Sequence[str]) -> str:
-    """Months as a person reads them: ["2024-01", "2024-02", "2024-04"] -> "Jan-Feb, Apr 2024".
-
-    Consecutive months form one run; the year follows its runs ("Jan-Feb, Apr 2024; Jan 2025"); a run across a
-    new year names both ("Nov 2023-Feb 2024").
-    """
-    import calendar
-
-    index = sorted({int(year) * 12 + int(month) - 1 for year, month in (m.split("-")[:2] for m in months)})
-    runs: list[list[int]] = []  # [first, last] month index (year * 12 + month - 1)
-    for i in index:
-        if runs and i == runs[-1][1] + 1:
-            runs[-1][1] = i
-        else:
-            runs.append([i, i])
-
-    def name(i: int) -> str:
-        return calendar.month_abbr[i % 12 + 1]
-
-    pieces: list[str] = []
-    group: list[str] = []  # runs of one year, named before the year is
-    year = None
-    for first, last in runs:
-        if first // 12 != year or first // 12 != last // 12:
-            if group:
-                pieces.append(f"{', '.join(group)} {year}")
-            group, year = [], first // 12
-        if first // 12 != last // 12:
-            pieces.append(f"{name(first)} {first // 12}-{name(last)} {last // 12}")
-            year = None
-        else:
-            group.append(name(first) if first == last else f"{name(first)}-{name(last)}")
-    if group:
-        pieces.append(f"{', '.join(group)} {year}")
-    return "; ".join(pieces)
-
-
 def split_table(m: Mapping) -> list[str]:
     """A Jena model's splits as markdown: how they were cut, then per split its rows, windows, the windows the
     split boundaries cost, the months it holds and its windows by season; nothing for IMDB or an older metrics.json
@@ -221,7 +125,7 @@ def split_table(m: Mapping) -> list[str]:
     rows = [[name, f.get("rows"), f["windows"], f.get("purged_windows"), describe_months(f["months"]),
              ", ".join(f"{season} {n:,}" for season, n in (f.get("windows_by_season") or {}).items())]
             for name, f in splits.items()]
-    return [how, "", *_table(["split", "rows", "windows", "purged windows", "months", "windows by season of the "
+    return [how, "", *markdown_table(["split", "rows", "windows", "purged windows", "months", "windows by season of the "
                                                                                     "target"], rows)]
 
 
@@ -280,7 +184,7 @@ def report_markdown(results: Sequence[Mapping], run_id: str, profile: str) -> st
         summary.append([m["model"] + tag, label.removeprefix("val "),
                         _celsius_first(m["validation"], key), _celsius_first(m.get("test"), key), strongest,
                         m.get("blessed"), p.get("promoted"), champion])
-    lines += _table(["model", "metric", "validation", "test", "strongest baseline (val)", "blessed", "promoted",
+    lines += markdown_table(["model", "metric", "validation", "test", "strongest baseline (val)", "blessed", "promoted",
                      "champion"], summary)
     for r in results:
         m, p = r["metrics"], r.get("promotion")
@@ -320,7 +224,7 @@ def report_markdown(results: Sequence[Mapping], run_id: str, profile: str) -> st
 
 
 def _read_validation(path: Path) -> dict | None:
-    """A validation JSON (tasks.validate.results_to_json), or None if the file does not exist."""
+    """A validation JSON (tasks.ingest.validate.results_to_json), or None if the file does not exist."""
     try:
         document = json.loads(Path(path).read_text(encoding="utf-8"))
     except FileNotFoundError:
@@ -352,7 +256,7 @@ def validation_markdown(dataset: str, report_paths: Sequence[Path]) -> str:
 
     Args:
         dataset: "imdb" or "jena".
-        report_paths: the stages' JSON files (tasks.validate.results_to_json), in stage order; a file that does
+        report_paths: the stages' JSON files (tasks.ingest.validate.results_to_json), in stage order; a file that does
             not exist is a stage that did not run (e.g. normalization after a failed raw stage).
 
     Returns:
@@ -390,7 +294,7 @@ def validation_markdown(dataset: str, report_paths: Sequence[Path]) -> str:
             lines += ["", f"## {stage}: not run", "", f"No report at `{path}`."]
             continue
         lines += ["", f"## {d.get('stage') or stage}: {'PASS' if passed(d) else 'FAIL'}", "", f"Report: `{path}`", ""]
-        lines += _table(
+        lines += markdown_table(
             ["batch", "suite", "rows", "expectations", "failed hard", "failed soft", "result"],
             [[b.get("batch"), b.get("suite"), b.get("rows"), b.get("evaluated"), len(b.get("failed_hard") or []),
               len(b.get("failed_soft") or []), "FAIL" if b.get("failed_hard") else "PASS"] for b in d["batches"]],
@@ -400,7 +304,7 @@ def validation_markdown(dataset: str, report_paths: Sequence[Path]) -> str:
                     for f in (b.get(key) or [])]
         if findings:
             lines += ["", "### Failed expectations", ""]
-            lines += _table(["level", "batch", "column", "expectation", "why", "found", "examples"], findings)
+            lines += markdown_table(["level", "batch", "column", "expectation", "why", "found", "examples"], findings)
     return "\n".join(lines) + "\n"
 
 
@@ -439,24 +343,12 @@ def plots_markdown(run_dir: Path, model: str) -> str:
     return "\n".join(lines) + "\n"
 
 
-def epoch_description(epoch: int, epochs: int, logs: Mapping[str, float] | None = None) -> str:
-    """"epoch 3/10 loss=0.25 val_loss=0.31": a progress artifact's description after an epoch (1-based)."""
-    metrics = " ".join(f"{k}={v:.4g}" for k, v in sorted((logs or {}).items())
-                       if isinstance(v, (int, float)) and not isinstance(v, bool))
-    return f"epoch {epoch}/{epochs}" + (f" {metrics}" if metrics else "")
-
-
 # ---------------------------------------------------------------------------------------------------------------
 # Prefect artifacts: publishing
 # ---------------------------------------------------------------------------------------------------------------
 # Thin: each sends content built above. Outside a flow or task run they do nothing and return None (Prefect would
 # otherwise attach the artifact to no run, and warns that this is deprecated). `_sync=True` makes Prefect's
 # dispatching helpers run synchronously even when called from async code, where they would return a coroutine.
-def in_prefect_run() -> bool:
-    """True inside a Prefect flow or task run."""
-    from prefect.context import FlowRunContext, TaskRunContext
-
-    return FlowRunContext.get() is not None or TaskRunContext.get() is not None
 
 
 def publish_metrics_table(rows: list[dict], key: str = METRICS_TABLE_KEY):
@@ -496,7 +388,7 @@ def tune_key(model: str) -> str:
 
 
 def publish_tune(model: str, markdown: str):
-    """A tune's table and plot (tasks.tune.tune_markdown) under "tune-<model>"; id or None."""
+    """A tune's table and plot (tasks.tune.trials.tune_markdown) under "tune-<model>"; id or None."""
     if not in_prefect_run():
         return None
     from prefect.artifacts import create_markdown_artifact
@@ -513,55 +405,6 @@ def publish_plots(model: str, markdown: str):
 
     return create_markdown_artifact(markdown=markdown, key=plots_key(model),
                                     description=f"Plots of the latest {model} run.", _sync=True)
-
-
-class ProgressReporter:
-    """A progress artifact for a long loop (e.g. epochs): created at 0% on first use, then updated.
-
-    Outside a Prefect run it does nothing. Inside one, a failure to reach the API is logged once and stops
-    further updates: a progress bar is never worth failing a training run for.
-
-        progress = ProgressReporter(progress_key("jena_conv"), total=settings.epochs)
-        progress.update(3, epoch_description(3, 10, logs))  # 30%, "epoch 3/10 loss=0.28 val_loss=0.31"
-    """
-
-    def __init__(self, key: str, total: int, description: str = "starting"):
-        self.key, self.total, self.description = key, max(int(total), 1), description
-        self.artifact_id = None  # set once the artifact exists
-        self.enabled = True  # False outside a run, or after a failure
-
-    def start(self) -> None:
-        """Create the artifact at 0% (done by the first update if not called)."""
-        if self.artifact_id is not None or not self.enabled:
-            return
-        if not in_prefect_run():
-            self.enabled = False
-            return
-        from prefect.artifacts import create_progress_artifact
-
-        self._safely(lambda: setattr(self, "artifact_id", create_progress_artifact(
-            progress=0.0, key=self.key, description=self.description, _sync=True)))
-
-    def update(self, done: int, description: str | None = None) -> None:
-        """Set the progress to done/total (as a percentage, clamped to 0-100) and the description."""
-        self.start()
-        if self.artifact_id is None or not self.enabled:
-            return
-        from prefect.artifacts import update_progress_artifact
-
-        percent = min(max(100.0 * done / self.total, 0.0), 100.0)
-        self._safely(lambda: update_progress_artifact(artifact_id=self.artifact_id, progress=percent,
-                                                      description=description, _sync=True))
-
-    def _safely(self, call) -> None:
-        try:
-            call()
-        except Exception as error:  # noqa: BLE001 - the server is down or refused: stop, say so once
-            self.enabled = False
-            try:
-                log(f"progress artifact {self.key!r} not updated any more: {error}", logging.WARNING)
-            except Exception:  # noqa: BLE001
-                pass
 
 
 # ---------------------------------------------------------------------------------------------------------------
@@ -616,7 +459,7 @@ def forecast_markdown(out_dir: Path) -> str:
         data = base64.b64encode(plot.read_bytes()).decode("ascii")
         lines += ["", f"![forecast](data:image/png;base64,{data})"]
     lines += ["", "## Every hour of the last 24 h", ""]
-    lines += _table(["reading", "forecast for", "forecast °C", "persistence °C"],
+    lines += markdown_table(["reading", "forecast for", "forecast °C", "persistence °C"],
                     [[r["reading_time"], r["target_time"], r["forecast_c"], r["persistence_c"]] for r in hourly])
     lines += ["", f"All {len(forecast['rows'])} forecasts: `{out_dir / 'predictions.csv'}`."]
     return "\n".join(lines) + "\n"
@@ -625,7 +468,6 @@ def forecast_markdown(out_dir: Path) -> str:
 def prediction_summary(dataset: str, out_dir: Path, limit: int = 20) -> str:
     """What the terminal shows of a prediction run: the reviews' table, or the forecast's headline and the
     hourly forecasts."""
-    from tasks.predict import format_table
 
     out_dir = Path(out_dir)
     if dataset == "imdb":
@@ -644,7 +486,7 @@ def prediction_summary(dataset: str, out_dir: Path, limit: int = 20) -> str:
 # ---------------------------------------------------------------------------------------------------------------
 def ingest_summary(dataset: str, path: Path) -> str:
     """A few lines for the terminal: rows, repairs and gaps from the published Parquet's provenance."""
-    from tasks.normalize import read_provenance
+    from tasks.ingest import read_provenance
 
     path = Path(path)
     if dataset == "imdb":
@@ -681,8 +523,8 @@ def evaluation_summary(metrics: Mapping) -> str:
 # ---------------------------------------------------------------------------------------------------------------
 @task(task_run_name="plot {model}")
 def plot_and_publish(out_dir: Path, model: str, history_dir: Path | None = None) -> list[str]:
-    """Draw a run's or an evaluation's figures (tasks.plots) and publish them as the `plots-<model>` artifact."""
-    from tasks.plots import plot_evaluation
+    """Draw a run's or an evaluation's figures (tasks.publish.plots) and publish them as the `plots-<model>` artifact."""
+    from tasks.publish.plots import plot_evaluation
 
     written = plot_evaluation(Path(out_dir), Path(history_dir) if history_dir else None)
     publish_plots(model, plots_markdown(Path(out_dir), model))
@@ -690,8 +532,8 @@ def plot_and_publish(out_dir: Path, model: str, history_dir: Path | None = None)
 
 
 def drift_section(report: Mapping, image: str | None) -> list[str]:
-    """A "Data drift" section of the run report: the reference, the flagged features and the plot (tasks.drift)."""
-    from tasks.drift import describe_reference
+    """A "Data drift" section of the run report: the reference, the flagged features and the plot (tasks.ingest.drift)."""
+    from tasks.ingest import describe_reference
 
     lines = ["", f"## Data drift: {report.get('dataset')}", ""]
     new = report.get("new") or {}
@@ -714,8 +556,8 @@ def drift_sections(data_dir: Path | None, datasets: Sequence[str], out_dir: Path
     `out_dir`; for the Prefect artifact, with the plot embedded). A plot that fails is left out, logged."""
     import base64
 
-    from tasks.drift import read_drift
-    from tasks.plots import plot_drift
+    from tasks.ingest import read_drift
+    from tasks.publish.plots import plot_drift
 
     in_file, in_artifact = [], []
     for dataset in datasets if data_dir else ():

@@ -40,10 +40,10 @@ from prefect import task
 from prefect.cache_policies import NO_CACHE
 from prefect.tasks import exponential_backoff
 
-from tasks import atomic
-from tasks.config import CHECKSUMS_FILE, Source
-from tasks.errors import ChecksumError, DataFormatError, DownloadError
-from tasks.log import log
+from tasks.core import atomic
+from tasks.core.config import CHECKSUMS_FILE, Source
+from tasks.core.errors import ChecksumError, DataFormatError, DownloadError
+from tasks.core.log import log
 
 CHUNK_BYTES = 1024 * 1024  # read and hash 1 MiB at a time
 URL_SCHEMES = ("http://", "https://", "file://")  # a mirror starting with one of these is a URL, else a folder

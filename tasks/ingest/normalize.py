@@ -25,10 +25,10 @@ import pyarrow.parquet as pq
 from numpy.lib import format as npy_format
 from prefect import task
 
-from tasks import atomic
-from tasks.atomic import VERSIONS
-from tasks.cache import content_key, file_sha256, short_key
-from tasks.config import (
+from tasks.core import atomic
+from tasks.core.atomic import VERSIONS
+from tasks.core.cache import content_key, file_sha256, short_key
+from tasks.core.config import (
     IMDB_SPLITS,
     JENA_ENCODING,
     JENA_FEATURES,
@@ -37,7 +37,7 @@ from tasks.config import (
     JENA_TIMESTAMP,
     JENA_TIMESTAMP_FORMAT,
 )
-from tasks.errors import ChecksumError, DataFormatError
+from tasks.core.errors import ChecksumError, DataFormatError
 
 METADATA_KEY = b"seqconv"  # Parquet schema metadata key holding our provenance JSON
 IMDB_KEYS = ("x_train", "y_train", "x_test", "y_test")

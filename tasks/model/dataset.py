@@ -10,10 +10,10 @@ from typing import Any
 
 import numpy as np
 
-from tasks.cache import files_sha256
-from tasks.config import FAMILIES, TrainSettings
-from tasks.errors import DataFormatError, SettingsError
-from tasks.normalize import read_imdb_split, read_jena, read_provenance
+from tasks.core.cache import files_sha256
+from tasks.core.config import FAMILIES, TrainSettings
+from tasks.core.errors import DataFormatError, SettingsError
+from tasks.ingest import read_imdb_split, read_jena, read_provenance
 
 KERAS_IMDB_SEED = 113  # keras.datasets.imdb.load_data shuffles train, then test, with RandomState(113)
 EVAL_SPLITS = ("val", "test")  # the splits a model is judged on; training rows are not a fair test
@@ -55,7 +55,7 @@ def prepare_imdb(path: Path, s: TrainSettings) -> ImdbData:
     generator); `fit(validation_split=0.2)` then holds out the *last* 20% of that order. Our npz rows come
     sorted by label, so skipping the shuffle would make the validation set all negative.
     """
-    from tasks.models import encode_reviews, offset_reviews
+    from tasks.model.architectures import encode_reviews, offset_reviews
 
     rng = np.random.RandomState(KERAS_IMDB_SEED)
     reviews, labels = {}, {}
@@ -103,7 +103,7 @@ def in_order(x: np.ndarray, y: np.ndarray | None = None, batch_size: int = 512):
 class JenaData:
     series: np.ndarray  # (rows, features) float32, normalized with the training rows' statistics
     seconds: np.ndarray  # (rows,) int64 timestamps
-    normalizer: Any  # tasks.windows.Normalizer
+    normalizer: Any  # tasks.model.windows.Normalizer
     splits: dict[str, list[tuple[int, int]]]  # split -> its inclusive row ranges (one each when contiguous)
     rows: dict[str, np.ndarray]  # split -> anchor rows of every valid window, in time order
     target_col: int
@@ -131,7 +131,7 @@ def prepare_jena(path: Path, s: TrainSettings, normalizer=None) -> JenaData:
         normalizer: a trained model's statistics (its normalization.json) to judge it on other data with; None
             fits them on this data's training rows, as training does.
     """
-    from tasks.windows import JENA_TARGET_COL, fit_normalizer, normalize, split_ranges, window_rows
+    from tasks.model.windows import JENA_TARGET_COL, fit_normalizer, normalize, split_ranges, window_rows
 
     seconds, features = read_jena(path / "jena.parquet")  # (rows,), (rows, features)
     splits = split_ranges(seconds, s.split, block_days=s.block_days, pattern=s.block_pattern)
@@ -153,8 +153,8 @@ def prepare_jena(path: Path, s: TrainSettings, normalizer=None) -> JenaData:
 
 def jena_split_facts(data: JenaData, s: TrainSettings) -> dict[str, dict]:
     """Per split: rows, windows, windows the split boundaries cost, first and last time, months, windows per
-    season (tasks.windows.split_facts)."""
-    from tasks.windows import split_facts
+    season (tasks.model.windows.split_facts)."""
+    from tasks.model.windows import split_facts
 
     return split_facts(data.seconds, data.splits, data.rows, lookback=s.lookback, delay=s.delay,
                        max_gap_minutes=s.max_gap_minutes)
@@ -167,7 +167,7 @@ def split_settings(s: TrainSettings) -> dict:
 
 def jena_dataset(data: JenaData, split: str, s: TrainSettings, *, shuffle: bool, limit_batches: int = 0):
     """The tf.data windows of one split; `limit_batches` > 0 keeps only the first batches (in time order)."""
-    from tasks.windows import make_window_dataset
+    from tasks.model.windows import make_window_dataset
 
     rows = data.rows[split]
     if limit_batches:
@@ -180,9 +180,9 @@ def jena_dataset(data: JenaData, split: str, s: TrainSettings, *, shuffle: bool,
 
 def normalization_json(data: JenaData, s: TrainSettings) -> dict:
     """What a Jena model needs besides its weights to be used on new data: the training statistics, the window
-    shape and the split they were fitted on (tasks.predict and tasks.evaluate read it back with
-    `normalizer_from_json`; tasks.evaluate refuses to judge the model on another split)."""
-    from tasks.config import JENA_TARGET
+    shape and the split they were fitted on (tasks.serve.predict and tasks.judge.evaluate read it back with
+    `normalizer_from_json`; tasks.judge.evaluate refuses to judge the model on another split)."""
+    from tasks.core.config import JENA_TARGET
 
     return {**data.normalizer.to_json(), "target": JENA_TARGET, "target_col": data.target_col,
             "lookback": s.lookback, "step": s.step, "delay": s.delay, **split_settings(s)}
@@ -190,7 +190,7 @@ def normalization_json(data: JenaData, s: TrainSettings) -> dict:
 
 def normalizer_from_json(data: dict, source: Path | str):
     """The Normalizer of a normalization.json, with an error naming the file when it is not one."""
-    from tasks.windows import Normalizer
+    from tasks.model.windows import Normalizer
 
     try:
         return Normalizer.from_json(data)

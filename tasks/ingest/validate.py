@@ -19,17 +19,17 @@ import numpy as np
 import pandas as pd
 from prefect import task
 
-from tasks import atomic
-from tasks.cache import content_key
-from tasks.config import (
+from tasks.core import atomic
+from tasks.core.cache import content_key
+from tasks.core.config import (
     IMDB_BALANCE_TOLERANCE,
     IMDB_REVIEWS_PER_SPLIT,
     JENA_FEATURES,
     JENA_SENTINEL,
     JENA_TIMESTAMP,
 )
-from tasks.errors import ValidationFailed
-from tasks.normalize import (
+from tasks.core.errors import ValidationFailed
+from tasks.ingest.normalize import (
     canonical_sources,
     flatten_reviews,
     load_imdb_npz,
@@ -59,11 +59,11 @@ PHYSICAL_RANGES: dict[str, tuple[float, float]] = {
 TIMESTAMP_REGEX = r"^\d{2}\.\d{2}\.\d{4} \d{2}:\d{2}:\d{2}$"  # dd.mm.yyyy HH:MM:SS
 PARSED_TIMESTAMP = "parsed timestamp"  # derived raw column: NaT where `Date Time` does not parse
 IMDB_COLUMNS = ("label", "n_words", "min_rank", "max_rank")  # the per-review table the IMDB suites run on
-# The fewest rows a Jena table may be published with: the smallest length from which on tasks.windows.split_rows
+# The fewest rows a Jena table may be published with: the smallest length from which on tasks.model.windows.split_rows
 # gives every split (train, val, test, in the book's proportions) room for one window of the default settings,
 # lookback + delay + 1 = 1440 + 144 + 1 rows. Val is the tightest split (100,000 / 420,551 of the rows): 1585 rows
 # need 6,664, but rounding the split boundaries takes 6,665 back below, so 6,666. A number here because
-# tasks.windows imports TensorFlow, which ingestion does not need; tests/unit/test_validate.py pins it to
+# tasks.model.windows imports TensorFlow, which ingestion does not need; tests/unit/test_validate.py pins it to
 # split_rows and TrainSettings.
 JENA_MIN_ROWS = 6_666
 
@@ -523,7 +523,7 @@ def _run_suite_on_float32(frame: pd.DataFrame, suite, batch: str) -> SuiteResult
 def validate_new_version(version: Path, validate_task, validation_dir: Path, processed_dir: Path, name: str) -> Path:
     """Run a normalized suite (one of the tasks above) on a new dataset version; a version that fails it is
     removed, never published, so the previous one stays as it was."""
-    from tasks.cache import cached_path
+    from tasks.core.cache import cached_path
 
     try:
         cached_path(validate_task, version, validation_dir)

@@ -44,8 +44,8 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from tasks.config import JENA_FEATURES, JENA_TARGET
-from tasks.errors import DataFormatError, SettingsError
+from tasks.core.config import JENA_FEATURES, JENA_TARGET
+from tasks.core.errors import DataFormatError, SettingsError
 
 if TYPE_CHECKING:  # annotations only: TensorFlow is imported where it is used
     import tensorflow as tf

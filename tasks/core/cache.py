@@ -18,11 +18,11 @@ from typing import Any, Callable
 
 from prefect.cache_policies import CachePolicy
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 CHUNK_BYTES = 1 << 20  # read 1 MiB at a time
 
-_DATA = ("normalize", "validate", "config")  # reading, repairing and checking the sources; config: dataset shapes
-CODE: dict[str, tuple[str, ...]] = {  # kind of cached result -> the tasks/ modules whose code can change it
+_DATA = ("ingest.normalize", "ingest.validate", "core.config")  # reading, repairing and checking the sources; config: dataset shapes
+CODE: dict[str, tuple[str, ...]] = {  # kind of cached result -> the tasks modules (dotted, below tasks/) whose code can change it
     "imdb-version": _DATA,
     "jena-version": _DATA,
     "normalize": _DATA,
@@ -32,9 +32,9 @@ CODE: dict[str, tuple[str, ...]] = {  # kind of cached result -> the tasks/ modu
     "imdb-normalized": _DATA,
     "jena-normalized": _DATA,
     # a trained model: its data reading, architecture, windows and fitting; not evaluation, plots or reports
-    "train": ("train", "data", "models", "windows", "checkpoint"),
+    "train": ("model.train", "model.dataset", "model.architectures", "model.windows", "model.checkpoint"),
     # the IMDB bag-of-words baseline, trained once per dataset version
-    "bag-of-words": ("evaluate", "data", "models"),
+    "bag-of-words": ("judge.evaluate", "model.dataset", "model.architectures"),
 }
 
 
@@ -58,7 +58,7 @@ def code_fingerprint(modules: tuple[str, ...]) -> str:
     """sha256 of the named tasks/ modules' source: the code a cached result depends on."""
     digest = hashlib.sha256()
     for name in sorted(modules):
-        path = ROOT / "tasks" / f"{name}.py"
+        path = ROOT / "tasks" / f"{name.replace('.', '/')}.py"
         digest.update(name.encode() + b"\0" + path.read_bytes())
     return digest.hexdigest()
 
@@ -68,7 +68,7 @@ def code_for(kind: str) -> tuple[str, ...]:
     try:
         return CODE[kind]
     except KeyError:
-        raise KeyError(f"cache kind {kind!r} has no entry in tasks.cache.CODE; add the modules it depends on") from None
+        raise KeyError(f"cache kind {kind!r} has no entry in tasks.core.cache.CODE; add the modules it depends on") from None
 
 
 def content_key(kind: str, *parts: Any) -> str:

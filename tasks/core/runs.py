@@ -7,12 +7,12 @@
       evaluations/<eval-id>/<model>/   a saved model judged again (flows.evaluate): metrics.json, plots
       predictions/<id>/<model>/   predictions with a saved model (flows.predict): predictions.csv, forecast
       baselines/<dataset>-<key>/  baselines trained once per dataset version (the IMDB bag of words)
-      registry/<model>.json       champions (tasks.registry)
+      registry/<model>.json       champions (tasks.judge.registry)
       tunes/<tune-id>/            a search over settings (flows.tune): tune.json (every trial's settings and
                                   figures, the winner), tune.md, tune.png; its trials are runs/<tune-id>-tNN/
 
-A folder is finished when its last file is there: `training.json` for training (written last by tasks.train),
-`metrics.json` for an evaluation (written last by tasks.evaluate).
+A folder is finished when its last file is there: `training.json` for training (written last by tasks.model.train),
+`metrics.json` for an evaluation (written last by tasks.judge.evaluate).
 """
 
 from __future__ import annotations
@@ -25,24 +25,24 @@ import subprocess
 from pathlib import Path
 from typing import Any
 
-from tasks import atomic
-from tasks.config import TrainSettings, settings_from_json
-from tasks.errors import DataFormatError, SettingsError
+from tasks.core import atomic
+from tasks.core.config import TrainSettings, settings_from_json
+from tasks.core.errors import DataFormatError, SettingsError
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 PACKAGES = ("tensorflow", "keras", "prefect", "numpy", "pandas", "pyarrow", "great-expectations", "matplotlib")
 
 MODEL = "model.keras"  # the best epoch's model
 SETTINGS = "settings.json"  # the resolved TrainSettings, profile included
 TRAINING = "training.json"  # what training measured; written last, so its presence means training finished
 NORMALIZATION = "normalization.json"  # Jena: the training rows' mean and std, and the window shape
-DATA_PROFILE = "data_profile.json"  # what the training rows looked like (tasks.drift): the drift reference
+DATA_PROFILE = "data_profile.json"  # what the training rows looked like (tasks.ingest.drift): the drift reference
 HISTORY = "history.csv"  # one row per epoch
-METRICS = "metrics.json"  # the evaluation: model, baselines, blessing; written last by tasks.evaluate
+METRICS = "metrics.json"  # the evaluation: model, baselines, blessing; written last by tasks.judge.evaluate
 EVALUATION_ARRAYS = "evaluation.npz"  # what the plots draw: scores and labels, or forecasts and targets
 REUSED = "reused.json"  # in a run folder whose model was not trained again: where the reused run lives
 REPORT = "report.md"
-TUNE = "tune.json"  # a tune's table and winner (tasks.tune), written last
+TUNE = "tune.json"  # a tune's table and winner (tasks.tune.trials), written last
 TUNE_REPORT = "tune.md"  # the same as markdown
 TUNE_PLOT = "tune.png"  # val and test per trial
 

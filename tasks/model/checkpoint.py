@@ -25,7 +25,7 @@ from pathlib import Path
 
 import keras
 
-from tasks import atomic
+from tasks.core import atomic
 
 SNAPSHOT_NAME = re.compile(r"^epoch-(\d+)$")  # finished snapshots; unfinished ones start with "."
 

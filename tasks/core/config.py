@@ -11,7 +11,7 @@ import re
 from dataclasses import dataclass
 from pathlib import Path
 
-from tasks.errors import SettingsError
+from tasks.core.errors import SettingsError
 
 # ---------------------------------------------------------------------------------------------------------------
 # Sources
@@ -111,7 +111,7 @@ JENA_FEATURES = (  # the 14 classic measurement columns, in the classic order
 )
 JENA_TARGET = "T (degC)"
 JENA_STEP_MINUTES = 10  # the station's sampling period
-JENA_SPLITS = ("contiguous", "blocked")  # TrainSettings.split (tasks.windows.split_ranges)
+JENA_SPLITS = ("contiguous", "blocked")  # TrainSettings.split (tasks.model.windows.split_ranges)
 JENA_SENTINEL = -9999.0  # the station's "no reading" marker
 JENA_ENCODING = "latin-1"  # headers hold 0xB2 (²) and 0xB5 (µ)
 
@@ -230,7 +230,7 @@ class TrainSettings:
     dropout: float = 0.0  # dropout before the output layer, any model (0 = as published); adds no parameters
     embedding_dropout: float = 0.0  # imdb_conv: SpatialDropout1D on the word vectors (0 = as published)
     output_layer: str = "sigmoid"  # imdb_conv: "sigmoid", or "published": the book's plain Dense(1) under
-    # binary cross-entropy (tasks.models.build_imdb_conv says why we changed it)
+    # binary cross-entropy (tasks.model.architectures.build_imdb_conv says why we changed it)
     max_train_samples: int = 0  # subsample the training set (0 = all 25,000); for smoke runs
     max_test_samples: int = 0  # subsample the test set (0 = all 25,000); for smoke runs
     bow_epochs: int = 4  # bag-of-words baseline epochs
@@ -240,11 +240,11 @@ class TrainSettings:
     delay: int = 144  # rows between the window's end and its target (24 hours)
     steps_per_epoch: int = 500  # training batches per epoch, drawn from the shuffled, repeated windows
     validation_steps: int = 0  # validation batches watched per epoch while training (0 = every window); the
-    # final judgement (tasks.evaluate) always uses every validation and test window
+    # final judgement (tasks.judge.evaluate) always uses every validation and test window
     max_gap_minutes: int = 360  # no window spans a hole in the 10-minute grid longer than this
     split: str = "contiguous"  # one of JENA_SPLITS: "contiguous" = the book's train, val, test one after the other;
     # "blocked" = calendar blocks of block_days dealt as block_pattern, so a short record has every season in
-    # every split (tasks.windows explains both, and the windows the block boundaries cost)
+    # every split (tasks.model.windows explains both, and the windows the block boundaries cost)
     block_days: int = 28  # whole days per block (blocked only); longer than a window's lookback + delay (11 days)
     block_pattern: str = "train,train,val,test"  # splits dealt to consecutive blocks, repeating (blocked only):
     # 50/25/25 of the rows, each split's blocks together, so three split boundaries per 16 weeks, the fewest
@@ -297,7 +297,7 @@ PROFILES: dict[str, dict[str, dict]] = {  # overrides on top of PUBLISHED, by da
 }
 
 
-PROFILES_DIR = Path(__file__).resolve().parents[1] / "profiles"  # profile files named on the command line
+PROFILES_DIR = Path(__file__).resolve().parents[2] / "profiles"  # profile files named on the command line
 PROFILE_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]*$")  # a profile file's name: profiles/<name>.json
 PROFILE_FILE_KEYS = ("base", "description", "models", "created_by")  # what a profile file may hold
 
@@ -324,9 +324,9 @@ def resolve_settings(model: str, profile: str, overrides: dict[str, str] | None 
     return settings
 
 
-OPTIMIZERS = ("rmsprop", "adam")  # TrainSettings.optimizer (tasks.models.OPTIMIZERS builds them)
-LR_SCHEDULES = ("constant", "cosine")  # TrainSettings.lr_schedule (tasks.train.learning_rate_at)
-OUTPUT_LAYERS = ("sigmoid", "published")  # TrainSettings.output_layer (tasks.models.OUTPUT_LAYERS)
+OPTIMIZERS = ("rmsprop", "adam")  # TrainSettings.optimizer (tasks.model.architectures.OPTIMIZERS builds them)
+LR_SCHEDULES = ("constant", "cosine")  # TrainSettings.lr_schedule (tasks.model.train.learning_rate_at)
+OUTPUT_LAYERS = ("sigmoid", "published")  # TrainSettings.output_layer (tasks.model.architectures.OUTPUT_LAYERS)
 
 
 def typed_settings(values: dict, where: str = "") -> dict:
@@ -429,7 +429,7 @@ def profile_layers(profile: str, model: str) -> tuple[str, dict]:
 TRAIN_ON = ("local", "gpu-pool")  # where train-all trains: in its own process, or on the gpu pool's workers
 # When train-all trains a model: "on_change" when its data, code or settings changed (else the earlier run is
 # reused); "always" trains again regardless (force); "on_drift" only when its dataset's drift report flags a
-# feature of the published version, or the model has no champion yet (tasks.drift.retraining_plan).
+# feature of the published version, or the model has no champion yet (tasks.ingest.drift.retraining_plan).
 RETRAIN = ("on_change", "always", "on_drift")
 
 

@@ -5,10 +5,10 @@ the baselines' summary, blessed and the blessing's reason), the sha256 of the da
 commit, the path of its model, when it was promoted and which run was champion before it.
 
 A candidate (a finished run's metrics.json) becomes champion only if it is blessed (it beats its strongest
-baseline, see tasks.evaluate.bless) and beats the current champion on the validation metric: IMDB accuracy,
+baseline, see tasks.judge.evaluate.bless) and beats the current champion on the validation metric: IMDB accuracy,
 higher is better; Jena MAE, lower is better. A tie keeps the champion. Either way the decision says why.
 
-The entry is replaced with one atomic rename (tasks.atomic.write_json), the only write that changes the registry:
+The entry is replaced with one atomic rename (tasks.core.atomic.write_json), the only write that changes the registry:
 a failed or interrupted run, which has no metrics.json, never reaches it, and a reader sees the old champion or
 the new one, never half a file.
 """
@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import datetime as dt
 import fcntl
-import json
 import math
 from contextlib import contextmanager
 from pathlib import Path
@@ -25,47 +24,17 @@ from typing import Any, Iterator
 
 from prefect import task
 
-from tasks import atomic, runs
-from tasks.config import FAMILIES, MODELS, family
-from tasks.errors import DataFormatError, SettingsError
-from tasks.log import log
+from tasks.core import atomic, runs
+from tasks.core.config import FAMILIES, MODELS, family
+from tasks.core.errors import DataFormatError, SettingsError
+from tasks.core.log import log
+from tasks.core.records.registry import read_champion, registry_path, validation_metric, validation_value
 
-ENTRY_FIELDS = ("model", "run_id", "metrics", "data_sha256", "code_commit", "model_path", "promoted_at",
-                "previous_run_id")
 
 
 # ---------------------------------------------------------------------------------------------------------------
 # Reading and deciding
 # ---------------------------------------------------------------------------------------------------------------
-def registry_path(registry_dir: Path, model: str) -> Path:
-    """Where the champion of `model` is recorded: <registry_dir>/<model>.json."""
-    return Path(registry_dir) / f"{model}.json"
-
-
-def validation_metric(metrics: dict) -> tuple[str, str, bool]:
-    """(key in metrics["validation"], label for sentences, higher is better) of a metrics.json or registry entry.
-
-    The model family decides; metrics["monitor"] (val_accuracy / val_loss) must agree where it is present.
-    """
-    model = metrics.get("model")
-    if not isinstance(model, str) or model not in MODELS:
-        raise DataFormatError(f"metrics name no known model (got {model!r}); expected a metrics.json of a finished run")
-    spec = FAMILIES[family(model)]
-    monitor = metrics.get("monitor")
-    if monitor is not None and monitor != spec.monitor:
-        raise DataFormatError(f"{model}: monitor {monitor!r} does not match the {spec.name} family's {spec.monitor!r}")
-    return spec.metric, spec.label, spec.higher_is_better
-
-
-def validation_value(metrics: dict) -> float:
-    """The validation metric a champion is judged on (accuracy or MAE) of a metrics.json or registry entry."""
-    key, _, _ = validation_metric(metrics)
-    try:
-        return float(metrics["validation"][key])
-    except (KeyError, TypeError, ValueError):
-        raise DataFormatError(
-            f"{metrics.get('model')} run {metrics.get('run_id')!r} has no number at validation.{key}"
-        ) from None
 
 
 def comparison_value(metrics: dict) -> tuple[float, str]:
@@ -81,45 +50,12 @@ def comparison_value(metrics: dict) -> tuple[float, str]:
     return validation_value(metrics), label
 
 
-def read_champion(registry_dir: Path, model: str) -> dict | None:
-    """The registry entry of `model`'s champion, or None if it has none yet.
-
-    Raises:
-        DataFormatError: if the file is not a JSON object with the registry's fields (naming file and field).
-    """
-    path = registry_path(registry_dir, model)
-    try:
-        text = path.read_text(encoding="utf-8")
-    except FileNotFoundError:
-        return None
-    try:
-        entry = json.loads(text)
-    except json.JSONDecodeError as error:
-        raise DataFormatError(f"champion registry {path} is not valid JSON: {error}; fix or delete it") from None
-    if not isinstance(entry, dict):
-        raise DataFormatError(f"champion registry {path} holds a {type(entry).__name__}; expected a JSON object")
-    missing = [name for name in ENTRY_FIELDS if name not in entry]
-    if missing:
-        raise DataFormatError(
-            f"champion registry {path} lacks {', '.join(missing)}; expected {', '.join(ENTRY_FIELDS)}"
-        )
-    if entry["model"] != model:
-        raise DataFormatError(f"champion registry {path} names model {entry['model']!r}; expected {model!r}")
-    try:
-        value = validation_value(entry["metrics"])
-    except DataFormatError as error:
-        raise DataFormatError(f"champion registry {path}: {error}") from None
-    if not math.isfinite(value):
-        raise DataFormatError(f"champion registry {path}: validation metric {value}; expected a finite number")
-    return entry
-
-
 def decide(candidate: dict, champion: dict | None, champion_now: dict | None = None) -> dict:
     """Whether a finished run should replace the champion, and why.
 
     Two figures are only compared when they come from the same data: when the candidate trained on another data
     version than the champion, `champion_now` (the champion judged again on the candidate's data, a metrics.json
-    of tasks.evaluate) is what the candidate must beat, not the figure the champion got on its own data.
+    of tasks.judge.evaluate) is what the candidate must beat, not the figure the champion got on its own data.
 
     Args:
         candidate: a run's metrics.json (model, run_id, monitor, validation, blessed, blessing, ...).
@@ -291,9 +227,9 @@ def champion_to_judge_again(registry_dir: Path, model: str, candidate: dict) -> 
 
 @task(task_run_name="judge the {model} champion on this data")
 def judge_champion(registry_dir: Path, model: str, run_dir: Path, data_dir: Path, out_dir: Path) -> str | None:
-    """The champion judged again on the data the new run trained on (tasks.evaluate, its own normalization and
+    """The champion judged again on the data the new run trained on (tasks.judge.evaluate, its own normalization and
     settings), when it trained on another version; returns that evaluation's metrics.json, or None."""
-    from tasks.evaluate import evaluate_model
+    from tasks.judge.evaluate import evaluate_model
 
     candidate = runs.read_metrics(runs.resolve_run_dir(Path(run_dir)))
     champion_dir = champion_to_judge_again(Path(registry_dir), model, candidate)

@@ -1,6 +1,6 @@
 """Baselines, metrics and blessing: what a trained model must beat before it is registered.
 
-Jena: two baselines computed on exactly the windows the models see (the anchor rows of tasks.windows.window_rows),
+Jena: two baselines computed on exactly the windows the models see (the anchor rows of tasks.model.windows.window_rows),
 so their MAE and the models' are averages over the same targets:
 - persistence, the book's "common-sense" baseline (Deep Learning with Python, listing 6.35): the temperature
   24 hours from now equals the temperature now;
@@ -15,7 +15,7 @@ Blessing: a model is blessed when it beats its strongest baseline by at least a 
 
 The stage itself, `evaluate_model`, judges any saved model folder (a fresh run, a champion, an old run) on a
 published dataset version: it writes `metrics.json` (the model, every baseline on the same windows or reviews,
-the blessing) and `evaluation.npz` (what tasks.plots draws). The functions above it are plain functions on arrays.
+the blessing) and `evaluation.npz` (what tasks.publish.plots draws). The functions above it are plain functions on arrays.
 Errors: a data problem (no windows, one class only, non-finite scores) is a DataFormatError; a bad margin is a
 SettingsError; arguments that do not pair up are a ValueError (a caller's bug, not the user's).
 """
@@ -32,13 +32,13 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 from prefect import task
 
-from tasks import atomic, runs
-from tasks.cache import short_key
-from tasks.config import FAMILIES, IMDB_MAX_FEATURES, RMSPROP_LEARNING_RATE, TrainSettings
-from tasks.data import EVAL_SPLITS, data_fingerprint, dataset_path, in_order, jena_dataset, normalizer_from_json
-from tasks.data import jena_split_facts, prepare_imdb, prepare_jena, split_settings
-from tasks.errors import DataFormatError, SettingsError
-from tasks.log import log
+from tasks.core import atomic, runs
+from tasks.core.cache import short_key
+from tasks.core.config import FAMILIES, IMDB_MAX_FEATURES, RMSPROP_LEARNING_RATE, TrainSettings
+from tasks.model import EVAL_SPLITS, data_fingerprint, dataset_path, in_order, jena_dataset, normalizer_from_json
+from tasks.model import jena_split_facts, prepare_imdb, prepare_jena, split_settings
+from tasks.core.errors import DataFormatError, SettingsError
+from tasks.core.log import log
 
 if TYPE_CHECKING:  # annotations only: Keras is imported where a model is built or loaded
     import keras
@@ -75,7 +75,7 @@ def persistence_predictions(series: np.ndarray, rows: np.ndarray, step: int, tar
 
     Args:
         series: (rows, features) normalized measurements, the same array the models' windows are gathered from.
-        rows: (windows,) anchor rows from tasks.windows.window_rows.
+        rows: (windows,) anchor rows from tasks.model.windows.window_rows.
         step: rows between two sampled readings of a window (6 = one per hour).
         target_col: column of the target (JENA_TARGET_COL for temperature).
 
@@ -98,7 +98,7 @@ def mean_predictions(rows: np.ndarray, train_mean: float = 0.0) -> np.ndarray:
     Args:
         rows: (windows,) anchor rows; only their number matters.
         train_mean: training mean of the target in the series' units; 0 for a series normalized with the
-            training statistics (tasks.windows.normalize).
+            training statistics (tasks.model.windows.normalize).
 
     Returns:
         (windows,) float64, every value `train_mean`.
@@ -188,7 +188,7 @@ def jena_baselines(
         delay: rows from the anchor to the target.
         target_col: column of the target.
         target_std: training std of the target in °C.
-        train_mean: training mean of the target in normalized units (0 after tasks.windows.normalize).
+        train_mean: training mean of the target in normalized units (0 after tasks.model.windows.normalize).
 
     Returns:
         A JSON-ready dict, baseline -> split -> metrics, the layout of the IMDB baselines and of a model's results:
@@ -368,14 +368,14 @@ def fit_bag_of_words(
     num_words: int = IMDB_MAX_FEATURES,
     learning_rate: float = RMSPROP_LEARNING_RATE,
 ) -> keras.Model:
-    """Train the bag-of-words baseline (tasks.models.build_bag_of_words) on multi-hot reviews.
+    """Train the bag-of-words baseline (tasks.model.architectures.build_bag_of_words) on multi-hot reviews.
 
-    The multi-hot rows are built one batch at a time (tasks.models.multi_hot_batches), not for the whole set at
+    The multi-hot rows are built one batch at a time (tasks.model.architectures.multi_hot_batches), not for the whole set at
     once as the book did (20,000 reviews x 10,000 words of float32 is 800 MB, and as much again inside fit):
     what is held is the reviews' ids. The reviews are shuffled every epoch in an order drawn from `seed`.
 
     Args:
-        train_reviews: one int array of ids per review, unpadded, already offset by tasks.models.offset_reviews
+        train_reviews: one int array of ids per review, unpadded, already offset by tasks.model.architectures.offset_reviews
             (START_CHAR first, OOV_CHAR for rare words, every id < num_words); padding would count as a word.
         train_labels: (n_train,) labels 0/1.
         val_reviews: reviews encoded the same way, for the validation curves in model.history; None for none.
@@ -394,7 +394,7 @@ def fit_bag_of_words(
     """
     import keras
 
-    from tasks.models import build_bag_of_words, multi_hot_batches
+    from tasks.model import build_bag_of_words, multi_hot_batches
 
     if epochs < 1 or batch_size < 1:
         raise SettingsError(f"epochs {epochs} and batch_size {batch_size}: expected both at least 1")
@@ -424,13 +424,13 @@ def bag_of_words_metrics(model: keras.Model, reviews: Sequence[np.ndarray], labe
 
     Args:
         model: from fit_bag_of_words; its input width is the vocabulary size.
-        reviews: unpadded, offset reviews (tasks.models.offset_reviews).
+        reviews: unpadded, offset reviews (tasks.model.architectures.offset_reviews).
         labels: (n,) labels 0/1.
 
     Returns:
         binary_metrics' dict.
     """
-    from tasks.models import multi_hot_batches
+    from tasks.model import multi_hot_batches
 
     num_words = int(model.input_shape[-1])
     if len(reviews) == 0:
@@ -529,7 +529,7 @@ def bag_of_words_baseline(data, s: TrainSettings, data_sha256: str, artifacts_di
     """The bag-of-words baseline's validation and test metrics, trained once per dataset version and reused.
 
     The key holds everything that changes the baseline's result: the data (sha256 of its Parquet), the settings
-    it reads (vocabulary, validation split, subsets, epochs, seed) and the code (tasks.cache.CODE).
+    it reads (vocabulary, validation split, subsets, epochs, seed) and the code (tasks.core.cache.CODE).
 
     Returns:
         {"val": binary_metrics, "test": binary_metrics}.
@@ -540,7 +540,7 @@ def bag_of_words_baseline(data, s: TrainSettings, data_sha256: str, artifacts_di
     folder = runs.baselines_dir(artifacts_dir, "imdb", key)
     cached = folder / BAG_OF_WORDS
     if cached.is_file():
-        stored = runs.read_json(cached, "a bag-of-words baseline written by tasks.evaluate")
+        stored = runs.read_json(cached, "a bag-of-words baseline written by tasks.judge.evaluate")
         if all(split in stored for split in EVAL_SPLITS):
             log(f"bag-of-words baseline reused from {folder}")
             return {split: stored[split] for split in EVAL_SPLITS}

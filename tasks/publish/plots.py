@@ -1,6 +1,6 @@
 """Figures: training curves, Jena forecasts, ROC curve and confusion matrix; `plot_evaluation` draws a run's.
 
-Each function draws one PNG and returns its path; the PNG is written atomically (tasks.atomic), so a reader
+Each function draws one PNG and returns its path; the PNG is written atomically (tasks.core.atomic), so a reader
 never sees half a file. Figures are built with matplotlib's object-oriented API on the Agg canvas and never
 through pyplot: pyplot keeps global state that is not thread-safe, and Prefect runs tasks in threads. A Figure
 made this way is not registered anywhere, so it needs no plt.close; it is freed with its last reference.
@@ -19,8 +19,8 @@ from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 from matplotlib.ticker import MaxNLocator
 
-from tasks import atomic
-from tasks.errors import DataFormatError
+from tasks.core import atomic
+from tasks.core.errors import DataFormatError
 
 DPI = 110  # sharp on a laptop screen, small enough for a Prefect artifact
 PANEL = (5.5, 4.0)  # inches, one panel; 605 x 440 pixels at DPI
@@ -218,7 +218,7 @@ def _as_datetimes(times: np.ndarray) -> np.ndarray:
     if np.issubdtype(times.dtype, np.datetime64):
         return times.astype("datetime64[s]")
     if np.issubdtype(times.dtype, np.number):
-        return times.astype(np.int64).astype("datetime64[s]")  # seconds since 1970, as tasks.windows' timestamps
+        return times.astype(np.int64).astype("datetime64[s]")  # seconds since 1970, as tasks.model.windows' timestamps
     raise ValueError(f"times of dtype {times.dtype}; expected datetime64 or seconds since 1970")
 
 
@@ -337,9 +337,9 @@ def plot_roc(fpr: np.ndarray, tpr: np.ndarray, auc: float, out: Path, *, title: 
     """The ROC curve with the chance diagonal; the legend gives the AUC.
 
     Args:
-        fpr: (points,) false positive rates, from tasks.evaluate.roc_curve.
+        fpr: (points,) false positive rates, from tasks.judge.evaluate.roc_curve.
         tpr: (points,) true positive rates.
-        auc: area under the curve, from tasks.evaluate.roc_auc.
+        auc: area under the curve, from tasks.judge.evaluate.roc_auc.
         out: the PNG to write.
         title: figure title.
         label: legend name of the model.
@@ -417,7 +417,7 @@ def plot_confusion_matrix(
 
 
 # ---------------------------------------------------------------------------------------------------------------
-# A tune's trials (tasks.tune)
+# A tune's trials (tasks.tune.trials)
 # ---------------------------------------------------------------------------------------------------------------
 def plot_tune(
     labels: Sequence[str],
@@ -482,7 +482,7 @@ def plot_tune(
 
 
 # ---------------------------------------------------------------------------------------------------------------
-# Forecasts of new data (tasks.predict)
+# Forecasts of new data (tasks.serve.predict)
 # ---------------------------------------------------------------------------------------------------------------
 def plot_forecast(
     observed_seconds: np.ndarray,
@@ -570,7 +570,7 @@ def season_stretches(seconds: np.ndarray, days: int = FORECAST_DAYS) -> list[tup
         [(season, mask (windows,) bool), ...]: windows whose target is in that season and within `days` days of
         the season's first target.
     """
-    from tasks.windows import season_of
+    from tasks.model import season_of
 
     seconds = np.asarray(seconds, dtype=np.int64)
     seasons = season_of(seconds)  # (windows,)
@@ -584,7 +584,7 @@ def season_stretches(seconds: np.ndarray, days: int = FORECAST_DAYS) -> list[tup
 
 def plot_imdb_evaluation(arrays: Mapping[str, np.ndarray], metrics: Mapping, out_dir: Path) -> list[Path]:
     """roc.png and confusion.png of the test split."""
-    from tasks.evaluate import roc_curve
+    from tasks.judge import roc_curve
 
     model, test = metrics["model"], metrics["test"]
     fpr, tpr, _ = roc_curve(arrays["test_labels"], arrays["test_scores"])
@@ -626,8 +626,8 @@ def plot_evaluation(out_dir: Path, history_dir: Path | None = None) -> list[Path
     """
     import json
 
-    from tasks.config import family_of
-    from tasks.evaluate import load_arrays
+    from tasks.core.config import family_of
+    from tasks.judge import load_arrays
 
     out_dir = Path(out_dir)
     metrics = json.loads((out_dir / "metrics.json").read_text(encoding="utf-8"))
@@ -643,13 +643,13 @@ def plot_evaluation(out_dir: Path, history_dir: Path | None = None) -> list[Path
 
 
 # ---------------------------------------------------------------------------------------------------------------
-# Drift (tasks.drift): the reference's histogram against the new data's, on the reference's bins
+# Drift (tasks.ingest.drift): the reference's histogram against the new data's, on the reference's bins
 # ---------------------------------------------------------------------------------------------------------------
 REFERENCE_COLOR, NEW_COLOR = "tab:blue", "tab:red"
 
 
 def plot_drift(report: Mapping, out: Path, most: int = 4) -> Path | None:
-    """Old vs new histograms of the `most` most-moved features of a drift report (tasks.drift), one panel each.
+    """Old vs new histograms of the `most` most-moved features of a drift report (tasks.ingest.drift), one panel each.
 
     Everything drawn is in the report: the reference's partition weights and the new data's shares on the same
     bins (and beyond them, in the titles), so no data is read. The partition's floor (a small share spread over
@@ -681,7 +681,7 @@ def plot_drift(report: Mapping, out: Path, most: int = 4) -> Path | None:
         ax.legend(fontsize="x-small")
     for ax in axes[len(shown):]:
         ax.set_visible(False)
-    from tasks.report import describe_months
+    from tasks.core.tables import describe_months
 
     ref, new = report.get("reference") or {}, report.get("new") or {}
     span = lambda side: describe_months(side["months"]) if side.get("months") else f"{side.get('rows', '?'):,} rows"  # noqa: E731

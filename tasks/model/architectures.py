@@ -14,7 +14,7 @@ import keras
 import numpy as np
 from keras import layers
 
-from tasks.config import (  # the encoding constants belong to the data; re-exported here for the models' callers
+from tasks.core.config import (  # the encoding constants belong to the data; re-exported here for the models' callers
     IMDB_LEARNING_RATE,
     IMDB_MAX_FEATURES,
     IMDB_MAXLEN,
@@ -25,7 +25,7 @@ from tasks.config import (  # the encoding constants belong to the data; re-expo
     RMSPROP_LEARNING_RATE,
     START_CHAR,
 )
-from tasks.errors import SettingsError
+from tasks.core.errors import SettingsError
 
 if TYPE_CHECKING:
     import tensorflow as tf
@@ -46,7 +46,7 @@ def make_optimizer(name: str = "rmsprop", learning_rate: float = RMSPROP_LEARNIN
     """An optimizer by name. `weight_decay` is Keras 3's decoupled decay (each step shrinks every weight by
     learning_rate * weight_decay of itself): it fights overfitting without adding a parameter.
     `weight_averaging` > 0 keeps an exponential moving average of the weights with that momentum (Keras'
-    use_ema); tasks.checkpoint.AveragedWeights swaps it in for validation and for the kept checkpoints."""
+    use_ema); tasks.model.checkpoint.AveragedWeights swaps it in for validation and for the kept checkpoints."""
     if name not in OPTIMIZERS:
         raise SettingsError(f"optimizer={name!r}: must be one of {', '.join(OPTIMIZERS)}")
     averaging = dict(use_ema=True, ema_momentum=weight_averaging) if weight_averaging else {}
@@ -407,7 +407,7 @@ def build_model(s, n_features: int = len(JENA_FEATURES)) -> keras.Model:
     """The architecture a TrainSettings names, with its knobs (optimizer, learning rate, dropout, vocabulary).
 
     Args:
-        s: tasks.config.TrainSettings.
+        s: tasks.core.config.TrainSettings.
         n_features: measurements per timestep (Jena models; IMDB ignores it).
     """
     arguments = SETTINGS_ARGUMENTS[s.model](s, n_features)

@@ -1,11 +1,11 @@
 """Fit, resume, save: one model run, nothing else.
 
-A run folder `artifacts/runs/<run-id>/<model>/` (tasks.runs) holds, once training is done: `model.keras` (the
+A run folder `artifacts/runs/<run-id>/<model>/` (tasks.core.runs) holds, once training is done: `model.keras` (the
 best validation epoch), `history.csv`, `settings.json`, `normalization.json` (Jena), `data_profile.json`
 (the training rows, the drift reference), TensorBoard logs, and last
 `training.json`: what training measured (epochs, best epoch, seconds, device, data, code). While a run is in
-progress it also holds `backup/`, the last finished epoch's snapshot (tasks.checkpoint): rerunning the same run id
-after a crash resumes from there. Judging the model is tasks.evaluate's job, drawing it tasks.plots'.
+progress it also holds `backup/`, the last finished epoch's snapshot (tasks.model.checkpoint): rerunning the same run id
+after a crash resumes from there. Judging the model is tasks.judge.evaluate's job, drawing it tasks.publish.plots'.
 
 TensorFlow is imported inside the functions that build or fit a model, so importing this module (every flow and
 every `--help` does) stays cheap.
@@ -27,12 +27,12 @@ from typing import Any
 
 from prefect import task
 
-from tasks import atomic, runs
-from tasks.cache import Content
-from tasks.config import TrainSettings
-from tasks.data import data_fingerprint, dataset_path, in_order, jena_dataset, normalization_json, prepare_imdb
-from tasks.data import prepare_jena
-from tasks.log import log
+from tasks.core import atomic, runs
+from tasks.core.cache import Content
+from tasks.core.config import TrainSettings
+from tasks.model.dataset import data_fingerprint, dataset_path, in_order, jena_dataset, normalization_json, prepare_imdb
+from tasks.model.dataset import prepare_jena
+from tasks.core.log import log
 
 
 # ---------------------------------------------------------------------------------------------------------------
@@ -92,11 +92,11 @@ def learning_rate_at(s: TrainSettings, epoch: int) -> float:
 
 def make_callbacks(run_dir: Path, s: TrainSettings, restored) -> list:
     """History CSV, TensorBoard, one log line per epoch, and last: the crash-safe snapshot with the best epoch
-    and early stopping (tasks.checkpoint), so it saves after the others have logged."""
+    and early stopping (tasks.model.checkpoint), so it saves after the others have logged."""
     import keras
 
-    from tasks import checkpoint
-    from tasks.report import ProgressReporter, epoch_description, progress_key
+    import tasks.model.checkpoint as checkpoint
+    from tasks.model.progress import ProgressReporter, epoch_description, progress_key
 
     class EpochLog(keras.callbacks.Callback):
         """Per epoch: one log line (metrics, seconds, time left for the run) and the progress artifact."""
@@ -135,7 +135,7 @@ def build_model(s: TrainSettings, strategy, n_features: int, on_gpu: bool):
     """The settings' architecture, built in the strategy's scope (float16 compute if asked and on a GPU)."""
     import keras
 
-    from tasks.models import build_model as build
+    from tasks.model.architectures import build_model as build
 
     previous = keras.mixed_precision.global_policy()
     if s.mixed_precision and on_gpu:
@@ -149,8 +149,8 @@ def build_model(s: TrainSettings, strategy, n_features: int, on_gpu: bool):
 
 def imdb_fit_arguments(s: TrainSettings, path: Path, run_dir: Path) -> tuple[dict, int]:
     """The reviews of one run as `model.fit` arguments, and 0 features per timestep (a review is word ids). Also
-    writes data_profile.json: what the training reviews looked like, the reference for drift (tasks.drift)."""
-    from tasks.drift import imdb_training_profile
+    writes data_profile.json: what the training reviews looked like, the reference for drift (tasks.ingest.drift)."""
+    from tasks.ingest import imdb_training_profile
 
     data = prepare_imdb(path, s)
     atomic.write_json(run_dir / runs.DATA_PROFILE, imdb_training_profile(data.offset["train"], data.y["train"],
@@ -162,7 +162,7 @@ def imdb_fit_arguments(s: TrainSettings, path: Path, run_dir: Path) -> tuple[dic
 def jena_fit_arguments(s: TrainSettings, path: Path, run_dir: Path) -> tuple[dict, int]:
     """The windows of one run as `model.fit` arguments, and the features per timestep. Also writes
     normalization.json: the training statistics a later evaluation or forecast must reuse, and data_profile.json."""
-    from tasks.drift import jena_training_profile
+    from tasks.ingest import jena_training_profile
 
     data = prepare_jena(path, s)
     log(f"{s.split} split: " + ", ".join(f"{split} {len(rows):,} windows in {len(data.splits[split])} range(s)"
@@ -186,7 +186,7 @@ def train_model(s: TrainSettings, data_dir: Path, run_dir: Path, run_id: str = "
     """Train one model and save it with what training measured; a finished run folder is returned as it is.
 
     Args:
-        s: resolved settings (tasks.config.resolve_settings), profile included.
+        s: resolved settings (tasks.core.config.resolve_settings), profile included.
         data_dir: holds processed/imdb or processed/jena from the ingest flows.
         run_dir: artifacts/runs/<run-id>/<model>; an unfinished run there is resumed from its last epoch.
         run_id: recorded in training.json.
@@ -200,7 +200,7 @@ def train_model(s: TrainSettings, data_dir: Path, run_dir: Path, run_id: str = "
     import keras
     import tensorflow as tf
 
-    from tasks import checkpoint
+    import tasks.model.checkpoint as checkpoint
 
     path = dataset_path(data_dir, s.family)  # fail before any work if the data is missing
     run_dir.mkdir(parents=True, exist_ok=True)

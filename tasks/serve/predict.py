@@ -2,19 +2,19 @@
 
 IMDB: text is turned into word ranks by the recipe that built the mirror's imdb.npz (shared/datasets/README.md:
 lowercase A-Z only; ``!"#$%&()*+,-./:;<=>?@[\\]^_`{|}~``, tab and newline become spaces; split on single spaces;
-words missing from imdb_word_index.json dropped), then into the model's input by tasks.models.encode_reviews,
+words missing from imdb_word_index.json dropped), then into the model's input by tasks.model.architectures.encode_reviews,
 exactly as the training data. So a review of the npz decoded to text and fed through here gives the model the
 same input, bit for bit (tests/data/test_predict_encoding.py).
 
-Jena: a window is named by its anchor row r as in tasks.windows: inputs are rows r - lookback, ..., r - step, the
+Jena: a window is named by its anchor row r as in tasks.model.windows: inputs are rows r - lookback, ..., r - step, the
 target is the temperature of row r + delay. To use the newest reading e, the anchor is r = e + step, which may lie
 beyond the data; the forecast is for time(e) + (step + delay) x 10 minutes (24 h 30 min at step 3, 25 h at step 6:
-the horizon the models were trained and judged on, see tasks.evaluate.persistence_predictions). Every reading of
+the horizon the models were trained and judged on, see tasks.judge.evaluate.persistence_predictions). Every reading of
 the last 24 hours gets a forecast; the headline is the newest one's. Inputs are normalized with the model's
 training statistics (normalization.json), never the new data's.
 
 Everything here is a plain function; the Prefect wrappers and the CLI live in flows/predict.py. TensorFlow and
-Keras are imported only inside the functions that run a model (tasks.models and tasks.windows import them at
+Keras are imported only inside the functions that run a model (tasks.model.architectures and tasks.model.windows import them at
 module level, so they too are imported lazily): importing this module costs no seconds.
 """
 
@@ -23,7 +23,6 @@ from __future__ import annotations
 import csv
 import io
 import json
-import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -32,8 +31,8 @@ from typing import Any, NamedTuple
 import numpy as np
 from prefect import task
 
-from tasks import atomic
-from tasks.config import (
+from tasks.core import atomic
+from tasks.core.config import (
     IMDB_MAX_FEATURES,
     IMDB_MAXLEN,
     INDEX_FROM,
@@ -44,7 +43,7 @@ from tasks.config import (
     JENA_TIMESTAMP,
     JENA_TIMESTAMP_FORMAT,
 )
-from tasks.errors import PredictInputError, SettingsError
+from tasks.core.errors import PredictInputError, SettingsError
 
 NUM_WORDS = IMDB_MAX_FEATURES  # vocabulary of the IMDB model: ids 0..9999
 MAXLEN = IMDB_MAXLEN  # words per review the model reads, the last ones
@@ -123,7 +122,7 @@ def text_to_ranks(texts: Sequence[str], word_index: Mapping[str, int]) -> Encode
 
     Args:
         texts: raw reviews.
-        word_index: word -> rank (imdb_word_index.json, tasks.normalize.load_word_index).
+        word_index: word -> rank (imdb_word_index.json, tasks.ingest.normalize.load_word_index).
 
     Returns:
         ranks (one int32 array per text, unknown words dropped), words per text and known words per text.
@@ -151,7 +150,7 @@ def predict_reviews(
 ) -> list[dict[str, Any]]:
     """Sentiment of raw reviews: one row per review, in input order.
 
-    The model reads tasks.models.encode_reviews of the ranks: keras.datasets.imdb's ids (start 1, out of
+    The model reads tasks.model.architectures.encode_reviews of the ranks: keras.datasets.imdb's ids (start 1, out of
     vocabulary 2, rank + 3), padded or truncated at the front to `maxlen`, as in training. A review with no word
     in the index still gets the model's probability (for a start token and padding only), flagged: the flag,
     not the label, is the answer there.
@@ -173,7 +172,7 @@ def predict_reviews(
     Raises:
         SettingsError: if the model does not read (batch, maxlen) inputs.
     """
-    from tasks.models import encode_reviews  # imports Keras
+    from tasks.model import encode_reviews  # imports Keras
 
     shape = getattr(model, "input_shape", None)
     if shape is not None and (len(shape) != 2 or shape[1] not in (None, maxlen)):
@@ -182,7 +181,7 @@ def predict_reviews(
     encoded = text_to_ranks(texts, word_index)
     x = encode_reviews(encoded.ranks, num_words, maxlen)  # (reviews, maxlen) int32
     if len(texts):
-        from tasks.data import in_order  # Keras' own numpy adapter logs a TensorFlow C++ error line per call
+        from tasks.model import in_order  # Keras' own numpy adapter logs a TensorFlow C++ error line per call
 
         probabilities = np.asarray(model.predict(in_order(x, batch_size=batch_size), verbose=0),
                                    dtype=np.float64).reshape(-1)
@@ -361,45 +360,6 @@ def write_predictions(rows: Sequence[Mapping[str, Any]], out_path: Path) -> Path
     return atomic.write_text(out_path, buffer.getvalue())
 
 
-def _format_cell(value: Any, width: int) -> str:
-    if isinstance(value, float):
-        text = f"{value:.3f}" if math.isfinite(value) else str(value)
-    else:
-        text = str(value)
-    return text if len(text) <= width else text[: width - 1] + "…"
-
-
-def format_table(
-    rows: Sequence[Mapping[str, Any]], limit: int = 20, columns: Sequence[str] | None = None, max_width: int = 40
-) -> str:
-    """A plain-text table of the first `limit` rows, for the terminal; floats to 3 decimals.
-
-    Args:
-        rows: dicts with the same keys.
-        limit: the most rows shown; a last line says how many were left out.
-        columns: the keys to show, in order; default every key of the first row.
-        max_width: the widest a cell may be (longer text is cut with "…").
-
-    Returns:
-        The table, lines joined by newlines, no trailing newline; "(no rows)" for none.
-    """
-    if not rows:
-        return "(no rows)"
-    columns = list(columns or rows[0])
-    shown = rows[: max(limit, 0)]
-    cells = [[_format_cell(row.get(c, ""), max_width) for c in columns] for row in shown]
-    widths = [max([len(c)] + [len(r[i]) for r in cells]) for i, c in enumerate(columns)]
-    numeric = [all(isinstance(row.get(c), (int, float)) for row in shown) for c in columns]
-
-    def line(values: Sequence[str]) -> str:
-        return "  ".join(v.rjust(w) if num else v.ljust(w) for v, w, num in zip(values, widths, numeric)).rstrip()
-
-    out = [line(columns), line(["-" * w for w in widths])] + [line(r) for r in cells]
-    if len(rows) > len(shown):
-        out.append(f"... {len(rows) - len(shown)} more row(s)")
-    return "\n".join(out)
-
-
 # ---------------------------------------------------------------------------------------------------------------
 # Jena: station readings
 # ---------------------------------------------------------------------------------------------------------------
@@ -427,7 +387,7 @@ class StationData:
 def load_station_frames(paths: Sequence[Path], features: Sequence[str] = JENA_FEATURES) -> StationData:
     """The readings of station CSV files (raw, or zipped) or of a published jena.parquet, combined.
 
-    CSVs are parsed by tasks.normalize (latin-1, quoted or unquoted headers, padded values, CRLF); unlike
+    CSVs are parsed by tasks.ingest.normalize (latin-1, quoted or unquoted headers, padded values, CRLF); unlike
     ingestion, -9999 is left in place so that forecast_windows can tell a missing reading from a real one. Rows
     are sorted by time; a repeated time keeps its first row (as ingestion does). A published Parquet had its
     -9999 interpolated at ingestion.
@@ -443,11 +403,11 @@ def load_station_frames(paths: Sequence[Path], features: Sequence[str] = JENA_FE
     Raises:
         PredictInputError: if no path is given, a file is missing or lacks one of `features` (naming both), or a
             time is not dd.mm.yyyy HH:MM:SS (naming the line).
-        DataFormatError: from tasks.normalize, on a file that is not a readable CSV or holds a non-number.
+        DataFormatError: from tasks.ingest.normalize, on a file that is not a readable CSV or holds a non-number.
     """
     import pandas as pd
 
-    from tasks.normalize import read_jena, read_jena_csv  # imports pandas, pyarrow and Prefect
+    from tasks.ingest import read_jena, read_jena_csv  # imports pandas, pyarrow and Prefect
 
     features = tuple(features)
     if not paths:
@@ -535,7 +495,7 @@ def check_normalization(normalization: Mapping[str, Any], source: str = "normali
     lookback, step, delay = (int(normalization[k]) for k in ("lookback", "step", "delay"))
     if step < 1 or lookback < step or lookback % step or delay < 1:
         raise PredictInputError(f"{source}: lookback {lookback}, step {step}, delay {delay}; expected lookback a "
-                                "positive multiple of step and delay >= 1 (as tasks.config allows for training)")
+                                "positive multiple of step and delay >= 1 (as tasks.core.config allows for training)")
 
 
 @dataclass(frozen=True)
@@ -564,7 +524,7 @@ def forecast_windows(
     """The windows of every reading in the last `delay` x 10 minutes (24 hours at delay 144; on a whole grid the
     last `delay` rows): reading e is one of them when time(e) > time(newest) - delay x 10 minutes.
 
-    The reading e of the window anchored at r = e + step (tasks.windows' naming) is the window's last input row;
+    The reading e of the window anchored at r = e + step (tasks.model.windows' naming) is the window's last input row;
     the window reads rows e - lookback + step, ..., e, every `step`-th, which must lie on a whole 10-minute grid
     (lookback - step + 1 consecutive readings) without a missing reading (-9999 or empty) at the rows read.
     Earlier readings of the last 24 hours whose window fails that are skipped with a note; the newest reading's
@@ -587,7 +547,7 @@ def forecast_windows(
             one window; a gap (or an off-grid time) inside the newest reading's window; a -9999 or empty reading
             inside it (naming the column); times not strictly increasing.
     """
-    from tasks.windows import Normalizer, normalize  # imports TensorFlow
+    from tasks.model import Normalizer, normalize  # imports TensorFlow
 
     check_normalization(normalization, source)
     names = tuple(normalization["features"])
@@ -758,8 +718,8 @@ def choose_model(dataset: str, model: str | None, model_dir: Path | str | None, 
     Raises:
         SettingsError: on an unknown dataset, no champion yet (saying how to get one), or a folder of another family.
     """
-    from tasks import runs
-    from tasks.registry import champion_model_dir
+    from tasks.core import runs
+    from tasks.judge import champion_model_dir
 
     if dataset not in DEFAULT_MODEL:
         raise SettingsError(f"unknown dataset {dataset!r}; allowed: {', '.join(DEFAULT_MODEL)}")
@@ -793,8 +753,8 @@ def predict_reviews_from(model_dir: Path, texts: list[str], data_dir: Path, out_
     Raises:
         SettingsError: if the IMDB dataset (its word index) has not been ingested.
     """
-    from tasks import runs
-    from tasks.normalize import load_word_index
+    from tasks.core import runs
+    from tasks.ingest import load_word_index
 
     index_path = Path(data_dir) / "processed" / "imdb" / "word_index.json"
     if not index_path.is_file():
@@ -820,8 +780,8 @@ def forecast_from(model_dir: Path, files: Sequence[Path | str] | None, data_dir:
         PredictInputError: on readings that cannot be forecast from (too few, a gap, a missing reading), naming
             the file and the time.
     """
-    from tasks import runs
-    from tasks.plots import plot_forecast
+    from tasks.core import runs
+    from tasks.publish import plot_forecast
 
     model_dir = Path(model_dir)
     normalization = load_normalization(model_dir / runs.NORMALIZATION)

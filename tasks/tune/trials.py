@@ -11,7 +11,7 @@ With `seeds` every trial runs once per seed and is judged on the mean over them;
 range. Seeds move a model's figures as much as most settings do (RESULTS.md), so a search on one seed mostly
 picks the luckiest initialization: a gain is only worth claiming where it is larger than the spread.
 
-    artifacts/tunes/<tune-id>/tune.json   the table and the winner (tasks.runs.TUNE), tune.md, tune.png
+    artifacts/tunes/<tune-id>/tune.json   the table and the winner (tasks.core.runs.TUNE), tune.md, tune.png
     profiles/<name>.json                  the winner as a profile file (--write-profile), if asked for
 
 Plain functions first; the thin @task wrappers last.
@@ -29,8 +29,8 @@ from typing import Any
 
 from prefect import task
 
-from tasks import atomic, runs
-from tasks.config import (
+from tasks.core import atomic, runs
+from tasks.core.config import (
     PROFILE_NAME,
     PROFILES,
     TRAIN_ON,
@@ -40,7 +40,7 @@ from tasks.config import (
     resolve_settings,
     setting_text,
 )
-from tasks.errors import SettingsError
+from tasks.core.errors import SettingsError
 
 MAX_TRIALS = 64  # a "small" search: more is a mistake in a grid (a typo'd list), not a plan
 
@@ -156,7 +156,7 @@ def check_trials(model: str, base_profile: str, trials: Sequence[Mapping[str, st
 def profile_target(write_profile: str | None, base_profile: str, model: str) -> Path | None:
     """Where the winner is written: `profiles/<name>.json` of the checkout for a name, else the .json path given.
     A built-in profile's name, or a file of another base, is refused before anything trains."""
-    from tasks import config
+    from tasks.core import config
 
     if not write_profile:
         return None
@@ -332,7 +332,7 @@ def tune_markdown(summary: Mapping, image: str) -> str:
         summary: tune_summary's result.
         image: a markdown line showing the plot (a relative link in tune.md, the PNG embedded in the artifact).
     """
-    from tasks.report import markdown_table
+    from tasks.core.tables import markdown_table
 
     best = winner_of(summary)
     label = summary["metric_label"]
@@ -422,8 +422,9 @@ def summarize_tune(model: str, base_profile: str, tune_id: str, trials: list[dic
     in artifacts/tunes/<tune-id>/ and the `tune-<model>` artifact; returns tune.json."""
     from prefect.runtime import flow_run
 
-    from tasks.plots import plot_tune
-    from tasks.report import embedded_png, publish_tune
+    from tasks.publish import plot_tune
+    from tasks.core.tables import embedded_png
+    from tasks.publish import publish_tune
 
     out = runs.tune_dir(artifacts_dir, tune_id)
     summary = tune_summary(model, base_profile, tune_id, trials, run_dirs, flow_run.get_id(), seeds)

@@ -1,7 +1,7 @@
 """Drift between the data the champion trained on and the data just published: reported, never fatal.
 
 A *data profile* is what drift compares, small and JSON-able, so a run folder can keep the profile of its training
-rows (`data_profile.json`, written by tasks.train) after the dataset version they came from has been pruned:
+rows (`data_profile.json`, written by tasks.model.train) after the dataset version they came from has been pruned:
 
 - Jena: per feature a histogram partition of the reference rows in Great Expectations' continuous
   `partition_object` form (`bins`, `weights`, `tail_weights`), quantiles, mean and std; the rows and the months.
@@ -27,10 +27,10 @@ import numpy as np
 import pandas as pd
 from prefect import task
 
-from tasks import atomic, runs
-from tasks.config import IMDB_MAX_FEATURES, INDEX_FROM, JENA_FEATURES, JENA_TARGET, MODEL_FAMILY
-from tasks.errors import SeqconvError
-from tasks.log import log
+from tasks.core import atomic, runs
+from tasks.core.config import IMDB_MAX_FEATURES, INDEX_FROM, JENA_FEATURES, JENA_TARGET, MODEL_FAMILY
+from tasks.core.errors import SeqconvError
+from tasks.core.log import log
 
 PROFILE_BINS = 20  # equal-width bins over the reference range: ~5% of the range each, enough to see a shape move
 # Mass spread evenly over every bin and both tails of the reference partition. Without it a single new value in a
@@ -119,7 +119,7 @@ def imdb_review_figures(flat: np.ndarray, lengths: np.ndarray, labels: np.ndarra
                         num_words: int = IMDB_MAX_FEATURES) -> pd.DataFrame:
     """One row per review: its length in words, its label, and the share of its words outside the vocabulary.
 
-    A raw rank r (1 = most frequent word) becomes id r + INDEX_FROM in the model's encoding (tasks.models
+    A raw rank r (1 = most frequent word) becomes id r + INDEX_FROM in the model's encoding (tasks.model.architectures
     .offset_reviews), and ids from num_words up become the OOV id: so ranks >= num_words - INDEX_FROM are out.
     """
     flat = np.asarray(flat, dtype=np.int64)
@@ -154,9 +154,9 @@ def imdb_profile(flat: np.ndarray, lengths: np.ndarray, labels: np.ndarray,
 
 
 def imdb_training_profile(encoded: list[np.ndarray], labels: np.ndarray, num_words: int) -> dict[str, Any]:
-    """The profile of the reviews a model trained on, from tasks.data's unpadded ids (START_CHAR, then rank +
+    """The profile of the reviews a model trained on, from tasks.model.dataset's unpadded ids (START_CHAR, then rank +
     INDEX_FROM, or OOV_CHAR for a word outside the vocabulary): the same figures as `imdb_profile` of raw ranks."""
-    from tasks.config import OOV_CHAR
+    from tasks.core.config import OOV_CHAR
 
     lengths = np.array([len(r) - 1 for r in encoded], dtype=np.int64)  # without the START_CHAR
     ids = np.concatenate([np.asarray(r[1:], dtype=np.int64) for r in encoded]) if len(encoded) else np.zeros(0)
@@ -165,7 +165,7 @@ def imdb_training_profile(encoded: list[np.ndarray], labels: np.ndarray, num_wor
 
 
 def jena_training_profile(version: Path, train_ranges: list[tuple[int, int]]) -> dict[str, Any]:
-    """The profile of the raw rows of a Jena version's training split (inclusive row ranges, tasks.windows)."""
+    """The profile of the raw rows of a Jena version's training split (inclusive row ranges, tasks.model.windows)."""
     seconds, features = read_jena_rows(version)
     rows = np.concatenate([np.arange(first, last + 1) for first, last in train_ranges])
     return jena_profile(seconds[rows], features[rows])
@@ -173,7 +173,7 @@ def jena_training_profile(version: Path, train_ranges: list[tuple[int, int]]) ->
 
 def read_jena_rows(version: Path) -> tuple[np.ndarray, np.ndarray]:
     """Timestamps and raw features of a published Jena version."""
-    from tasks.normalize import read_jena
+    from tasks.ingest.normalize import read_jena
 
     return read_jena(Path(version) / "jena.parquet")
 
@@ -182,7 +182,7 @@ def profile_version(version: Path, dataset: str) -> dict[str, Any]:
     """The profile of a published version's rows: Jena all of them, IMDB its train split."""
     if dataset == "jena":
         return jena_profile(*read_jena_rows(version))
-    from tasks.normalize import read_imdb_flat
+    from tasks.ingest.normalize import read_imdb_flat
 
     return imdb_profile(*read_imdb_flat(Path(version), "train"))
 
@@ -195,7 +195,7 @@ def new_frame(version: Path, dataset: str) -> pd.DataFrame:
         frame = pd.DataFrame(features.astype(np.float64), columns=list(JENA_FEATURES))
         frame["timestamp"] = seconds
         return frame
-    from tasks.normalize import read_imdb_flat
+    from tasks.ingest.normalize import read_imdb_flat
 
     return imdb_review_figures(*read_imdb_flat(Path(version), "train"))
 
@@ -204,10 +204,10 @@ def new_frame(version: Path, dataset: str) -> pd.DataFrame:
 # The report
 # ---------------------------------------------------------------------------------------------------------------
 def _validate(frame: pd.DataFrame, expectations: list, name: str) -> list:
-    """Run expectations on a frame with the ephemeral GX context tasks.validate uses; the results in order."""
+    """Run expectations on a frame with the ephemeral GX context tasks.ingest.validate uses; the results in order."""
     import great_expectations as gx
 
-    from tasks.validate import gx_context  # one ephemeral context per process, shared with the validation suites
+    from tasks.ingest.validate import gx_context  # one ephemeral context per process, shared with the validation suites
 
     context = gx_context()
     suite = context.suites.add(gx.ExpectationSuite(name=f"drift.{name}.{uuid.uuid4().hex[:8]}",
@@ -341,7 +341,7 @@ def drift_report(reference_profile: dict | None, new: pd.DataFrame, dataset: str
 def champion_reference(registry_dir: Path, dataset: str) -> tuple[dict, dict] | None:
     """(reference info, profile) of the most recently promoted champion among the dataset's models whose run
     folder holds a data_profile.json; None when there is none (no champion yet, or only older runs)."""
-    from tasks.registry import read_champion
+    from tasks.core.records.registry import read_champion
 
     entries = []
     for model in sorted(m for m, family in MODEL_FAMILY.items() if family == dataset):
@@ -364,8 +364,8 @@ def champion_reference(registry_dir: Path, dataset: str) -> tuple[dict, dict] | 
 
 
 def version_sha256(version: Path, dataset: str) -> str:
-    from tasks.cache import files_sha256
-    from tasks.config import FAMILIES
+    from tasks.core.cache import files_sha256
+    from tasks.core.config import FAMILIES
 
     return files_sha256([Path(version) / name for name in FAMILIES[dataset].files])
 
@@ -422,7 +422,7 @@ def describe_reference(report: dict) -> str:
 
 def drift_markdown(report: dict, image: str | None = None) -> str:
     """The drift report as markdown: reference and new months, one row per feature (KL or change, flagged)."""
-    from tasks.report import _table, describe_months
+    from tasks.core.tables import describe_months, markdown_table
 
     ref, new = report.get("reference") or {}, report.get("new") or {}
     lines = [f"# Data drift of {report['dataset']}", "",
@@ -445,13 +445,13 @@ def drift_markdown(report: dict, image: str | None = None) -> str:
             lines += [f"Forecast target {JENA_TARGET}: KL divergence {kl} ({'flagged' if target['flagged'] else 'not flagged'}), "
                       f"mean {target['reference']['mean']:.2f} -> {target['new']['mean']:.2f}.", ""]
         if report["dataset"] == "jena":
-            lines += _table(["feature", "KL divergence", "flagged", "reference mean", "new mean"],
+            lines += markdown_table(["feature", "KL divergence", "flagged", "reference mean", "new mean"],
                             [[f["name"], "inf" if f["kl"] is None else f["kl"], f["flagged"],
                               f["reference"]["mean"], f["new"]["mean"]] for f in report["features"]])
             lines += ["", f"Flagged: KL divergence above {report['thresholds']['kl']:g} (Great Expectations, "
                           "ExpectColumnKLDivergenceToBeLessThan against a partition of the reference rows)."]
         else:
-            lines += _table(["figure", "change", "tolerance", "flagged", "reference", "new"],
+            lines += markdown_table(["figure", "change", "tolerance", "flagged", "reference", "new"],
                             [[f["name"], f["change"], f["tolerance"], f["flagged"],
                               f["reference"].get("quantiles", f["reference"].get("mean")),
                               f["new"].get("quantiles", f["new"].get("mean"))] for f in report["features"]])
@@ -462,7 +462,7 @@ def drift_markdown(report: dict, image: str | None = None) -> str:
 
 def publish_drift(dataset: str, markdown: str):
     """The drift report as the `drift-<dataset>` markdown artifact; its id, or None outside a Prefect run."""
-    from tasks.report import artifact_key, in_prefect_run
+    from tasks.core.artifacts import artifact_key, in_prefect_run
 
     if not in_prefect_run():
         return None
@@ -483,8 +483,8 @@ def retraining_plan(retrain: str, models: list[str], data_dir: Path, registry_di
 
     Only `retrain="on_drift"` skips any: a model is trained when it has no champion yet, or when its dataset's
     drift report is of the version published now and flags a feature; otherwise it is not retrained."""
-    from tasks.config import family
-    from tasks.registry import read_champion
+    from tasks.core.config import family
+    from tasks.core.records.registry import read_champion
 
     plan: dict[str, str | None] = {}
     for model in models:
@@ -516,7 +516,7 @@ def report_drift(version: Path, processed_dir: Path, dataset: str, artifacts_dir
     one already published (sources unchanged). Never fails: a problem is logged and written into the report.
 
     Runs before the swap because the version published now is the fallback reference, and after the swap
-    tasks.atomic.point_link may prune older ones."""
+    tasks.core.atomic.point_link may prune older ones."""
     previous = published_version(Path(processed_dir), dataset)
     if previous is not None and previous == Path(version).resolve():
         log(f"{dataset}: the same version is published again; no drift report")
@@ -536,7 +536,7 @@ def report_drift(version: Path, processed_dir: Path, dataset: str, artifacts_dir
 
 @task(task_run_name="plan retraining ({retrain})")
 def plan_retraining(retrain: str, models: list[str], data_dir: str, artifacts_dir: str) -> dict[str, str | None]:
-    """Which models to train (None) and why the others are not retrained (tasks.drift.retraining_plan)."""
+    """Which models to train (None) and why the others are not retrained (tasks.ingest.drift.retraining_plan)."""
     plan = retraining_plan(retrain, models, Path(data_dir), runs.registry_dir(artifacts_dir))
     for model, why in plan.items():
         if why:

@@ -1,0 +1,11 @@
+"""Judge: metrics, baselines and the blessing of a saved model on any data version; the champion registry.
+
+The public API of this stage: other stages and the flows import these names from `tasks.judge`, never
+from its modules.
+"""
+
+
+from tasks.judge.evaluate import evaluate_model_task, load_arrays, roc_curve
+from tasks.judge.registry import champion_model_dir, check_registry, judge_champion, promote_model
+
+__all__ = ["champion_model_dir", "check_registry", "evaluate_model_task", "judge_champion", "load_arrays", "promote_model", "roc_curve"]

@@ -1,0 +1,11 @@
+"""Publish: figures, markdown reports, Prefect artifacts and the summaries printed in the terminal.
+
+The public API of this stage: other stages and the flows import these names from `tasks.publish`, never
+from its modules.
+"""
+
+
+from tasks.publish.plots import plot_forecast, plot_tune
+from tasks.publish.report import evaluation_summary, ingest_summary, plot_and_publish, prediction_summary, publish_predictions, publish_tune, report_validation, write_run_report
+
+__all__ = ["evaluation_summary", "ingest_summary", "plot_and_publish", "plot_forecast", "plot_tune", "prediction_summary", "publish_predictions", "publish_tune", "report_validation", "write_run_report"]
