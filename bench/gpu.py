@@ -69,7 +69,7 @@ class EpochClock:
 
 def jena_data(rows: int, s):
     """tasks.model.train.JenaData over a random series with a complete 10-minute grid and the book's splits."""
-    from tasks.core.config import JENA_FEATURES
+    from tasks.core.sources import JENA_FEATURES
     from tasks.model.dataset import JenaData
     from tasks.model.windows import JENA_TARGET_COL, Normalizer, split_rows, window_rows
 
@@ -88,7 +88,7 @@ def train_epochs(model_name: str, *, mixed: bool, epochs: int, quick: bool, rows
     import keras
     import tensorflow as tf
 
-    from tasks.core.config import resolve_settings
+    from tasks.core.profiles import resolve_settings
     from tasks.model.dataset import jena_dataset
     from tasks.model.train import build_model, describe_device
 

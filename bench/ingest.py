@@ -56,7 +56,8 @@ def stopwatch():
 def ingest_imdb_functions(mirror: str, data_dir: Path) -> dict[str, float]:
     """The IMDB flow's steps as plain functions; returns seconds per step."""
     from tasks.core.atomic import publish_dataset
-    from tasks.core.config import IMDB_NPZ, IMDB_WORD_INDEX, IngestSettings
+    from tasks.core.config import IngestSettings
+    from tasks.core.sources import IMDB_NPZ, IMDB_WORD_INDEX
     from tasks.ingest.download import fetch
     from tasks.ingest.normalize import normalize_imdb
     from tasks.ingest.validate import validate_normalized_imdb, validate_raw_imdb
@@ -82,7 +83,8 @@ def ingest_jena_functions(mirror: str, data_dir: Path) -> dict[str, float]:
     """The Jena flow's steps (classic zip) as plain functions; returns seconds per step."""
     from tasks.core.atomic import publish_dataset
     from tasks.ingest.download import unpack_sources
-    from tasks.core.config import IngestSettings, jena_sources
+    from tasks.core.config import IngestSettings
+    from tasks.core.sources import jena_sources
     from tasks.ingest.download import fetch
     from tasks.ingest.normalize import normalize_jena_files
     from tasks.ingest.validate import validate_normalized_jena, validate_raw_jena

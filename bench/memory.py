@@ -153,7 +153,7 @@ def run_bow_case(way: str, data_dir: Path, seed: int | None = None) -> dict:
     import numpy as np
     import tensorflow as tf
 
-    from tasks.core.config import resolve_settings
+    from tasks.core.profiles import resolve_settings
     from tasks.judge.evaluate import bag_of_words_metrics, fit_bag_of_words
     from tasks.model.dataset import dataset_path, prepare_imdb
 
@@ -222,7 +222,7 @@ def run_stages_case(data_dir: Path, epochs: int) -> dict:
     import tensorflow as tf
 
     stage("import tensorflow")
-    from tasks.core.config import resolve_settings
+    from tasks.core.profiles import resolve_settings
     from tasks.judge.evaluate import bag_of_words_metrics, binary_metrics, fit_bag_of_words
     from tasks.model.dataset import dataset_path, prepare_imdb
     from tasks.model.train import build_model, describe_device

@@ -33,7 +33,9 @@ MODELS = ["imdb_conv", "jena_conv", "jena_conv_gru"]
 def plain_train_all(mirror: str, data_dir: Path, artifacts_dir: Path) -> None:
     """What train-all does, as plain function calls: no Prefect runs, states, logs to the API or artifacts."""
     from tasks.core import atomic, runs
-    from tasks.core.config import IMDB_NPZ, IMDB_WORD_INDEX, IngestSettings, jena_sources, resolve_settings
+    from tasks.core.config import IngestSettings
+    from tasks.core.profiles import resolve_settings
+    from tasks.core.sources import IMDB_NPZ, IMDB_WORD_INDEX, jena_sources
     from tasks.ingest.download import fetch, unpack_sources
     from tasks.judge.evaluate import evaluate_model
     from tasks.ingest.normalize import normalize_imdb, normalize_jena_files

@@ -128,7 +128,7 @@ def bench_jena(rounds: int, folder: Path) -> dict:
     import keras
 
     from tasks.serve import predict
-    from tasks.core.config import JENA_TARGET
+    from tasks.core.sources import JENA_TARGET
     from tasks.model.architectures import build_jena_conv_gru
 
     start = clock()

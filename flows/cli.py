@@ -15,7 +15,8 @@ import traceback
 from collections.abc import Callable
 from pathlib import Path
 
-from tasks.core.config import JENA_FILES_ENV, MODELS, PROFILES, RETRAIN, TRAIN_ON, family
+from tasks.core.config import MODELS, PROFILES, RETRAIN, TRAIN_ON, family
+from tasks.core.sources import JENA_FILES_ENV
 
 DEBUG = False  # --debug: tracebacks on the terminal, from Prefect's log lines and from the error itself
 
@@ -148,7 +149,7 @@ def train_parser(parser: argparse.ArgumentParser) -> None:
 
 
 def train(args: argparse.Namespace) -> int:
-    from tasks.core.config import parse_overrides, resolve_settings
+    from tasks.core.profiles import parse_overrides, resolve_settings
     from tasks.model import dataset_path
 
     overrides = parse_overrides(args.overrides)
@@ -187,7 +188,7 @@ def train_all_parser(parser: argparse.ArgumentParser) -> None:
 
 def train_all(args: argparse.Namespace) -> int:
     from tasks.core import runs
-    from tasks.core.config import check_run, parse_overrides
+    from tasks.core.profiles import check_run, parse_overrides
     from tasks.judge import check_registry
 
     overrides = parse_overrides(args.overrides)

@@ -25,7 +25,8 @@ from prefect import flow
 
 from tasks.core.atomic import publish_dataset
 from tasks.core.cache import cached_path
-from tasks.core.config import IMDB_NPZ, IMDB_WORD_INDEX, IngestSettings, default_mirror, jena_sources
+from tasks.core.config import IngestSettings
+from tasks.core.sources import IMDB_NPZ, IMDB_WORD_INDEX, default_mirror, jena_sources
 from tasks.ingest import report_drift
 from tasks.ingest import download_source, keep_downloads, unpack_sources
 from tasks.ingest import normalize_imdb, normalize_jena_files

@@ -22,7 +22,8 @@ from prefect import flow
 
 from tasks.core import runs
 from tasks.core.cache import cached_path
-from tasks.core.config import family, resolve_settings
+from tasks.core.config import family
+from tasks.core.profiles import resolve_settings
 from tasks.judge import evaluate_model_task
 from tasks.core.log import log
 from tasks.publish import plot_and_publish

@@ -25,7 +25,9 @@ from prefect import flow, task
 from flows.ingest import ingest_imdb_flow, ingest_jena_flow
 from flows.dispatch import train_runs
 from tasks.core import runs
-from tasks.core.config import check_run, default_jena_files, family
+from tasks.core.config import family
+from tasks.core.profiles import check_run
+from tasks.core.sources import default_jena_files
 from tasks.ingest import plan_retraining
 from tasks.judge import champion_model_dir, check_registry, judge_champion, promote_model
 from tasks.publish import write_run_report

@@ -21,7 +21,7 @@ from prefect.cache_policies import CachePolicy
 ROOT = Path(__file__).resolve().parents[2]
 CHUNK_BYTES = 1 << 20  # read 1 MiB at a time
 
-_DATA = ("ingest.normalize", "ingest.validate", "core.config")  # reading, repairing and checking the sources; config: dataset shapes
+_DATA = ("ingest.normalize", "ingest.validate", "core.sources")  # reading, repairing and checking the sources; sources: dataset shapes
 CODE: dict[str, tuple[str, ...]] = {  # kind of cached result -> the tasks modules (dotted, below tasks/) whose code can change it
     "imdb-version": _DATA,
     "jena-version": _DATA,

@@ -1,131 +1,25 @@
-"""Where the data comes from, what it looks like, and the settings of each stage.
+"""The settings of each stage: ingestion, and per model the book's published values, the built-in profiles that
+hold only their overrides, the one table of what differs per dataset family, and the checks that refuse settings
+that cannot train.
 
 Settings objects are frozen and typed; every field says its unit or why. Nothing here does work at import time.
+Where the data comes from and what it looks like (sources, dataset shapes, the IMDB encoding): tasks.core.sources.
+One run's settings resolved from a profile, a profile file and `--set` overrides: tasks.core.profiles.
 """
 
 from __future__ import annotations
 
 import math
-import os
 import re
 from dataclasses import dataclass
 from pathlib import Path
 
 from tasks.core.errors import SettingsError
+from tasks.core.sources import JENA_STEP_MINUTES
 
-# ---------------------------------------------------------------------------------------------------------------
-# Sources
-# ---------------------------------------------------------------------------------------------------------------
-CANONICAL_BASE_URL = "https://storage.googleapis.com/tensorflow/tf-keras-datasets/"  # IMDB and the classic Jena zip
-STATION_BASE_URL = "https://www.bgc-jena.mpg.de/wetter/"  # the weather station's own half-year files
-MIRROR_ENV = "SEQCONV_MIRROR"  # default for every `mirror` setting: a local folder or a base URL
-CHECKSUMS_FILE = "SHA256SUMS"  # on a mirror: sha256 of files whose bytes differ from the canonical ones
-
-
-@dataclass(frozen=True)
-class Source:
-    """One downloadable file; its name is the same on the canonical site and on every mirror."""
-
-    name: str  # file name, e.g. "imdb.npz"
-    base_url: str  # canonical folder URL, ending in "/"
-    sha256: str | None = None  # pinned digest of the canonical bytes; None where none is published
-    md5: str | None = None  # some sources publish only an md5
-
-    @property
-    def url(self) -> str:
-        return self.base_url + self.name
-
-
-IMDB_NPZ = Source(
-    "imdb.npz",
-    CANONICAL_BASE_URL,
-    sha256="69664113be75683a8fe16e3ed0ab59fda8886cb3cd7ada244f7d9544e4676b9f",
-)
-IMDB_WORD_INDEX = Source(
-    "imdb_word_index.json",
-    CANONICAL_BASE_URL,
-    md5="bfafd718b763782e994055a2d397834f",
-)
-JENA_CLASSIC = Source("jena_climate_2009_2016.csv.zip", CANONICAL_BASE_URL)  # no published checksum
-
-STATION_FILE = re.compile(r"^mpi_roof_(\d{4})([ab])\.(csv|zip)$")  # a = January-June, b = July-December
-
-
-def station_source(name: str) -> Source:
-    """The Source of one of the station's half-year files, e.g. `mpi_roof_2024a.csv`."""
-    if not STATION_FILE.match(name):
-        raise SettingsError(
-            f"Jena file {name!r} is not a station half-year file: expected mpi_roof_YYYYa or mpi_roof_YYYYb "
-            "with .csv or .zip (a = January-June, b = July-December)"
-        )
-    return Source(name, STATION_BASE_URL)
-
-
-def jena_sources(files: list[str] | tuple[str, ...] | None) -> tuple[Source, ...]:
-    """The classic zip by default, else the named station files."""
-    if not files:
-        return (JENA_CLASSIC,)
-    repeated = sorted({name for name in files if list(files).count(name) > 1})
-    if repeated:
-        raise SettingsError(f"Jena file(s) {', '.join(repeated)} named more than once; name each file once")
-    return tuple(station_source(name) for name in files)
-
-
-def default_mirror() -> str | None:
-    """The mirror named by $SEQCONV_MIRROR, or None for the canonical sites."""
-    return os.environ.get(MIRROR_ENV) or None
-
-
-JENA_FILES_ENV = "SEQCONV_JENA_FILES"  # default for `jena_files`: space-separated station file names
-
-
-def default_jena_files() -> list[str] | None:
-    """The station files named by $SEQCONV_JENA_FILES, or None for the classic zip."""
-    return os.environ.get(JENA_FILES_ENV, "").split() or None
-
-
-# ---------------------------------------------------------------------------------------------------------------
-# Dataset shapes
-# ---------------------------------------------------------------------------------------------------------------
-IMDB_SPLITS = ("train", "test")
-IMDB_REVIEWS_PER_SPLIT = 25_000  # Maas et al. 2011
-IMDB_BALANCE_TOLERANCE = 0.01  # positive share may differ from 0.5 by at most this
-
-JENA_TIMESTAMP = "Date Time"  # raw column: the end of each 10-minute period
-JENA_TIMESTAMP_FORMAT = "%d.%m.%Y %H:%M:%S"
-JENA_FEATURES = (  # the 14 classic measurement columns, in the classic order
-    "p (mbar)",
-    "T (degC)",
-    "Tpot (K)",
-    "Tdew (degC)",
-    "rh (%)",
-    "VPmax (mbar)",
-    "VPact (mbar)",
-    "VPdef (mbar)",
-    "sh (g/kg)",
-    "H2OC (mmol/mol)",
-    "rho (g/m**3)",
-    "wv (m/s)",
-    "max. wv (m/s)",
-    "wd (deg)",
-)
-JENA_TARGET = "T (degC)"
-JENA_STEP_MINUTES = 10  # the station's sampling period
 JENA_SPLITS = ("contiguous", "blocked")  # TrainSettings.split (tasks.model.windows.split_ranges)
-JENA_SENTINEL = -9999.0  # the station's "no reading" marker
-JENA_ENCODING = "latin-1"  # headers hold 0xB2 (²) and 0xB5 (µ)
-
-
-# IMDB encoding: keras.datasets.imdb.load_data's, and the book's model inputs
-IMDB_MAX_FEATURES = 10_000  # vocabulary: the 10,000 most frequent words (book: max_features)
-IMDB_MAXLEN = 500  # words kept per review, the last ones (book: max_len)
 IMDB_LEARNING_RATE = 1e-4  # the book's RMSprop(lr=1e-4) for the IMDB convnet
 RMSPROP_LEARNING_RATE = 1e-3  # RMSprop's default in Keras 2 and 3, used by the book wherever it wrote RMSprop()
-# load_data's defaults: ids 0..2 are reserved, real words start at 3 + their frequency rank.
-PAD_CHAR = 0  # pad_sequences' fill value
-START_CHAR = 1  # prepended to every review
-OOV_CHAR = 2  # any word outside the vocabulary
-INDEX_FROM = 3  # added to each raw rank in imdb.npz
 
 
 @dataclass(frozen=True)
@@ -299,150 +193,16 @@ PROFILES: dict[str, dict[str, dict]] = {  # overrides on top of PUBLISHED, by da
 
 PROFILES_DIR = Path(__file__).resolve().parents[2] / "profiles"  # profile files named on the command line
 PROFILE_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]*$")  # a profile file's name: profiles/<name>.json
-PROFILE_FILE_KEYS = ("base", "description", "models", "created_by")  # what a profile file may hold
-
-
-def resolve_settings(model: str, profile: str, overrides: dict[str, str] | None = None) -> TrainSettings:
-    """The settings of one run: TrainSettings defaults < PUBLISHED[model] < PROFILES[base] < the profile file's
-    values for the model < overrides.
-
-    `profile` is a built-in profile (PROFILES; then it is its own base and there is no file), or a profile file
-    (profile_file: `profiles/<name>.json`, or a path ending in .json). Overrides come as strings (from
-    `--set key=value`) and are converted to each field's type. Unknown models, profiles or keys, and values that
-    make no sense, raise SettingsError saying what is allowed. The profile is recorded as given.
-    """
-    import dataclasses
-
-    if model not in MODELS:
-        raise SettingsError(f"unknown model {model!r}; allowed: {', '.join(MODELS)}")
-    base, from_file = profile_layers(profile, model)
-    values: dict = {**PUBLISHED[model], **PROFILES[base][family(model)], **from_file,
-                    "model": model, "profile": profile}
-    values.update(typed_settings(overrides or {}))
-    settings = dataclasses.replace(TrainSettings(), **values)
-    check_settings(settings)
-    return settings
-
 
 OPTIMIZERS = ("rmsprop", "adam")  # TrainSettings.optimizer (tasks.model.architectures.OPTIMIZERS builds them)
 LR_SCHEDULES = ("constant", "cosine")  # TrainSettings.lr_schedule (tasks.model.train.learning_rate_at)
 OUTPUT_LAYERS = ("sigmoid", "published")  # TrainSettings.output_layer (tasks.model.architectures.OUTPUT_LAYERS)
-
-
-def typed_settings(values: dict, where: str = "") -> dict:
-    """Setting values converted to each TrainSettings field's type, as `--set` converts them.
-
-    Strings are parsed (`"3e-4"` -> 3e-4, `"no"` -> False); JSON numbers and booleans go through the same
-    conversion as their text, so `1.5` is refused for an int field. `where` prefixes every error (a file's name).
-    """
-    import typing
-
-    types = typing.get_type_hints(TrainSettings)
-    allowed = ", ".join(k for k in types if k not in ("model", "profile"))
-    out = {}
-    for key, raw in values.items():
-        if key not in types or key in ("model", "profile"):
-            raise SettingsError(f"{where}unknown setting {key!r}; allowed: {allowed}")
-        try:
-            out[key] = _parse(key, setting_text(key, raw), types[key])
-        except SettingsError as error:
-            raise SettingsError(f"{where}{error}") from None
-    return out
-
-
-def setting_text(key: str, value) -> str:
-    """A setting's value as `--set` would give it: strings as they are, JSON numbers and booleans as text."""
-    if isinstance(value, str):
-        return value
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    if isinstance(value, (int, float)):
-        return repr(value)
-    raise SettingsError(f"setting {key}={value!r}: expected a string, number or boolean, "
-                        f"not a {type(value).__name__}")
-
-
-def profile_file(profile: str) -> Path | None:
-    """The file a profile names: None for a built-in profile, else `profiles/<name>.json` of the checkout, or
-    the path itself when it ends in .json."""
-    if profile in PROFILES:
-        return None
-    if profile.endswith(".json"):
-        return Path(profile)
-    if PROFILE_NAME.match(profile) and (PROFILES_DIR / f"{profile}.json").is_file():
-        return PROFILES_DIR / f"{profile}.json"
-    raise SettingsError(f"unknown profile {profile!r}; allowed: {', '.join(PROFILES)}, a profile file "
-                        f"{PROFILES_DIR}/<name>.json named by its name, or the path of a .json profile file")
-
-
-def read_profile_file(path: Path | str) -> dict:
-    """A profile file, checked whole: {"base": a built-in profile, "description": text, "models": {model:
-    {setting: value}}, "created_by": provenance}. Every model's values are typed (typed_settings).
-
-    The file is untrusted input: JSON only, and nothing in it is run. Errors name the file and the field.
-    """
-    import json
-
-    path = Path(path)
-    try:
-        data = json.loads(path.read_text(encoding="utf-8"))
-    except FileNotFoundError:
-        raise SettingsError(f"profile file {path} does not exist") from None
-    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as error:
-        raise SettingsError(f"profile file {path} cannot be read as JSON: {error}") from None
-    if not isinstance(data, dict):
-        raise SettingsError(f"profile file {path} holds a {type(data).__name__}; expected a JSON object "
-                            f"with {', '.join(PROFILE_FILE_KEYS)}")
-    unknown = sorted(set(data) - set(PROFILE_FILE_KEYS))
-    if unknown:
-        raise SettingsError(f"profile file {path}: unknown field(s) {', '.join(unknown)}; "
-                            f"allowed: {', '.join(PROFILE_FILE_KEYS)}")
-    if data.get("base") not in PROFILES:
-        raise SettingsError(f"profile file {path}: field base={data.get('base')!r}; expected one of "
-                            f"{', '.join(PROFILES)}")
-    models = data.get("models", {})
-    if not isinstance(models, dict):
-        raise SettingsError(f"profile file {path}: field models holds a {type(models).__name__}; expected "
-                            "an object of model -> {setting: value}")
-    typed = {}
-    for model, values in models.items():
-        if model not in MODELS:
-            raise SettingsError(f"profile file {path}: field models.{model}: unknown model; "
-                                f"allowed: {', '.join(MODELS)}")
-        if not isinstance(values, dict):
-            raise SettingsError(f"profile file {path}: field models.{model} holds a {type(values).__name__}; "
-                                "expected an object of setting -> value")
-        typed[model] = typed_settings(values, f"profile file {path}: field models.{model}: ")
-    return {**data, "models": typed}
-
-
-def profile_layers(profile: str, model: str) -> tuple[str, dict]:
-    """(the built-in base profile, the typed values a profile file sets for `model`) of a profile; a built-in
-    profile is its own base with nothing on top, a model the file does not name gets the base alone."""
-    path = profile_file(profile)
-    if path is None:
-        return profile, {}
-    data = read_profile_file(path)
-    return data["base"], data["models"].get(model, {})
-
 
 TRAIN_ON = ("local", "gpu-pool")  # where train-all trains: in its own process, or on the gpu pool's workers
 # When train-all trains a model: "on_change" when its data, code or settings changed (else the earlier run is
 # reused); "always" trains again regardless (force); "on_drift" only when its dataset's drift report flags a
 # feature of the published version, or the model has no champion yet (tasks.ingest.drift.retraining_plan).
 RETRAIN = ("on_change", "always", "on_drift")
-
-
-def check_run(profile: str, models: list[str] | tuple[str, ...], overrides: dict[str, str] | None = None,
-              train_on: str = "local", retrain: str = "on_change") -> list[TrainSettings]:
-    """Resolve every model's settings of a train-all run, so a bad one fails before anything is downloaded."""
-    if train_on not in TRAIN_ON:
-        raise SettingsError(f"train_on={train_on!r}; allowed: {', '.join(TRAIN_ON)}")
-    if retrain not in RETRAIN:
-        raise SettingsError(f"retrain={retrain!r}; allowed: {', '.join(RETRAIN)}")
-    if not models:
-        raise SettingsError(f"no models named; allowed: {', '.join(MODELS)}")
-    return [resolve_settings(model, profile, overrides) for model in models]
 
 
 def settings_from_json(data: dict) -> TrainSettings:
@@ -457,29 +217,6 @@ def settings_from_json(data: dict) -> TrainSettings:
     check_settings(settings)
     return settings
 
-
-def parse_overrides(pairs: list[str] | tuple[str, ...]) -> dict[str, str]:
-    """`--set key=value` pairs as a dict of strings (resolve_settings converts them to each field's type)."""
-    out = {}
-    for pair in pairs:
-        key, sep, value = pair.partition("=")
-        if not sep or not key.strip():
-            raise SettingsError(f"--set {pair!r}: expected key=value, e.g. --set epochs=3")
-        out[key.strip()] = value.strip()
-    return out
-
-
-def _parse(key: str, raw, kind):
-    if not isinstance(raw, str):
-        return raw
-    try:
-        if kind is bool:
-            if raw.lower() not in ("true", "false", "1", "0", "yes", "no"):
-                raise ValueError(raw)
-            return raw.lower() in ("true", "1", "yes")
-        return kind(raw)
-    except ValueError:
-        raise SettingsError(f"setting {key}={raw!r}: expected a value of type {kind.__name__}") from None
 
 
 def check_settings(s: TrainSettings) -> None:

@@ -41,7 +41,7 @@ from prefect.cache_policies import NO_CACHE
 from prefect.tasks import exponential_backoff
 
 from tasks.core import atomic
-from tasks.core.config import CHECKSUMS_FILE, Source
+from tasks.core.sources import CHECKSUMS_FILE, Source
 from tasks.core.errors import ChecksumError, DataFormatError, DownloadError
 from tasks.core.log import log
 

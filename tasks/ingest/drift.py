@@ -28,7 +28,8 @@ import pandas as pd
 from prefect import task
 
 from tasks.core import atomic, runs
-from tasks.core.config import IMDB_MAX_FEATURES, INDEX_FROM, JENA_FEATURES, JENA_TARGET, MODEL_FAMILY
+from tasks.core.config import MODEL_FAMILY
+from tasks.core.sources import IMDB_MAX_FEATURES, INDEX_FROM, JENA_FEATURES, JENA_TARGET
 from tasks.core.errors import SeqconvError
 from tasks.core.log import log
 
@@ -156,7 +157,7 @@ def imdb_profile(flat: np.ndarray, lengths: np.ndarray, labels: np.ndarray,
 def imdb_training_profile(encoded: list[np.ndarray], labels: np.ndarray, num_words: int) -> dict[str, Any]:
     """The profile of the reviews a model trained on, from tasks.model.dataset's unpadded ids (START_CHAR, then rank +
     INDEX_FROM, or OOV_CHAR for a word outside the vocabulary): the same figures as `imdb_profile` of raw ranks."""
-    from tasks.core.config import OOV_CHAR
+    from tasks.core.sources import OOV_CHAR
 
     lengths = np.array([len(r) - 1 for r in encoded], dtype=np.int64)  # without the START_CHAR
     ids = np.concatenate([np.asarray(r[1:], dtype=np.int64) for r in encoded]) if len(encoded) else np.zeros(0)

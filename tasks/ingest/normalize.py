@@ -28,7 +28,7 @@ from prefect import task
 from tasks.core import atomic
 from tasks.core.atomic import VERSIONS
 from tasks.core.cache import content_key, file_sha256, short_key
-from tasks.core.config import (
+from tasks.core.sources import (
     IMDB_SPLITS,
     JENA_ENCODING,
     JENA_FEATURES,

@@ -21,7 +21,7 @@ from prefect import task
 
 from tasks.core import atomic
 from tasks.core.cache import content_key
-from tasks.core.config import (
+from tasks.core.sources import (
     IMDB_BALANCE_TOLERANCE,
     IMDB_REVIEWS_PER_SPLIT,
     JENA_FEATURES,

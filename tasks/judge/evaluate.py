@@ -34,7 +34,8 @@ from prefect import task
 
 from tasks.core import atomic, runs
 from tasks.core.cache import short_key
-from tasks.core.config import FAMILIES, IMDB_MAX_FEATURES, RMSPROP_LEARNING_RATE, TrainSettings
+from tasks.core.config import FAMILIES, RMSPROP_LEARNING_RATE, TrainSettings
+from tasks.core.sources import IMDB_MAX_FEATURES
 from tasks.model import EVAL_SPLITS, data_fingerprint, dataset_path, in_order, jena_dataset, normalizer_from_json
 from tasks.model import jena_split_facts, prepare_imdb, prepare_jena, split_settings
 from tasks.core.errors import DataFormatError, SettingsError

@@ -14,15 +14,14 @@ import keras
 import numpy as np
 from keras import layers
 
-from tasks.core.config import (  # the encoding constants belong to the data; re-exported here for the models' callers
-    IMDB_LEARNING_RATE,
+from tasks.core.config import IMDB_LEARNING_RATE, RMSPROP_LEARNING_RATE
+from tasks.core.sources import (  # the encoding constants belong to the data; re-exported here for the models' callers
     IMDB_MAX_FEATURES,
     IMDB_MAXLEN,
     INDEX_FROM,
     JENA_FEATURES,
     OOV_CHAR,
     PAD_CHAR,
-    RMSPROP_LEARNING_RATE,
     START_CHAR,
 )
 from tasks.core.errors import SettingsError

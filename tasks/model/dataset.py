@@ -13,6 +13,7 @@ import numpy as np
 from tasks.core.cache import files_sha256
 from tasks.core.config import FAMILIES, TrainSettings
 from tasks.core.errors import DataFormatError, SettingsError
+from tasks.core.records.normalization import NormalizationRecord
 from tasks.ingest import read_imdb_split, read_jena, read_provenance
 
 KERAS_IMDB_SEED = 113  # keras.datasets.imdb.load_data shuffles train, then test, with RandomState(113)
@@ -178,21 +179,13 @@ def jena_dataset(data: JenaData, split: str, s: TrainSettings, *, shuffle: bool,
     )
 
 
-def normalization_json(data: JenaData, s: TrainSettings) -> dict:
-    """What a Jena model needs besides its weights to be used on new data: the training statistics, the window
-    shape and the split they were fitted on (tasks.serve.predict and tasks.judge.evaluate read it back with
-    `normalizer_from_json`; tasks.judge.evaluate refuses to judge the model on another split)."""
-    from tasks.core.config import JENA_TARGET
+def normalization_record(data: JenaData, s: TrainSettings) -> NormalizationRecord:
+    """What a Jena model needs besides its weights to be used on new data (its normalization.json): the training
+    statistics, the window shape and the split they were fitted on (tasks.serve and tasks.judge.evaluate read it
+    back with NormalizationRecord.read; tasks.judge.evaluate refuses to judge the model on another split)."""
+    from tasks.core.sources import JENA_TARGET
 
-    return {**data.normalizer.to_json(), "target": JENA_TARGET, "target_col": data.target_col,
-            "lookback": s.lookback, "step": s.step, "delay": s.delay, **split_settings(s)}
-
-
-def normalizer_from_json(data: dict, source: Path | str):
-    """The Normalizer of a normalization.json, with an error naming the file when it is not one."""
-    from tasks.model.windows import Normalizer
-
-    try:
-        return Normalizer.from_json(data)
-    except (KeyError, TypeError, ValueError, SettingsError) as error:
-        raise DataFormatError(f"{source}: not a normalization file ({type(error).__name__}: {error})") from None
+    n = data.normalizer
+    return NormalizationRecord(features=n.features, mean=n.mean, std=n.std, target=JENA_TARGET,
+                               target_col=data.target_col, lookback=s.lookback, step=s.step, delay=s.delay,
+                               split_settings=split_settings(s))

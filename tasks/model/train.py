@@ -30,7 +30,7 @@ from prefect import task
 from tasks.core import atomic, runs
 from tasks.core.cache import Content
 from tasks.core.config import TrainSettings
-from tasks.model.dataset import data_fingerprint, dataset_path, in_order, jena_dataset, normalization_json, prepare_imdb
+from tasks.model.dataset import data_fingerprint, dataset_path, in_order, jena_dataset, normalization_record, prepare_imdb
 from tasks.model.dataset import prepare_jena
 from tasks.core.log import log
 
@@ -167,7 +167,7 @@ def jena_fit_arguments(s: TrainSettings, path: Path, run_dir: Path) -> tuple[dic
     data = prepare_jena(path, s)
     log(f"{s.split} split: " + ", ".join(f"{split} {len(rows):,} windows in {len(data.splits[split])} range(s)"
                                           for split, rows in data.rows.items()))
-    atomic.write_json(run_dir / runs.NORMALIZATION, normalization_json(data, s))
+    normalization_record(data, s).write(run_dir / runs.NORMALIZATION)
     # The raw training rows (data.series is normalized), kept so drift has a reference after the version is pruned
     atomic.write_json(run_dir / runs.DATA_PROFILE, jena_training_profile(path, data.splits["train"]))
     _, train_ds = jena_dataset(data, "train", s, shuffle=True)
@@ -186,7 +186,7 @@ def train_model(s: TrainSettings, data_dir: Path, run_dir: Path, run_id: str = "
     """Train one model and save it with what training measured; a finished run folder is returned as it is.
 
     Args:
-        s: resolved settings (tasks.core.config.resolve_settings), profile included.
+        s: resolved settings (tasks.core.profiles.resolve_settings), profile included.
         data_dir: holds processed/imdb or processed/jena from the ingest flows.
         run_dir: artifacts/runs/<run-id>/<model>; an unfinished run there is resumed from its last epoch.
         run_id: recorded in training.json.

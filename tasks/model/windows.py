@@ -44,7 +44,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from tasks.core.config import JENA_FEATURES, JENA_TARGET
+from tasks.core.sources import JENA_FEATURES, JENA_TARGET
 from tasks.core.errors import DataFormatError, SettingsError
 
 if TYPE_CHECKING:  # annotations only: TensorFlow is imported where it is used

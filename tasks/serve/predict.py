@@ -32,7 +32,7 @@ import numpy as np
 from prefect import task
 
 from tasks.core import atomic
-from tasks.core.config import (
+from tasks.core.sources import (
     IMDB_MAX_FEATURES,
     IMDB_MAXLEN,
     INDEX_FROM,

@@ -35,6 +35,8 @@ from tasks.core.config import (
     PROFILES,
     TRAIN_ON,
     family_of,
+)
+from tasks.core.profiles import (
     profile_layers,
     read_profile_file,
     resolve_settings,

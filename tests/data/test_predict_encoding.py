@@ -109,7 +109,7 @@ def test_predictions_through_text_equal_predictions_through_the_npz(imdb: dict) 
 
 def test_station_file_gives_a_window_for_every_reading_of_its_last_day(shared_datasets: Path) -> None:
     """mpi_roof_2024b.csv ends 20.10.2024 08:10:00 on a whole grid; its -9999 are in max. PAR, not read."""
-    from tasks.core.config import JENA_FEATURES
+    from tasks.core.sources import JENA_FEATURES
 
     data = load_station_frames([shared_datasets / "mpi_roof_2024b.csv"])
     normalization = {"features": list(JENA_FEATURES), "mean": data.features.mean(axis=0).tolist(),

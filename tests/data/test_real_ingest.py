@@ -13,7 +13,7 @@ import pyarrow.parquet as pq
 import pytest
 
 from flows.ingest import ingest_imdb_flow, ingest_jena_flow
-from tasks.core.config import JENA_FEATURES
+from tasks.core.sources import JENA_FEATURES
 from tasks.ingest.normalize import read_imdb_flat, read_provenance
 
 pytestmark = pytest.mark.data

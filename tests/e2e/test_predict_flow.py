@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from tasks.core.config import resolve_settings
+from tasks.core.profiles import resolve_settings
 from tasks.judge.evaluate import evaluate_model
 from tasks.judge.registry import promote
 from tasks.model.train import train_model

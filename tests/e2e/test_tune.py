@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 from tasks.core import config, runs
-from tasks.core.config import resolve_settings
+from tasks.core.profiles import resolve_settings
 from tests.support.published import publish_imdb
 
 pytestmark = pytest.mark.e2e

@@ -313,7 +313,7 @@ def test_multi_hot_batches_refuse_bad_arguments():
 def test_the_regularizers_add_no_parameters_and_are_off_by_default():
     import dataclasses
 
-    from tasks.core.config import resolve_settings
+    from tasks.core.profiles import resolve_settings
     from tasks.model.architectures import build_model
 
     plain = {m: build_model(resolve_settings(m, "seed")) for m in ("imdb_conv", "jena_conv", "jena_conv_gru")}
@@ -353,7 +353,7 @@ def test_the_published_output_layer_is_a_plain_dense_under_binary_cross_entropy(
 
 
 def test_the_cosine_schedule_starts_at_the_learning_rate_and_ends_near_zero():
-    from tasks.core.config import resolve_settings
+    from tasks.core.profiles import resolve_settings
     from tasks.model.train import learning_rate_at
 
     s = resolve_settings("jena_conv_gru", "seed", {"lr_schedule": "cosine", "epochs": "10"})

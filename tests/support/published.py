@@ -8,7 +8,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from tasks.core.config import JENA_FEATURES
+from tasks.core.sources import JENA_FEATURES
 from tasks.ingest.normalize import imdb_table, jena_arrow, write_parquet
 from tests.support.fixtures import synthetic_weather
 

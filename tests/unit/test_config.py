@@ -13,12 +13,14 @@ from tasks.core.config import (
     MODELS,
     PROFILES,
     PUBLISHED,
-    check_run,
     family,
     family_of,
+    settings_from_json,
+)
+from tasks.core.profiles import (
+    check_run,
     parse_overrides,
     resolve_settings,
-    settings_from_json,
 )
 from tasks.core.errors import SettingsError
 

@@ -16,7 +16,7 @@ import pytest
 from prefect import flow
 from prefect.testing.utilities import prefect_test_harness
 
-from tasks.core.config import CHECKSUMS_FILE, Source
+from tasks.core.sources import CHECKSUMS_FILE, Source
 from tasks.ingest.download import (
     VERIFIED_CANONICAL_SHA256,
     VERIFIED_MIRROR,

@@ -14,7 +14,7 @@ from tasks.ingest import drift
 
 from tasks.core import runs
 from tasks.core.atomic import point_link
-from tasks.core.config import JENA_FEATURES
+from tasks.core.sources import JENA_FEATURES
 from tasks.ingest.normalize import imdb_table, write_parquet
 from tasks.judge.registry import make_entry, registry_path
 from tests.support.fixtures import synthetic_weather

@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 
 from tasks.core import runs
-from tasks.core.config import resolve_settings
+from tasks.core.profiles import resolve_settings
 from tasks.core.errors import DataFormatError, SettingsError
 from tasks.judge.evaluate import evaluate_model, load_arrays
 from tasks.ingest.normalize import read_jena

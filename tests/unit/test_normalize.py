@@ -13,7 +13,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 
-from tasks.core.config import JENA_FEATURES, JENA_SENTINEL, JENA_TIMESTAMP
+from tasks.core.sources import JENA_FEATURES, JENA_SENTINEL, JENA_TIMESTAMP
 from tasks.core.errors import ChecksumError, DataFormatError
 from tasks.core.cache import file_sha256
 from tasks.ingest.normalize import (

@@ -11,7 +11,7 @@ import pandas as pd
 import pytest
 
 from tasks.serve import predict
-from tasks.core.config import JENA_FEATURES, JENA_SENTINEL
+from tasks.core.sources import JENA_FEATURES, JENA_SENTINEL
 from tasks.core.errors import DataFormatError, PredictInputError, SettingsError
 from tasks.core.tables import format_table
 from tasks.serve.predict import (

@@ -10,7 +10,8 @@ import pytest
 
 from tasks.core import config
 from tasks.core.cache import content_key
-from tasks.core.config import PROFILES, resolve_settings
+from tasks.core.config import PROFILES
+from tasks.core.profiles import resolve_settings
 from tasks.core.errors import SettingsError
 
 pytestmark = pytest.mark.unit

@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 
 from tasks.core import runs
-from tasks.core.config import resolve_settings
+from tasks.core.profiles import resolve_settings
 from tasks.ingest.normalize import read_jena
 from tasks.model.train import keep_history, time_left, train_model
 from tasks.model.windows import split_rows

@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from tasks.core import config, runs
-from tasks.core.config import resolve_settings
+from tasks.core.profiles import resolve_settings
 from tasks.core.errors import SettingsError
 from tasks.publish.plots import plot_tune
 from tasks.tune.trials import (

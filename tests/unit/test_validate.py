@@ -9,7 +9,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from tasks.core.config import IMDB_REVIEWS_PER_SPLIT, JENA_FEATURES, JENA_SENTINEL
+from tasks.core.sources import IMDB_REVIEWS_PER_SPLIT, JENA_FEATURES, JENA_SENTINEL
 from tasks.core.errors import ValidationFailed
 from tasks.ingest.normalize import jena_arrow, normalize_jena
 from tasks.ingest.validate import (

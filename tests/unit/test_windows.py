@@ -190,7 +190,7 @@ def test_the_blocked_split_is_a_function_of_the_timestamps_alone(gappy_record):
 
 
 def test_two_files_combined_in_either_order_give_the_same_split():
-    from tasks.core.config import JENA_FEATURES
+    from tasks.core.sources import JENA_FEATURES
     from tasks.ingest.normalize import normalize_jena
     from tests.support.fixtures import synthetic_weather
 

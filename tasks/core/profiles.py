@@ -1,0 +1,183 @@
+"""One run's settings, resolved: TrainSettings defaults, the book's published values, a built-in profile, a
+profile file (`profiles/<name>.json`, untrusted JSON) and `--set key=value` overrides, each typed and checked.
+
+The tables these layers come from (TrainSettings, PUBLISHED, PROFILES) are in tasks.core.config.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import tasks.core.config as config  # PROFILES_DIR is read at call time (tests point it at a folder of their own)
+from tasks.core.config import (
+    MODELS,
+    PROFILE_NAME,
+    PROFILES,
+    PUBLISHED,
+    RETRAIN,
+    TRAIN_ON,
+    TrainSettings,
+    check_settings,
+    family,
+)
+from tasks.core.errors import SettingsError
+
+PROFILE_FILE_KEYS = ("base", "description", "models", "created_by")  # what a profile file may hold
+
+
+def resolve_settings(model: str, profile: str, overrides: dict[str, str] | None = None) -> TrainSettings:
+    """The settings of one run: TrainSettings defaults < PUBLISHED[model] < PROFILES[base] < the profile file's
+    values for the model < overrides.
+
+    `profile` is a built-in profile (PROFILES; then it is its own base and there is no file), or a profile file
+    (profile_file: `profiles/<name>.json`, or a path ending in .json). Overrides come as strings (from
+    `--set key=value`) and are converted to each field's type. Unknown models, profiles or keys, and values that
+    make no sense, raise SettingsError saying what is allowed. The profile is recorded as given.
+    """
+    import dataclasses
+
+    if model not in MODELS:
+        raise SettingsError(f"unknown model {model!r}; allowed: {', '.join(MODELS)}")
+    base, from_file = profile_layers(profile, model)
+    values: dict = {**PUBLISHED[model], **PROFILES[base][family(model)], **from_file,
+                    "model": model, "profile": profile}
+    values.update(typed_settings(overrides or {}))
+    settings = dataclasses.replace(TrainSettings(), **values)
+    check_settings(settings)
+    return settings
+
+
+def typed_settings(values: dict, where: str = "") -> dict:
+    """Setting values converted to each TrainSettings field's type, as `--set` converts them.
+
+    Strings are parsed (`"3e-4"` -> 3e-4, `"no"` -> False); JSON numbers and booleans go through the same
+    conversion as their text, so `1.5` is refused for an int field. `where` prefixes every error (a file's name).
+    """
+    import typing
+
+    types = typing.get_type_hints(TrainSettings)
+    allowed = ", ".join(k for k in types if k not in ("model", "profile"))
+    out = {}
+    for key, raw in values.items():
+        if key not in types or key in ("model", "profile"):
+            raise SettingsError(f"{where}unknown setting {key!r}; allowed: {allowed}")
+        try:
+            out[key] = _parse(key, setting_text(key, raw), types[key])
+        except SettingsError as error:
+            raise SettingsError(f"{where}{error}") from None
+    return out
+
+
+def setting_text(key: str, value) -> str:
+    """A setting's value as `--set` would give it: strings as they are, JSON numbers and booleans as text."""
+    if isinstance(value, str):
+        return value
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, (int, float)):
+        return repr(value)
+    raise SettingsError(f"setting {key}={value!r}: expected a string, number or boolean, "
+                        f"not a {type(value).__name__}")
+
+
+def profile_file(profile: str) -> Path | None:
+    """The file a profile names: None for a built-in profile, else `profiles/<name>.json` of the checkout, or
+    the path itself when it ends in .json."""
+    if profile in PROFILES:
+        return None
+    if profile.endswith(".json"):
+        return Path(profile)
+    if PROFILE_NAME.match(profile) and (config.PROFILES_DIR / f"{profile}.json").is_file():
+        return config.PROFILES_DIR / f"{profile}.json"
+    raise SettingsError(f"unknown profile {profile!r}; allowed: {', '.join(PROFILES)}, a profile file "
+                        f"{config.PROFILES_DIR}/<name>.json named by its name, or the path of a .json profile file")
+
+
+def read_profile_file(path: Path | str) -> dict:
+    """A profile file, checked whole: {"base": a built-in profile, "description": text, "models": {model:
+    {setting: value}}, "created_by": provenance}. Every model's values are typed (typed_settings).
+
+    The file is untrusted input: JSON only, and nothing in it is run. Errors name the file and the field.
+    """
+    import json
+
+    path = Path(path)
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise SettingsError(f"profile file {path} does not exist") from None
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as error:
+        raise SettingsError(f"profile file {path} cannot be read as JSON: {error}") from None
+    if not isinstance(data, dict):
+        raise SettingsError(f"profile file {path} holds a {type(data).__name__}; expected a JSON object "
+                            f"with {', '.join(PROFILE_FILE_KEYS)}")
+    unknown = sorted(set(data) - set(PROFILE_FILE_KEYS))
+    if unknown:
+        raise SettingsError(f"profile file {path}: unknown field(s) {', '.join(unknown)}; "
+                            f"allowed: {', '.join(PROFILE_FILE_KEYS)}")
+    if data.get("base") not in PROFILES:
+        raise SettingsError(f"profile file {path}: field base={data.get('base')!r}; expected one of "
+                            f"{', '.join(PROFILES)}")
+    models = data.get("models", {})
+    if not isinstance(models, dict):
+        raise SettingsError(f"profile file {path}: field models holds a {type(models).__name__}; expected "
+                            "an object of model -> {setting: value}")
+    typed = {}
+    for model, values in models.items():
+        if model not in MODELS:
+            raise SettingsError(f"profile file {path}: field models.{model}: unknown model; "
+                                f"allowed: {', '.join(MODELS)}")
+        if not isinstance(values, dict):
+            raise SettingsError(f"profile file {path}: field models.{model} holds a {type(values).__name__}; "
+                                "expected an object of setting -> value")
+        typed[model] = typed_settings(values, f"profile file {path}: field models.{model}: ")
+    return {**data, "models": typed}
+
+
+def profile_layers(profile: str, model: str) -> tuple[str, dict]:
+    """(the built-in base profile, the typed values a profile file sets for `model`) of a profile; a built-in
+    profile is its own base with nothing on top, a model the file does not name gets the base alone."""
+    path = profile_file(profile)
+    if path is None:
+        return profile, {}
+    data = read_profile_file(path)
+    return data["base"], data["models"].get(model, {})
+
+
+
+def check_run(profile: str, models: list[str] | tuple[str, ...], overrides: dict[str, str] | None = None,
+              train_on: str = "local", retrain: str = "on_change") -> list[TrainSettings]:
+    """Resolve every model's settings of a train-all run, so a bad one fails before anything is downloaded."""
+    if train_on not in TRAIN_ON:
+        raise SettingsError(f"train_on={train_on!r}; allowed: {', '.join(TRAIN_ON)}")
+    if retrain not in RETRAIN:
+        raise SettingsError(f"retrain={retrain!r}; allowed: {', '.join(RETRAIN)}")
+    if not models:
+        raise SettingsError(f"no models named; allowed: {', '.join(MODELS)}")
+    return [resolve_settings(model, profile, overrides) for model in models]
+
+
+def parse_overrides(pairs: list[str] | tuple[str, ...]) -> dict[str, str]:
+    """`--set key=value` pairs as a dict of strings (resolve_settings converts them to each field's type)."""
+    out = {}
+    for pair in pairs:
+        key, sep, value = pair.partition("=")
+        if not sep or not key.strip():
+            raise SettingsError(f"--set {pair!r}: expected key=value, e.g. --set epochs=3")
+        out[key.strip()] = value.strip()
+    return out
+
+
+def _parse(key: str, raw, kind):
+    if not isinstance(raw, str):
+        return raw
+    try:
+        if kind is bool:
+            if raw.lower() not in ("true", "false", "1", "0", "yes", "no"):
+                raise ValueError(raw)
+            return raw.lower() in ("true", "1", "yes")
+        return kind(raw)
+    except ValueError:
+        raise SettingsError(f"setting {key}={raw!r}: expected a value of type {kind.__name__}") from None
+
+
