@@ -71,7 +71,9 @@ def jena_data(rows: int, s):
     """tasks.model.train.JenaData over a random series with a complete 10-minute grid and the book's splits."""
     from tasks.core.sources import JENA_FEATURES
     from tasks.model.dataset import JenaData
-    from tasks.model.windows import JENA_TARGET_COL, Normalizer, split_rows, window_rows
+    from tasks.model.normalizer import Normalizer
+    from tasks.model.splits import split_rows
+    from tasks.model.windows import JENA_TARGET_COL, window_rows
 
     rng = np.random.default_rng(0)
     series = rng.standard_normal((rows, N_FEATURES), dtype=np.float32)  # (rows, features), "normalized"

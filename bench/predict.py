@@ -68,7 +68,8 @@ def bench_imdb(n_reviews: int, rounds: int) -> dict:
     import keras
 
     from tasks.serve import predict
-    from tasks.model.architectures import build_imdb_conv, encode_reviews
+    from tasks.model.architectures import build_imdb_conv
+    from tasks.model.encoding import encode_reviews
     from tasks.core.cache import file_sha256
     from tasks.ingest.normalize import load_imdb_npz, load_word_index
 

@@ -31,10 +31,12 @@ CODE: dict[str, tuple[str, ...]] = {  # kind of cached result -> the tasks modul
     "validate": _DATA,
     "imdb-normalized": _DATA,
     "jena-normalized": _DATA,
-    # a trained model: its data reading, architecture, windows and fitting; not evaluation, plots or reports
-    "train": ("model.train", "model.dataset", "model.architectures", "model.windows", "model.checkpoint"),
+    # a trained model: its data reading (IMDB encoding; Jena splits, normalization and windows), architecture and
+    # fitting; not evaluation, plots or reports (nor model.progress: how training is shown)
+    "train": ("model.train", "model.dataset", "model.encoding", "model.splits", "model.normalizer", "model.windows",
+              "model.architectures", "model.checkpoint"),
     # the IMDB bag-of-words baseline, trained once per dataset version
-    "bag-of-words": ("judge.evaluate", "model.dataset", "model.architectures"),
+    "bag-of-words": ("judge.evaluate", "model.dataset", "model.encoding", "model.architectures"),
 }
 
 

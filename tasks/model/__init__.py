@@ -1,13 +1,16 @@
-"""Model: Jena splits and windows, a published dataset read into arrays, the Keras architectures, training.
+"""Model: Jena splits, normalization and windows, IMDB encoding, a published dataset read into arrays, the Keras
+architectures, training.
 
 The public API of this stage: other stages and the flows import these names from `tasks.model`, never
 from its modules.
 """
 
 
-from tasks.model.architectures import build_bag_of_words, encode_reviews, multi_hot_batches
-from tasks.model.dataset import EVAL_SPLITS, data_fingerprint, dataset_path, in_order, jena_dataset, jena_split_facts, normalizer_from_json, prepare_imdb, prepare_jena, split_settings
+from tasks.model.architectures import build_bag_of_words
+from tasks.model.dataset import EVAL_SPLITS, data_fingerprint, dataset_path, in_order, jena_dataset, jena_split_facts, prepare_imdb, prepare_jena, split_settings
+from tasks.model.encoding import encode_reviews, multi_hot_batches
+from tasks.model.normalizer import Normalizer, normalize
+from tasks.model.splits import season_of
 from tasks.model.train import fingerprint_data, train_model_task
-from tasks.model.windows import Normalizer, normalize, season_of
 
-__all__ = ["EVAL_SPLITS", "Normalizer", "build_bag_of_words", "data_fingerprint", "dataset_path", "encode_reviews", "fingerprint_data", "in_order", "jena_dataset", "jena_split_facts", "multi_hot_batches", "normalize", "normalizer_from_json", "prepare_imdb", "prepare_jena", "season_of", "split_settings", "train_model_task"]
+__all__ = ["EVAL_SPLITS", "Normalizer", "build_bag_of_words", "data_fingerprint", "dataset_path", "encode_reviews", "fingerprint_data", "in_order", "jena_dataset", "jena_split_facts", "multi_hot_batches", "normalize", "prepare_imdb", "prepare_jena", "season_of", "split_settings", "train_model_task"]

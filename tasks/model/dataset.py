@@ -56,7 +56,7 @@ def prepare_imdb(path: Path, s: TrainSettings) -> ImdbData:
     generator); `fit(validation_split=0.2)` then holds out the *last* 20% of that order. Our npz rows come
     sorted by label, so skipping the shuffle would make the validation set all negative.
     """
-    from tasks.model.architectures import encode_reviews, offset_reviews
+    from tasks.model.encoding import encode_reviews, offset_reviews
 
     rng = np.random.RandomState(KERAS_IMDB_SEED)
     reviews, labels = {}, {}
@@ -104,7 +104,7 @@ def in_order(x: np.ndarray, y: np.ndarray | None = None, batch_size: int = 512):
 class JenaData:
     series: np.ndarray  # (rows, features) float32, normalized with the training rows' statistics
     seconds: np.ndarray  # (rows,) int64 timestamps
-    normalizer: Any  # tasks.model.windows.Normalizer
+    normalizer: Any  # tasks.model.normalizer.Normalizer
     splits: dict[str, list[tuple[int, int]]]  # split -> its inclusive row ranges (one each when contiguous)
     rows: dict[str, np.ndarray]  # split -> anchor rows of every valid window, in time order
     target_col: int
@@ -132,7 +132,9 @@ def prepare_jena(path: Path, s: TrainSettings, normalizer=None) -> JenaData:
         normalizer: a trained model's statistics (its normalization.json) to judge it on other data with; None
             fits them on this data's training rows, as training does.
     """
-    from tasks.model.windows import JENA_TARGET_COL, fit_normalizer, normalize, split_ranges, window_rows
+    from tasks.model.normalizer import fit_normalizer, normalize
+    from tasks.model.splits import split_ranges
+    from tasks.model.windows import JENA_TARGET_COL, window_rows
 
     seconds, features = read_jena(path / "jena.parquet")  # (rows,), (rows, features)
     splits = split_ranges(seconds, s.split, block_days=s.block_days, pattern=s.block_pattern)
@@ -154,8 +156,8 @@ def prepare_jena(path: Path, s: TrainSettings, normalizer=None) -> JenaData:
 
 def jena_split_facts(data: JenaData, s: TrainSettings) -> dict[str, dict]:
     """Per split: rows, windows, windows the split boundaries cost, first and last time, months, windows per
-    season (tasks.model.windows.split_facts)."""
-    from tasks.model.windows import split_facts
+    season (tasks.model.splits.split_facts)."""
+    from tasks.model.splits import split_facts
 
     return split_facts(data.seconds, data.splits, data.rows, lookback=s.lookback, delay=s.delay,
                        max_gap_minutes=s.max_gap_minutes)

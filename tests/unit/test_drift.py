@@ -116,7 +116,7 @@ def test_imdb_lengths_labels_and_words_outside_the_vocabulary(tmp_path):
 
 
 def test_a_run_folders_imdb_profile_matches_the_raw_reviews():
-    from tasks.model.architectures import offset_reviews
+    from tasks.model.encoding import offset_reviews
 
     reviews = [np.array([1, 2, 9997, 40]), np.array([5, 12000])]
     encoded = offset_reviews(reviews, 10_000)

@@ -22,7 +22,7 @@ from tasks.judge.evaluate import (
     targets,
     to_celsius,
 )
-from tasks.model.architectures import multi_hot, offset_reviews
+from tasks.model.encoding import multi_hot, offset_reviews
 
 pytestmark = pytest.mark.unit
 

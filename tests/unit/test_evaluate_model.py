@@ -17,7 +17,7 @@ from tasks.ingest.normalize import read_jena
 from tasks.publish.plots import plot_evaluation
 from tasks.publish.report import report_markdown
 from tasks.model.train import train_model
-from tasks.model.windows import split_ranges
+from tasks.model.splits import split_ranges
 from tests.support.published import publish_imdb, publish_jena
 
 pytestmark = pytest.mark.unit

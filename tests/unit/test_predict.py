@@ -84,7 +84,7 @@ class FakeModel:
 
 
 def test_predict_reviews_feeds_the_training_encoding_and_keeps_input_order() -> None:
-    from tasks.model.architectures import encode_reviews
+    from tasks.model.encoding import encode_reviews
 
     texts = ["the great movie", "rare", "", "qqq zzz", "great " * 600]
     model = FakeModel([0.9, 0.5, 0.2, 0.50001, 0.1])
@@ -304,7 +304,8 @@ def test_forecast_windows_match_the_training_windows_and_persistence(tmp_path) -
     import tensorflow as tf
 
     from tasks.judge.evaluate import persistence_predictions
-    from tasks.model.windows import Normalizer, normalize, window_gather
+    from tasks.model.normalizer import Normalizer, normalize
+    from tasks.model.windows import window_gather
 
     data, w = windows_of(tmp_path, station_frame(600))
     series = normalize(data.features, Normalizer.from_json(model_normalization()))

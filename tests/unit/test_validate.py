@@ -291,7 +291,7 @@ def test_validate_normalized_jena_task_finds_what_run_suite_finds_in_one_batch(t
 def test_jena_min_rows_is_the_fewest_rows_whose_splits_each_hold_one_window_of_the_default_settings() -> None:
     from tasks.core.config import TrainSettings
     from tasks.core.errors import DataFormatError
-    from tasks.model.windows import split_rows
+    from tasks.model.splits import split_rows
 
     window_rows = TrainSettings().lookback + TrainSettings().delay + 1  # rows r - lookback .. r + delay
     for rows in range(JENA_MIN_ROWS, JENA_MIN_ROWS + 200):  # and every length above: rounding never takes it back

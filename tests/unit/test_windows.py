@@ -14,20 +14,9 @@ import pytest
 import tensorflow as tf
 
 from tasks.core.errors import DataFormatError, SettingsError
-from tasks.model.windows import (
-    JENA_TARGET_COL,
-    SPLITS,
-    Normalizer,
-    fit_normalizer,
-    make_window_dataset,
-    normalize,
-    split_facts,
-    split_of,
-    split_ranges,
-    split_rows,
-    window_gather,
-    window_rows,
-)
+from tasks.model.normalizer import Normalizer, fit_normalizer, normalize
+from tasks.model.splits import SPLITS, split_facts, split_of, split_ranges, split_rows
+from tasks.model.windows import JENA_TARGET_COL, make_window_dataset, window_gather, window_rows
 from tests.support.book import generator  # the published generator, verbatim
 
 pytestmark = pytest.mark.unit
@@ -191,7 +180,7 @@ def test_the_blocked_split_is_a_function_of_the_timestamps_alone(gappy_record):
 
 def test_two_files_combined_in_either_order_give_the_same_split():
     from tasks.core.sources import JENA_FEATURES
-    from tasks.ingest.normalize import normalize_jena
+    from tasks.ingest.jena_weather import normalize_jena
     from tests.support.fixtures import synthetic_weather
 
     first = synthetic_weather("2024-01-01 00:10:00", 3000, seed=1)
