@@ -7,7 +7,7 @@ Needs the real-data mirror (../shared/datasets, or $SEQCONV_SHARED_DATASETS).
 
 IMDB: the 25,000 test reviews of the mirror's imdb.npz are decoded back to text with the word index (once,
 untimed: this is the raw text a user would send). Each round then times, in one process:
-- `end to end`: tasks.serve.predict.predict_reviews on every text (tokenize, word ranks, tasks.model.architectures.encode_reviews,
+- `end to end`: tasks.serve.text.predict_reviews on every text (tokenize, word ranks, tasks.model.architectures.encode_reviews,
   model.predict in batches of 512, one output row per review): the judged figure, reviews/s (target >= 1,500);
 - its parts, one after the other on the same texts: `tokenize + ranks` (text_to_ranks), `encode`
   (encode_reviews: offsets and padding), `model` (model.predict alone), to say where the time goes.
@@ -16,7 +16,7 @@ operations. Its predict function is traced on a warm-up batch first.
 
 Jena: an untrained jena_conv_gru (lookback 1440 rows, step 3, delay 144: the seed profile's) is saved to a
 .keras file, with a normalization of the station file's own statistics. Each round times
-`keras.models.load_model` (as saved), then tasks.serve.predict.load_model (compile=False: all prediction needs), and
+`keras.models.load_model` (as saved), then tasks.serve.common.load_model (compile=False: all prediction needs), and
 what a user waits for after that, on the latter: `windows` (forecast_windows: checks, the last 24 hours' 144
 windows, normalization) and `forecast` (one predict call for every window, the first on the freshly loaded
 model, tracing included; target <= 2 s for the two together), and a `second forecast` on the same model for
@@ -44,7 +44,7 @@ MIRROR = Path(os.environ.get("SEQCONV_SHARED_DATASETS", ROOT.parent / "shared" /
 STATION_FILE = "mpi_roof_2024b.csv"  # 19,132 readings, ends 20.10.2024 08:10:00 on a whole grid
 TARGET_REVIEWS_PER_S = 1_500  # the issue's target, end to end on 2 cores, the model included
 TARGET_FORECAST_S = 2.0  # the issue's target: windows + forecast after the model is loaded
-BATCH = 512  # reviews per model batch (tasks.serve.predict.PREDICT_BATCH)
+BATCH = 512  # reviews per model batch (tasks.serve.text.PREDICT_BATCH)
 JENA = {"lookback": 1440, "step": 3, "delay": 144}  # jena_conv_gru's seed settings
 
 
@@ -67,11 +67,11 @@ def median_of(rounds: list[dict], part: str, key: str = "wall_s") -> float:
 def bench_imdb(n_reviews: int, rounds: int) -> dict:
     import keras
 
-    from tasks.serve import predict
+    from tasks.serve import text
     from tasks.model.architectures import build_imdb_conv
     from tasks.model.encoding import encode_reviews
     from tasks.core.cache import file_sha256
-    from tasks.ingest.normalize import load_imdb_npz, load_word_index
+    from tasks.ingest.imdb_reviews import load_imdb_npz, load_word_index
 
     npz = MIRROR / "imdb.npz"  # untrusted like any mirrored file: the pipeline's restricted unpickler reads it
     reviews = load_imdb_npz(npz, file_sha256(npz))["x_test"][:n_reviews]
@@ -84,19 +84,19 @@ def bench_imdb(n_reviews: int, rounds: int) -> dict:
 
     keras.utils.set_random_seed(0)
     model = build_imdb_conv()
-    predict.predict_reviews(model, texts[:BATCH], word_index, batch_size=BATCH)  # warm-up: traces predict
+    text.predict_reviews(model, texts[:BATCH], word_index, batch_size=BATCH)  # warm-up: traces predict
 
     results = []
     for r in range(rounds):
         figures = {}
         start = clock()
-        rows = predict.predict_reviews(model, texts, word_index, batch_size=BATCH)
+        rows = text.predict_reviews(model, texts, word_index, batch_size=BATCH)
         figures["end to end"] = since(start)
         start = clock()
-        encoded = predict.text_to_ranks(texts, word_index)
+        encoded = text.text_to_ranks(texts, word_index)
         figures["tokenize + ranks"] = since(start)
         start = clock()
-        x = encode_reviews(encoded.ranks, predict.NUM_WORDS, predict.MAXLEN)
+        x = encode_reviews(encoded.ranks, text.NUM_WORDS, text.MAXLEN)
         figures["encode"] = since(start)
         start = clock()
         probabilities = model.predict(x, batch_size=BATCH, verbose=0).reshape(-1)
@@ -128,12 +128,12 @@ def bench_imdb(n_reviews: int, rounds: int) -> dict:
 def bench_jena(rounds: int, folder: Path) -> dict:
     import keras
 
-    from tasks.serve import predict
+    from tasks.serve import common, forecasting
     from tasks.core.sources import JENA_TARGET
     from tasks.model.architectures import build_jena_conv_gru
 
     start = clock()
-    data = predict.load_station_frames([MIRROR / STATION_FILE])
+    data = forecasting.load_station_frames([MIRROR / STATION_FILE])
     read = since(start)
     normalization = {"features": list(data.columns), "mean": data.features.mean(axis=0).tolist(),
                      "std": data.features.std(axis=0).tolist(), "target": JENA_TARGET,
@@ -153,17 +153,17 @@ def bench_jena(rounds: int, folder: Path) -> dict:
         model = keras.models.load_model(path)
         figures["load_model"] = since(start)
         start = clock()
-        model = predict.load_model(path)  # compile=False: what prediction needs, no optimizer, no metrics
+        model = common.load_model(path)  # compile=False: what prediction needs, no optimizer, no metrics
         figures["predict.load_model"] = since(start)
         start = clock()
-        windows = predict.forecast_windows(data.seconds, data.features, normalization, data.source,
-                                           columns=data.columns)
+        windows = forecasting.forecast_windows(data.seconds, data.features, normalization, data.source,
+                                               columns=data.columns)
         figures["windows"] = since(start)
         start = clock()
-        result = predict.forecast(model, windows)
+        result = forecasting.forecast(model, windows)
         figures["forecast"] = since(start)
         start = clock()
-        predict.forecast(model, windows)
+        forecasting.forecast(model, windows)
         figures["second forecast"] = since(start)
         figures["after load"] = {k: figures["windows"][k] + figures["forecast"][k] for k in ("wall_s", "cpu_s")}
         figures["load_average_1min"] = os.getloadavg()[0]

@@ -1,10 +1,16 @@
 """Serve: predictions on new data, raw review text or the latest station readings.
 
+Modules: `text` (the IMDB text path: tokenizing, word ranks, reading reviews, predicting them), `forecasting`
+(the Jena path: station readings, forecast windows, the forecast), `common` (which model, loading it, writing
+predictions) and `predict` (both paths over a saved model folder, and the Prefect task).
+
 The public API of this stage: other stages and the flows import these names from `tasks.serve`, never
 from its modules.
 """
 
 
-from tasks.serve.predict import OUTPUT_SUFFIXES, choose_model, gather_reviews, predict_task
+from tasks.serve.common import OUTPUT_SUFFIXES, choose_model
+from tasks.serve.predict import predict_task
+from tasks.serve.text import gather_reviews
 
 __all__ = ["OUTPUT_SUFFIXES", "choose_model", "gather_reviews", "predict_task"]

@@ -1,9 +1,9 @@
-"""New text through tasks.serve.predict gives the model exactly the input the mirror's imdb.npz gives it, and station
+"""New text through tasks.serve.text gives the model exactly the input the mirror's imdb.npz gives it, and station
 files of the mirror give whole forecast windows.
 
 Reviews of the npz are decoded back to text with the word index, roughened with what the mirror's recipe removes
 (capitals, punctuation, `<br />` for the word "br", tabs and newlines, words outside the index), and encoded again
-by tasks.serve.predict: the ranks must equal the npz's, and the predictions of a seeded (untrained) model through the
+by tasks.serve.text: the ranks must equal the npz's, and the predictions of a seeded (untrained) model through the
 text path must equal those through the npz path. Skipped where the mirror is absent (see tests/conftest.py).
 """
 
@@ -14,7 +14,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from tasks.serve.predict import forecast_windows, load_station_frames, predict_reviews, text_to_ranks, tokenize
+from tasks.serve.forecasting import forecast_windows, load_station_frames
+from tasks.serve.text import predict_reviews, text_to_ranks, tokenize
 
 pytestmark = pytest.mark.data
 
@@ -31,7 +32,7 @@ def mirror_sha256(mirror: Path, name: str) -> str:
 
 @pytest.fixture(scope="module")
 def imdb(shared_datasets: Path) -> dict:
-    from tasks.ingest.normalize import load_imdb_npz, load_word_index
+    from tasks.ingest.imdb_reviews import load_imdb_npz, load_word_index
 
     arrays = load_imdb_npz(shared_datasets / "imdb.npz", mirror_sha256(shared_datasets, "imdb.npz"))
     word_index = load_word_index(shared_datasets / "imdb_word_index.json")

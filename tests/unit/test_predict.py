@@ -1,4 +1,4 @@
-"""Predictions on new data (tasks/predict.py, tasks/plots.py): the text recipe's edge cases, readers and writers,
+"""Predictions on new data (tasks/serve/, tasks/publish/plots.py): the text recipe's edge cases, readers and writers,
 and Jena forecasts from tiny synthetic station files, each error naming the file and the time."""
 
 from __future__ import annotations
@@ -10,20 +10,13 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from tasks.serve import predict
+from tasks.serve import common, forecasting
 from tasks.core.sources import JENA_FEATURES, JENA_SENTINEL
 from tasks.core.errors import DataFormatError, PredictInputError, SettingsError
 from tasks.core.tables import format_table
-from tasks.serve.predict import (
-    load_normalization,
-    load_station_frames,
-    predict_reviews,
-    read_reviews_csv,
-    read_reviews_file,
-    text_to_ranks,
-    tokenize,
-    write_predictions,
-)
+from tasks.serve.common import write_predictions
+from tasks.serve.forecasting import load_normalization, load_station_frames
+from tasks.serve.text import predict_reviews, read_reviews_csv, read_reviews_file, text_to_ranks, tokenize
 
 pytestmark = pytest.mark.unit
 
@@ -111,12 +104,12 @@ def test_load_model_reads_a_saved_model_and_names_a_bad_file(tmp_path) -> None:
     from tasks.model.architectures import build_jena_conv
 
     build_jena_conv().save(tmp_path / "model.keras")
-    assert predict.load_model(tmp_path / "model.keras").input_shape == (None, None, 14)
+    assert common.load_model(tmp_path / "model.keras").input_shape == (None, None, 14)
     with pytest.raises(PredictInputError, match="nothere.keras: no such model file"):
-        predict.load_model(tmp_path / "nothere.keras")
+        common.load_model(tmp_path / "nothere.keras")
     (tmp_path / "bad.keras").write_text("not a zip")
     with pytest.raises(PredictInputError, match="bad.keras: not a Keras model file"):
-        predict.load_model(tmp_path / "bad.keras")
+        common.load_model(tmp_path / "bad.keras")
 
 
 def test_predict_reviews_of_nothing_is_no_rows() -> None:
@@ -241,8 +234,9 @@ def model_normalization() -> dict:
 
 def windows_of(tmp_path, frame: pd.DataFrame, normalization: dict | None = None):
     data = load_station_frames([write_station(tmp_path, frame)])
-    return data, predict.forecast_windows(data.seconds, data.features, normalization or model_normalization(),
-                                          data.source, columns=data.columns, notes=data.notes)
+    return data, forecasting.forecast_windows(data.seconds, data.features,
+                                              normalization or model_normalization(), data.source,
+                                              columns=data.columns, notes=data.notes)
 
 
 def test_load_station_frames_sorts_drops_repeated_times_and_keeps_sentinels(tmp_path) -> None:
@@ -260,7 +254,7 @@ def test_load_station_frames_sorts_drops_repeated_times_and_keeps_sentinels(tmp_
 def test_load_station_frames_reads_a_published_parquet(tmp_path) -> None:
     import pyarrow.parquet as pq
 
-    from tasks.ingest.normalize import jena_arrow, normalize_jena, read_jena_csv
+    from tasks.ingest.jena_weather import jena_arrow, normalize_jena, read_jena_csv
 
     path = write_station(tmp_path, station_frame(40))
     table, _ = normalize_jena([(path.name, read_jena_csv(path))])
@@ -300,10 +294,10 @@ def test_forecast_windows_reads_the_last_day_with_the_models_statistics(tmp_path
 
 
 def test_forecast_windows_match_the_training_windows_and_persistence(tmp_path) -> None:
-    """The same rows as tasks.model.windows gathers for anchor r = reading + step, persistence as tasks.judge.evaluate's."""
+    """The same rows as tasks.model.windows gathers for anchor r = reading + step, persistence as tasks.judge.baselines'."""
     import tensorflow as tf
 
-    from tasks.judge.evaluate import persistence_predictions
+    from tasks.judge.baselines import persistence_predictions
     from tasks.model.normalizer import Normalizer, normalize
     from tasks.model.windows import window_gather
 
@@ -353,16 +347,16 @@ def test_forecast_windows_skip_earlier_windows_across_a_gap_with_a_note(tmp_path
     data, w = windows_of(tmp_path, frame)
     usable = len(data.seconds) - 300 - (SPAN - 1)  # readings at least SPAN - 1 rows after the gap
     assert len(w.reading_seconds) == usable and w.reading_seconds[-1] == data.seconds[-1]
-    assert w.notes == (f"{DELAY - usable} reading(s) of the last 24 h ({predict._when(data.seconds[-DELAY])} to "
-                       f"{predict._when(data.seconds[-usable - 1])}) have no forecast: their window crosses a gap "
+    assert w.notes == (f"{DELAY - usable} reading(s) of the last 24 h ({forecasting._when(data.seconds[-DELAY])} to "
+                       f"{forecasting._when(data.seconds[-usable - 1])}) have no forecast: their window crosses a gap "
                        "in the 10-minute grid",)
 
 
 def test_forecast_windows_name_a_feature_the_model_needs(tmp_path) -> None:
     data = load_station_frames([write_station(tmp_path, station_frame(300))], features=JENA_FEATURES[:13])
     with pytest.raises(PredictInputError, match=r"mpi_roof_2024b\.csv: no column\(s\) \['wd \(deg\)'\]; the model"):
-        predict.forecast_windows(data.seconds, data.features, model_normalization(), data.source,
-                                 columns=data.columns)
+        forecasting.forecast_windows(data.seconds, data.features, model_normalization(), data.source,
+                                     columns=data.columns)
 
 
 def test_load_normalization_names_a_missing_key(tmp_path) -> None:
@@ -382,7 +376,7 @@ def test_forecast_batches_every_window_through_a_small_model(tmp_path) -> None:
     keras.utils.set_random_seed(0)
     model = build_jena_conv()
     data, w = windows_of(tmp_path, station_frame(600))
-    result = predict.forecast(model, w)
+    result = forecasting.forecast(model, w)
     expected = model.predict(w.windows, verbose=0).reshape(-1) * 2.0 + 10.0
     np.testing.assert_allclose(result.forecast_c, expected, rtol=1e-5, atol=1e-5)
     np.testing.assert_array_equal(result.persistence_c, data.features[-DELAY:, 1])
@@ -398,11 +392,11 @@ def test_forecast_refuses_windows_of_another_width(tmp_path) -> None:
 
     _, w = windows_of(tmp_path, station_frame(600))
     with pytest.raises(PredictInputError, match="windows of 14 features; the model reads 3"):
-        predict.forecast(build_jena_conv(n_features=3), w)
+        forecasting.forecast(build_jena_conv(n_features=3), w)
 
 
 def test_plot_forecast_writes_a_png(tmp_path) -> None:
-    from tasks.publish.plots import plot_forecast
+    from tasks.publish.stage_plots import plot_forecast
 
     seconds = 1_717_200_600 + TEN_MINUTES * np.arange(600)
     temps = 10 + np.sin(np.arange(600) / 20)

@@ -1,0 +1,370 @@
+"""The Jena forecast path: the latest station readings to a 24-hour temperature forecast.
+
+A window is named by its anchor row r as in tasks.model.windows: inputs are rows r - lookback, ..., r - step, the
+target is the temperature of row r + delay. To use the newest reading e, the anchor is r = e + step, which may lie
+beyond the data; the forecast is for time(e) + (step + delay) x 10 minutes (24 h 30 min at step 3, 25 h at step 6:
+the horizon the models were trained and judged on, see tasks.judge.baselines.persistence_predictions). Every reading of
+the last 24 hours gets a forecast; the headline is the newest one's. Inputs are normalized with the model's
+training statistics (normalization.json, tasks.core.records.normalization), never the new data's.
+
+Everything here is a plain function; the Prefect task is tasks.serve.predict. TensorFlow and Keras are imported
+only inside the functions that run a model (tasks.model imports them at module level, so it too is imported
+lazily): importing this module costs no seconds.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from tasks.core.errors import DataFormatError, PredictInputError
+from tasks.core.records.normalization import NormalizationRecord
+from tasks.core.sources import (
+    JENA_FEATURES,
+    JENA_SENTINEL,
+    JENA_STEP_MINUTES,
+    JENA_TARGET,
+    JENA_TIMESTAMP,
+    JENA_TIMESTAMP_FORMAT,
+)
+
+TEN_MINUTES = JENA_STEP_MINUTES * 60  # seconds between two readings of the station's grid
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# Jena: station readings
+# ---------------------------------------------------------------------------------------------------------------
+def _when(seconds: int | np.integer) -> str:
+    """A time as the station files write it (dd.mm.yyyy HH:MM:SS), for messages: findable in the file."""
+    return np.datetime64(int(seconds), "s").item().strftime(JENA_TIMESTAMP_FORMAT)
+
+
+def _iso(seconds: int | np.integer) -> str:
+    """A time as ISO 8601 without zone (station time), for output rows."""
+    return str(np.datetime64(int(seconds), "s")).replace("T", " ")
+
+
+@dataclass(frozen=True)
+class StationData:
+    """Station readings as they were measured: sorted, one row per time, -9999 left in place (not repaired)."""
+
+    seconds: np.ndarray  # (rows,) int64 seconds since 1970 of each reading (station time), strictly increasing
+    features: np.ndarray  # (rows, features) float64 readings; JENA_SENTINEL or NaN where there was none
+    columns: tuple[str, ...]  # the feature names, in the column order of `features`
+    source: str  # the file names, for messages
+    notes: tuple[str, ...]  # what loading changed: repeated times dropped (a repeated row, or files overlapping)
+
+
+def load_station_frames(paths: Sequence[Path], features: Sequence[str] = JENA_FEATURES) -> StationData:
+    """The readings of station CSV files (raw, or zipped) or of a published jena.parquet, combined.
+
+    CSVs are parsed by tasks.ingest.normalize (latin-1, quoted or unquoted headers, padded values, CRLF); unlike
+    ingestion, -9999 is left in place so that forecast_windows can tell a missing reading from a real one. Rows
+    are sorted by time; a repeated time keeps its first row (as ingestion does). A published Parquet had its
+    -9999 interpolated at ingestion.
+
+    Args:
+        paths: station files (`.csv`, `.zip`) and/or `.parquet` tables (or a published dataset folder holding
+            jena.parquet, e.g. data/processed/jena), in any order; they may overlap.
+        features: the columns to read, in the model's order (normalization.json's "features").
+
+    Returns:
+        The combined readings.
+
+    Raises:
+        PredictInputError: if no path is given, a file is missing or lacks one of `features` (naming both), or a
+            time is not dd.mm.yyyy HH:MM:SS (naming the line).
+        DataFormatError: from tasks.ingest.normalize, on a file that is not a readable CSV or holds a non-number.
+    """
+    import pandas as pd
+
+    from tasks.ingest import read_jena, read_jena_csv  # imports pandas, pyarrow and Prefect
+
+    features = tuple(features)
+    if not paths:
+        raise PredictInputError("no station file given; expected at least one .csv, .zip or .parquet")
+    parts_seconds, parts_values, names = [], [], []
+    for path in map(Path, paths):
+        if path.is_dir() and (path / "jena.parquet").is_file():
+            path = path / "jena.parquet"
+        names.append(path.name)
+        if not path.is_file():
+            raise PredictInputError(f"{path}: no such file")
+        if path.suffix.lower() == ".parquet":
+            seconds, values = read_jena(path)  # JENA_FEATURES order
+            missing = [c for c in features if c not in JENA_FEATURES]
+            if missing:
+                raise PredictInputError(f"{path}: no column(s) {missing}; it has {list(JENA_FEATURES)}")
+            values = values[:, [JENA_FEATURES.index(c) for c in features]].astype(np.float64)
+        else:
+            frame = read_jena_csv(path)  # memoized and shared: read only
+            missing = [c for c in (JENA_TIMESTAMP, *features) if c not in frame.columns]
+            if missing:
+                raise PredictInputError(f"{path}: no column(s) {missing}; the header has {list(frame.columns)}")
+            text = frame[JENA_TIMESTAMP].astype("string").str.strip()
+            stamps = pd.to_datetime(text, format=JENA_TIMESTAMP_FORMAT, errors="coerce")
+            if stamps.isna().any():
+                row = int(np.flatnonzero(stamps.isna().to_numpy())[0])
+                raise PredictInputError(f"{path}: line {row + 2}: {JENA_TIMESTAMP} {text.iloc[row]!r} is not "
+                                        "dd.mm.yyyy HH:MM:SS")
+            seconds = stamps.to_numpy().astype("datetime64[s]").astype(np.int64)
+            values = frame[list(features)].to_numpy(dtype=np.float64)
+        parts_seconds.append(seconds)
+        parts_values.append(values)
+
+    seconds = np.concatenate(parts_seconds)
+    values = np.concatenate(parts_values)  # (rows, features)
+    order = np.argsort(seconds, kind="stable")  # a stable sort: of a repeated time, the first file's row first
+    seconds, values = seconds[order], values[order]
+    keep = np.concatenate([[True], np.diff(seconds) != 0])
+    notes = []
+    if not keep.all():
+        first = _when(seconds[np.flatnonzero(~keep)[0]])
+        notes.append(f"{int((~keep).sum())} repeated time(s) dropped, the first row of each kept (first: {first})")
+    return StationData(seconds[keep], values[keep], features, ", ".join(names), tuple(notes))
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# Jena: windows for the newest readings
+# ---------------------------------------------------------------------------------------------------------------
+def read_normalization(path: Path) -> NormalizationRecord:
+    """A model's normalization.json (tasks.model.train writes it beside model.keras), checked.
+
+    Raises:
+        PredictInputError: naming the file and field: missing, not JSON, a key missing, lists of different
+            lengths, a window shape training would refuse (tasks.core.records.normalization).
+    """
+    try:
+        return NormalizationRecord.read(path)
+    except DataFormatError as e:
+        raise PredictInputError(str(e)) from None
+
+
+def load_normalization(path: Path) -> dict[str, Any]:
+    """read_normalization as a JSON-ready dict: {"features", "mean", "std", "target", "target_col", "lookback",
+    "step", "delay"} and the split settings the statistics were fitted on."""
+    return read_normalization(path).to_json()
+
+
+def as_normalization(normalization: NormalizationRecord | Mapping[str, Any],
+                     source: str = "normalization") -> NormalizationRecord:
+    """A model's statistics as a record: a record as it is, a parsed normalization.json checked.
+
+    Raises:
+        PredictInputError: naming `source` and the field, unless the dict holds every key forecast_windows reads
+            and they agree (NormalizationRecord.from_json).
+    """
+    if isinstance(normalization, NormalizationRecord):
+        return normalization
+    try:
+        return NormalizationRecord.from_json(normalization, source)
+    except DataFormatError as e:
+        raise PredictInputError(str(e)) from None
+
+
+@dataclass(frozen=True)
+class ForecastWindows:
+    """The model inputs for every reading of the last 24 hours whose window is whole, in time order."""
+
+    windows: np.ndarray  # (anchors, lookback // step, features) float32, normalized with the model's statistics
+    reading_seconds: np.ndarray  # (anchors,) int64: each window's last reading, "now" for its forecast
+    target_seconds: np.ndarray  # (anchors,) int64: the time forecast for, reading + (step + delay) x 10 minutes
+    persistence_c: np.ndarray  # (anchors,) float64: the temperature at the last reading (°C), the baseline
+    target_mean: float  # the model's training mean of the target (°C), to undo the normalization
+    target_std: float  # the model's training std of the target (°C)
+    source: str  # the files read, for messages and titles
+    notes: tuple[str, ...]  # readings of the last 24 hours left without a forecast, and why
+
+
+def forecast_windows(
+    seconds: np.ndarray,
+    features: np.ndarray,
+    normalization: NormalizationRecord | Mapping[str, Any],
+    source: str,
+    *,
+    columns: Sequence[str] | None = None,
+    notes: Sequence[str] = (),
+) -> ForecastWindows:
+    """The windows of every reading in the last `delay` x 10 minutes (24 hours at delay 144; on a whole grid the
+    last `delay` rows): reading e is one of them when time(e) > time(newest) - delay x 10 minutes.
+
+    The reading e of the window anchored at r = e + step (tasks.model.windows' naming) is the window's last input row;
+    the window reads rows e - lookback + step, ..., e, every `step`-th, which must lie on a whole 10-minute grid
+    (lookback - step + 1 consecutive readings) without a missing reading (-9999 or empty) at the rows read.
+    Earlier readings of the last 24 hours whose window fails that are skipped with a note; the newest reading's
+    window must pass, or there is nothing to forecast from.
+
+    Args:
+        seconds: (rows,) int64 seconds since 1970 of each reading, strictly increasing (load_station_frames).
+        features: (rows, features) raw readings in the order of normalization.features.
+        normalization: the model's normalization.json (load_normalization): its training mean and std per
+            feature, target_col, lookback, step, delay.
+        source: what the readings came from, for messages (file names).
+        columns: the names of `features`' columns, when known: checked against the model's features.
+        notes: notes to carry over (StationData.notes).
+
+    Returns:
+        The windows, their times, the persistence forecasts and the statistics to undo the normalization.
+
+    Raises:
+        PredictInputError: naming `source` and a time: a feature the model needs is missing; too few readings for
+            one window; a gap (or an off-grid time) inside the newest reading's window; a -9999 or empty reading
+            inside it (naming the column); times not strictly increasing.
+    """
+    from tasks.model import Normalizer, normalize  # imports TensorFlow
+
+    normalization = as_normalization(normalization, source)
+    names = normalization.features
+    lookback, step, delay = normalization.lookback, normalization.step, normalization.delay
+    target_col = normalization.target_col
+    seconds = np.asarray(seconds, dtype=np.int64)
+    features = np.asarray(features, dtype=np.float64)
+    if columns is not None and tuple(columns) != names:
+        missing = [c for c in names if c not in columns]
+        if missing:
+            raise PredictInputError(f"{source}: no column(s) {missing}; the model reads {list(names)}")
+        features = features[:, [list(columns).index(c) for c in names]]
+    if features.ndim != 2 or features.shape != (len(seconds), len(names)):
+        raise PredictInputError(f"{source}: readings of shape {features.shape} for {len(seconds)} times; the model "
+                                f"reads ({len(seconds)}, {len(names)}): {list(names)}")
+    span = lookback - step + 1  # consecutive readings one window covers, first to last input row
+    hours = span * JENA_STEP_MINUTES / 60
+    if len(seconds) < span:
+        where = f"from {_when(seconds[0])} to {_when(seconds[-1])}" if len(seconds) else "none"
+        raise PredictInputError(
+            f"{source}: {len(seconds)} reading(s) ({where}); a window of the model (lookback {lookback}, step "
+            f"{step}) needs {span} consecutive 10-minute readings ({hours:.1f} h)"
+        )
+    steps = np.diff(seconds)  # (rows - 1,) seconds between consecutive readings
+    if np.any(steps <= 0):
+        bad = int(np.argmax(steps <= 0))
+        raise PredictInputError(f"{source}: times not strictly increasing at {_when(seconds[bad + 1])}; expected "
+                                "one row per time, sorted (load_station_frames)")
+
+    last = len(seconds) - 1
+    in_last_day = np.flatnonzero(seconds > seconds[last] - delay * TEN_MINUTES)  # every reading of the last 24 h
+    readings = in_last_day[in_last_day >= span - 1]  # those with rows enough before them
+    firsts = readings - (span - 1)  # (anchors,) each window's first row
+    off_grid = np.concatenate([[0], np.cumsum(steps != TEN_MINUTES)])  # off-grid steps before each row
+    whole = off_grid[readings] == off_grid[firsts]  # no gap or off-grid time from first to last row
+
+    missing = (features == JENA_SENTINEL) | np.isnan(features)  # (rows, features)
+    rows_read = firsts[:, None] + step * np.arange(lookback // step)[None, :]  # (anchors, lookback // step)
+    missing_read = missing[rows_read]  # (anchors, lookback // step, features)
+    complete = ~missing_read.any(axis=(1, 2))
+
+    # The newest reading's window must be usable: say exactly why it is not.
+    window_text = f"the newest window, {_when(seconds[last - span + 1])} to {_when(seconds[last])}"
+    if not whole[-1]:
+        bad = last - span + 1 + int(np.flatnonzero(steps[last - span + 1: last] != TEN_MINUTES)[-1])
+        gap = int(steps[bad])
+        what = (f"{gap // TEN_MINUTES - 1} reading(s) missing" if gap % TEN_MINUTES == 0 and gap > TEN_MINUTES
+                else f"{gap / 60:g} minutes apart, expected {JENA_STEP_MINUTES}")
+        raise PredictInputError(
+            f"{source}: gap in the 10-minute grid after {_when(seconds[bad])}: next reading {_when(seconds[bad + 1])} "
+            f"({what}), inside {window_text}; the model needs {span} consecutive readings ({hours:.1f} h) after the "
+            "last gap"
+        )
+    if not complete[-1]:
+        t, c = np.argwhere(missing_read[-1])[-1]
+        row = int(rows_read[-1, t])
+        raise PredictInputError(
+            f"{source}: column {names[c]!r} has no reading ({features[row, c]:g}) at {_when(seconds[row])}, inside "
+            f"{window_text}; the model reads it there"
+        )
+
+    notes = list(notes)
+    too_early = len(in_last_day) - len(readings)
+    if too_early:
+        notes.append(f"{too_early} reading(s) of the last 24 h from {_when(seconds[in_last_day[0]])} have no forecast: "
+                     f"fewer than {span} readings before them")
+    usable = whole & complete
+    for mask, why in ((~whole, "their window crosses a gap in the 10-minute grid"),
+                      (whole & ~complete, "their window holds a -9999 or empty reading")):
+        if mask.any():
+            at = readings[mask]
+            notes.append(f"{len(at)} reading(s) of the last 24 h ({_when(seconds[at[0]])} to "
+                         f"{_when(seconds[at[-1]])}) have no forecast: {why}")
+
+    readings, firsts, rows_read = readings[usable], firsts[usable], rows_read[usable]
+    lo = int(firsts[0])  # normalize only the rows the windows read
+    normalized = normalize(features[lo:], Normalizer.from_record(normalization))  # (rows - lo, features)
+    windows = normalized[rows_read - lo]  # (anchors, lookback // step, features) float32
+    return ForecastWindows(
+        windows=windows,
+        reading_seconds=seconds[readings],
+        target_seconds=seconds[readings] + (step + delay) * TEN_MINUTES,
+        persistence_c=features[readings, target_col].copy(),
+        target_mean=normalization.target_mean,
+        target_std=normalization.target_std,
+        source=source,
+        notes=tuple(notes),
+    )
+
+
+@dataclass(frozen=True)
+class Forecast:
+    """The model's forecast and persistence's for every usable reading of the last 24 hours."""
+
+    reading_seconds: np.ndarray  # (anchors,) int64: time of the window's last reading
+    target_seconds: np.ndarray  # (anchors,) int64: the time forecast for
+    forecast_c: np.ndarray  # (anchors,) float64: the model's temperature forecast, °C
+    persistence_c: np.ndarray  # (anchors,) float64: the temperature at the reading, °C (the book's baseline)
+    source: str
+    notes: tuple[str, ...]
+
+    @property
+    def rows(self) -> list[dict[str, Any]]:
+        """One JSON-ready dict per reading: reading_time, target_time (ISO, station time), horizon_hours,
+        forecast_c, persistence_c."""
+        return [
+            {"reading_time": _iso(r), "target_time": _iso(t), "horizon_hours": (int(t) - int(r)) / 3600,
+             "forecast_c": round(float(f), 3), "persistence_c": round(float(p), 3)}
+            for r, t, f, p in zip(self.reading_seconds, self.target_seconds, self.forecast_c, self.persistence_c)
+        ]
+
+    @property
+    def headline(self) -> dict[str, Any]:
+        """The forecast from the newest reading: the one a user asks for."""
+        return self.rows[-1]
+
+    def to_json(self) -> dict[str, Any]:
+        return {"source": self.source, "headline": self.headline, "notes": list(self.notes), "rows": self.rows}
+
+
+def forecast(model: Any, windows: ForecastWindows) -> Forecast:
+    """Run the model on every window in one batch and turn its output back into °C.
+
+    Args:
+        model: a loaded Jena model, (batch, time, features) -> (batch, 1) normalized temperature.
+        windows: from forecast_windows.
+
+    Returns:
+        Per reading: the model's forecast and persistence's, in °C; `headline` is the newest.
+
+    Raises:
+        PredictInputError: if the model reads a different number of features than the windows hold.
+    """
+    expected = model.input_shape[-1] if getattr(model, "input_shape", None) else None
+    if expected is not None and expected != windows.windows.shape[-1]:
+        raise PredictInputError(f"{windows.source}: windows of {windows.windows.shape[-1]} features; the model "
+                                f"reads {expected} (is normalization.json the model's own?)")
+    predicted = np.asarray(model.predict_on_batch(windows.windows), dtype=np.float64).reshape(-1)  # normalized
+    return Forecast(
+        reading_seconds=windows.reading_seconds,
+        target_seconds=windows.target_seconds,
+        forecast_c=predicted * windows.target_std + windows.target_mean,
+        persistence_c=windows.persistence_c,
+        source=windows.source,
+        notes=windows.notes,
+    )
+
+
+def observed_temperature(data: StationData, target: str = JENA_TARGET) -> tuple[np.ndarray, np.ndarray]:
+    """The measured temperature of station readings, for plots: (seconds, °C with NaN where none was read)."""
+    values = data.features[:, data.columns.index(target)].astype(np.float64)
+    return data.seconds, np.where(values == JENA_SENTINEL, np.nan, values)
