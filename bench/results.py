@@ -9,12 +9,12 @@ cached), prints markdown tables, and draws IMDB validation accuracy per epoch ag
 from __future__ import annotations
 
 import argparse
-import json
 import shutil
 from pathlib import Path
 
-from tasks.publish.plots import read_history
+from tasks.core.records.metrics import Metrics
 from tasks.core.runs import resolve_run_dir
+from tasks.publish.curves import read_history
 
 PUBLISHED = {  # Deep Learning with Python, 1st ed., §6.4 (validation, normalized MAE for Jena)
     "imdb_conv": {"val_accuracy": 0.879},
@@ -31,7 +31,7 @@ def load(run: Path) -> dict[str, dict]:
             model_dir = resolve_run_dir(folder)
         except FileNotFoundError:
             continue
-        out[folder.name] = {"dir": model_dir, "metrics": json.loads((model_dir / "metrics.json").read_text())}
+        out[folder.name] = {"dir": model_dir, "metrics": Metrics.read(model_dir).data}
     return out
 
 

@@ -28,6 +28,7 @@ from typing import Any
 from tasks.core import atomic
 from tasks.core.config import TrainSettings, settings_from_json
 from tasks.core.errors import DataFormatError, SettingsError
+from tasks.core.records.metrics import Metrics
 
 ROOT = Path(__file__).resolve().parents[2]
 PACKAGES = ("tensorflow", "keras", "prefect", "numpy", "pandas", "pyarrow", "great-expectations", "matplotlib")
@@ -42,7 +43,7 @@ METRICS = "metrics.json"  # the evaluation: model, baselines, blessing; written 
 EVALUATION_ARRAYS = "evaluation.npz"  # what the plots draw: scores and labels, or forecasts and targets
 REUSED = "reused.json"  # in a run folder whose model was not trained again: where the reused run lives
 REPORT = "report.md"
-TUNE = "tune.json"  # a tune's table and winner (tasks.tune.trials), written last
+TUNE = "tune.json"  # a tune's table and winner (tasks.tune.summary), written last
 TUNE_REPORT = "tune.md"  # the same as markdown
 TUNE_PLOT = "tune.png"  # val and test per trial
 
@@ -162,8 +163,8 @@ def read_settings(model_dir: Path | str) -> TrainSettings:
 
 
 def read_metrics(model_dir: Path | str) -> dict:
-    """A finished evaluation's metrics.json."""
-    return read_json(Path(model_dir) / METRICS, "only a finished run or evaluation has one")
+    """A finished evaluation's metrics.json as a dict, read by its record (tasks.core.records.metrics.Metrics)."""
+    return Metrics.read(model_dir).data
 
 
 def package_versions() -> dict[str, str]:

@@ -5,7 +5,8 @@ from its modules.
 """
 
 
-from tasks.judge.evaluate import evaluate_model_task, load_arrays, roc_curve
+from tasks.judge.evaluate import evaluate_model_task, load_arrays
+from tasks.judge.metrics import roc_curve
 from tasks.judge.registry import champion_model_dir, check_registry, judge_champion, promote_model
 
 __all__ = ["champion_model_dir", "check_registry", "evaluate_model_task", "judge_champion", "load_arrays", "promote_model", "roc_curve"]

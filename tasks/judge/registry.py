@@ -5,12 +5,12 @@ the baselines' summary, blessed and the blessing's reason), the sha256 of the da
 commit, the path of its model, when it was promoted and which run was champion before it.
 
 A candidate (a finished run's metrics.json) becomes champion only if it is blessed (it beats its strongest
-baseline, see tasks.judge.evaluate.bless) and beats the current champion on the validation metric: IMDB accuracy,
+baseline, see tasks.judge.blessing.bless) and beats the current champion on the validation metric: IMDB accuracy,
 higher is better; Jena MAE, lower is better. A tie keeps the champion. Either way the decision says why.
 
-The entry is replaced with one atomic rename (tasks.core.atomic.write_json), the only write that changes the registry:
-a failed or interrupted run, which has no metrics.json, never reaches it, and a reader sees the old champion or
-the new one, never half a file.
+The entry (tasks.core.records.registry.RegistryEntry) is replaced with one atomic rename, the only write that
+changes the registry: a failed or interrupted run, which has no metrics.json, never reaches it, and a reader sees
+the old champion or the new one, never half a file.
 """
 
 from __future__ import annotations
@@ -24,12 +24,12 @@ from typing import Any, Iterator
 
 from prefect import task
 
-from tasks.core import atomic, runs
+from tasks.core import runs
 from tasks.core.config import FAMILIES, MODELS, family
 from tasks.core.errors import DataFormatError, SettingsError
 from tasks.core.log import log
-from tasks.core.records.registry import read_champion, registry_path, validation_metric, validation_value
-
+from tasks.core.records.metrics import Metrics, validation_metric, validation_value
+from tasks.core.records.registry import RegistryEntry, read_champion, registry_path
 
 
 # ---------------------------------------------------------------------------------------------------------------
@@ -122,12 +122,12 @@ def baselines_summary(metrics: dict) -> dict[str, dict[str, float]]:
     }
 
 
-def make_entry(model: str, metrics: dict, run_dir: Path, previous_run_id: str | None) -> dict[str, Any]:
+def new_entry(model: str, metrics: dict, run_dir: Path, previous_run_id: str | None) -> RegistryEntry:
     """The registry entry naming the run in `run_dir` (with its `metrics`) the champion of `model`."""
-    return {
-        "model": model,
-        "run_id": metrics.get("run_id") or Path(run_dir).parent.name,
-        "metrics": {
+    return RegistryEntry(
+        model=model,
+        run_id=metrics.get("run_id") or Path(run_dir).parent.name,
+        metrics={
             "model": model,
             "monitor": metrics.get("monitor"),
             "validation": metrics["validation"],
@@ -136,12 +136,17 @@ def make_entry(model: str, metrics: dict, run_dir: Path, previous_run_id: str | 
             "blessed": bool(metrics.get("blessed")),
             "reason": (metrics.get("blessing") or {}).get("reason"),
         },
-        "data_sha256": (metrics.get("data") or {}).get("sha256"),
-        "code_commit": metrics.get("git_commit"),
-        "model_path": str(Path(run_dir).resolve() / "model.keras"),
-        "promoted_at": dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"),
-        "previous_run_id": previous_run_id,
-    }
+        data_sha256=(metrics.get("data") or {}).get("sha256"),
+        code_commit=metrics.get("git_commit"),
+        model_path=str(Path(run_dir).resolve() / "model.keras"),
+        promoted_at=dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"),
+        previous_run_id=previous_run_id,
+    )
+
+
+def make_entry(model: str, metrics: dict, run_dir: Path, previous_run_id: str | None) -> dict[str, Any]:
+    """new_entry as the JSON document written to the registry."""
+    return new_entry(model, metrics, run_dir, previous_run_id).to_dict()
 
 
 def promote(registry_dir: Path, model: str, metrics: dict, run_dir: Path) -> dict:
@@ -158,10 +163,10 @@ def promote(registry_dir: Path, model: str, metrics: dict, run_dir: Path) -> dic
     model_file = Path(run_dir) / "model.keras"
     if not model_file.is_file():
         raise DataFormatError(f"{model_file} does not exist: an unfinished or damaged run cannot be promoted")
-    previous = read_champion(registry_dir, model)
-    entry = make_entry(model, metrics, run_dir, previous["run_id"] if previous else None)
-    atomic.write_json(registry_path(registry_dir, model), entry)
-    return entry
+    previous = RegistryEntry.read(registry_dir, model)
+    entry = new_entry(model, metrics, run_dir, previous.run_id if previous else None)
+    entry.write(registry_dir)
+    return entry.to_dict()
 
 
 @contextmanager
@@ -219,8 +224,8 @@ def check_registry(registry_dir: Path, models: list[str] | tuple[str, ...]) -> d
 def champion_to_judge_again(registry_dir: Path, model: str, candidate: dict) -> Path | None:
     """The champion's model folder when it trained on other data than `candidate` (so that its figures must be
     measured again on the candidate's data before the two are compared), else None."""
-    champion = read_champion(registry_dir, model)
-    if champion is None or champion["data_sha256"] == (candidate.get("data") or {}).get("sha256"):
+    champion = RegistryEntry.read(registry_dir, model)
+    if champion is None or champion.data_sha256 == Metrics(candidate).data_sha256:
         return None
     return champion_model_dir(registry_dir, model)
 
@@ -231,13 +236,13 @@ def judge_champion(registry_dir: Path, model: str, run_dir: Path, data_dir: Path
     settings), when it trained on another version; returns that evaluation's metrics.json, or None."""
     from tasks.judge.evaluate import evaluate_model
 
-    candidate = runs.read_metrics(runs.resolve_run_dir(Path(run_dir)))
+    candidate = Metrics.read(runs.resolve_run_dir(Path(run_dir))).data
     champion_dir = champion_to_judge_again(Path(registry_dir), model, candidate)
     if champion_dir is None:
         return None
     log(f"{model}: the champion trained on other data; judging it again on this run's data -> {out_dir}")
     evaluate_model(champion_dir, Path(data_dir), Path(out_dir))  # its metrics carry the champion's run id
-    return str(Path(out_dir) / runs.METRICS)
+    return str(Metrics.path_in(out_dir))
 
 
 @task(task_run_name="promote {model}")
@@ -245,8 +250,8 @@ def promote_model(registry_dir: Path, model: str, run_dir: Path, champion_now: P
     """Make a finished run the champion of its model if it is blessed and beats the current one, on the same
     data (`champion_now`: the champion's metrics.json on this run's data, from judge_champion)."""
     run_dir = runs.resolve_run_dir(Path(run_dir))
-    now = runs.read_metrics(Path(champion_now).parent) if champion_now else None
-    result = register(Path(registry_dir), model, runs.read_metrics(run_dir), run_dir, now)
+    now = Metrics.read(Path(champion_now).parent).data if champion_now else None
+    result = register(Path(registry_dir), model, Metrics.read(run_dir).data, run_dir, now)
     if result["promoted"]:
         verdict = "promoted"
     elif result["champion_run_id"]:
@@ -261,14 +266,14 @@ def champion_model_dir(registry_dir: Path, model: str) -> Path:
     """The model folder of `model`'s champion; a clear error that says how to get one when there is none."""
     if model not in MODELS:
         raise SettingsError(f"unknown model {model!r}; allowed: {', '.join(MODELS)}")
-    entry = read_champion(registry_dir, model)
+    entry = RegistryEntry.read(registry_dir, model)
     if entry is None:
         raise SettingsError(
             f"no champion for {model} in {registry_dir}: train one first (`seqconv train-all`, or "
             f"`python -m flows.train_all --models {model}`; a model becomes champion when it beats its baselines), "
             "or name a saved run with --model-dir artifacts/runs/<run-id>/<model>"
         )
-    model_dir = Path(entry["model_path"]).parent
+    model_dir = entry.model_dir
     if not (model_dir / runs.MODEL).is_file():
         raise DataFormatError(f"champion registry {registry_path(registry_dir, model)} names {model_dir}, which "
                               f"holds no {runs.MODEL} (moved or deleted?)")

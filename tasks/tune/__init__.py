@@ -5,6 +5,7 @@ from its modules.
 """
 
 
-from tasks.tune.trials import parse_grid, parse_seeds, plan_tune, summarize_tune, trial_jobs, write_winner_profile
+from tasks.tune.summary import summarize_tune, write_winner_profile
+from tasks.tune.trials import parse_grid, parse_seeds, plan_tune, trial_jobs
 
 __all__ = ["parse_grid", "parse_seeds", "plan_tune", "summarize_tune", "trial_jobs", "write_winner_profile"]

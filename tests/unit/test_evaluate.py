@@ -6,22 +6,17 @@ import numpy as np
 import pytest
 
 from tasks.core.errors import DataFormatError, SettingsError
-from tasks.judge.evaluate import (
+from tasks.judge.baselines import (
     bag_of_words_metrics,
-    binary_metrics,
-    bless,
     fit_bag_of_words,
     jena_baselines,
-    mae,
     majority_baseline,
     mean_predictions,
     persistence_predictions,
-    roc_auc,
-    roc_curve,
-    strongest_baseline,
     targets,
-    to_celsius,
 )
+from tasks.judge.blessing import bless, strongest_baseline
+from tasks.judge.metrics import binary_metrics, mae, roc_auc, roc_curve, to_celsius
 from tasks.model.encoding import multi_hot, offset_reviews
 
 pytestmark = pytest.mark.unit

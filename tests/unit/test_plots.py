@@ -9,16 +9,13 @@ import numpy as np
 import pytest
 
 from tasks.core.errors import DataFormatError
+from tasks.publish.curves import _training_curves_figure, best_epoch, plot_training_curves, read_history
 from tasks.publish.plots import (
-    _training_curves_figure,
-    best_epoch,
     plot_confusion_matrix,
     plot_jena_evaluation,
     plot_jena_predictions,
     plot_jena_stretches,
     plot_roc,
-    plot_training_curves,
-    read_history,
     season_stretches,
 )
 

@@ -221,3 +221,29 @@ def test_register_reports_the_champion_on_both_data_versions(tmp_path):
     result = registry.register(tmp_path / "registry", "imdb_conv", candidate, run_dir(tmp_path, candidate), on_new)
     assert result["promoted"] is True and result["champion_run_id"] == "r2"
     assert (result["champion_own_value"], result["champion_now_value"]) == (0.90, 0.85)
+
+
+def test_the_entry_record_writes_what_it_reads_byte_for_byte(tmp_path):
+    from tasks.core.records.registry import RegistryEntry
+
+    champion_of(tmp_path, imdb_metrics("r1", 0.88))
+    path = tmp_path / "registry" / "imdb_conv.json"
+    before = path.read_bytes()
+    entry = RegistryEntry.read(tmp_path / "registry", "imdb_conv")
+    assert entry.run_id == "r1" and entry.model_dir == tmp_path.resolve() / "runs" / "r1" / "imdb_conv"
+    assert entry.validation_value() == 0.88
+    path.unlink()
+    entry.write(tmp_path / "registry")
+    assert path.read_bytes() == before
+    assert RegistryEntry.read(tmp_path / "registry", "jena_conv") is None
+
+
+def test_an_entry_of_another_model_or_without_a_finite_figure_is_refused(tmp_path):
+    from tasks.core.records.registry import RegistryEntry
+
+    entry = champion_of(tmp_path, imdb_metrics("r1", 0.88))
+    with pytest.raises(DataFormatError, match="names model 'imdb_conv'; expected 'jena_conv'"):
+        RegistryEntry.from_dict(entry, "x.json", "jena_conv")
+    bad = {**entry, "metrics": {**entry["metrics"], "validation": {"accuracy": float("nan")}}}
+    with pytest.raises(DataFormatError, match="x.json: validation metric nan"):
+        RegistryEntry.from_dict(bad, "x.json", "imdb_conv")

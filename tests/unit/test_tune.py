@@ -11,17 +11,15 @@ import pytest
 from tasks.core import config, runs
 from tasks.core.profiles import resolve_settings
 from tasks.core.errors import SettingsError
-from tasks.publish.plots import plot_tune
+from tasks.publish.stage_plots import plot_tune
+from tasks.tune.summary import choose_winner, tune_markdown, winner_profile
 from tasks.tune.trials import (
-    choose_winner,
     expand_grid,
     parse_grid,
     parse_seeds,
     plan_tune,
     trial_jobs,
     trial_overrides,
-    tune_markdown,
-    winner_profile,
 )
 
 pytestmark = pytest.mark.unit
@@ -147,7 +145,7 @@ def test_the_tune_plot_draws_and_checks_its_inputs(tmp_path):
 
 
 def test_the_tune_plot_shows_degrees_for_jena_and_the_range_over_seeds(tmp_path):
-    from tasks.tune.trials import tune_plot_inputs
+    from tasks.tune.summary import tune_plot_inputs
 
     first, second = row(1, 0.30, 5), row(2, 0.32, 5)
     first.update(val_celsius=2.9, test_celsius=3.1, ranges={"val_celsius": [2.8, 3.0], "test_celsius": [3.0, 3.2]})
