@@ -14,7 +14,7 @@ of the child's whole process tree every 0.2 s (the Prefect temporary server of a
 - `bow-old`: the baseline as it was before per-batch inputs (a private copy below, verbatim but for names): dense
   multi-hot matrices of the training and validation reviews (20,000 and 5,000 x 10,000 float32), given to `fit`
   as arrays; prediction in chunks of 4,096 reviews.
-- `bow-new`: tasks.judge.evaluate.fit_bag_of_words and bag_of_words_metrics, whose rows are built per batch
+- `bow-new`: tasks.judge.baselines.fit_bag_of_words and bag_of_words_metrics, whose rows are built per batch
   (tasks.model.architectures.multi_hot_batches).
 
 Both fit the seed profile's baseline (bow_epochs, batch 512, its seed, op determinism on, as tasks.model.train) on the
@@ -99,7 +99,7 @@ def old_bag_of_words_metrics(model, reviews, labels) -> dict:
     """bag_of_words_metrics before per-batch inputs: chunks of OLD_PREDICT_CHUNK dense rows, predict's batch 32."""
     import numpy as np
 
-    from tasks.judge.evaluate import binary_metrics
+    from tasks.judge.metrics import binary_metrics
 
     num_words = int(model.input_shape[-1])
     probs = [model.predict(old_multi_hot(reviews[i : i + OLD_PREDICT_CHUNK], num_words), verbose=0).reshape(-1)
@@ -154,7 +154,7 @@ def run_bow_case(way: str, data_dir: Path, seed: int | None = None) -> dict:
     import tensorflow as tf
 
     from tasks.core.profiles import resolve_settings
-    from tasks.judge.evaluate import bag_of_words_metrics, fit_bag_of_words
+    from tasks.judge.baselines import bag_of_words_metrics, fit_bag_of_words
     from tasks.model.dataset import dataset_path, prepare_imdb
 
     stages["imports"] = {**memory_now(), "seconds": round(time.perf_counter() - clock, 2)}
@@ -223,7 +223,8 @@ def run_stages_case(data_dir: Path, epochs: int) -> dict:
 
     stage("import tensorflow")
     from tasks.core.profiles import resolve_settings
-    from tasks.judge.evaluate import bag_of_words_metrics, binary_metrics, fit_bag_of_words
+    from tasks.judge.baselines import bag_of_words_metrics, fit_bag_of_words
+    from tasks.judge.metrics import binary_metrics
     from tasks.model.dataset import dataset_path, prepare_imdb
     from tasks.model.train import build_model, describe_device
 
@@ -331,9 +332,11 @@ def spawn_run(tree: Path, data_dir: Path, work: Path, label: str) -> dict:
     command = [sys.executable, *(a.format(data_dir=data_dir, artifacts_dir=artifacts) for a in RUN_COMMAND)]
     log = work / f"run-{label}.log"
     figures = spawn(command, log, tree, child_env(work))
+    from tasks.core.records.metrics import Metrics
+
     metrics = next(artifacts.glob("runs/*/imdb_conv/metrics.json"), None)
     if metrics is not None:
-        m = json.loads(metrics.read_text())
+        m = Metrics.read(metrics.parent).data
         bow = m["baselines"]["bag_of_words"]
         figures["bag_of_words"] = {split: bow[split]["accuracy"] for split in ("val", "test")}
         figures["seconds_per_epoch"] = m.get("seconds_per_epoch")

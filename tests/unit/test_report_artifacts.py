@@ -8,22 +8,16 @@ from pathlib import Path
 
 import pytest
 
-from tasks.publish import report
+import tasks.publish.artifacts as report  # the publishing functions, and plots_markdown's MAX_EMBEDDED_PNG
 from tasks.core.errors import DataFormatError
-from tasks.publish.report import (
-    METRICS_TABLE_KEY,
-    REPORT_KEY,
-    metrics_table_rows,
-    plots_key,
-    plots_markdown,
-    report_markdown,
-    validation_key,
-    validation_markdown,
-)
+from tasks.publish.artifacts import METRICS_TABLE_KEY, REPORT_KEY, plots_key, plots_markdown, validation_key
+from tasks.publish.report import metrics_table_rows, report_markdown
+from tasks.publish.validation import validation_markdown
 from tasks.core.artifacts import ARTIFACT_KEY_PATTERN, artifact_key
 from tasks.core.tables import describe_months
 from tasks.model.progress import ProgressReporter, epoch_description, progress_key
-from tasks.publish.plots import plot_confusion_matrix, plot_training_curves
+from tasks.publish.curves import plot_training_curves
+from tasks.publish.plots import plot_confusion_matrix
 from tasks.ingest.validate import SuiteResult, results_to_json
 
 pytestmark = pytest.mark.unit
