@@ -12,14 +12,35 @@ folder and swapped in only after its validation passed.
 
 from __future__ import annotations
 
+import argparse
 import sys
-
-if __name__ == "__main__":  # the command line parses (and answers --help) before Prefect or TensorFlow load
-    from flows.cli import main
-
-    sys.exit(main(["ingest", *sys.argv[1:]]))
-
 from pathlib import Path
+
+from flows.command import run_command, start_temporary_server
+from flows.options import INGEST
+
+
+def run(args: argparse.Namespace) -> int:
+    """`seqconv ingest`: ingest one dataset and print its rows, dates and repairs."""
+    from tasks.core.errors import SettingsError
+
+    if args.files and args.dataset != "jena":
+        raise SettingsError("--files applies to jena only")
+    start_temporary_server()
+    from flows.ingest import ingest_imdb_flow, ingest_jena_flow  # this module's flows (not yet defined under -m)
+    from tasks.publish import ingest_summary
+
+    if args.dataset == "imdb":
+        path = ingest_imdb_flow(mirror=args.mirror, data_dir=args.data_dir, artifacts_dir=args.artifacts_dir)
+    else:
+        path = ingest_jena_flow(mirror=args.mirror, data_dir=args.data_dir, files=args.files,
+                                artifacts_dir=args.artifacts_dir)
+    print(ingest_summary(args.dataset, Path(path)))
+    return 0
+
+
+if __name__ == "__main__":  # options parse (and --help answers) before Prefect or TensorFlow load
+    sys.exit(run_command(INGEST, run))
 
 from prefect import flow
 

@@ -9,14 +9,38 @@ before any training starts. Rerunning an interrupted run's id resumes it from it
 
 from __future__ import annotations
 
+import argparse
 import sys
-
-if __name__ == "__main__":  # the command line parses (and answers --help) before Prefect or TensorFlow load
-    from flows.cli import main
-
-    sys.exit(main(["train", *sys.argv[1:]]))
-
 from pathlib import Path
+
+from flows.command import run_command, start_temporary_server
+from flows.options import TRAIN
+
+
+def run(args: argparse.Namespace) -> int:
+    """`seqconv train`: check the settings and data, train one model, print its scores and its run folder."""
+    from tasks.core.config import family
+    from tasks.core.profiles import parse_overrides, resolve_settings
+    from tasks.model import dataset_path
+
+    overrides = parse_overrides(args.overrides)
+    resolve_settings(args.model, args.profile, overrides)  # fail fast, before Prefect starts
+    dataset_path(Path(args.data_dir), family(args.model))
+    start_temporary_server()
+    from flows.train import train_model_flow  # this module's flow (not yet defined under -m)
+    from tasks.core import runs
+    from tasks.publish import evaluation_summary
+
+    run_dir = train_model_flow(model=args.model, profile=args.profile, data_dir=args.data_dir,
+                               artifacts_dir=args.artifacts_dir, run_id=args.run_id, overrides=overrides,
+                               force=args.force)
+    print(evaluation_summary(runs.read_metrics(run_dir)))
+    print(run_dir)
+    return 0
+
+
+if __name__ == "__main__":  # options parse (and --help answers) before Prefect or TensorFlow load
+    sys.exit(run_command(TRAIN, run))
 
 from prefect import flow
 

@@ -1,12 +1,14 @@
-"""Training progress in the Prefect UI: a progress artifact per model, updated after every epoch."""
+"""Training progress: a progress artifact per model in the Prefect UI, updated after every epoch, and the epoch bar
+of the live view on a terminal (tasks.core.log.report_progress; Keras draws its own bar only where none is shown)."""
 
 from __future__ import annotations
 
 import logging
+import sys
 from collections.abc import Mapping
 
 from tasks.core.artifacts import artifact_key, in_prefect_run
-from tasks.core.log import log
+from tasks.core.log import log, progress_shown, report_progress
 
 
 def progress_key(model: str) -> str:
@@ -19,6 +21,12 @@ def epoch_description(epoch: int, epochs: int, logs: Mapping[str, float] | None 
     metrics = " ".join(f"{k}={v:.4g}" for k, v in sorted((logs or {}).items())
                        if isinstance(v, (int, float)) and not isinstance(v, bool))
     return f"epoch {epoch}/{epochs}" + (f" {metrics}" if metrics else "")
+
+
+def keras_verbose() -> int:
+    """Keras' `verbose` for fit: its own bar (steps of the epoch, time left) on a terminal without a live view;
+    elsewhere nothing, as logs get one line an epoch (and the live view its epoch bar)."""
+    return 1 if sys.stdout.isatty() and not progress_shown() else 0
 
 
 class ProgressReporter:
@@ -49,7 +57,9 @@ class ProgressReporter:
             progress=0.0, key=self.key, description=self.description, _sync=True)))
 
     def update(self, done: int, description: str | None = None) -> None:
-        """Set the progress to done/total (as a percentage, clamped to 0-100) and the description."""
+        """Set the progress to done/total (as a percentage, clamped to 0-100) and the description; a live view on
+        the terminal shows it too."""
+        report_progress(done, self.total, description or self.description)
         self.start()
         if self.artifact_id is None or not self.enabled:
             return

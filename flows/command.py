@@ -1,0 +1,152 @@
+"""Running one command, `seqconv <name>` or `python -m flows.<module>`, with one way to fail.
+
+The bottom of flows/: it imports nothing of flows/ at the top (flows.terminal only once a command starts Prefect),
+so a flow module's `__main__` needs this module, its options (flows.options) and its own `run`, never the CLI that
+imports every flow. Options parse before Prefect or TensorFlow are imported (each costs seconds), so `--help` and a
+bad option answer at once. A user sees one `error: ...` line and an exit code, never a traceback unless they ask
+for one with `--debug`: 2 for a bad option or setting (the code argparse uses), 1 for anything else (bad data, a
+failed download, a failed validation), 130 when interrupted.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import traceback
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+
+@dataclass(frozen=True)
+class Command:
+    """What a command takes; what it runs is the `run(args)` function of its flow module."""
+
+    name: str  # seqconv <name>
+    module: str  # python -m <module>: the flow module whose `run(args)` runs it
+    help: str  # one line, for `seqconv --help`
+    add_options: Callable[[argparse.ArgumentParser], None]  # its own options (--debug and --verbose are added here)
+
+
+@dataclass
+class Invocation:
+    """The command this process runs, as far as the terminal cares (set once its options parsed)."""
+
+    name: str = "seqconv"
+    debug: bool = False  # --debug: tracebacks on the terminal, from Prefect's log lines and from the error itself
+    verbose: bool = False  # --verbose: Prefect's log lines on the terminal, under the live view
+    log_dir: Path = Path("artifacts") / "logs"  # where a terminal run writes its full log
+
+
+CURRENT = Invocation()
+_terminal = None  # the flows.terminal view once start_temporary_server attached it
+
+
+def parser_for(command: Command, prog: str | None = None) -> argparse.ArgumentParser:
+    """The command's parser: its own options, then --debug and --verbose."""
+    parser = argparse.ArgumentParser(prog=prog or f"python -m {command.module}", description=command.help)
+    command.add_options(parser)
+    parser.add_argument("--debug", action="store_true", help="show the full traceback of an error")
+    parser.add_argument("--verbose", action="store_true",
+                        help="on a terminal, show Prefect's log lines under the live view (off a terminal, e.g. in "
+                             "a pipe or CI, they are always shown)")
+    return parser
+
+
+def run_command(command: Command, run: Callable[[argparse.Namespace], int | None], argv: list[str] | None = None,
+                prog: str | None = None) -> int:
+    """Parse `argv` (default sys.argv[1:]) and call `run(args)`; errors become one `error:` line and an exit code."""
+    global CURRENT
+    args = parser_for(command, prog).parse_args(argv)
+    CURRENT = Invocation(command.name, args.debug, args.verbose,
+                         Path(getattr(args, "artifacts_dir", None) or "artifacts") / "logs")
+    try:
+        code = run(args) or 0
+    except KeyboardInterrupt:
+        return _fail("error: interrupted", 130)
+    except Exception as error:  # noqa: BLE001 - one line for every error, a traceback only with --debug
+        from tasks.core.errors import SeqconvError, SettingsError
+
+        _stop_view()
+        if args.debug:
+            traceback.print_exc()
+        if isinstance(error, SeqconvError):
+            return _fail(f"error: {error}", 2 if isinstance(error, SettingsError) else 1)
+        # a bug or an environment problem: still one line, unless --debug
+        return _fail(f"error: unexpected {type(error).__name__}: {error} (rerun with --debug for the traceback)", 1)
+    _close_view()
+    return code
+
+
+def _fail(line: str, code: int) -> int:
+    _stop_view()
+    print(line, file=sys.stderr, flush=True)
+    _close_view()
+    return code
+
+
+def _stop_view() -> None:
+    """Stop the live view, so what is printed next lands below it."""
+    if _terminal is not None:
+        _terminal.stop()
+
+
+def _close_view() -> None:
+    """Stop the live view and say where the full log went (the last line of a run on a terminal)."""
+    global _terminal
+    if _terminal is not None:
+        _terminal.close()
+        _terminal = None
+
+
+def start_temporary_server() -> None:
+    """Set up the terminal (flows.terminal), then start Prefect's temporary API server (ephemeral mode) now, so
+    that it dies with this process. Each command's `run` calls this once its fail-fast checks passed.
+
+    Without a configured server Prefect starts one in a child process on first use and stops it at exit; a
+    process killed with SIGKILL never reaches its exit handlers, and the server lived on, one orphan per killed
+    command. Started here instead, the same server (Prefect reuses its one instance) is forked with the kernel's
+    parent-death signal set (Linux prctl PR_SET_PDEATHSIG): when this process dies, however it dies, the server is
+    sent SIGTERM. Nothing changes where PREFECT_API_URL names a real server, or off Linux.
+    """
+    global _terminal
+    from prefect.settings import PREFECT_API_URL
+
+    from flows import terminal
+
+    if _terminal is None:
+        _terminal = terminal.attach(CURRENT.name, debug=CURRENT.debug, verbose=CURRENT.verbose,
+                                    log_dir=CURRENT.log_dir)
+    if PREFECT_API_URL.value() or not sys.platform.startswith("linux"):
+        return
+    import ctypes
+    import signal
+    import subprocess
+    import types
+
+    import prefect.server.api.server as server_module
+
+    server = server_module.SubprocessASGIServer()
+    if server.running:
+        return
+    libc = ctypes.CDLL(None, use_errno=True)
+    pr_set_pdeathsig = 1
+
+    def die_with_parent() -> None:  # in the child, between fork and exec
+        libc.prctl(pr_set_pdeathsig, signal.SIGTERM)
+
+    class TiedPopen(subprocess.Popen):
+        def __init__(self, *args, **kwargs):
+            kwargs.setdefault("preexec_fn", die_with_parent)
+            super().__init__(*args, **kwargs)
+
+    # Only the server module sees the tied Popen, and only while it starts its process.
+    tied = types.SimpleNamespace(**{name: getattr(subprocess, name) for name in dir(subprocess)
+                                    if not name.startswith("__")})
+    tied.Popen = TiedPopen
+    server_module.subprocess = tied
+    with _terminal.stage("start Prefect's temporary server"):
+        try:
+            server.start()
+        finally:
+            server_module.subprocess = subprocess
