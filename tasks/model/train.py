@@ -19,7 +19,6 @@ import io
 import math
 import os
 import shutil
-import sys
 import time
 from dataclasses import asdict, dataclass
 from pathlib import Path
@@ -223,8 +222,11 @@ def train_model(s: TrainSettings, data_dir: Path, run_dir: Path, run_id: str = "
     callbacks = make_callbacks(run_dir, s, restored)
     started = time.perf_counter()
     if epochs_done < s.epochs and not (restored and restored.stopped_early(s.early_stopping_patience)):
-        # Keras' own bar (steps of the epoch, its time left) only on a terminal; logs get one line an epoch.
-        verbose = 1 if sys.stdout.isatty() else 0
+        # Keras' own bar (steps of the epoch, its time left) only on a terminal without the live view's epoch bar
+        # (tasks.model.progress); logs get one line an epoch.
+        from tasks.model.progress import keras_verbose
+
+        verbose = keras_verbose()
         model.fit(initial_epoch=epochs_done, epochs=s.epochs, callbacks=callbacks, verbose=verbose, **fit_args)
     training_seconds = time.perf_counter() - started
     epoch_seconds = callbacks[-2].seconds
