@@ -82,7 +82,7 @@ def ingest_imdb_functions(mirror: str, data_dir: Path) -> dict[str, float]:
 def ingest_jena_functions(mirror: str, data_dir: Path) -> dict[str, float]:
     """The Jena flow's steps (classic zip) as plain functions; returns seconds per step."""
     from tasks.core.atomic import publish_dataset
-    from tasks.ingest.download import unpack_sources
+    from tasks.ingest.unpack import unpack_sources
     from tasks.core.config import IngestSettings
     from tasks.core.sources import jena_sources
     from tasks.ingest.download import fetch

@@ -36,7 +36,8 @@ def plain_train_all(mirror: str, data_dir: Path, artifacts_dir: Path) -> None:
     from tasks.core.config import IngestSettings
     from tasks.core.profiles import resolve_settings
     from tasks.core.sources import IMDB_NPZ, IMDB_WORD_INDEX, jena_sources
-    from tasks.ingest.download import fetch, unpack_sources
+    from tasks.ingest.download import fetch
+    from tasks.ingest.unpack import unpack_sources
     from tasks.judge.evaluate import evaluate_model
     from tasks.ingest.normalize import normalize_imdb, normalize_jena_files
     from tasks.publish.plots import plot_evaluation

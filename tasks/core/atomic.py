@@ -165,6 +165,19 @@ def discard_version(version: Path, link: Path) -> None:
         shutil.rmtree(version, ignore_errors=True)
 
 
+def published_link(processed_dir: Path, name: str) -> Path:
+    """Where readers find the dataset `name`: `<processed_dir>/<name>`, the link `publish_dataset` points at its
+    current version (read through it, a reader sees whichever version is published when it opens a file)."""
+    return Path(processed_dir) / name
+
+
+def published_version(processed_dir: Path, name: str) -> Path | None:
+    """The version folder the dataset `name` is published as now (its link resolved, so it stays the same folder
+    while the link moves on), or None before the first publication (no link, or a real folder not made here)."""
+    link = published_link(processed_dir, name)
+    return link.resolve() if link.is_symlink() and link.resolve().is_dir() else None
+
+
 def _refuse_real_folder(link: Path) -> None:
     if link.exists() and not link.is_symlink():
         raise FileExistsError(f"{link} is a real folder, not a published dataset link: move it away first")
@@ -173,4 +186,4 @@ def _refuse_real_folder(link: Path) -> None:
 @task(task_run_name="publish {name}")
 def publish_dataset(version: Path, processed_dir: Path, name: str) -> Path:
     """Swap the validated version in: `processed/<name>` now points at it (a no-op if it already does)."""
-    return point_link(version, Path(processed_dir) / name)
+    return point_link(version, published_link(processed_dir, name))

@@ -21,16 +21,22 @@ from prefect.cache_policies import CachePolicy
 ROOT = Path(__file__).resolve().parents[2]
 CHUNK_BYTES = 1 << 20  # read 1 MiB at a time
 
-_DATA = ("ingest.normalize", "ingest.validate", "core.sources")  # reading, repairing and checking the sources; sources: dataset shapes
+# A dataset version, with the raw and normalized validation results it holds: the code that reads, repairs, writes
+# and checks its sources, and core.sources (the dataset shapes). Not the download (the sources' sha256 are an input)
+# nor drift (reported beside a version, never part of it).
+_VERSION = ("ingest.normalize", "ingest.provenance", "ingest.validate", "ingest.suite_runner", "core.sources")
+_IMDB = (*_VERSION, "ingest.imdb_reviews", "ingest.imdb_suite")
+_JENA = (*_VERSION, "ingest.jena_weather", "ingest.jena_suite")
+_DATA = (*_IMDB, "ingest.jena_weather", "ingest.jena_suite")  # the keys wrapping either dataset's
 CODE: dict[str, tuple[str, ...]] = {  # kind of cached result -> the tasks modules (dotted, below tasks/) whose code can change it
-    "imdb-version": _DATA,
-    "jena-version": _DATA,
+    "imdb-version": _IMDB,
+    "jena-version": _JENA,
     "normalize": _DATA,
-    "imdb-raw": _DATA,
-    "jena-raw": _DATA,
+    "imdb-raw": _IMDB,
+    "jena-raw": _JENA,
     "validate": _DATA,
-    "imdb-normalized": _DATA,
-    "jena-normalized": _DATA,
+    "imdb-normalized": _IMDB,
+    "jena-normalized": _JENA,
     # a trained model: its data reading (IMDB encoding; Jena splits, normalization and windows), architecture and
     # fitting; not evaluation, plots or reports (nor model.progress: how training is shown)
     "train": ("model.train", "model.dataset", "model.encoding", "model.splits", "model.normalizer", "model.windows",

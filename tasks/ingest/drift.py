@@ -1,23 +1,16 @@
-"""Drift between the data the champion trained on and the data just published: reported, never fatal.
+"""Drift between the data the champion trained on and the data just published: computed, written, never fatal.
 
-A *data profile* is what drift compares, small and JSON-able, so a run folder can keep the profile of its training
-rows (`data_profile.json`, written by tasks.model.train) after the dataset version they came from has been pruned:
-
-- Jena: per feature a histogram partition of the reference rows in Great Expectations' continuous
-  `partition_object` form (`bins`, `weights`, `tail_weights`), quantiles, mean and std; the rows and the months.
-- IMDB: review length quantiles, label balance (share of positive reviews), the share of words outside the
-  `num_words` vocabulary; the reviews.
-
-`drift_report` checks new rows against a reference profile with Great Expectations (Jena: one
-ExpectColumnKLDivergenceToBeLessThan per feature; IMDB: quantile and mean expectations) and says which features
-moved. The reference is the most recently promoted champion of the dataset's models (its run's data_profile.json);
-without one, the version published before this ingestion; without either, nothing ("none", no flags).
+`drift_report` checks new rows against a reference profile (tasks.ingest.data_profiles) with Great Expectations
+(Jena: one ExpectColumnKLDivergenceToBeLessThan per feature; IMDB: quantile and mean expectations) and says which
+features moved. The reference is the most recently promoted champion of the dataset's models (its run's
+data_profile.json); without one, the version published before this ingestion; without either, nothing ("none", no
+flags). The report is kept as data/validation/<dataset>.drift.json (tasks.core.records.drift) and shown as the
+`drift-<dataset>` artifact (tasks.ingest.drift_markdown).
 """
 
 from __future__ import annotations
 
 import datetime as dt
-import json
 import logging
 import uuid
 from pathlib import Path
@@ -27,165 +20,37 @@ import numpy as np
 import pandas as pd
 from prefect import task
 
-from tasks.core import atomic, runs
-from tasks.core.config import MODEL_FAMILY
-from tasks.core.sources import IMDB_MAX_FEATURES, INDEX_FROM, JENA_FEATURES, JENA_TARGET
-from tasks.core.errors import SeqconvError
+from tasks.core import runs
+from tasks.core.atomic import published_version
+from tasks.core.config import FAMILIES, MODEL_FAMILY
+from tasks.core.cache import files_sha256
+from tasks.core.errors import DataFormatError, SeqconvError
 from tasks.core.log import log
+from tasks.core.records.drift import DriftReport, drift_path
+from tasks.core.records.registry import read_champion
+from tasks.core.sources import JENA_FEATURES
+from tasks.ingest.data_profiles import (
+    QUANTILES,
+    binned_shares,
+    describe_values,
+    imdb_review_figures,
+    months_of,
+    profile_version,
+    read_jena_rows,
+)
+from tasks.ingest.drift_markdown import describe_reference, drift_markdown, publish_drift
+from tasks.ingest.imdb_reviews import read_imdb_flat
+from tasks.ingest.suite_runner import gx_context
 
-PROFILE_BINS = 20  # equal-width bins over the reference range: ~5% of the range each, enough to see a shape move
-# Mass spread evenly over every bin and both tails of the reference partition. Without it a single new value in a
-# bin the reference left empty (or beyond its range) makes the KL divergence infinite, which says "moved" without
-# saying how much; 1% caps what one empty bin can contribute at log(22 / 0.01) ~ 7.7 nats per unit of new mass.
-PARTITION_FLOOR = 0.01
 # KL divergence (nats) of the new data's histogram from the reference's above which a feature is flagged. 0.1 is the
 # KL of two normal curves of equal width whose means are 0.45 std apart (KL = d^2 / 2): a shift of about half a
 # standard deviation, e.g. 4 °C of temperature, well above the sampling noise of a 20-bin histogram of thousands of
 # rows ((bins - 1) / 2n ~ 0.001 for 10,000 rows), well below a change of season (Jan-May vs Jun-Oct: KL > 1).
 KL_THRESHOLD = 0.1
-QUANTILES = (0.05, 0.25, 0.5, 0.75, 0.95)
 # IMDB: what counts as moved
 LENGTH_TOLERANCE = 0.10  # each review length quantile may move by 10% of the reference's
 LABEL_TOLERANCE = 0.02  # the positive share may move by 2 percentage points
 OOV_TOLERANCE = 0.01  # the mean share of a review's words outside the vocabulary may move by 1 percentage point
-MAX_PLOTTED = 4  # features drawn in the drift plot, the most moved first
-DRIFT_KEY_PREFIX = "drift"  # Prefect artifact "drift-<dataset>"
-
-
-# ---------------------------------------------------------------------------------------------------------------
-# Profiles
-# ---------------------------------------------------------------------------------------------------------------
-def months_of(seconds: np.ndarray) -> list[str]:
-    """The calendar months ("2024-01", ...) that timestamps (int seconds since 1970) fall in, sorted."""
-    seconds = np.asarray(seconds, dtype=np.int64)
-    if not seconds.size:
-        return []
-    months = np.unique(seconds.astype("datetime64[s]").astype("datetime64[M]"))
-    return [str(m) for m in months]
-
-
-def partition(values: np.ndarray, bins: int = PROFILE_BINS, floor: float = PARTITION_FLOOR) -> dict[str, list]:
-    """A continuous partition object of `values` for ExpectColumnKLDivergenceToBeLessThan: `bins` equal-width
-    bins over their range, each weight the share of values in the bin, with `floor` of the mass spread evenly over
-    the bins and the two tails (`tail_weights`: below the first edge, above the last), so weights and tail weights
-    sum to 1 and no region of the line has zero expected mass."""
-    values = np.asarray(values, dtype=np.float64)
-    low, high = float(values.min()), float(values.max())
-    if not high > low:  # a constant column: one narrow bin around it
-        low, high = low - 0.5, high + 0.5
-    edges = np.linspace(low, high, bins + 1)
-    counts, _ = np.histogram(values, bins=edges)
-    share = counts / max(len(values), 1)
-    spread = floor / (bins + 2)
-    weights = (1 - floor) * share + spread
-    return {"bins": edges.tolist(), "weights": weights.tolist(), "tail_weights": [spread, spread]}
-
-
-def binned_shares(values: np.ndarray, edges: list[float]) -> dict[str, Any]:
-    """Shares of `values` in each bin of `edges`, and below and above them (what the drift plot draws)."""
-    values = np.asarray(values, dtype=np.float64)
-    n = max(len(values), 1)
-    counts, _ = np.histogram(values, bins=np.asarray(edges))
-    return {"weights": (counts / n).tolist(),
-            "tail_weights": [float((values < edges[0]).sum() / n), float((values > edges[-1]).sum() / n)]}
-
-
-def describe_values(values: np.ndarray) -> dict[str, Any]:
-    """Quantiles (keys "5", "25", ...), mean and std of a column."""
-    values = np.asarray(values, dtype=np.float64)
-    return {"quantiles": {f"{round(q * 100)}": float(v) for q, v in zip(QUANTILES, np.quantile(values, QUANTILES))},
-            "mean": float(values.mean()), "std": float(values.std())}
-
-
-def jena_profile(seconds: np.ndarray, features: np.ndarray) -> dict[str, Any]:
-    """The profile of Jena rows: per feature its partition, quantiles, mean and std; the rows and months.
-
-    Args:
-        seconds: (rows,) int seconds since 1970.
-        features: (rows, 14) raw (not normalized) readings in JENA_FEATURES order.
-    """
-    features = np.asarray(features, dtype=np.float64)  # (rows, features)
-    if not len(features):
-        raise SeqconvError("no Jena rows to profile")
-    return {
-        "dataset": "jena",
-        "rows": int(len(features)),
-        "months": months_of(seconds),
-        "features": {name: {"partition": partition(features[:, i]), **describe_values(features[:, i])}
-                     for i, name in enumerate(JENA_FEATURES)},
-    }
-
-
-def imdb_review_figures(flat: np.ndarray, lengths: np.ndarray, labels: np.ndarray,
-                        num_words: int = IMDB_MAX_FEATURES) -> pd.DataFrame:
-    """One row per review: its length in words, its label, and the share of its words outside the vocabulary.
-
-    A raw rank r (1 = most frequent word) becomes id r + INDEX_FROM in the model's encoding (tasks.model.architectures
-    .offset_reviews), and ids from num_words up become the OOV id: so ranks >= num_words - INDEX_FROM are out.
-    """
-    flat = np.asarray(flat, dtype=np.int64)
-    lengths = np.asarray(lengths, dtype=np.int64)
-    outside = (flat + INDEX_FROM >= num_words).astype(np.int64)
-    starts = np.cumsum(lengths) - lengths
-    oov = np.zeros(len(lengths), dtype=np.int64)
-    nonempty = lengths > 0
-    if nonempty.any():
-        oov[nonempty] = np.add.reduceat(outside, starts[nonempty])
-    return pd.DataFrame({"n_words": lengths.astype(np.float64), "label": np.asarray(labels, dtype=np.float64),
-                         "oov_share": oov / np.maximum(lengths, 1)})
-
-
-def imdb_profile(flat: np.ndarray, lengths: np.ndarray, labels: np.ndarray,
-                 num_words: int = IMDB_MAX_FEATURES) -> dict[str, Any]:
-    """The profile of IMDB reviews (raw ranks, as published): length quantiles, positive share, OOV share."""
-    table = imdb_review_figures(flat, lengths, labels, num_words)
-    if not len(table):
-        raise SeqconvError("no IMDB reviews to profile")
-    total = max(int(table["n_words"].sum()), 1)
-    return {
-        "dataset": "imdb",
-        "rows": int(len(table)),
-        "num_words": int(num_words),
-        "length": describe_values(table["n_words"].to_numpy()),
-        "positive_share": float(table["label"].mean()),
-        "oov_share": float(table["oov_share"].mean()),  # mean over reviews: what the GX check compares
-        "oov_token_share": float((table["oov_share"] * table["n_words"]).sum() / total),  # over all words
-        "length_histogram": partition(table["n_words"].to_numpy()),
-    }
-
-
-def imdb_training_profile(encoded: list[np.ndarray], labels: np.ndarray, num_words: int) -> dict[str, Any]:
-    """The profile of the reviews a model trained on, from tasks.model.dataset's unpadded ids (START_CHAR, then rank +
-    INDEX_FROM, or OOV_CHAR for a word outside the vocabulary): the same figures as `imdb_profile` of raw ranks."""
-    from tasks.core.sources import OOV_CHAR
-
-    lengths = np.array([len(r) - 1 for r in encoded], dtype=np.int64)  # without the START_CHAR
-    ids = np.concatenate([np.asarray(r[1:], dtype=np.int64) for r in encoded]) if len(encoded) else np.zeros(0)
-    ranks = np.where(ids == OOV_CHAR, num_words, ids - INDEX_FROM)  # any rank outside the vocabulary will do
-    return imdb_profile(ranks, lengths, labels, num_words)
-
-
-def jena_training_profile(version: Path, train_ranges: list[tuple[int, int]]) -> dict[str, Any]:
-    """The profile of the raw rows of a Jena version's training split (inclusive row ranges, tasks.model.windows)."""
-    seconds, features = read_jena_rows(version)
-    rows = np.concatenate([np.arange(first, last + 1) for first, last in train_ranges])
-    return jena_profile(seconds[rows], features[rows])
-
-
-def read_jena_rows(version: Path) -> tuple[np.ndarray, np.ndarray]:
-    """Timestamps and raw features of a published Jena version."""
-    from tasks.ingest.normalize import read_jena
-
-    return read_jena(Path(version) / "jena.parquet")
-
-
-def profile_version(version: Path, dataset: str) -> dict[str, Any]:
-    """The profile of a published version's rows: Jena all of them, IMDB its train split."""
-    if dataset == "jena":
-        return jena_profile(*read_jena_rows(version))
-    from tasks.ingest.normalize import read_imdb_flat
-
-    return imdb_profile(*read_imdb_flat(Path(version), "train"))
 
 
 def new_frame(version: Path, dataset: str) -> pd.DataFrame:
@@ -196,8 +61,6 @@ def new_frame(version: Path, dataset: str) -> pd.DataFrame:
         frame = pd.DataFrame(features.astype(np.float64), columns=list(JENA_FEATURES))
         frame["timestamp"] = seconds
         return frame
-    from tasks.ingest.normalize import read_imdb_flat
-
     return imdb_review_figures(*read_imdb_flat(Path(version), "train"))
 
 
@@ -208,9 +71,7 @@ def _validate(frame: pd.DataFrame, expectations: list, name: str) -> list:
     """Run expectations on a frame with the ephemeral GX context tasks.ingest.validate uses; the results in order."""
     import great_expectations as gx
 
-    from tasks.ingest.validate import gx_context  # one ephemeral context per process, shared with the validation suites
-
-    context = gx_context()
+    context = gx_context()  # one ephemeral context per process, shared with the validation suites
     suite = context.suites.add(gx.ExpectationSuite(name=f"drift.{name}.{uuid.uuid4().hex[:8]}",
                                                    expectations=expectations))
     asset = context.data_sources.add_pandas(f"drift-{uuid.uuid4().hex[:8]}").add_dataframe_asset(name)
@@ -342,8 +203,6 @@ def drift_report(reference_profile: dict | None, new: pd.DataFrame, dataset: str
 def champion_reference(registry_dir: Path, dataset: str) -> tuple[dict, dict] | None:
     """(reference info, profile) of the most recently promoted champion among the dataset's models whose run
     folder holds a data_profile.json; None when there is none (no champion yet, or only older runs)."""
-    from tasks.core.records.registry import read_champion
-
     entries = []
     for model in sorted(m for m, family in MODEL_FAMILY.items() if family == dataset):
         try:
@@ -365,9 +224,7 @@ def champion_reference(registry_dir: Path, dataset: str) -> tuple[dict, dict] | 
 
 
 def version_sha256(version: Path, dataset: str) -> str:
-    from tasks.core.cache import files_sha256
-    from tasks.core.config import FAMILIES
-
+    """sha256 of a dataset version's Parquet files (what a run's metrics record as its data_sha256)."""
     return files_sha256([Path(version) / name for name in FAMILIES[dataset].files])
 
 
@@ -398,112 +255,19 @@ def report_for_version(version: Path, dataset: str, registry_dir: Path, previous
                 "error": f"{type(error).__name__}: {error}"}
 
 
-def drift_path(validation_dir: Path, dataset: str) -> Path:
-    """data/validation/<dataset>.drift.json."""
-    return Path(validation_dir) / f"{dataset}.drift.json"
+def read_drift_report(validation_dir: Path, dataset: str) -> DriftReport | None:
+    """A dataset's drift report, or None where there is none or it is unreadable (logged: drift is never fatal)."""
+    try:
+        return DriftReport.read(drift_path(validation_dir, dataset))
+    except DataFormatError as error:
+        log(f"{error}; read as no drift report", logging.WARNING)
+        return None
 
 
 def read_drift(validation_dir: Path, dataset: str) -> dict | None:
-    """A dataset's drift report, or None where there is none (or it is unreadable: drift is never fatal)."""
-    try:
-        return json.loads(drift_path(validation_dir, dataset).read_text(encoding="utf-8"))
-    except (FileNotFoundError, json.JSONDecodeError, UnicodeDecodeError):
-        return None
-
-
-def describe_reference(report: dict) -> str:
-    """"champion jena_conv_gru 20261128-..." / "previous version jena-ab12" / "none"."""
-    ref = report.get("reference") or {}
-    if ref.get("kind") == "champion":
-        return f"champion {ref.get('model')} run {ref.get('run')}"
-    if ref.get("kind") == "previous_version":
-        return f"previous version {ref.get('version')}"
-    return str(ref.get("kind", "none"))
-
-
-def drift_markdown(report: dict, image: str | None = None) -> str:
-    """The drift report as markdown: reference and new months, one row per feature (KL or change, flagged)."""
-    from tasks.core.tables import describe_months, markdown_table
-
-    ref, new = report.get("reference") or {}, report.get("new") or {}
-    lines = [f"# Data drift of {report['dataset']}", "",
-             f"Reference: {describe_reference(report)}"
-             + (f", {describe_months(ref['months'])}" if ref.get("months") else "")
-             + (f", {ref['rows']:,} rows" if ref.get("rows") else "") + ". "
-             f"New: version `{new.get('version')}`"
-             + (f", {describe_months(new['months'])}" if new.get("months") else "")
-             + (f", {new['rows']:,} rows" if new.get("rows") else "") + ".", ""]
-    if report.get("error"):
-        lines += [f"Not computed: {report['error']}", ""]
-    elif not report.get("features"):
-        lines += ["Nothing to compare with (first ingestion): no flags.", ""]
-    else:
-        flagged = report.get("flagged") or []
-        lines += [f"Flagged: {', '.join(flagged) if flagged else 'none'}.", ""]
-        target = next((f for f in report["features"] if f["name"] == JENA_TARGET), None)
-        if report["dataset"] == "jena" and target is not None:  # what the models forecast, whatever moved most
-            kl = "inf" if target["kl"] is None else f"{target['kl']:.3g}"
-            lines += [f"Forecast target {JENA_TARGET}: KL divergence {kl} ({'flagged' if target['flagged'] else 'not flagged'}), "
-                      f"mean {target['reference']['mean']:.2f} -> {target['new']['mean']:.2f}.", ""]
-        if report["dataset"] == "jena":
-            lines += markdown_table(["feature", "KL divergence", "flagged", "reference mean", "new mean"],
-                            [[f["name"], "inf" if f["kl"] is None else f["kl"], f["flagged"],
-                              f["reference"]["mean"], f["new"]["mean"]] for f in report["features"]])
-            lines += ["", f"Flagged: KL divergence above {report['thresholds']['kl']:g} (Great Expectations, "
-                          "ExpectColumnKLDivergenceToBeLessThan against a partition of the reference rows)."]
-        else:
-            lines += markdown_table(["figure", "change", "tolerance", "flagged", "reference", "new"],
-                            [[f["name"], f["change"], f["tolerance"], f["flagged"],
-                              f["reference"].get("quantiles", f["reference"].get("mean")),
-                              f["new"].get("quantiles", f["new"].get("mean"))] for f in report["features"]])
-    if image:
-        lines += ["", f"![drift of {report['dataset']}]({image})"]
-    return "\n".join(lines) + "\n"
-
-
-def publish_drift(dataset: str, markdown: str):
-    """The drift report as the `drift-<dataset>` markdown artifact; its id, or None outside a Prefect run."""
-    from tasks.core.artifacts import artifact_key, in_prefect_run
-
-    if not in_prefect_run():
-        return None
-    from prefect.artifacts import create_markdown_artifact
-
-    return create_markdown_artifact(markdown=markdown, key=artifact_key(DRIFT_KEY_PREFIX, dataset), _sync=True,
-                                    description=f"How the new {dataset} data differs from the champion's.")
-
-
-def published_version(processed_dir: Path, dataset: str) -> Path | None:
-    """The version `processed/<dataset>` points at now, or None before the first publication."""
-    link = Path(processed_dir) / dataset
-    return link.resolve() if link.is_symlink() and link.resolve().is_dir() else None
-
-
-def retraining_plan(retrain: str, models: list[str], data_dir: Path, registry_dir: Path) -> dict[str, str | None]:
-    """Which models train-all trains: model -> None (train it) or why not (a sentence for the report).
-
-    Only `retrain="on_drift"` skips any: a model is trained when it has no champion yet, or when its dataset's
-    drift report is of the version published now and flags a feature; otherwise it is not retrained."""
-    from tasks.core.config import family
-    from tasks.core.records.registry import read_champion
-
-    plan: dict[str, str | None] = {}
-    for model in models:
-        if retrain != "on_drift" or read_champion(Path(registry_dir), model) is None:
-            plan[model] = None
-            continue
-        dataset = family(model)
-        report = read_drift(Path(data_dir) / "validation", dataset)
-        published = published_version(Path(data_dir) / "processed", dataset)
-        current = bool(report and published and (report.get("new") or {}).get("version") == published.name)
-        if current and report.get("flagged"):
-            plan[model] = None
-        elif current:
-            plan[model] = f"not retrained: no drift flagged (reference {describe_reference(report)})"
-        else:
-            plan[model] = (f"not retrained: no drift flagged (no new {dataset} data since the last drift report; "
-                           f"published version {published.name if published else 'none'})")
-    return plan
+    """`read_drift_report` as the JSON data written (what tasks.publish draws and describes), or None."""
+    report = read_drift_report(validation_dir, dataset)
+    return None if report is None else report.to_dict()
 
 
 # ---------------------------------------------------------------------------------------------------------------
@@ -523,7 +287,7 @@ def report_drift(version: Path, processed_dir: Path, dataset: str, artifacts_dir
         log(f"{dataset}: the same version is published again; no drift report")
         return None
     report = report_for_version(Path(version), dataset, runs.registry_dir(artifacts_dir), previous)
-    path = atomic.write_json(drift_path(Path(validation_dir), dataset), report)
+    path = DriftReport.from_dict(report).write(drift_path(Path(validation_dir), dataset))
     try:
         publish_drift(dataset, drift_markdown(report))
     except Exception as error:  # noqa: BLE001 - an artifact is not worth failing ingestion for
@@ -533,13 +297,3 @@ def report_drift(version: Path, processed_dir: Path, dataset: str, artifacts_dir
     log(f"{dataset} drift against {describe_reference(report)}: flagged {report['flagged'] or 'nothing'}"
         + (f"; most moved {moved}" if moved else "") + f" -> {path}")
     return str(path)
-
-
-@task(task_run_name="plan retraining ({retrain})")
-def plan_retraining(retrain: str, models: list[str], data_dir: str, artifacts_dir: str) -> dict[str, str | None]:
-    """Which models to train (None) and why the others are not retrained (tasks.ingest.drift.retraining_plan)."""
-    plan = retraining_plan(retrain, models, Path(data_dir), runs.registry_dir(artifacts_dir))
-    for model, why in plan.items():
-        if why:
-            log(f"{model}: {why}")
-    return plan

@@ -14,7 +14,8 @@ import pytest
 
 from flows.ingest import ingest_imdb_flow, ingest_jena_flow
 from tasks.core.sources import JENA_FEATURES
-from tasks.ingest.normalize import read_imdb_flat, read_provenance
+from tasks.ingest.imdb_reviews import read_imdb_flat
+from tasks.ingest.provenance import read_provenance
 
 pytestmark = pytest.mark.data
 

@@ -8,7 +8,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from tasks.ingest.normalize import load_imdb_npz
+from tasks.ingest.imdb_reviews import load_imdb_npz
 
 pytestmark = pytest.mark.data
 

@@ -17,7 +17,7 @@ from prefect import flow, task
 from tasks.model import progress as training_progress
 from tasks.publish import plots, report
 from tasks.judge.registry import promote_model
-from tasks.ingest.validate import SuiteResult, results_to_json
+from tasks.ingest.suite_runner import SuiteResult, results_to_json
 
 pytestmark = pytest.mark.e2e
 

@@ -27,7 +27,7 @@ import pytest
 from flows.ingest import ingest_imdb_flow, ingest_jena_flow
 from tasks.core.atomic import VERSIONS
 from tasks.core.errors import DataFormatError, ValidationFailed
-from tasks.ingest.normalize import read_provenance
+from tasks.ingest import read_provenance
 from tests.support import fixtures
 from tests.support.http_mirror import HttpMirror
 

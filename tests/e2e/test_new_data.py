@@ -115,5 +115,5 @@ def test_new_station_data_is_reported_as_drift_and_the_champion_is_judged_on_it(
 
 
 def describe(run_id: str) -> str:
-    """How the drift artifact names a champion reference (tasks.ingest.drift.describe_reference)."""
+    """How the drift artifact names a champion reference (tasks.ingest.drift_markdown.describe_reference)."""
     return f"champion {MODEL} run {run_id}"

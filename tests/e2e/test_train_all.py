@@ -117,7 +117,7 @@ def test_unchanged_sources_reuse_ingestion_and_training_and_a_changed_one_is_ing
     states = _task_states(third.state_details.flow_run_id)
     assert states["normalize jena"] == ["Completed"] and states["train jena_conv"] == ["Completed"]
     assert states["normalize imdb"] == ["Cached"] and states["train imdb_conv"] == ["Cached"]
-    from tasks.ingest.normalize import read_provenance
+    from tasks.ingest import read_provenance
     assert read_provenance(data / "processed" / "jena" / "jena.parquet")["rows"] == 2 * fixtures.STATION_ROWS + 300  # a: one repeat dropped
     assert (artifacts / "registry" / "imdb_conv.json").read_bytes() == imdb_champion  # IMDB was not retrained
 

@@ -28,7 +28,7 @@ STATION_EXTRAS = (
     "Tlog (degC)", "CO2 (ppm)",
 )
 CLASSIC_NAME = "jena_climate_2009_2016.csv"
-# Rows of the Jena fixtures: each dataset must hold tasks.ingest.validate.JENA_MIN_ROWS (6,666) rows to be published.
+# Rows of the Jena fixtures: each dataset must hold tasks.ingest.jena_suite.JENA_MIN_ROWS (6,666) rows to be published.
 CLASSIC_ROWS = 7_000  # the classic zip's rows (one timestamp repeated: 6,999 once normalized)
 STATION_ROWS = 3_400  # each station file's distinct timestamps (2024a writes one of them twice): 6,800 in all
 STATION_B_START = "2024-02-18 11:40:00"  # the first timestamp of write_station_pair's 2024b file

@@ -9,7 +9,9 @@ import numpy as np
 import pandas as pd
 
 from tasks.core.sources import JENA_FEATURES
-from tasks.ingest.normalize import imdb_table, jena_arrow, write_parquet
+from tasks.ingest.imdb_reviews import imdb_table
+from tasks.ingest.jena_weather import jena_arrow
+from tasks.ingest.provenance import write_parquet
 from tests.support.fixtures import synthetic_weather
 
 

@@ -144,3 +144,17 @@ def test_publishing_removes_staging_left_by_a_killed_run(tmp_path: Path) -> None
     atomic.point_link(link.resolve(), link)  # the same version again, as a cached run publishes it
 
     assert not crashed.exists() and (link / "data.txt").read_text() == "v1"
+
+
+def test_published_version_is_the_folder_the_link_points_at_and_none_before(tmp_path: Path) -> None:
+    processed = tmp_path / "processed"
+    assert atomic.published_link(processed, "jena") == processed / "jena"
+    assert atomic.published_version(processed, "jena") is None  # nothing published yet
+
+    publish(processed / "jena", "v1")
+    version = atomic.published_version(processed, "jena")
+    assert version is not None and version.parent.name == atomic.VERSIONS and version.name.startswith("jena-")
+    assert (version / "data.txt").read_text() == "v1"
+
+    (processed / "imdb").mkdir()  # a real folder put there by hand: not a published version
+    assert atomic.published_version(processed, "imdb") is None

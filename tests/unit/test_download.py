@@ -17,18 +17,10 @@ from prefect import flow
 from prefect.testing.utilities import prefect_test_harness
 
 from tasks.core.sources import CHECKSUMS_FILE, Source
-from tasks.ingest.download import (
-    VERIFIED_CANONICAL_SHA256,
-    VERIFIED_MIRROR,
-    VERIFIED_RECORDED,
-    INCOMING,
-    download_source,
-    extract_zip,
-    fetch,
-    keep_download,
-    read_mirror_checksums,
-    resolve_url,
-)
+from tasks.ingest.checksums import VERIFIED_CANONICAL_SHA256, VERIFIED_MIRROR, VERIFIED_RECORDED, read_mirror_checksums
+from tasks.ingest.download import INCOMING, download_source, fetch, keep_download
+from tasks.ingest.transfer import resolve_url
+from tasks.ingest.unpack import extract_zip
 from tasks.core.errors import ChecksumError, DataFormatError, DownloadError
 from tests.support.http_mirror import HttpMirror
 
@@ -438,7 +430,7 @@ def test_task_does_not_retry_a_404(prefect_backend, mirror: HttpMirror, raw_dir:
 def test_task_does_not_retry_when_the_canonical_host_does_not_resolve(
     prefect_backend, raw_dir: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from tasks.ingest import download
+    from tasks.ingest import transfer as download  # where _open_url lives
 
     attempts = []
     real_open = download._open_url

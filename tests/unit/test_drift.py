@@ -10,12 +10,13 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from tasks.ingest import drift
+from tasks.ingest import data_profiles, drift
 
 from tasks.core import runs
 from tasks.core.atomic import point_link
 from tasks.core.sources import JENA_FEATURES
-from tasks.ingest.normalize import imdb_table, write_parquet
+from tasks.ingest.imdb_reviews import imdb_table
+from tasks.ingest.provenance import write_parquet
 from tasks.judge.registry import make_entry, registry_path
 from tests.support.fixtures import synthetic_weather
 
@@ -39,14 +40,14 @@ def jena_frame(seconds: np.ndarray, features: np.ndarray) -> pd.DataFrame:
 
 @pytest.fixture(scope="module")
 def winter_profile() -> dict:
-    return drift.jena_profile(*weather(WINTER_ROWS))
+    return data_profiles.jena_profile(*weather(WINTER_ROWS))
 
 
 def test_a_partition_is_one_gx_accepts_and_covers_the_tails(winter_profile):
     from great_expectations.execution_engine.util import is_valid_partition_object
 
     p = winter_profile["features"]["T (degC)"]["partition"]
-    assert is_valid_partition_object(p) and len(p["bins"]) == drift.PROFILE_BINS + 1
+    assert is_valid_partition_object(p) and len(p["bins"]) == data_profiles.PROFILE_BINS + 1
     assert min(p["weights"]) > 0 and min(p["tail_weights"]) > 0  # no region with zero expected mass
     assert json.loads(json.dumps(winter_profile)) == winter_profile  # JSON-able as it is
 
@@ -64,7 +65,7 @@ def test_a_shifted_season_is_flagged_and_ranked_first_and_the_wind_is_not(winter
     assert by_name["T (degC)"]["new"]["mean"] > by_name["T (degC)"]["reference"]["mean"] + 10
     kls = [f["kl"] for f in report["features"]]
     assert kls == sorted(kls, reverse=True)
-    assert len(by_name["T (degC)"]["new"]["weights"]) == drift.PROFILE_BINS  # the plot needs no data
+    assert len(by_name["T (degC)"]["new"]["weights"]) == data_profiles.PROFILE_BINS  # the plot needs no data
     assert report["reference"]["months"] == ["2024-01"] and report["new"]["months"] == ["2024-06", "2024-07"]
     assert report["reference"]["rows"] == report["new"]["rows"] == WINTER_ROWS
 
@@ -77,7 +78,7 @@ def test_the_same_season_again_flags_nothing(winter_profile):
 
 def test_months_of_timestamps():
     seconds = np.array(["2024-01-31T23:50", "2024-02-01T00:00", "2024-05-05T12:00"], dtype="datetime64[s]")
-    assert drift.months_of(seconds.astype(np.int64)) == ["2024-01", "2024-02", "2024-05"]
+    assert data_profiles.months_of(seconds.astype(np.int64)) == ["2024-01", "2024-02", "2024-05"]
 
 
 def publish_reviews(data_dir: Path, reviews: list[list[int]], labels: list[int]) -> Path:
@@ -96,7 +97,7 @@ def test_imdb_lengths_labels_and_words_outside_the_vocabulary(tmp_path):
     # Ranks from 9,997 up are outside the 10,000-word vocabulary (id = rank + 3 >= 10,000).
     old = publish_reviews(tmp_path / "old", [[1, 2, 3, 4]] * 30 + [[5, 6, 9996, 9997, 12000, 7, 8, 9]] * 10,
                           [1, 0] * 20)
-    profile = drift.profile_version(old, "imdb")
+    profile = data_profiles.profile_version(old, "imdb")
     assert profile["rows"] == 40 and profile["positive_share"] == 0.5
     assert profile["length"]["quantiles"]["50"] == 4 and profile["length"]["quantiles"]["95"] == 8
     assert profile["oov_token_share"] == pytest.approx(20 / (30 * 4 + 10 * 8))
@@ -120,15 +121,15 @@ def test_a_run_folders_imdb_profile_matches_the_raw_reviews():
 
     reviews = [np.array([1, 2, 9997, 40]), np.array([5, 12000])]
     encoded = offset_reviews(reviews, 10_000)
-    from_ids = drift.imdb_training_profile(encoded, np.array([1.0, 0.0]), 10_000)
+    from_ids = data_profiles.imdb_training_profile(encoded, np.array([1.0, 0.0]), 10_000)
     lengths = np.array([4, 2])
-    from_ranks = drift.imdb_profile(np.concatenate(reviews), lengths, np.array([1, 0]), 10_000)
+    from_ranks = data_profiles.imdb_profile(np.concatenate(reviews), lengths, np.array([1, 0]), 10_000)
     assert from_ids == from_ranks and from_ids["oov_token_share"] == pytest.approx(2 / 6)
 
 
 def publish_version(data_dir: Path, name: str, seconds: np.ndarray, features: np.ndarray) -> Path:
     """A Jena version under processed/.versions, not yet published (as normalize leaves it)."""
-    from tasks.ingest.normalize import jena_arrow
+    from tasks.ingest.jena_weather import jena_arrow
 
     table = pd.DataFrame({"timestamp": seconds.astype("datetime64[s]")})
     for i, column in enumerate(JENA_FEATURES):
@@ -161,7 +162,7 @@ def test_the_report_against_the_previous_version_then_the_champion(tmp_path):
     run_dir = artifacts / "runs" / "r1" / "jena_conv"
     run_dir.mkdir(parents=True)
     (run_dir / runs.MODEL).write_bytes(b"")
-    (run_dir / runs.DATA_PROFILE).write_text(json.dumps(drift.profile_version(summer, "jena")))
+    (run_dir / runs.DATA_PROFILE).write_text(json.dumps(data_profiles.profile_version(summer, "jena")))
     entry = make_entry("jena_conv", {"model": "jena_conv", "run_id": "r1", "validation": {"mae": 0.3}}, run_dir, None)
     registry_path(artifacts / "registry", "jena_conv").parent.mkdir(parents=True)
     registry_path(artifacts / "registry", "jena_conv").write_text(json.dumps(entry))

@@ -16,21 +16,16 @@ import pytest
 from tasks.core.sources import JENA_FEATURES, JENA_SENTINEL, JENA_TIMESTAMP
 from tasks.core.errors import ChecksumError, DataFormatError
 from tasks.core.cache import file_sha256
-from tasks.ingest.normalize import (
+from tasks.ingest.imdb_reviews import (
     flatten_reviews,
-    grid_gaps,
     imdb_table,
-    jena_arrow,
     load_imdb_npz,
     load_word_index,
-    normalize_jena,
     read_imdb_flat,
     read_imdb_split,
-    read_jena,
-    read_jena_csv,
-    read_provenance,
-    write_parquet,
 )
+from tasks.ingest.jena_weather import grid_gaps, jena_arrow, normalize_jena, read_jena, read_jena_csv
+from tasks.ingest.provenance import read_provenance, write_parquet
 from tests.support import fixtures
 
 pytestmark = pytest.mark.unit

@@ -18,7 +18,7 @@ from tasks.core.tables import describe_months
 from tasks.model.progress import ProgressReporter, epoch_description, progress_key
 from tasks.publish.curves import plot_training_curves
 from tasks.publish.plots import plot_confusion_matrix
-from tasks.ingest.validate import SuiteResult, results_to_json
+from tasks.ingest.suite_runner import SuiteResult, results_to_json
 
 pytestmark = pytest.mark.unit
 
@@ -162,7 +162,7 @@ def write_validation(folder: Path, dataset: str, stage: str, results: list[Suite
     return path
 
 
-LABELS_NOT_BINARY = {  # a hard finding as tasks.ingest.validate._describe writes it
+LABELS_NOT_BINARY = {  # a hard finding as tasks.ingest.suite_runner._describe writes it
     "expectation": "expect_column_values_to_be_in_set", "why": "labels are 0/1", "column": "label",
     "arguments": {"value_set": [0, 1]}, "unexpected_count": 3, "unexpected_percent": 0.012,
     "examples": [2, 2, 7], "observed": None,

@@ -11,7 +11,7 @@ import pytest
 
 from tasks.core import runs
 from tasks.core.profiles import resolve_settings
-from tasks.ingest.normalize import read_jena
+from tasks.ingest import read_jena
 from tasks.model.train import keep_history, time_left, train_model
 from tasks.model.splits import split_rows
 from tests.support.published import publish_jena

@@ -11,23 +11,18 @@ import pytest
 
 from tasks.core.sources import IMDB_REVIEWS_PER_SPLIT, JENA_FEATURES, JENA_SENTINEL
 from tasks.core.errors import ValidationFailed
-from tasks.ingest.normalize import jena_arrow, normalize_jena
-from tasks.ingest.validate import (
+from tasks.ingest.imdb_suite import imdb_review_table, imdb_suite
+from tasks.ingest.jena_suite import (
     JENA_MIN_ROWS,
     PARSED_TIMESTAMP,
-    SuiteResult,
-    format_failures,
-    imdb_review_table,
-    imdb_suite,
     jena_dropped_columns,
     jena_normalized_suite,
     jena_raw_suite,
     jena_raw_table,
-    raise_on_failure,
-    results_to_json,
-    run_suite,
-    validate_normalized_jena,
 )
+from tasks.ingest.jena_weather import jena_arrow, normalize_jena
+from tasks.ingest.suite_runner import SuiteResult, format_failures, raise_on_failure, results_to_json, run_suite
+from tasks.ingest.validate import validate_normalized_jena
 from tests.support import fixtures
 
 pytestmark = pytest.mark.unit

@@ -1,0 +1,32 @@
+"""Parquet with provenance: each published Parquet file carries, in its schema metadata (key `seqconv`), the
+sha256 of the source files it was made from, its row count, the repairs made and (Jena) the grid gaps.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import pyarrow as pa
+import pyarrow.parquet as pq
+
+from tasks.core.errors import DataFormatError
+
+METADATA_KEY = b"seqconv"  # Parquet schema metadata key holding our provenance JSON
+
+
+def write_parquet(table: pa.Table, path: Path, provenance: dict[str, Any]) -> Path:
+    """Write `table` with `provenance` as JSON in the schema metadata (into a staging folder, never in place)."""
+    metadata = dict(table.schema.metadata or {})
+    metadata[METADATA_KEY] = json.dumps(provenance, default=str).encode("utf-8")
+    pq.write_table(table.replace_schema_metadata(metadata), path, compression="zstd")
+    return Path(path)
+
+
+def read_provenance(path: Path) -> dict[str, Any]:
+    """The provenance JSON of a Parquet file written by `write_parquet`."""
+    metadata = pq.read_schema(path).metadata or {}
+    if METADATA_KEY not in metadata:
+        raise DataFormatError(f"{path}: no seqconv provenance in the Parquet metadata; ingest it again")
+    return json.loads(metadata[METADATA_KEY])

@@ -1,0 +1,125 @@
+"""Unpacking fetched sources: a zip extracted safely (no absolute paths, escapes or links; an older extraction
+replaced only once the new one is whole), and the one CSV each Jena source holds.
+"""
+
+from __future__ import annotations
+
+import os
+import posixpath
+import shutil
+import stat
+import tempfile
+import zipfile
+import zlib
+from pathlib import Path, PurePosixPath, PureWindowsPath
+
+from prefect import task
+from prefect.cache_policies import NO_CACHE
+
+from tasks.core.errors import DataFormatError
+from tasks.ingest.download import FetchedFile
+
+CHUNK_BYTES = 1024 * 1024  # copy 1 MiB at a time
+
+
+def extract_zip(zip_path: Path, target_dir: Path) -> list[Path]:
+    """Extract a zip safely into `target_dir`, replacing an older extraction only once this one has succeeded.
+
+    Args:
+        zip_path: the archive.
+        target_dir: the folder to hold its files; its previous contents are replaced as a whole.
+
+    Returns:
+        The extracted files, in archive order (directories and __MACOSX/ junk skipped).
+
+    Raises:
+        DataFormatError: the zip is truncated or corrupt, or an entry is absolute, a symlink, or escapes target_dir.
+    """
+    try:
+        with zipfile.ZipFile(zip_path) as archive:
+            members = _safe_members(zip_path, archive)
+            staging = Path(
+                tempfile.mkdtemp(prefix=f".{target_dir.name}.", suffix=".extracting", dir=_parent(target_dir))
+            )
+            try:
+                for info, relative in members:
+                    destination = staging / relative
+                    destination.parent.mkdir(parents=True, exist_ok=True)
+                    with archive.open(info) as source, destination.open("wb") as out:
+                        shutil.copyfileobj(source, out, CHUNK_BYTES)
+            except BaseException:
+                shutil.rmtree(staging, ignore_errors=True)
+                raise
+    except (zipfile.BadZipFile, EOFError, zlib.error, NotImplementedError) as error:
+        raise DataFormatError(
+            f"{zip_path}: the zip is truncated or corrupt ({error}); delete it and download it again"
+        ) from error
+
+    _swap_in(staging, target_dir)
+    return [target_dir / relative for _, relative in members]
+
+
+def _parent(target_dir: Path) -> Path:
+    parent = target_dir.parent
+    parent.mkdir(parents=True, exist_ok=True)
+    return parent
+
+
+def _safe_members(zip_path: Path, archive: zipfile.ZipFile) -> list[tuple[zipfile.ZipInfo, PurePosixPath]]:
+    """Every file entry with its normalized relative path; refuses absolute paths, escapes and symlinks."""
+    members = []
+    for info in archive.infolist():
+        name = info.filename.replace("\\", "/")  # a backslash is a separator to Windows tools that made the zip
+        if name.startswith("__MACOSX/") or info.is_dir():
+            continue
+        if stat.S_ISLNK(info.external_attr >> 16):
+            raise DataFormatError(f"{zip_path}: entry {info.filename!r} is a symbolic link; refusing to extract")
+        if name.startswith("/") or PureWindowsPath(info.filename).drive:
+            raise DataFormatError(f"{zip_path}: entry {info.filename!r} is an absolute path; refusing to extract")
+        normalized = posixpath.normpath(name)
+        if normalized == ".." or normalized.startswith("../"):
+            raise DataFormatError(
+                f"{zip_path}: entry {info.filename!r} would land outside the target folder; refusing to extract"
+            )
+        if normalized == ".":
+            continue
+        members.append((info, PurePosixPath(normalized)))
+    return members
+
+
+def _swap_in(staging: Path, target_dir: Path) -> None:
+    """Move a finished extraction to `target_dir`; the older one is moved aside first, then deleted.
+
+    POSIX cannot rename over a non-empty folder, so there is a moment with no `target_dir`; never a partial one.
+    """
+    if target_dir.exists():
+        retired = Path(tempfile.mkdtemp(prefix=f".{target_dir.name}.", suffix=".old", dir=target_dir.parent))
+        os.replace(target_dir, retired / target_dir.name)
+        os.replace(staging, target_dir)
+        shutil.rmtree(retired, ignore_errors=True)
+    else:
+        os.replace(staging, target_dir)
+
+
+def unpacked_csv(fetched: FetchedFile, raw_dir: Path) -> dict:
+    """{"name", "sha256", "csv"} of one fetched source: a zip's only CSV, extracted under raw_dir/extracted/, or
+    the file itself.
+
+    Raises:
+        DataFormatError: if a zip holds no CSV or more than one.
+    """
+    if fetched.path.suffix != ".zip":
+        return {"name": fetched.name, "sha256": fetched.sha256, "csv": fetched.path}
+    csvs = [p for p in extract_zip(fetched.path, Path(raw_dir) / "extracted" / fetched.path.stem) if p.suffix == ".csv"]
+    if len(csvs) != 1:
+        raise DataFormatError(f"{fetched.path}: expected exactly one .csv inside, found {[p.name for p in csvs]}")
+    return {"name": fetched.name, "sha256": fetched.sha256, "csv": csvs[0]}
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# Prefect tasks
+# ---------------------------------------------------------------------------------------------------------------
+@task(task_run_name="unpack {dataset} sources", cache_policy=NO_CACHE)
+def unpack_sources(dataset: str, fetched: list[FetchedFile], raw_dir: Path) -> list[dict]:
+    """The CSV of each source: zips extracted safely under raw/extracted/, plain CSVs as they are."""
+    return [unpacked_csv(f, Path(raw_dir)) for f in fetched]
