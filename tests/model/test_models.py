@@ -13,11 +13,8 @@ from tasks.model.architectures import (
     build_imdb_conv,
     build_jena_conv,
     build_jena_conv_gru,
-    encode_reviews,
-    multi_hot,
-    multi_hot_batches,
-    offset_reviews,
 )
+from tasks.model.encoding import encode_reviews, multi_hot, multi_hot_batches, offset_reviews
 
 pytestmark = pytest.mark.model
 
