@@ -17,7 +17,8 @@ from pathlib import Path
 from tasks.core.errors import SettingsError
 from tasks.core.sources import JENA_STEP_MINUTES
 
-JENA_SPLITS = ("contiguous", "blocked")  # TrainSettings.split (tasks.model.windows.split_ranges)
+JENA_SPLITS = ("contiguous", "blocked", "auto")  # TrainSettings.split (tasks.model.splits: split_ranges, choose_split)
+RECORDED = ("model", "profile", "split_reason")  # TrainSettings fields the code sets, never a profile or --set
 IMDB_LEARNING_RATE = 1e-4  # the book's RMSprop(lr=1e-4) for the IMDB convnet
 RMSPROP_LEARNING_RATE = 1e-3  # RMSprop's default in Keras 2 and 3, used by the book wherever it wrote RMSprop()
 
@@ -136,9 +137,14 @@ class TrainSettings:
     validation_steps: int = 0  # validation batches watched per epoch while training (0 = every window); the
     # final judgement (tasks.judge.evaluate) always uses every validation and test window
     max_gap_minutes: int = 360  # no window spans a hole in the 10-minute grid longer than this
-    split: str = "contiguous"  # one of JENA_SPLITS: "contiguous" = the book's train, val, test one after the other;
+    split: str = "auto"  # one of JENA_SPLITS: "contiguous" = the book's train, val, test one after the other;
     # "blocked" = calendar blocks of block_days dealt as block_pattern, so a short record has every season in
-    # every split (tasks.model.windows explains both, and the windows the block boundaries cost)
+    # every split (tasks.model.splits explains both, and the windows the block boundaries cost); "auto" = chosen
+    # from the record's timestamps when it is read: blocked when it spans less than two full years (and at least
+    # one cycle of blocks), else contiguous (tasks.model.splits.choose_split). A Jena run's settings.json holds
+    # the split it used, never "auto"
+    split_reason: str = ""  # why the run has its split (recorded, not a knob): set when the data is read, e.g.
+    # "auto: the record spans 10.1 months (< 2 years), so blocked"; empty in settings not yet applied to data
     block_days: int = 28  # whole days per block (blocked only); longer than a window's lookback + delay (11 days)
     block_pattern: str = "train,train,val,test"  # splits dealt to consecutive blocks, repeating (blocked only):
     # 50/25/25 of the rows, each split's blocks together, so three split boundaries per 16 weeks, the fewest
@@ -213,6 +219,8 @@ def settings_from_json(data: dict) -> TrainSettings:
     unknown = sorted(set(data) - known)
     if unknown:
         raise SettingsError(f"settings.json holds unknown setting(s) {', '.join(unknown)}; expected only {', '.join(sorted(known))}")
+    if "split" not in data:  # written before the split setting existed, when every run split the book's way
+        data = {**data, "split": "contiguous"}
     settings = TrainSettings(**data)
     check_settings(settings)
     return settings
@@ -267,10 +275,10 @@ def check_settings(s: TrainSettings) -> None:
             problems.append(f"recurrent_dropout={s.recurrent_dropout}: must be in [0, 1)")
         if s.split not in JENA_SPLITS:
             problems.append(f"split={s.split!r}: must be one of {', '.join(JENA_SPLITS)}")
-        elif s.split == "blocked":
+        elif s.split != "contiguous":  # blocked, or auto that may resolve to it: the pattern must make sense
             window_rows = s.lookback + s.delay + 1  # rows r - lookback .. r + delay
             rows_per_day = 24 * 60 // JENA_STEP_MINUTES
-            if s.block_days * rows_per_day < window_rows:
+            if s.split == "blocked" and s.block_days * rows_per_day < window_rows:  # auto: checked if it resolves so
                 problems.append(
                     f"block_days={s.block_days}: a block must be longer than a window (lookback + delay = "
                     f"{s.lookback + s.delay} rows, {(s.lookback + s.delay) / rows_per_day:.3g} days); "

@@ -14,6 +14,7 @@ from tasks.core.config import (
     PROFILE_NAME,
     PROFILES,
     PUBLISHED,
+    RECORDED,
     RETRAIN,
     TRAIN_ON,
     TrainSettings,
@@ -56,10 +57,10 @@ def typed_settings(values: dict, where: str = "") -> dict:
     import typing
 
     types = typing.get_type_hints(TrainSettings)
-    allowed = ", ".join(k for k in types if k not in ("model", "profile"))
+    allowed = ", ".join(k for k in types if k not in RECORDED)
     out = {}
     for key, raw in values.items():
-        if key not in types or key in ("model", "profile"):
+        if key not in types or key in RECORDED:
             raise SettingsError(f"{where}unknown setting {key!r}; allowed: {allowed}")
         try:
             out[key] = _parse(key, setting_text(key, raw), types[key])

@@ -4,6 +4,7 @@ windows. Training and evaluation read their data through here, so both see exact
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -11,7 +12,7 @@ from typing import Any
 import numpy as np
 
 from tasks.core.cache import files_sha256
-from tasks.core.config import FAMILIES, TrainSettings
+from tasks.core.config import FAMILIES, TrainSettings, check_settings
 from tasks.core.errors import DataFormatError, SettingsError
 from tasks.core.records.normalization import NormalizationRecord
 from tasks.ingest import read_imdb_split, read_jena, read_provenance
@@ -108,6 +109,8 @@ class JenaData:
     splits: dict[str, list[tuple[int, int]]]  # split -> its inclusive row ranges (one each when contiguous)
     rows: dict[str, np.ndarray]  # split -> anchor rows of every valid window, in time order
     target_col: int
+    split: str = "contiguous"  # how the rows were cut (an "auto" split resolved: resolve_split)
+    split_reason: str = ""  # why (TrainSettings.split_reason)
 
     @property
     def target_std(self) -> float:
@@ -122,13 +125,45 @@ class JenaData:
         return np.asarray(normalized, dtype=np.float64) * self.target_std + self.target_mean
 
 
+def resolve_split(s: TrainSettings, seconds: np.ndarray) -> TrainSettings:
+    """The settings with the split a Jena record is cut by, and why (split_reason): `auto` resolved from the
+    record's timestamps alone (tasks.model.splits.choose_split); a named split kept, and a run's settings.json,
+    which names the split it used and why, as it is. IMDB settings are returned unchanged.
+
+    Raises:
+        SettingsError: if `auto` resolves to a blocked split whose blocks are shorter than a window.
+    """
+    from tasks.model.splits import choose_split
+
+    if s.family != "jena" or (s.split != "auto" and s.split_reason):
+        return s
+    split, reason = choose_split(s.split, seconds, block_days=s.block_days, pattern=s.block_pattern)
+    resolved = dataclasses.replace(s, split=split, split_reason=reason)
+    try:
+        check_settings(resolved)  # a blocked split's blocks must hold a window
+    except SettingsError as error:
+        raise SettingsError(f"{error} (split auto chose blocked: {reason}; set split=contiguous, or longer "
+                            "block_days)") from None
+    return resolved
+
+
+def settings_for_data(path: Path, s: TrainSettings) -> TrainSettings:
+    """The settings a run trains with on the published dataset at `path`: resolve_split on its timestamps (Jena;
+    IMDB settings as they are). The result is what the run's settings.json records."""
+    if s.family != "jena" or (s.split != "auto" and s.split_reason):
+        return s
+    seconds, _ = read_jena(Path(path) / "jena.parquet")
+    return resolve_split(s, seconds)
+
+
 def prepare_jena(path: Path, s: TrainSettings, normalizer=None) -> JenaData:
-    """Split by time (contiguous or blocked), normalize, and find every window that crosses no split boundary
-    and no gap.
+    """Split by time (contiguous or blocked; `auto` resolved from this record, resolve_split), normalize, and
+    find every window that crosses no split boundary and no gap.
 
     Args:
         path: the published Jena dataset folder.
-        s: the run's settings (split, block_days, block_pattern, lookback, delay, max_gap_minutes).
+        s: the run's settings (split, block_days, block_pattern, lookback, delay, max_gap_minutes); a trained
+            run's (its settings.json) name the split it was trained on, which is never chosen again.
         normalizer: a trained model's statistics (its normalization.json) to judge it on other data with; None
             fits them on this data's training rows, as training does.
     """
@@ -137,6 +172,7 @@ def prepare_jena(path: Path, s: TrainSettings, normalizer=None) -> JenaData:
     from tasks.model.windows import JENA_TARGET_COL, window_rows
 
     seconds, features = read_jena(path / "jena.parquet")  # (rows,), (rows, features)
+    s = resolve_split(s, seconds)
     splits = split_ranges(seconds, s.split, block_days=s.block_days, pattern=s.block_pattern)
     normalizer = normalizer or fit_normalizer(features, splits["train"])  # training rows only
     rows = {
@@ -151,7 +187,8 @@ def prepare_jena(path: Path, s: TrainSettings, normalizer=None) -> JenaData:
             f"= {s.lookback + s.delay} consecutive rows of one split without a gap over {s.max_gap_minutes} min; "
             f"{held}"
         )
-    return JenaData(normalize(features, normalizer), seconds, normalizer, splits, rows, JENA_TARGET_COL)
+    return JenaData(normalize(features, normalizer), seconds, normalizer, splits, rows, JENA_TARGET_COL, s.split,
+                    s.split_reason)
 
 
 def jena_split_facts(data: JenaData, s: TrainSettings) -> dict[str, dict]:
@@ -183,11 +220,12 @@ def jena_dataset(data: JenaData, split: str, s: TrainSettings, *, shuffle: bool,
 
 def normalization_record(data: JenaData, s: TrainSettings) -> NormalizationRecord:
     """What a Jena model needs besides its weights to be used on new data (its normalization.json): the training
-    statistics, the window shape and the split they were fitted on (tasks.serve and tasks.judge.evaluate read it
+    statistics, the window shape and the split they were fitted on, and why (tasks.serve and tasks.judge.evaluate read it
     back with NormalizationRecord.read; tasks.judge.evaluate refuses to judge the model on another split)."""
     from tasks.core.sources import JENA_TARGET
 
     n = data.normalizer
     return NormalizationRecord(features=n.features, mean=n.mean, std=n.std, target=JENA_TARGET,
                                target_col=data.target_col, lookback=s.lookback, step=s.step, delay=s.delay,
-                               split_settings=split_settings(s))
+                               split_settings={**split_settings(s), "split": data.split,
+                                               "split_reason": data.split_reason})

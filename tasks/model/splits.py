@@ -18,6 +18,11 @@ Two ways to split (`TrainSettings.split`):
   less but leave a short record's splits fewer seasons. On the 2024 files (35,500 windows without boundaries)
   the purge is 9,504 windows at 28 days (2,731 for the contiguous split); 13,632 with train, val, train, test;
   13,179 with 21-day blocks, 7,920 with 35-day ones, which leave every split a season short.
+- `auto`, the default: one of the two, chosen from the record's timestamps alone when it is read (choose_split):
+  `blocked` when it spans less than two full years, where the book's row-proportional cut would leave whole
+  seasons out of a split (the 2024 files), `contiguous` on a longer one (the classic 2009-2016 file). A record
+  shorter than one cycle of blocks (112 days by default) cannot give every split a block, so it is split
+  `contiguous` too. The run records the split it used and why (TrainSettings.split_reason).
 
 A window (tasks.model.windows) reads the rows of one split only; split_facts counts what that costs.
 Everything here is a plain function on arrays; the stage's Prefect wrapper does the file I/O.
@@ -30,6 +35,7 @@ from collections.abc import Mapping, Sequence
 import numpy as np
 
 from tasks.core.errors import DataFormatError, SettingsError
+from tasks.core.sources import JENA_STEP_MINUTES
 from tasks.model.windows import Range, window_rows
 
 CLASSIC_ROWS = 420_551  # rows of jena_climate_2009_2016.csv, for which the published splits below were chosen
@@ -37,8 +43,10 @@ PUBLISHED_VAL_START = 200_001  # first validation row in the book (val_gen min_i
 PUBLISHED_TEST_START = 300_001  # first test row in the book (test_gen min_index; val_gen max_index 300000)
 MIN_SPLIT_ROWS = 2  # below this a split cannot hold even one window with lookback and delay of one row
 SPLITS = ("train", "val", "test")  # in the order the book cuts them
-SPLIT_METHODS = ("contiguous", "blocked")  # TrainSettings.split
+SPLIT_METHODS = ("contiguous", "blocked")  # how split_ranges cuts; TrainSettings.split may also be "auto"
 SECONDS_PER_DAY = 86_400
+AUTO_BLOCKED_BELOW_DAYS = 730  # "auto" splits a record spanning less than two full years `blocked`
+DAYS_PER_MONTH = 365.25 / 12
 SEASONS = ("DJF", "MAM", "JJA", "SON")  # meteorological seasons: December-February is winter
 SEASON_OF_MONTH = {12: "DJF", 1: "DJF", 2: "DJF", 3: "MAM", 4: "MAM", 5: "MAM", 6: "JJA", 7: "JJA", 8: "JJA",
                    9: "SON", 10: "SON", 11: "SON"}
@@ -180,6 +188,61 @@ def split_ranges(
                 f"give the {name} split {held} rows; expected at least {min_rows}: use shorter blocks or more data"
             )
     return ranges
+
+
+def record_days(seconds: np.ndarray) -> float:
+    """Days a record spans: from the start of its first reading's 10-minute period to its last reading (a reading
+    is stamped with the end of its period), so two full years of readings span 730 days."""
+    seconds = np.asarray(seconds, dtype=np.int64)
+    if not len(seconds):
+        return 0.0
+    return float(seconds.max() - seconds.min() + JENA_STEP_MINUTES * 60) / SECONDS_PER_DAY
+
+
+def describe_days(days: float) -> str:
+    """A span for a sentence: "10.4 days", "10.1 months" or "8.0 years"."""
+    if days < 2 * DAYS_PER_MONTH:
+        return f"{days:.1f} days"
+    if days < AUTO_BLOCKED_BELOW_DAYS:
+        return f"{days / DAYS_PER_MONTH:.1f} months"
+    return f"{days / 365.25:.1f} years"
+
+
+def choose_split(
+    method: str, seconds: np.ndarray, *, block_days: int = 28, pattern: str | Sequence[str] = "train,train,val,test"
+) -> tuple[str, str]:
+    """The split method a record is cut by, and why: a named method as it is; `auto` from the timestamps alone.
+
+    `auto` is `blocked` when the record spans less than two full years (AUTO_BLOCKED_BELOW_DAYS), so every split
+    holds every season it can, and `contiguous` (the book's) on a longer record, where it does already. A record
+    shorter than one cycle of blocks (block_days x the pattern's length) is `contiguous` as well: blocked, some
+    split would get no block at all.
+
+    Args:
+        seconds: (rows,) int64 timestamps, in any order.
+        method: "auto", or one of SPLIT_METHODS.
+        block_days, pattern: the blocks `blocked` would deal (they decide the shortest record it can split).
+
+    Returns:
+        (one of SPLIT_METHODS, the reason: "auto: the record spans 10.1 months (< 2 years), so blocked", or
+        "named in the settings" for a method given by name).
+
+    Raises:
+        SettingsError: on a method that is neither "auto" nor one of SPLIT_METHODS, or a bad pattern.
+    """
+    if method in SPLIT_METHODS:
+        return method, "named in the settings"
+    if method != "auto":
+        raise SettingsError(f"split {method!r}: expected auto or one of {', '.join(SPLIT_METHODS)}")
+    days = record_days(seconds)
+    span = f"the record spans {describe_days(days)}"
+    if days >= AUTO_BLOCKED_BELOW_DAYS:
+        return "contiguous", f"auto: {span} (>= 2 years), so contiguous"
+    cycle = block_days * len(parse_pattern(pattern))
+    if days < cycle:
+        return "contiguous", (f"auto: {span}, less than one cycle of {block_days}-day blocks ({cycle} days), "
+                              "so contiguous")
+    return "blocked", f"auto: {span} (< 2 years), so blocked"
 
 
 # ---------------------------------------------------------------------------------------------------------------

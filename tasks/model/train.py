@@ -30,7 +30,7 @@ from tasks.core import atomic, runs
 from tasks.core.cache import Content
 from tasks.core.config import TrainSettings
 from tasks.model.dataset import data_fingerprint, dataset_path, in_order, jena_dataset, normalization_record, prepare_imdb
-from tasks.model.dataset import prepare_jena
+from tasks.model.dataset import prepare_jena, settings_for_data
 from tasks.core.log import log
 
 
@@ -164,8 +164,9 @@ def jena_fit_arguments(s: TrainSettings, path: Path, run_dir: Path) -> tuple[dic
     from tasks.ingest import jena_training_profile
 
     data = prepare_jena(path, s)
-    log(f"{s.split} split: " + ", ".join(f"{split} {len(rows):,} windows in {len(data.splits[split])} range(s)"
-                                          for split, rows in data.rows.items()))
+    log(f"{s.split} split ({s.split_reason}): "
+        + ", ".join(f"{split} {len(rows):,} windows in {len(data.splits[split])} range(s)"
+                    for split, rows in data.rows.items()))
     normalization_record(data, s).write(run_dir / runs.NORMALIZATION)
     # The raw training rows (data.series is normalized), kept so drift has a reference after the version is pruned
     atomic.write_json(run_dir / runs.DATA_PROFILE, jena_training_profile(path, data.splits["train"]))
@@ -185,7 +186,8 @@ def train_model(s: TrainSettings, data_dir: Path, run_dir: Path, run_id: str = "
     """Train one model and save it with what training measured; a finished run folder is returned as it is.
 
     Args:
-        s: resolved settings (tasks.core.profiles.resolve_settings), profile included.
+        s: resolved settings (tasks.core.profiles.resolve_settings), profile included; a Jena split "auto" is
+            resolved on the data (tasks.model.dataset.settings_for_data), and settings.json records the result.
         data_dir: holds processed/imdb or processed/jena from the ingest flows.
         run_dir: artifacts/runs/<run-id>/<model>; an unfinished run there is resumed from its last epoch.
         run_id: recorded in training.json.
@@ -202,6 +204,7 @@ def train_model(s: TrainSettings, data_dir: Path, run_dir: Path, run_id: str = "
     import tasks.model.checkpoint as checkpoint
 
     path = dataset_path(data_dir, s.family)  # fail before any work if the data is missing
+    s = settings_for_data(path, s)  # Jena: the split "auto" resolves to on this data, and why
     run_dir.mkdir(parents=True, exist_ok=True)
     atomic.write_json(run_dir / runs.SETTINGS, asdict(s))
     keras.utils.set_random_seed(s.seed)

@@ -97,6 +97,8 @@ def split_table(m: Mapping) -> list[str]:
     possible = purged + sum(f["windows"] for f in splits.values())
     how += (f"; no window reads another split's rows, which costs {purged:,} of the {possible:,} windows the "
             f"record holds without split boundaries ({purged / possible:.0%})." if possible else ".")
+    if str(s.get("split_reason", "")).startswith("auto"):  # chosen from the record (tasks.model.splits.choose_split)
+        how += f" Split {s['split_reason']}."
     rows = [[name, f.get("rows"), f["windows"], f.get("purged_windows"), describe_months(f["months"]),
              ", ".join(f"{season} {n:,}" for season, n in (f.get("windows_by_season") or {}).items())]
             for name, f in splits.items()]

@@ -119,9 +119,9 @@ def test_overrides_parse_and_a_train_all_run_is_checked_whole() -> None:
         check_run("smoke", ["imdb_conv", "jena_conv"], {"epochs": "0"})
 
 
-def test_the_split_defaults_to_the_books_and_blocked_resolves() -> None:
+def test_the_split_defaults_to_auto_and_blocked_resolves() -> None:
     s = resolve_settings("jena_conv_gru", "seed")
-    assert (s.split, s.block_days, s.block_pattern) == ("contiguous", 28, "train,train,val,test")
+    assert (s.split, s.block_days, s.block_pattern) == ("auto", 28, "train,train,val,test")  # tests/unit/test_split.py
     blocked = resolve_settings("jena_conv_gru", "tuned", {"split": "blocked", "block_days": "12"})
     assert (blocked.split, blocked.block_days) == ("blocked", 12)
     assert settings_from_json(asdict(blocked)) == blocked

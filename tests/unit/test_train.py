@@ -12,6 +12,7 @@ import pytest
 from tasks.core import runs
 from tasks.core.profiles import resolve_settings
 from tasks.ingest import read_jena
+from tasks.model.dataset import settings_for_data
 from tasks.model.train import keep_history, time_left, train_model
 from tasks.model.splits import split_rows
 from tests.support.published import publish_jena
@@ -32,13 +33,14 @@ def trained(tmp_path_factory):
 
 
 def test_training_writes_only_what_it_measured(trained):
-    settings, _, run_dir, training = trained
+    settings, base, run_dir, training = trained
     assert sorted(p.name for p in run_dir.iterdir()) == [
         "data_profile.json", "history.csv", "model.keras", "normalization.json", "settings.json", "training.json"]
     assert json.loads((run_dir / "training.json").read_text()) == training
     assert training["epochs_run"] == 2 and training["run_id"] == "r1" and training["profile"] == "smoke"
     assert 1 <= training["best_epoch"] <= 2 and training["monitor"] == "val_loss"
-    assert runs.read_settings(run_dir) == settings
+    # the settings as applied to the data: the split "auto" resolved (tests/unit/test_split.py)
+    assert runs.read_settings(run_dir) == settings_for_data(base / "data" / "processed" / "jena", settings)
     assert training["ran_on"]["pid"] == os.getpid() and training["ran_on"]["host"] == socket.gethostname()
     assert training["ran_on"]["cuda_visible_devices"] == os.environ.get("CUDA_VISIBLE_DEVICES")
 
