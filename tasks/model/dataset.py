@@ -11,6 +11,7 @@ from typing import Any
 
 import numpy as np
 
+from tasks.core.atomic import published_link, published_version
 from tasks.core.cache import files_sha256
 from tasks.core.config import FAMILIES, TrainSettings, check_settings
 from tasks.core.errors import DataFormatError, SettingsError
@@ -22,8 +23,11 @@ EVAL_SPLITS = ("val", "test")  # the splits a model is judged on; training rows 
 
 
 def dataset_path(data_dir: Path, family: str) -> Path:
-    """The published dataset a model family trains on; a clear error if it has not been ingested."""
-    path = Path(data_dir) / "processed" / family
+    """The published dataset a model family trains on: the version folder its link points at now
+    (tasks.core.atomic.published_version), so one run reads one version even if another is published meanwhile; a
+    folder that is not a published link as it is. A clear error if it has not been ingested."""
+    processed = Path(data_dir) / "processed"
+    path = published_version(processed, family) or published_link(processed, family)
     missing = [name for name in FAMILIES[family].files if not (path / name).is_file()]
     if missing:
         raise SettingsError(

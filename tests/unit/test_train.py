@@ -10,6 +10,7 @@ import numpy as np
 import pytest
 
 from tasks.core import runs
+from tasks.core.errors import SettingsError
 from tasks.core.profiles import resolve_settings
 from tasks.ingest import read_jena
 from tasks.model.dataset import settings_for_data
@@ -123,3 +124,21 @@ def test_the_kept_model_is_the_one_validation_judged_best_with_or_without_weight
     assert loss["0"] == pytest.approx(loss["0.9"], rel=1e-5), "the average never feeds back into training"
     val = {k: [float(r["val_loss"]) for r in rows] for k, rows in history.items()}
     assert val["0"] != pytest.approx(val["0.9"], rel=1e-3), "validation saw the average"
+
+
+def test_a_run_reads_the_version_published_when_it_started(tmp_path):
+    from tasks.core.atomic import point_link
+    from tasks.model.dataset import dataset_path
+
+    processed = tmp_path / "data" / "processed"
+    first, second = processed / ".versions" / "jena-1", processed / ".versions" / "jena-2"
+    for version in (first, second):
+        version.mkdir(parents=True)
+        (version / "jena.parquet").write_bytes(b"")
+    point_link(first, processed / "jena")
+    path = dataset_path(tmp_path / "data", "jena")
+    assert path == first.resolve()
+    point_link(second, processed / "jena")  # published while the run reads `path`: it stays on its version
+    assert path == first.resolve() and dataset_path(tmp_path / "data", "jena") == second.resolve()
+    with pytest.raises(SettingsError, match="no imdb dataset at"):
+        dataset_path(tmp_path / "data", "imdb")
