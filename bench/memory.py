@@ -15,7 +15,7 @@ of the child's whole process tree every 0.2 s (the Prefect temporary server of a
   multi-hot matrices of the training and validation reviews (20,000 and 5,000 x 10,000 float32), given to `fit`
   as arrays; prediction in chunks of 4,096 reviews.
 - `bow-new`: tasks.judge.baselines.fit_bag_of_words and bag_of_words_metrics, whose rows are built per batch
-  (tasks.model.architectures.multi_hot_batches).
+  (tasks.model.encoding.multi_hot_batches).
 
 Both fit the seed profile's baseline (bow_epochs, batch 512, its seed, op determinism on, as tasks.model.train) on the
 data a seed run prepares (tasks.model.train.prepare_imdb), then score validation and test. Each reports its RSS after
@@ -65,7 +65,7 @@ SAMPLE_S = 0.2  # seconds between samples of a process tree's summed RSS
 # The old way, kept here for the comparison: dense matrices of whole splits (tasks/evaluate.py before per-batch)
 # ---------------------------------------------------------------------------------------------------------------
 def old_multi_hot(sequences, num_words):
-    """tasks.model.architectures.multi_hot as it was: one dense (reviews, num_words) float32 matrix, a Python loop per review."""
+    """tasks.model.encoding.multi_hot as it was: one dense (reviews, num_words) float32 matrix, a Python loop per review."""
     import numpy as np
 
     out = np.zeros((len(sequences), num_words), dtype=np.float32)  # (reviews, words)

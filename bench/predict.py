@@ -7,7 +7,7 @@ Needs the real-data mirror (../shared/datasets, or $SEQCONV_SHARED_DATASETS).
 
 IMDB: the 25,000 test reviews of the mirror's imdb.npz are decoded back to text with the word index (once,
 untimed: this is the raw text a user would send). Each round then times, in one process:
-- `end to end`: tasks.serve.text.predict_reviews on every text (tokenize, word ranks, tasks.model.architectures.encode_reviews,
+- `end to end`: tasks.serve.text.predict_reviews on every text (tokenize, word ranks, tasks.model.encoding.encode_reviews,
   model.predict in batches of 512, one output row per review): the judged figure, reviews/s (target >= 1,500);
 - its parts, one after the other on the same texts: `tokenize + ranks` (text_to_ranks), `encode`
   (encode_reviews: offsets and padding), `model` (model.predict alone), to say where the time goes.

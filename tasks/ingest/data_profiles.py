@@ -137,7 +137,7 @@ def imdb_training_profile(encoded: list[np.ndarray], labels: np.ndarray, num_wor
 
 
 def jena_training_profile(version: Path, train_ranges: list[tuple[int, int]]) -> dict[str, Any]:
-    """The profile of the raw rows of a Jena version's training split (inclusive row ranges, tasks.model.windows)."""
+    """The profile of the raw rows of a Jena version's training split (inclusive row ranges, tasks.model.splits)."""
     seconds, features = read_jena_rows(version)
     rows = np.concatenate([np.arange(first, last + 1) for first, last in train_ranges])
     return jena_profile(seconds[rows], features[rows])

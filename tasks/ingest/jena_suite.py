@@ -29,11 +29,11 @@ PHYSICAL_RANGES: dict[str, tuple[float, float]] = {
 }
 TIMESTAMP_REGEX = r"^\d{2}\.\d{2}\.\d{4} \d{2}:\d{2}:\d{2}$"  # dd.mm.yyyy HH:MM:SS
 PARSED_TIMESTAMP = "parsed timestamp"  # derived raw column: NaT where `Date Time` does not parse
-# The fewest rows a Jena table may be published with: the smallest length from which on tasks.model.windows.split_rows
+# The fewest rows a Jena table may be published with: the smallest length from which on tasks.model.splits.split_rows
 # gives every split (train, val, test, in the book's proportions) room for one window of the default settings,
 # lookback + delay + 1 = 1440 + 144 + 1 rows. Val is the tightest split (100,000 / 420,551 of the rows): 1585 rows
 # need 6,664, but rounding the split boundaries takes 6,665 back below, so 6,666. A number here because
-# tasks.model.windows imports TensorFlow, which ingestion does not need; tests/unit/test_validate.py pins it to
+# tasks.model imports TensorFlow, which ingestion does not need; tests/unit/test_validate.py pins it to
 # split_rows and TrainSettings.
 JENA_MIN_ROWS = 6_666
 

@@ -89,7 +89,7 @@ def mean_predictions(rows: np.ndarray, train_mean: float = 0.0) -> np.ndarray:
     Args:
         rows: (windows,) anchor rows; only their number matters.
         train_mean: training mean of the target in the series' units; 0 for a series normalized with the
-            training statistics (tasks.model.windows.normalize).
+            training statistics (tasks.model.normalizer.normalize).
 
     Returns:
         (windows,) float64, every value `train_mean`.
@@ -138,7 +138,7 @@ def jena_baselines(
         delay: rows from the anchor to the target.
         target_col: column of the target.
         target_std: training std of the target in °C.
-        train_mean: training mean of the target in normalized units (0 after tasks.model.windows.normalize).
+        train_mean: training mean of the target in normalized units (0 after tasks.model.normalizer.normalize).
 
     Returns:
         A JSON-ready dict, baseline -> split -> metrics, the layout of the IMDB baselines and of a model's results:
@@ -209,12 +209,12 @@ def fit_bag_of_words(
 ) -> keras.Model:
     """Train the bag-of-words baseline (tasks.model.architectures.build_bag_of_words) on multi-hot reviews.
 
-    The multi-hot rows are built one batch at a time (tasks.model.architectures.multi_hot_batches), not for the whole set at
+    The multi-hot rows are built one batch at a time (tasks.model.encoding.multi_hot_batches), not for the whole set at
     once as the book did (20,000 reviews x 10,000 words of float32 is 800 MB, and as much again inside fit):
     what is held is the reviews' ids. The reviews are shuffled every epoch in an order drawn from `seed`.
 
     Args:
-        train_reviews: one int array of ids per review, unpadded, already offset by tasks.model.architectures.offset_reviews
+        train_reviews: one int array of ids per review, unpadded, already offset by tasks.model.encoding.offset_reviews
             (START_CHAR first, OOV_CHAR for rare words, every id < num_words); padding would count as a word.
         train_labels: (n_train,) labels 0/1.
         val_reviews: reviews encoded the same way, for the validation curves in model.history; None for none.
@@ -263,7 +263,7 @@ def bag_of_words_metrics(model: keras.Model, reviews: Sequence[np.ndarray], labe
 
     Args:
         model: from fit_bag_of_words; its input width is the vocabulary size.
-        reviews: unpadded, offset reviews (tasks.model.architectures.offset_reviews).
+        reviews: unpadded, offset reviews (tasks.model.encoding.offset_reviews).
         labels: (n,) labels 0/1.
 
     Returns:
