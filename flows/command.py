@@ -131,6 +131,7 @@ def start_temporary_server() -> None:
         return
     libc = ctypes.CDLL(None, use_errno=True)
     pr_set_pdeathsig = 1
+    output = _terminal.child_output()  # under the live view: the log file; else the terminal or log we write to
 
     def die_with_parent() -> None:  # in the child, between fork and exec
         libc.prctl(pr_set_pdeathsig, signal.SIGTERM)
@@ -138,6 +139,9 @@ def start_temporary_server() -> None:
     class TiedPopen(subprocess.Popen):
         def __init__(self, *args, **kwargs):
             kwargs.setdefault("preexec_fn", die_with_parent)
+            if output is not None:
+                kwargs.setdefault("stdout", output)
+                kwargs.setdefault("stderr", subprocess.STDOUT)
             super().__init__(*args, **kwargs)
 
     # Only the server module sees the tied Popen, and only while it starts its process.

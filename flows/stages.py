@@ -18,7 +18,6 @@ from dataclasses import dataclass, field
 
 FLOW_RUNS, TASK_RUNS = "prefect.flow_runs", "prefect.task_runs"
 FINISHED = re.compile(r"^Finished in state (\w+)")
-CREATED = re.compile(r"^Created task run '(.*)' for task ")  # its name with the placeholders filled in
 STATES = {  # Prefect's state name -> what the row says
     "Completed": "done", "Cached": "reused", "Failed": "failed", "Crashed": "failed", "TimedOut": "failed",
     "Cancelled": "cancelled", "Cancelling": "cancelled", "RolledBack": "rolled back",
@@ -41,7 +40,6 @@ class Row:
     ended: float | None = None
     progress: tuple[int, int] | None = None  # (done, total): the epoch bar of a model in training
     detail: str = ""  # the last progress description, "epoch 3/10 loss=0.25 val_loss=0.31"
-    named: bool = False  # True once the label is the task run's final name (from "Created task run '...'")
     children: list[Row] = field(default_factory=list)
 
     def elapsed(self, now: float) -> float:
@@ -88,10 +86,7 @@ class Stages:
             else:
                 return False
             message = record.getMessage()
-            created = CREATED.match(message)
-            if created:  # the records before the name's placeholders were filled in carry "download_source-a12"
-                row.label, row.named = created.group(1), True
-            elif record.name == TASK_RUNS and not row.named:
+            if record.name == TASK_RUNS:  # "download_source-a12" until Prefect renames it "download imdb.npz"
                 row.label = record.task_run_name
             finished = FINISHED.match(message)
             if finished:

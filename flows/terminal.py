@@ -26,6 +26,8 @@ from flows.stages import FLOW_RUNS, TASK_RUNS, Stages
 from tasks.core.log import PROGRESS_LOGGER
 
 RUN_LOGGERS = (FLOW_RUNS, TASK_RUNS)  # the loggers whose records the view reads (at DEBUG: a task run's start)
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))  # unresolved, as the records' pathname spells it
+PROJECT_DIRS = tuple(os.path.join(ROOT, top) + os.sep for top in ("tasks", "flows"))  # whose warnings always show
 
 
 class WithoutTraceback(logging.Formatter):
@@ -73,20 +75,19 @@ class ToView(logging.Handler):
 
 
 class ToTerminal(logging.Handler):
-    """Prints records above the live view: Prefect's lines with --verbose (or --debug), else warnings and errors
-    of the project's own code (Prefect's failure lines repeat what the `error:` line says)."""
+    """Prints records above the live view: every line with --verbose; else the warnings and errors of the project's
+    own code (tasks/, flows/), and with --debug Prefect's too (its failure lines, with their tracebacks). Other
+    libraries' warnings (TensorFlow's retracing notes) and Prefect's failure lines, which repeat what the `error:`
+    line says, go to the log file only."""
 
     def __init__(self, terminal: Terminal, verbose: bool, debug: bool):
         super().__init__()
-        self.terminal, self.verbose, self.debug = terminal, verbose, debug
-        self.prefect_dir = _prefect_dir()
+        self.terminal, self.verbose = terminal, verbose
+        self.shown = PROJECT_DIRS + ((_prefect_dir(),) if debug else ())
 
     def emit(self, record: logging.LogRecord) -> None:
-        if not self.verbose:
-            if record.levelno < logging.WARNING:
-                return
-            if not self.debug and record.pathname.startswith(self.prefect_dir):
-                return
+        if not self.verbose and (record.levelno < logging.WARNING or not record.pathname.startswith(self.shown)):
+            return
         try:
             self.terminal.console.print(self.format(record), markup=False, highlight=False, soft_wrap=True)
         except Exception:  # noqa: BLE001
@@ -101,6 +102,7 @@ class Terminal:
         self.log_path = log_path
         self.stages = Stages()
         self.console = None  # rich Console on stderr, on a terminal
+        self.log_file: logging.FileHandler | None = None  # the full log, on a terminal
         self._live = None  # rich Live while the view runs
         self._undo: list = []  # what detach() puts back
 
@@ -114,6 +116,11 @@ class Terminal:
             self.stages.end(row, "failed")
             raise
         self.stages.end(row, "done")
+
+    def child_output(self):
+        """Where a child process (Prefect's temporary server) should write: the log file under the live view (its
+        notices would break the view), else None (the terminal or log it inherits)."""
+        return self.log_file.stream if self.log_file is not None else None
 
     def stop(self) -> None:
         """Draw the view a last time and leave it there: what is printed next lands below it."""
@@ -171,7 +178,7 @@ def attach(name: str, debug: bool = False, verbose: bool = False, log_dir: Path 
 
     file_handler = _log_file(log_dir, name)
     if file_handler is not None:
-        terminal.log_path = Path(file_handler.baseFilename)
+        terminal.log_path, terminal.log_file = Path(file_handler.baseFilename), file_handler
         file_handler.setFormatter(formatter)
         file_handler.addFilter(at_least)
         _add_handler(terminal, root, file_handler)

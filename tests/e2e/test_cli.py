@@ -1,9 +1,14 @@
 """The command line as a user meets it: one `error:` line and an exit code, --help without the heavy imports, the
-`seqconv` script, and no temporary Prefect server left behind by a killed command."""
+`seqconv` script, no temporary Prefect server left behind by a killed command, no traceback for any bad input
+(from any stage) unless --debug, and on a terminal the live view with the full log in a file."""
 
 from __future__ import annotations
 
 import os
+import pty
+import re
+import select
+import shutil
 import signal
 import subprocess
 import sys
@@ -142,3 +147,156 @@ def test_an_unreachable_source_fails_in_seconds_with_one_error_and_no_tracebacks
     assert len(errors) == 1 and "does not resolve" in errors[0] and "mirror" in errors[0], errors
     assert len((result.stdout + result.stderr).splitlines()) < 60
     assert seconds < 90, f"{seconds:.0f} s: a name that does not resolve must not be retried with backoff"
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# Every bad input of the ingest suite, through the real command: one error line, no traceback unless --debug
+# ---------------------------------------------------------------------------------------------------------------
+def _ingest(mirror: str, data_dir: Path, dataset: str, files: list[str] | None, *extra: str,
+            env: dict | None = None) -> subprocess.CompletedProcess:
+    args = ["-m", "flows.ingest", dataset, "--mirror", mirror, "--data-dir", str(data_dir),
+            "--artifacts-dir", str(data_dir / "artifacts"), *(["--files", *files] if files else []), *extra]
+    return subprocess.run([sys.executable, *args], cwd=ROOT, capture_output=True, text=True, timeout=300,
+                          env=env or _session_server())
+
+
+def _session_server() -> dict:
+    """The session's test server instead of a temporary one per command (which costs ~20 s to start here)."""
+    from prefect.settings import PREFECT_API_URL
+
+    return {**os.environ, "PREFECT_API_URL": PREFECT_API_URL.value(), "PYTHONPATH": str(ROOT)}
+
+
+def _bad_inputs() -> dict:
+    from tests.e2e.test_ingest_flow import BAD_INPUTS
+
+    return BAD_INPUTS
+
+
+def _checksum_mismatch(mirror: Path, good: Path) -> None:
+    """The mirror's SHA256SUMS names other bytes than it serves (written after fixtures.write_checksums)."""
+    shutil.copyfile(good / "imdb_word_index.json", mirror / "imdb_word_index.json")
+    shutil.copyfile(good / "imdb.npz", mirror / "imdb.npz")
+
+
+def _one_error(result: subprocess.CompletedProcess) -> str:
+    output = result.stdout + result.stderr
+    assert "Traceback" not in output, output[-3000:]
+    errors = [line for line in output.splitlines() if line.startswith("error:")]
+    assert len(errors) == 1, output[-3000:]
+    return result.stderr
+
+
+BAD_CASES = ["header-only station file", "header-only station file beside a good one", "truncated zip",
+             "zip entry with ../", "csv without a column", "non-numeric cell", "out of physical range",
+             "too few rows for the splits", "overlapping files that disagree", "npz whose pickle would run code",
+             "truncated npz", "npz with label 2", "npz with a rank beyond the index"]
+
+
+@pytest.mark.parametrize("bad", BAD_CASES)
+def test_a_bad_input_is_one_error_line_without_a_traceback(bad, ingested_data, fixture_mirror, tmp_path):
+    """As tests/e2e/test_ingest_flow.py's bad inputs (a published dataset already there, the mirror over HTTP),
+    through the command a user runs."""
+    from tests.support import fixtures
+    from tests.support.http_mirror import HttpMirror
+
+    write_bad, dataset, files, _, says = _bad_inputs()[bad]
+    mirror = tmp_path / "mirror"
+    mirror.mkdir()
+    write_bad(mirror, fixture_mirror)
+    fixtures.write_checksums(mirror)
+    data_dir = tmp_path / "data"
+    shutil.copytree(ingested_data, data_dir, symlinks=True)
+    with HttpMirror(mirror) as server:
+        result = _ingest(server.base_url, data_dir, dataset, files)
+    assert result.returncode == 1, result.stderr[-3000:]
+    stderr = _one_error(result)
+    for text in says:
+        assert text in stderr
+
+
+def test_a_checksum_mismatch_is_one_error_line_without_a_traceback(prefect_harness, fixture_mirror, tmp_path):
+    from tests.support import fixtures
+
+    mirror = tmp_path / "mirror"
+    mirror.mkdir()
+    fixtures.write_imdb(mirror, seed=1)
+    fixtures.write_checksums(mirror)
+    _checksum_mismatch(mirror, fixture_mirror)  # other bytes than SHA256SUMS names
+    result = _ingest(str(mirror), tmp_path / "data", "imdb", None)
+    assert result.returncode == 1, result.stderr[-3000:]
+    assert "imdb" in _one_error(result)
+
+
+def test_debug_shows_the_tracebacks_of_a_bad_input(prefect_harness, fixture_mirror, tmp_path):
+    from tests.support import fixtures
+
+    write_bad, dataset, files, _, _ = _bad_inputs()["header-only station file"]
+    mirror = tmp_path / "mirror"
+    mirror.mkdir()
+    write_bad(mirror, fixture_mirror)
+    fixtures.write_checksums(mirror)
+    result = _ingest(str(mirror), tmp_path / "data", dataset, files, "--debug")
+    assert result.returncode == 1
+    assert result.stderr.count("Traceback (most recent call last)") >= 3  # Prefect's two records, the error's own
+    last = result.stderr.strip().splitlines()[-1]
+    assert last.startswith("error: ") and last.endswith("a header and no data rows; expected at least one reading")
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# On a terminal: the live view, no Prefect lines, the full log in a file named on the last line
+# ---------------------------------------------------------------------------------------------------------------
+ANSI = re.compile(r"\x1b\[[0-9;?]*[A-Za-z]")
+
+
+def _on_a_terminal(args: list[str], env: dict, timeout: int = 300) -> tuple[int, list[str]]:
+    """Run `python args` with stdout and stderr on a pseudo-terminal; its exit code and the lines it left there
+    (escape codes dropped, each redrawn line counted once: the text after its last carriage return)."""
+    leader, follower = pty.openpty()
+    proc = subprocess.Popen([sys.executable, *args], cwd=ROOT, env={**env, "COLUMNS": "120", "LINES": "50"},
+                            stdin=subprocess.DEVNULL, stdout=follower, stderr=follower)
+    os.close(follower)
+    chunks, deadline = [], time.time() + timeout
+    while time.time() < deadline:
+        ready, _, _ = select.select([leader], [], [], 1)
+        if ready:
+            try:
+                data = os.read(leader, 65536)
+            except OSError:  # the command exited and closed the terminal
+                break
+            if not data:
+                break
+            chunks.append(data)
+        elif proc.poll() is not None:
+            break
+    os.close(leader)
+    code = proc.wait(timeout=30)
+    text = ANSI.sub("", b"".join(chunks).decode("utf-8", "replace"))
+    return code, [line.rsplit("\r", 1)[-1] for line in text.replace("\r\n", "\n").split("\n")]
+
+
+def test_on_a_terminal_a_bad_input_shows_the_stages_one_error_and_the_full_log(prefect_harness, fixture_mirror,
+                                                                                 tmp_path):
+    from tests.support import fixtures
+
+    write_bad, dataset, files, _, says = _bad_inputs()["header-only station file"]
+    mirror = tmp_path / "mirror"
+    mirror.mkdir()
+    write_bad(mirror, fixture_mirror)
+    fixtures.write_checksums(mirror)
+    artifacts = tmp_path / "artifacts"
+    code, lines = _on_a_terminal(["-m", "flows.ingest", dataset, "--mirror", str(mirror), "--files", *files,
+                                  "--data-dir", str(tmp_path / "data"), "--artifacts-dir", str(artifacts)],
+                                 _session_server())
+    shown = "\n".join(lines)
+    assert code == 1, shown[-3000:]
+    assert "Traceback" not in shown and "Finished in state" not in shown, shown[-3000:]
+    errors = [line for line in lines if line.startswith("error:")]
+    assert len(errors) == 1 and "a header and no data rows" in errors[0], shown[-3000:]
+    assert any("validate raw jena" in line and "failed" in line for line in lines), shown[-3000:]
+    assert any("download mpi_roof_2024b.csv" in line and "done" in line for line in lines), shown[-3000:]
+    last = [line for line in lines if line.strip()][-1]
+    assert last.startswith("full log: "), shown[-3000:]
+    log = Path(last.removeprefix("full log: ").strip()).read_text(encoding="utf-8")
+    assert Path(last.removeprefix("full log: ").strip()).parent == artifacts / "logs"
+    assert "Finished in state Completed()" in log and "Traceback" in log  # the full log keeps everything
