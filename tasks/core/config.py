@@ -173,6 +173,22 @@ PUBLISHED: dict[str, dict] = {  # Deep Learning with Python, 1st ed., §6.4
                                recurrent_dropout=0.0, blessing_margin=0.005),
 }
 
+@dataclass(frozen=True)
+class BookResult:
+    """What the book measured for one model on the classic 2009-2016 file (1st ed., §6.4), to judge ours by."""
+
+    val: float  # its validation figure: accuracy (IMDB) or normalized MAE (Jena)
+    baseline: str | None  # the baseline the book compares it with (Jena: persistence, MAE 0.29); None: none
+    ratio: float | None  # val / the baseline's val, the book's verdict in one number (> 1 loses for an error)
+
+
+BOOK: dict[str, BookResult] = {  # models not here (jena_conv_gru_fast) are ours, not the book's
+    "imdb_conv": BookResult(val=0.88, baseline=None, ratio=None),  # the book has no bag-of-words baseline
+    "jena_conv": BookResult(val=0.45, baseline="persistence", ratio=0.45 / 0.29),  # 1.55x: loses
+    "jena_conv_gru": BookResult(val=0.27, baseline="persistence", ratio=0.27 / 0.29),  # 0.93x: beats it
+}
+
+
 PROFILES: dict[str, dict[str, dict]] = {  # overrides on top of PUBLISHED, by dataset family
     "seed": {"imdb": {}, "jena": {}},  # the published settings
     "quick": {  # a few minutes per model on 2 CPU cores

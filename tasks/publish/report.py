@@ -17,6 +17,7 @@ from tasks.core.log import log
 from tasks.core.records.metrics import Metrics
 from tasks.core.tables import describe_months, markdown_table
 from tasks.publish.artifacts import publish_metrics_table, publish_report
+from tasks.publish.verdicts import opening_lines
 
 
 def _round(value, digits: int = 4):
@@ -116,8 +117,8 @@ def _verdicts(m: Mapping, p: Mapping | None) -> tuple[str, str]:
 
 
 def report_markdown(results: Sequence[Mapping], run_id: str, profile: str) -> str:
-    """The training run's report: a summary table (Jena in °C first), then per model whether it was blessed and
-    promoted, and why.
+    """The training run's report: the split and the verdicts in the book's terms first (tasks.publish.verdicts),
+    a summary table (Jena in °C first), then per model whether it was blessed and promoted, and why.
 
     Args:
         results: as for metrics_table_rows, plus "reused" (True where the model of an earlier run with the same
@@ -146,6 +147,8 @@ def report_markdown(results: Sequence[Mapping], run_id: str, profile: str) -> st
         "",
         f"Run id `{run_id}`, profile `{profile}`: {unchanged}{', '.join(counts) or 'no models'}; "
         f"{blessed} blessed (beat their strongest baseline), {promoted} promoted to champion.",
+        "",
+        *opening_lines([r["metrics"] for r in results], profile),
         "",
     ]
     summary = []
