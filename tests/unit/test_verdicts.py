@@ -60,5 +60,5 @@ def test_the_report_opens_with_its_headline_the_split_and_the_verdicts():
     assert report[2].startswith("Run id `r1`, profile `quick`: ")
     assert report[4].startswith("Jena split `blocked` (auto:")
     verdicts = report[report.index("In the book's terms (validation, every window or review):") + 1:][:2]
-    assert verdicts == [f"- {line}" for line in opening_lines([r["metrics"] for r in results], "quick")[-2:]]
+    assert verdicts == opening_lines([r["metrics"] for r in results], "quick")[-2:]
     assert verdicts[0].startswith("- jena_conv: 1.50x") and verdicts[1].startswith("- imdb_conv: validation")
