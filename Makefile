@@ -11,13 +11,13 @@ PROFILE ?= quick
 MODELS ?= imdb_conv jena_conv jena_conv_gru
 PYTEST_ARGS ?=
 
-.PHONY: run test test-unit test-data test-model test-e2e bench bench-ingest bench-gpu service-start service-stop clean
+.PHONY: run test docs test-unit test-data test-model test-e2e bench bench-ingest bench-gpu service-start service-stop clean
 
 $(BIN)/.installed: pyproject.toml constraints.txt
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
 	# PYTHONWARNINGS: setuptools' notes about editable installs are for its own developers, not for our users
-	PYTHONWARNINGS=ignore $(BIN)/python -m pip install --quiet -c constraints.txt -e '.[test]'
+	PYTHONWARNINGS=ignore $(BIN)/python -m pip install --quiet -c constraints.txt -e '.[test,docs]'
 	touch $@
 
 run: $(BIN)/.installed
@@ -30,6 +30,10 @@ test: $(BIN)/.installed
 
 test-unit test-data test-model test-e2e: $(BIN)/.installed
 	$(BIN)/python -m pytest tests/$(subst test-,,$@) $(PYTEST_ARGS)
+
+docs: $(BIN)/.installed  # the guide (docs/, mkdocs.yml) into site/; --strict: a broken link or a moved module fails
+	# NO_MKDOCS_2_WARNING: mkdocs-material's banner about its successor is for site maintainers, not for a build log
+	NO_MKDOCS_2_WARNING=1 $(BIN)/mkdocs build --strict --site-dir site
 
 bench: $(BIN)/.installed
 	$(BIN)/python -m bench.windows
