@@ -15,6 +15,7 @@ import threading
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
+from typing import Any
 
 FLOW_RUNS, TASK_RUNS = "prefect.flow_runs", "prefect.task_runs"
 FINISHED = re.compile(r"^Finished in state (\w+)")
@@ -41,6 +42,7 @@ class Row:
     progress: tuple[int, int] | None = None  # (done, total): the epoch bar of a model in training
     detail: str = ""  # the last progress description, "epoch 3/10 loss=0.25 val_loss=0.31"
     children: list[Row] = field(default_factory=list)
+    spinner: Any = field(default=None, repr=False)  # rich Spinner while running, kept so that it turns
 
     def elapsed(self, now: float) -> float:
         return (self.ended or now) - self.started
@@ -165,7 +167,9 @@ class Stages:
                 done, total = row.progress
                 detail = Table.grid(padding=(0, 1))
                 detail.add_row(ProgressBar(total=max(total, 1), completed=done, width=24), Text(row.detail))
-            table.add_row(Spinner("dots", style=style) if row.state == "running" else Text(mark, style=style),
+            if row.state == "running" and row.spinner is None:
+                row.spinner = Spinner("dots", style=style)
+            table.add_row(row.spinner if row.state == "running" else Text(mark, style=style),
                           Text("  " * row.depth + row.label), Text(row.state, style=style),
                           Text(duration(row.elapsed(now)), style="dim"), detail)
         return table

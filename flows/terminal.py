@@ -198,9 +198,10 @@ def attach(name: str, debug: bool = False, verbose: bool = False, log_dir: Path 
         previous = logger.level
         logger.setLevel(logging.DEBUG)  # "Created task run ...": the row appears as the task starts
         terminal._undo.append(lambda logger=logger, previous=previous: logger.setLevel(previous))
-    progress = logging.getLogger(PROGRESS_LOGGER)
-    progress.propagate = False
-    terminal._undo.append(lambda: setattr(progress, "propagate", True))
+    progress = logging.getLogger(PROGRESS_LOGGER)  # the epoch records: to the view alone
+    progress.propagate, previous_level = False, progress.level
+    progress.setLevel(logging.INFO)
+    terminal._undo.append(lambda: (setattr(progress, "propagate", True), progress.setLevel(previous_level)))
     _add_handler(terminal, progress, ToView(terminal))
 
     terminal._live = Live(console=terminal.console, get_renderable=terminal.stages.render, refresh_per_second=4,
