@@ -97,9 +97,9 @@ class ToTerminal(logging.Handler):
 class Terminal:
     """Where the command's output goes: the live view and the log file on a terminal, Prefect's lines elsewhere."""
 
-    def __init__(self, live: bool = False, log_path: Path | None = None):
-        self.live = live
-        self.log_path = log_path
+    def __init__(self) -> None:
+        self.live = False  # True under the live view
+        self.log_path: Path | None = None  # the full log, named by close()
         self.stages = Stages()
         self.console = None  # rich Console on stderr, on a terminal
         self.log_file: logging.FileHandler | None = None  # the full log, on a terminal
@@ -158,23 +158,29 @@ def attach(name: str, debug: bool = False, verbose: bool = False, log_dir: Path 
     importlib.import_module("prefect.main")
     from prefect.logging.handlers import PrefectConsoleHandler
 
-    root = logging.getLogger()
-    consoles = [h for h in root.handlers if isinstance(h, PrefectConsoleHandler)]
+    consoles = [h for h in logging.getLogger().handlers if isinstance(h, PrefectConsoleHandler)]
     terminal = Terminal()
-    if not (on_terminal() if live is None else live):
-        if not debug:
-            for handler in consoles:
-                _set_formatter(terminal, handler, WithoutTraceback(handler.formatter))
-        return terminal
+    if on_terminal() if live is None else live:
+        _route_under_live_view(terminal, consoles, name, debug, verbose, log_dir)
+    elif not debug:
+        for handler in consoles:
+            _set_formatter(terminal, handler, WithoutTraceback(handler.formatter))
+    return terminal
 
+
+def _route_under_live_view(terminal: Terminal, consoles: list[logging.Handler], name: str, debug: bool,
+                           verbose: bool, log_dir: Path | str) -> None:
+    """Prefect's console handlers off the root logger; in their place the log file (every line, tracebacks
+    included) and `ToTerminal`; the run loggers at DEBUG for the view, the other handlers filtered back to what
+    they saw; the epoch records to the view alone; then the view starts."""
     from rich.console import Console
     from rich.live import Live
 
+    root = logging.getLogger()
     formatter = next((h.formatter for h in consoles if h.formatter), None) or logging.Formatter(
         "%(asctime)s.%(msecs)03d | %(levelname)-7s | %(name)s - %(message)s", "%H:%M:%S")
     terminal.live, terminal.console = True, Console(stderr=True)
-    levels = {name: logging.getLogger(name).getEffectiveLevel() for name in RUN_LOGGERS}
-    at_least = AtLeast(levels)
+    at_least = AtLeast({logger: logging.getLogger(logger).getEffectiveLevel() for logger in RUN_LOGGERS})
 
     file_handler = _log_file(log_dir, name)
     if file_handler is not None:
@@ -189,8 +195,8 @@ def attach(name: str, debug: bool = False, verbose: bool = False, log_dir: Path 
     for handler in consoles:  # the view and `lines` print instead
         root.removeHandler(handler)
         terminal._undo.append(lambda handler=handler: root.addHandler(handler))
-    for name_ in RUN_LOGGERS:
-        logger = logging.getLogger(name_)
+    for logger_name in RUN_LOGGERS:
+        logger = logging.getLogger(logger_name)
         for handler in logger.handlers:  # the API's handler
             handler.addFilter(at_least)
             terminal._undo.append(lambda handler=handler: handler.removeFilter(at_least))
@@ -205,9 +211,8 @@ def attach(name: str, debug: bool = False, verbose: bool = False, log_dir: Path 
     _add_handler(terminal, progress, ToView(terminal))
 
     terminal._live = Live(console=terminal.console, get_renderable=terminal.stages.render, refresh_per_second=4,
-                          redirect_stdout=True, redirect_stderr=True)
+                          redirect_stdout=True, redirect_stderr=True)  # stray prints land above the view
     terminal._live.start()
-    return terminal
 
 
 def _log_file(log_dir: Path | str, name: str) -> logging.FileHandler | None:
