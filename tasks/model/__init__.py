@@ -5,12 +5,28 @@ The public API of this stage: other stages and the flows import these names from
 from its modules.
 """
 
-
-from tasks.model.architectures import build_bag_of_words
 from tasks.model.dataset import EVAL_SPLITS, data_fingerprint, dataset_path, in_order, jena_dataset, jena_split_facts, prepare_imdb, prepare_jena, split_settings
-from tasks.model.encoding import encode_reviews, multi_hot_batches
 from tasks.model.normalizer import Normalizer, normalize
 from tasks.model.splits import season_of
 from tasks.model.train import fingerprint_data, train_model_task
+
+
+def __getattr__(name: str):
+    """The names that need Keras load it on first use (PEP 562): the orchestrator, which imports this stage to
+    dispatch training, never loads Keras or TensorFlow."""
+    if name == "build_bag_of_words":
+        from tasks.model.architectures import build_bag_of_words
+
+        return build_bag_of_words
+    if name == "encode_reviews":
+        from tasks.model.encoding import encode_reviews
+
+        return encode_reviews
+    if name == "multi_hot_batches":
+        from tasks.model.encoding import multi_hot_batches
+
+        return multi_hot_batches
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
 
 __all__ = ["EVAL_SPLITS", "Normalizer", "build_bag_of_words", "data_fingerprint", "dataset_path", "encode_reviews", "fingerprint_data", "in_order", "jena_dataset", "jena_split_facts", "multi_hot_batches", "normalize", "prepare_imdb", "prepare_jena", "season_of", "split_settings", "train_model_task"]
