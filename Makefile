@@ -47,7 +47,7 @@ bench-ingest: $(BIN)/.installed
 bench-gpu: $(BIN)/.installed  # on a GPU machine; under 10 minutes
 	$(BIN)/python -m bench.gpu
 
-service-start: $(BIN)/.installed  # DB=postgres: on a private PostgreSQL cluster (see README); default SQLite
+service-start: $(BIN)/.installed  # DB=postgres: on a private PostgreSQL cluster (see docs/service.md); default SQLite
 	DB="$(DB)" SEQCONV_MIRROR="$(MIRROR)" SEQCONV_JENA_FILES="$(JENA_FILES)" scripts/service.sh start
 
 service-stop:

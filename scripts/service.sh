@@ -18,7 +18,7 @@
 # SEQCONV_GPUS="0 1" starts worker-gpu0 and worker-gpu1, named gpu-<host>-0 and gpu-<host>-1, each with its own
 # CUDA_VISIBLE_DEVICES and taking one run at a time (--limit 1), so each GPU trains one model and the next waits.
 # More GPU machines: run `prefect worker start --pool gpu --name <host>-<gpu> --limit 1` on each, with
-# PREFECT_API_URL pointing at this server and the same checkout path and shared data/artifacts folders (see README).
+# PREFECT_API_URL pointing at this server and the same checkout path and shared data/artifacts folders (see docs/service.md).
 set -euo pipefail
 
 ROOT=$(cd "$(dirname "$0")/.." && pwd)

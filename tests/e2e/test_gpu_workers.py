@@ -2,7 +2,7 @@
 
 scripts/service.sh starts the server, the pools, the deployments, the cpu worker and one gpu worker
 (`SEQCONV_GPUS=0`: named gpu-<host>-0, `CUDA_VISIBLE_DEVICES=0`, one run at a time). The test then starts a second
-gpu worker as a second host would (README, "More GPU machines"): from another folder, with its own PREFECT_HOME,
+gpu worker as a second host would (docs/service.md, "More GPU machines"): from another folder, with its own PREFECT_HOME,
 only PREFECT_API_URL, PREFECT_LOCAL_STORAGE_PATH and `CUDA_VISIBLE_DEVICES=1` set, named host2-gpu1, `--limit 1`;
 the checkout, data and artifacts folders are at the same paths for both. A `train-all` run of the deployment
 (`train_on=gpu-pool`, three models) must then use both workers at once; the test SIGKILLs one jena run's process

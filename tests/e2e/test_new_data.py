@@ -1,4 +1,4 @@
-"""When new data arrives (README, "When new data arrives"), end to end on real data and the real service.
+"""When new data arrives (docs/retraining.md, "When new data arrives"), end to end on real data and the real service.
 
 The Jena station's January-May file (`mpi_roof_2024a.csv`) is published and `train-all` runs through the deployment
 on a real Prefect server with its cpu and gpu workers; its run becomes the champion (through the registry's own API
