@@ -21,6 +21,8 @@ from typing import Any, Iterator
 
 from prefect import task
 
+from tasks.core.errors import DataFormatError
+
 VERSIONS = ".versions"  # hidden folder beside a published link that holds the immutable versions
 
 
@@ -187,3 +189,17 @@ def _refuse_real_folder(link: Path) -> None:
 def publish_dataset(version: Path, processed_dir: Path, name: str) -> Path:
     """Swap the validated version in: `processed/<name>` now points at it (a no-op if it already does)."""
     return point_link(version, published_link(processed_dir, name))
+
+
+def read_json(path: Path, what: str) -> dict:
+    """A JSON object from a run folder, with an error naming the file if it is missing or not an object."""
+    path = Path(path)
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise DataFormatError(f"{path} does not exist: {what}") from None
+    except (UnicodeDecodeError, json.JSONDecodeError) as error:
+        raise DataFormatError(f"{path} is not valid JSON ({error}): {what}") from None
+    if not isinstance(data, dict):
+        raise DataFormatError(f"{path} holds a {type(data).__name__}; expected a JSON object ({what})")
+    return data

@@ -119,20 +119,6 @@ def resolve_run_dir(run_dir: Path) -> Path:
     raise DataFormatError(f"{run_dir} holds neither {METRICS} nor {REUSED}: the run did not finish")
 
 
-def read_json(path: Path, what: str) -> dict:
-    """A JSON object from a run folder, with an error naming the file if it is missing or not an object."""
-    path = Path(path)
-    try:
-        data = json.loads(path.read_text(encoding="utf-8"))
-    except FileNotFoundError:
-        raise DataFormatError(f"{path} does not exist: {what}") from None
-    except (UnicodeDecodeError, json.JSONDecodeError) as error:
-        raise DataFormatError(f"{path} is not valid JSON ({error}): {what}") from None
-    if not isinstance(data, dict):
-        raise DataFormatError(f"{path} holds a {type(data).__name__}; expected a JSON object ({what})")
-    return data
-
-
 def check_model_dir(model_dir: Path | str) -> Path:
     """A saved model folder that can be judged or used: model.keras, settings.json (and normalization.json for
     Jena) present; a clear error naming what is missing otherwise."""
@@ -155,7 +141,7 @@ def check_model_dir(model_dir: Path | str) -> Path:
 def read_settings(model_dir: Path | str) -> TrainSettings:
     """The TrainSettings a run was trained with (its settings.json)."""
     path = Path(model_dir) / SETTINGS
-    data = read_json(path, "every finished run folder has one")
+    data = atomic.read_json(path, "every finished run folder has one")
     try:
         return settings_from_json(data)
     except (SettingsError, TypeError) as error:

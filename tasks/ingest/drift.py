@@ -20,7 +20,7 @@ import numpy as np
 import pandas as pd
 from prefect import task
 
-from tasks.core import runs
+from tasks.core import atomic, runs
 from tasks.core.atomic import published_version
 from tasks.core.config import FAMILIES, MODEL_FAMILY
 from tasks.core.cache import files_sha256
@@ -217,7 +217,7 @@ def champion_reference(registry_dir: Path, dataset: str) -> tuple[dict, dict] | 
         if path.is_file():
             return ({"kind": "champion", "model": entry["model"], "run": entry["run_id"],
                      "sha256": entry.get("data_sha256"), "profile": str(path)},
-                    runs.read_json(path, "the profile of the rows the champion trained on"))
+                    atomic.read_json(path, "the profile of the rows the champion trained on"))
         log(f"drift: champion {entry['model']} {entry['run_id']} has no {runs.DATA_PROFILE} (an older run); "
             "trying the next reference", logging.WARNING)
     return None

@@ -298,7 +298,7 @@ def bag_of_words_baseline(data, s: TrainSettings, data_sha256: str, artifacts_di
     folder = runs.baselines_dir(artifacts_dir, "imdb", key)
     cached = folder / BAG_OF_WORDS
     if cached.is_file():
-        stored = runs.read_json(cached, "a bag-of-words baseline written by tasks.judge.baselines")
+        stored = atomic.read_json(cached, "a bag-of-words baseline written by tasks.judge.baselines")
         if all(split in stored for split in EVAL_SPLITS):
             log(f"bag-of-words baseline reused from {folder}")
             return {split: stored[split] for split in EVAL_SPLITS}

@@ -17,7 +17,7 @@ from typing import Any
 import numpy as np
 from prefect import task
 
-from tasks.core import runs
+from tasks.core import atomic, runs
 from tasks.core.config import FAMILIES, TrainSettings
 from tasks.core.errors import DataFormatError
 from tasks.core.log import log
@@ -149,7 +149,7 @@ def evaluate_model(model_dir: Path, data_dir: Path, out_dir: Path, artifacts_dir
     blessing = bless(results["val"][spec.metric], {name: b["val"][spec.metric] for name, b in baselines.items()},
                      higher_is_better=spec.higher_is_better, margin=s.blessing_margin, metric=spec.label)
     training_file = model_dir / runs.TRAINING
-    training = runs.read_json(training_file, "written when training finished") if training_file.is_file() else {}
+    training = atomic.read_json(training_file, "written when training finished") if training_file.is_file() else {}
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
     metrics = {

@@ -197,7 +197,7 @@ def train_model(s: TrainSettings, data_dir: Path, run_dir: Path, run_id: str = "
     """
     run_dir = Path(run_dir)
     if (run_dir / runs.TRAINING).is_file():  # trained already (a crash came later, e.g. while evaluating)
-        return runs.read_json(run_dir / runs.TRAINING, "written when training finished")
+        return atomic.read_json(run_dir / runs.TRAINING, "written when training finished")
     import keras
     import tensorflow as tf
 

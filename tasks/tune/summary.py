@@ -33,7 +33,7 @@ def trial_row(number: int, overrides: Mapping[str, str], run_dir: Path | str) ->
     figures (Jena: °C beside them), epochs run, best epoch, training seconds."""
     folder = runs.resolve_run_dir(Path(run_dir))  # the earlier run's, where the model was reused
     metrics = Metrics.read(folder)
-    training = runs.read_json(folder / runs.TRAINING, "written when training finished")
+    training = atomic.read_json(folder / runs.TRAINING, "written when training finished")
     settings = runs.read_settings(folder)
     spec = family_of(settings.model)
     metric = spec.metric

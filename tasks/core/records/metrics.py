@@ -12,7 +12,6 @@ is written back. The typed properties are the fields every consumer relies on, c
 
 from __future__ import annotations
 
-import json
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -79,15 +78,7 @@ class Metrics:
                 object; each message names the file.
         """
         path = cls.path_in(folder)
-        what = "only a finished run or evaluation has one"
-        try:
-            data = json.loads(path.read_text(encoding="utf-8"))
-        except FileNotFoundError:
-            raise DataFormatError(f"{path} does not exist: {what}") from None
-        except (UnicodeDecodeError, json.JSONDecodeError) as error:
-            raise DataFormatError(f"{path} is not valid JSON ({error}): {what}") from None
-        if not isinstance(data, dict):
-            raise DataFormatError(f"{path} holds a {type(data).__name__}; expected a JSON object ({what})")
+        data = atomic.read_json(path, "only a finished run or evaluation has one")
         return cls(data, path)
 
     def write(self, folder: Path | str) -> Path:
