@@ -192,7 +192,8 @@ def publish_dataset(version: Path, processed_dir: Path, name: str) -> Path:
 
 
 def read_json(path: Path, what: str) -> dict:
-    """A JSON object from a run folder, with an error naming the file if it is missing or not an object."""
+    """A JSON object read from `path`, with an error naming the file (and `what` it is) if it is missing, not
+    JSON or not an object."""
     path = Path(path)
     try:
         data = json.loads(path.read_text(encoding="utf-8"))
