@@ -28,6 +28,7 @@ LOOKS = {  # what the row says -> (mark, style)
     "failed": ("✗", "bold red"), "cancelled": ("-", "yellow"), "rolled back": ("-", "yellow"),
 }
 LABEL_WIDTH = 48  # characters of a row's name, indentation included
+DETAIL_MIN = 30  # columns kept for the epoch bar and its line on a narrow terminal (the name is cut first)
 
 
 @dataclass
@@ -147,7 +148,18 @@ class Stages:
                 f"{duration(row.elapsed(now))}" + (f"  {row.detail}" if row.detail else "") for row in self.rows()]
 
     def render(self):
-        """The rows as a rich table: mark, name, state, elapsed time, and the epoch bar while a model trains."""
+        """The rows as a rich renderable that fits the console's width (see table)."""
+        stages = self
+
+        class FittedTable:
+            def __rich_console__(self, console, options):
+                yield stages.table(options.max_width)
+
+        return FittedTable()
+
+    def table(self, width: int = 120):
+        """The rows as a rich table `width` columns wide at most: mark, name, state, elapsed time, and the epoch
+        bar while a model trains."""
         from rich.progress_bar import ProgressBar
         from rich.spinner import Spinner
         from rich.table import Table
@@ -155,17 +167,26 @@ class Stages:
 
         now = time.time()
         table = Table.grid(padding=(0, 1))
+        rows = self.rows()
+        # Fixed widths: on a narrow terminal rich would otherwise squeeze the mark, state and time out of the
+        # table to make room for a long epoch line; the detail column takes what is left, cut with "…".
+        state_width = max(len(s) for s in LOOKS)
+        room = width - (1 + state_width + 6 + 4) - DETAIL_MIN  # what the name may take and leave the detail its share
+        label_width = max(min(LABEL_WIDTH, room, max((2 * r.depth + len(r.label) for r in rows), default=1)), 8)
         table.add_column(width=1, no_wrap=True)
-        table.add_column(max_width=LABEL_WIDTH, no_wrap=True, overflow="ellipsis")
-        table.add_column(no_wrap=True)
-        table.add_column(justify="right", no_wrap=True)
-        table.add_column(no_wrap=True, overflow="ellipsis")
-        for row in self.rows():
+        table.add_column(width=label_width, no_wrap=True, overflow="ellipsis")
+        table.add_column(width=state_width, no_wrap=True)
+        table.add_column(width=6, justify="right", no_wrap=True)
+        fixed = 1 + label_width + state_width + 6 + 4  # the four columns and their padding
+        table.add_column(no_wrap=True, overflow="ellipsis", max_width=max(width - fixed, 8))
+        for row in rows:
             mark, style = LOOKS.get(row.state, ("?", ""))
             detail: object = Text(row.detail, style="dim")
             if row.progress and row.state in ("running", "retrying"):
                 done, total = row.progress
                 detail = Table.grid(padding=(0, 1))
+                detail.add_column(no_wrap=True)
+                detail.add_column(no_wrap=True, overflow="ellipsis")
                 detail.add_row(ProgressBar(total=max(total, 1), completed=done, width=24), Text(row.detail))
             if row.state == "running" and row.spinner is None:
                 row.spinner = Spinner("dots", style=style)

@@ -138,3 +138,21 @@ def test_under_the_live_view_the_terminal_shows_the_projects_warnings_and_more_o
         made.pathname = path
         lines.handle(made)
     assert Terminal.console.printed == shown
+
+
+@pytest.mark.parametrize("width", [60, 80, 120])
+def test_a_long_epoch_line_never_squeezes_out_the_mark_state_or_time(width):
+    from rich.console import Console
+
+    stages = Stages()
+    done = stages.begin("train imdb_conv")
+    done.detail = "epoch 3/3 accuracy=0.7739 auc=0.8512 loss=0.5412 val_accuracy=0.8134 val_loss=0.4431"
+    stages.end(done, "done")
+    training = stages.begin("judge the jena_conv_gru champion on the new data")
+    training.progress, training.detail = (3, 10), "epoch 3/10 loss=0.3 val_loss=0.4"
+    console = Console(width=width, record=True, force_terminal=False)
+    console.print(stages.render())
+    lines = console.export_text().splitlines()
+    assert len(lines) == 2 and all(len(line) <= width for line in lines)
+    assert lines[0].startswith("✓ train") and " done " in lines[0] and "s epoch 3/3" in lines[0]
+    assert " running " in lines[1] and "epoch 3/10" in lines[1]
