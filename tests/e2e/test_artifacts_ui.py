@@ -15,7 +15,8 @@ import pytest
 from prefect import flow, task
 
 from tasks.model import progress as training_progress
-from tasks.publish import plots, report
+from tasks.publish import artifacts, plots, report
+from tasks.publish.validation import validation_markdown
 from tasks.judge.registry import promote_model
 from tasks.ingest.suite_runner import SuiteResult, results_to_json
 
@@ -65,10 +66,10 @@ def publish_everything(run_dir: str, registry_dir: str, validation_report: str) 
     train_with_progress(2)
     promotion = promote_model(Path(registry_dir), "imdb_conv", Path(run_dir))
     results = [{"metrics": METRICS, "promotion": promotion}]
-    report.publish_metrics_table(report.metrics_table_rows(results))
-    report.publish_report(report.report_markdown(results, "e2e-run", "smoke"))
-    report.publish_validation("imdb", report.validation_markdown("imdb", [Path(validation_report)]))
-    report.publish_plots("imdb_conv", report.plots_markdown(Path(run_dir), "imdb_conv"))
+    artifacts.publish_metrics_table(report.metrics_table_rows(results))
+    artifacts.publish_report(report.report_markdown(results, "e2e-run", "smoke"))
+    artifacts.publish_validation("imdb", validation_markdown("imdb", [Path(validation_report)]))
+    artifacts.publish_plots("imdb_conv", artifacts.plots_markdown(Path(run_dir), "imdb_conv"))
 
 
 def latest(key: str):
