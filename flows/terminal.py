@@ -192,9 +192,10 @@ def _route_under_live_view(terminal: Terminal, consoles: list[logging.Handler], 
     lines.setFormatter(formatter if debug else WithoutTraceback(formatter))
     lines.addFilter(at_least)
     _add_handler(terminal, root, lines)
-    for handler in consoles:  # the view and `lines` print instead
+    for handler in consoles:  # the view and `lines` print instead; put back where they stood
+        position = root.handlers.index(handler)
         root.removeHandler(handler)
-        terminal._undo.append(lambda handler=handler: root.addHandler(handler))
+        terminal._undo.append(lambda handler=handler, position=position: root.handlers.insert(position, handler))
     for logger_name in RUN_LOGGERS:
         logger = logging.getLogger(logger_name)
         for handler in logger.handlers:  # the API's handler

@@ -80,7 +80,9 @@ def test_new_station_data_is_reported_as_drift_and_the_champion_is_judged_on_it(
     # Temperature and the features that follow it (moisture, saturation pressure) moved most; the wind least.
     seasonal = {"T (degC)", "Tpot (K)", "Tdew (degC)", "VPmax (mbar)", "VPact (mbar)", "sh (g/kg)", "H2OC (mmol/mol)"}
     assert {f["name"] for f in drift["features"][:5]} <= seasonal and "T (degC)" in drift["flagged"]
-    assert kl["T (degC)"] > 1 > kl["wv (m/s)"] and "wv (m/s)" not in drift["flagged"]
+    # Flagged above 0.1 (tasks.ingest.drift): the target moved (KL 0.35 on the default blocked split, where the
+    # champion trained on January-February and April-May; 2.2 on the contiguous split's January-March), wind not.
+    assert kl["T (degC)"] > 0.1 > kl["wv (m/s)"] and "wv (m/s)" not in drift["flagged"]
 
     # The champion judged again on the new version, on the very windows the challenger is judged on.
     again = json.loads((artifacts / "evaluations" / f"{second}-champion" / MODEL / "metrics.json").read_text())
