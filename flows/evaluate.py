@@ -25,10 +25,11 @@ def run(args: argparse.Namespace) -> int:
     runs.check_model_dir(model_dir)  # fail fast, before Prefect starts
     start_temporary_server()
     from flows.evaluate import evaluate_model_flow  # this module's flow (not yet defined under -m)
+    from tasks.core.records.metrics import Metrics
     from tasks.publish import evaluation_summary
 
     out_dir = evaluate_model_flow(model_dir=str(model_dir), data_dir=args.data_dir, artifacts_dir=args.artifacts_dir)
-    print(evaluation_summary(runs.read_metrics(out_dir)))
+    print(evaluation_summary(Metrics.read(out_dir).data))
     print(out_dir)
     return 0
 

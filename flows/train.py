@@ -28,13 +28,13 @@ def run(args: argparse.Namespace) -> int:
     dataset_path(Path(args.data_dir), family(args.model))
     start_temporary_server()
     from flows.train import train_model_flow  # this module's flow (not yet defined under -m)
-    from tasks.core import runs
+    from tasks.core.records.metrics import Metrics
     from tasks.publish import evaluation_summary
 
     run_dir = train_model_flow(model=args.model, profile=args.profile, data_dir=args.data_dir,
                                artifacts_dir=args.artifacts_dir, run_id=args.run_id, overrides=overrides,
                                force=args.force)
-    print(evaluation_summary(runs.read_metrics(run_dir)))
+    print(evaluation_summary(Metrics.read(run_dir).data))
     print(run_dir)
     return 0
 

@@ -28,7 +28,6 @@ from typing import Any
 from tasks.core import atomic
 from tasks.core.config import TrainSettings, settings_from_json
 from tasks.core.errors import DataFormatError, SettingsError
-from tasks.core.records.metrics import Metrics
 
 ROOT = Path(__file__).resolve().parents[2]
 PACKAGES = ("tensorflow", "keras", "prefect", "numpy", "pandas", "pyarrow", "great-expectations", "matplotlib")
@@ -146,11 +145,6 @@ def read_settings(model_dir: Path | str) -> TrainSettings:
         return settings_from_json(data)
     except (SettingsError, TypeError) as error:
         raise DataFormatError(f"{path}: {error}") from None
-
-
-def read_metrics(model_dir: Path | str) -> dict:
-    """A finished evaluation's metrics.json as a dict, read by its record (tasks.core.records.metrics.Metrics)."""
-    return Metrics.read(model_dir).data
 
 
 def package_versions() -> dict[str, str]:
