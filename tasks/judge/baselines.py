@@ -233,7 +233,7 @@ def fit_bag_of_words(
     """
     import keras
 
-    from tasks.model import build_bag_of_words, multi_hot_batches
+    from tasks.model import build_bag_of_words, multi_hot_batches, own_default_seeds
 
     if epochs < 1 or batch_size < 1:
         raise SettingsError(f"epochs {epochs} and batch_size {batch_size}: expected both at least 1")
@@ -253,7 +253,8 @@ def fit_bag_of_words(
     keras.utils.set_random_seed(seed)  # first: the shuffle's seeds are the global seed and `seed`
     train_batches = multi_hot_batches(train_reviews, train_labels, batch_size=batch_size, num_words=num_words,
                                       shuffle=True, seed=seed)  # ((batch, num_words), (batch,)), new order each epoch
-    model = build_bag_of_words(num_words, learning_rate=learning_rate)
+    with own_default_seeds(seed):  # the same seed builds the same weights, whatever else the process does
+        model = build_bag_of_words(num_words, learning_rate=learning_rate)
     model.fit(train_batches, epochs=epochs, validation_data=validation_data, shuffle=False, verbose=0)
     return model
 

@@ -18,6 +18,10 @@ def __getattr__(name: str):
         from tasks.model.architectures import build_bag_of_words
 
         return build_bag_of_words
+    if name == "own_default_seeds":
+        from tasks.model.architectures import own_default_seeds
+
+        return own_default_seeds
     if name == "encode_reviews":
         from tasks.model.encoding import encode_reviews
 
@@ -29,4 +33,4 @@ def __getattr__(name: str):
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
-__all__ = ["EVAL_SPLITS", "Normalizer", "build_bag_of_words", "data_fingerprint", "dataset_path", "encode_reviews", "fingerprint_data", "in_order", "jena_dataset", "jena_split_facts", "multi_hot_batches", "normalize", "prepare_imdb", "prepare_jena", "season_of", "split_settings", "train_model_task"]
+__all__ = ["EVAL_SPLITS", "Normalizer", "build_bag_of_words", "data_fingerprint", "dataset_path", "encode_reviews", "fingerprint_data", "in_order", "jena_dataset", "jena_split_facts", "multi_hot_batches", "normalize", "own_default_seeds", "prepare_imdb", "prepare_jena", "season_of", "split_settings", "train_model_task"]

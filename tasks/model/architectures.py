@@ -7,7 +7,9 @@ The reviews they read are encoded by tasks.model.encoding.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import random
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from functools import partial
 from typing import Any
 
@@ -17,6 +19,25 @@ from keras import layers
 from tasks.core.config import IMDB_LEARNING_RATE, RMSPROP_LEARNING_RATE
 from tasks.core.errors import SettingsError
 from tasks.core.sources import IMDB_MAX_FEATURES, IMDB_MAXLEN, JENA_FEATURES
+
+
+@contextmanager
+def own_default_seeds(seed: int) -> Iterator[None]:
+    """Layers built inside draw their default seeds from a generator of their own, seeded with `seed`.
+
+    Keras gives every initializer and dropout built without a seed one drawn from Python's global `random`
+    (keras.src.random.seed_generator.make_default_seed). Prefect's threads draw from that generator too, at times
+    of their own, so the same `keras.utils.set_random_seed` could build different weights from one run to the next
+    in the same process. Not thread-safe itself: models are built one at a time.
+    """
+    from keras.src.random import seed_generator
+
+    shared = seed_generator.python_random
+    seed_generator.python_random = random.Random(seed)
+    try:
+        yield
+    finally:
+        seed_generator.python_random = shared
 
 
 def _binary_metrics() -> list:
@@ -242,5 +263,6 @@ def build_model(s, n_features: int = len(JENA_FEATURES)) -> keras.Model:
         n_features: measurements per timestep (Jena models; IMDB ignores it).
     """
     arguments = SETTINGS_ARGUMENTS[s.model](s, n_features)
-    optimizer = make_optimizer(s.optimizer, s.learning_rate, s.weight_decay, s.weight_averaging)
-    return MODEL_BUILDERS[s.model](learning_rate=s.learning_rate, optimizer=optimizer, **arguments)
+    with own_default_seeds(s.seed):  # the same seed builds the same weights, whatever else the process does
+        optimizer = make_optimizer(s.optimizer, s.learning_rate, s.weight_decay, s.weight_averaging)
+        return MODEL_BUILDERS[s.model](learning_rate=s.learning_rate, optimizer=optimizer, **arguments)

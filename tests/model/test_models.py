@@ -359,3 +359,33 @@ def test_the_cosine_schedule_starts_at_the_learning_rate_and_ends_near_zero():
     assert all(a > b for a, b in zip(rates, rates[1:])) and rates[-1] < 0.03 * rates[0]
     constant = resolve_settings("jena_conv_gru", "seed")
     assert {learning_rate_at(constant, e) for e in range(10)} == {1e-3}
+
+
+def weights_built_while_another_thread_draws(model: str) -> list[list[np.ndarray]]:
+    """The weights of `model` built twice from the same seed, while another thread draws from Python's `random`
+    (as Prefect's threads do while a task trains)."""
+    import random
+    import threading
+
+    from tasks.core.profiles import resolve_settings
+    from tasks.model.architectures import build_model
+
+    s = resolve_settings(model, "smoke")
+    stop = threading.Event()
+    drawing = threading.Thread(target=lambda: [random.random() for _ in iter(stop.is_set, True)], daemon=True)
+    drawing.start()
+    try:
+        built = []
+        for _ in range(2):
+            keras.utils.set_random_seed(s.seed)
+            built.append([w.copy() for w in build_model(s).get_weights()])
+    finally:
+        stop.set()
+        drawing.join()
+    return built
+
+
+@pytest.mark.parametrize("model", ["jena_conv", "jena_conv_gru"])
+def test_the_same_seed_builds_the_same_weights_whatever_other_threads_draw(model):
+    first, second = weights_built_while_another_thread_draws(model)
+    assert len(first) == len(second) and all(np.array_equal(a, b) for a, b in zip(first, second))
