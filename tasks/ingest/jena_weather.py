@@ -253,10 +253,20 @@ def jena_arrow(table: pd.DataFrame) -> pa.Table:
     return pa.Table.from_pandas(table, schema=schema, preserve_index=False)
 
 
+def timestamps_of(table: pa.Table) -> np.ndarray:
+    """The table's timestamps as int64 seconds: Parquet has no seconds unit, so a timestamp[s] column comes back
+    as timestamp[ms]; cast to seconds first."""
+    return table.column("timestamp").cast(pa.timestamp("s")).cast(pa.int64()).to_numpy()
+
+
+def read_jena_seconds(path: Path) -> np.ndarray:
+    """The published Jena table's timestamps alone (int64 seconds), read without its features."""
+    return timestamps_of(pq.read_table(path, columns=["timestamp"]))
+
+
 def read_jena(path: Path) -> tuple[np.ndarray, np.ndarray]:
     """Timestamps (int64 seconds) and features (float32, (rows, 14)) of the published Jena table."""
     table = pq.read_table(path)
-    # Parquet has no seconds unit: a timestamp[s] column comes back as timestamp[ms]; cast to seconds first.
-    seconds = table.column("timestamp").cast(pa.timestamp("s")).cast(pa.int64()).to_numpy()
+    seconds = timestamps_of(table)
     features = np.stack([table.column(c).to_numpy() for c in JENA_FEATURES], axis=1).astype(np.float32)
     return seconds, features  # (rows,), (rows, features)

@@ -16,7 +16,7 @@ from tasks.core.cache import files_sha256
 from tasks.core.config import FAMILIES, TrainSettings, check_settings
 from tasks.core.errors import DataFormatError, SettingsError
 from tasks.core.records.normalization import NormalizationRecord
-from tasks.ingest import read_imdb_split, read_jena, read_provenance
+from tasks.ingest import read_imdb_split, read_jena, read_jena_seconds, read_provenance
 
 KERAS_IMDB_SEED = 113  # keras.datasets.imdb.load_data shuffles train, then test, with RandomState(113)
 EVAL_SPLITS = ("val", "test")  # the splits a model is judged on; training rows are not a fair test
@@ -156,8 +156,7 @@ def settings_for_data(path: Path, s: TrainSettings) -> TrainSettings:
     IMDB settings as they are). The result is what the run's settings.json records."""
     if s.family != "jena" or (s.split != "auto" and s.split_reason):
         return s
-    seconds, _ = read_jena(Path(path) / "jena.parquet")
-    return resolve_split(s, seconds)
+    return resolve_split(s, read_jena_seconds(Path(path) / "jena.parquet"))  # the timestamps alone decide
 
 
 def prepare_jena(path: Path, s: TrainSettings, normalizer=None) -> JenaData:

@@ -140,3 +140,15 @@ def test_the_report_says_why_auto_chose_the_split():
     assert how.startswith("Split `blocked`: 28-day blocks") and how.endswith(f" Split {reason}.")
     named = split_table({"splits": facts, "settings": {**settings, "split_reason": "named in the settings"}})[0]
     assert "named" not in named
+
+
+def test_the_split_is_chosen_from_the_timestamps_read_alone(tmp_path):
+    from tasks.ingest import read_jena, read_jena_seconds
+    from tasks.model.dataset import settings_for_data
+    from tests.support.published import publish_jena
+
+    folder = publish_jena(tmp_path, rows=1500)
+    seconds, _ = read_jena(folder / "jena.parquet")
+    assert np.array_equal(read_jena_seconds(folder / "jena.parquet"), seconds) and seconds.dtype == np.int64
+    resolved = settings_for_data(folder, resolve_settings("jena_conv", "smoke"))
+    assert resolved.split == "contiguous" and resolved.split_reason.startswith("auto: the record spans")
