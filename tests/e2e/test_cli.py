@@ -201,10 +201,7 @@ def test_a_bad_input_is_one_error_line_without_a_traceback(bad, ingested_data, f
     from tests.support.http_mirror import HttpMirror
 
     write_bad, dataset, files, _, says = _bad_inputs()[bad]
-    mirror = tmp_path / "mirror"
-    mirror.mkdir()
-    write_bad(mirror, fixture_mirror)
-    fixtures.write_checksums(mirror)
+    mirror = fixtures.write_bad_mirror(tmp_path / "mirror", write_bad, fixture_mirror)
     data_dir = tmp_path / "data"
     shutil.copytree(ingested_data, data_dir, symlinks=True)
     with HttpMirror(mirror) as server:
@@ -232,10 +229,7 @@ def test_debug_shows_the_tracebacks_of_a_bad_input(prefect_harness, fixture_mirr
     from tests.support import fixtures
 
     write_bad, dataset, files, _, _ = _bad_inputs()["header-only station file"]
-    mirror = tmp_path / "mirror"
-    mirror.mkdir()
-    write_bad(mirror, fixture_mirror)
-    fixtures.write_checksums(mirror)
+    mirror = fixtures.write_bad_mirror(tmp_path / "mirror", write_bad, fixture_mirror)
     result = _ingest(str(mirror), tmp_path / "data", dataset, files, "--debug")
     assert result.returncode == 1
     assert result.stderr.count("Traceback (most recent call last)") >= 3  # Prefect's two records, the error's own
@@ -280,10 +274,7 @@ def test_on_a_terminal_a_bad_input_shows_the_stages_one_error_and_the_full_log(p
     from tests.support import fixtures
 
     write_bad, dataset, files, _, says = _bad_inputs()["header-only station file"]
-    mirror = tmp_path / "mirror"
-    mirror.mkdir()
-    write_bad(mirror, fixture_mirror)
-    fixtures.write_checksums(mirror)
+    mirror = fixtures.write_bad_mirror(tmp_path / "mirror", write_bad, fixture_mirror)
     artifacts = tmp_path / "artifacts"
     code, lines = _on_a_terminal(["-m", "flows.ingest", dataset, "--mirror", str(mirror), "--files", *files,
                                   "--data-dir", str(tmp_path / "data"), "--artifacts-dir", str(artifacts)],

@@ -387,10 +387,7 @@ def test_a_bad_input_fails_clearly_and_leaves_the_published_dataset_byte_identic
     bad: str, ingested_data: Path, published_state: dict[str, str], fixture_mirror: Path, tmp_path: Path
 ) -> None:
     write_bad, dataset, files, error, says = BAD_INPUTS[bad]
-    mirror = tmp_path / "mirror"
-    mirror.mkdir()
-    write_bad(mirror, fixture_mirror)
-    fixtures.write_checksums(mirror)
+    mirror = fixtures.write_bad_mirror(tmp_path / "mirror", write_bad, fixture_mirror)
     data_dir = tmp_path / "data"
     shutil.copytree(ingested_data, data_dir, symlinks=True)
     assert snapshot(data_dir) == published_state

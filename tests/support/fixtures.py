@@ -218,3 +218,13 @@ def write_checksums(folder: Path) -> Path:
     path = folder / "SHA256SUMS"
     path.write_text("\n".join(lines) + "\n")
     return path
+
+
+
+def write_bad_mirror(folder: Path, write_bad, fixture_mirror: Path) -> Path:
+    """A new mirror folder holding one bad input (`write_bad(folder, fixture_mirror)`, as the e2e suites' bad-input
+    tables give it) and the SHA256SUMS of what it holds."""
+    folder.mkdir()
+    write_bad(folder, fixture_mirror)
+    write_checksums(folder)
+    return folder
