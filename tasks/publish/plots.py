@@ -11,10 +11,9 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 
 import numpy as np
-from matplotlib import dates as mdates
 
 from tasks.core.records.metrics import Metrics
-from tasks.publish.canvas import BASELINE_COLOR, MODEL_COLOR, PANEL, TRUTH_COLOR, WIDE
+from tasks.publish.canvas import BASELINE_COLOR, MODEL_COLOR, PANEL, TRUTH_COLOR, WIDE, date_axis
 from tasks.publish.canvas import new_figure as _new_figure, save_png as _save  # the names the figures below call
 from tasks.publish.curves import plot_training_curves
 
@@ -92,9 +91,7 @@ def _draw_forecast(ax, when, truth, model, baseline, model_name: str, baseline_n
             label=f"{model_name} (MAE {np.mean(np.abs(model - truth)):.2f} °C)")  # fmt: skip
     ax.plot(when, baseline, color=BASELINE_COLOR, linewidth=1.2, linestyle="--",
             label=f"{baseline_name} (MAE {np.mean(np.abs(baseline - truth)):.2f} °C)")  # fmt: skip
-    locator = mdates.AutoDateLocator()
-    ax.xaxis.set_major_locator(locator)
-    ax.xaxis.set_major_formatter(mdates.ConciseDateFormatter(locator))
+    date_axis(ax)
     ax.set_xlabel("Date of the forecast target")
     ax.set_ylabel("Temperature (°C)")
     ax.grid(alpha=0.3)

@@ -10,11 +10,10 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 
 import numpy as np
-from matplotlib import dates as mdates
 
 from tasks.core.tables import describe_months
 from tasks.publish.canvas import BASELINE_COLOR, BEST_COLOR, MODEL_COLOR, PANEL, TRAIN_COLOR, TRUTH_COLOR, VAL_COLOR
-from tasks.publish.canvas import WIDE, new_figure, save_png
+from tasks.publish.canvas import WIDE, date_axis, new_figure, save_png
 
 
 # ---------------------------------------------------------------------------------------------------------------
@@ -142,9 +141,7 @@ def plot_forecast(
     ax.plot(as_dates(when[-1:]), model[-1:], "o", color="tab:blue")
     ax.annotate(f"{model[-1]:.1f} °C", (as_dates(when[-1:])[0], model[-1]), textcoords="offset points",
                 xytext=(-4, 8), ha="right", color="tab:blue", fontsize="small")  # fmt: skip
-    locator = mdates.AutoDateLocator()
-    ax.xaxis.set_major_locator(locator)
-    ax.xaxis.set_major_formatter(mdates.ConciseDateFormatter(locator))
+    date_axis(ax)
     ax.set_xlabel("Time (station time); forecasts drawn at the time they are for")
     ax.set_ylabel("Temperature (°C)")
     ax.grid(alpha=0.3)
