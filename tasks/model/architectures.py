@@ -19,6 +19,7 @@ from keras import layers
 from tasks.core.config import IMDB_LEARNING_RATE, RMSPROP_LEARNING_RATE
 from tasks.core.errors import SettingsError
 from tasks.core.sources import IMDB_MAX_FEATURES, IMDB_MAXLEN, JENA_FEATURES
+from tasks.model.imdb_dilated import build_imdb_dilated
 
 
 @contextmanager
@@ -243,6 +244,7 @@ MODEL_BUILDERS: dict[str, Callable[..., keras.Model]] = {
     "jena_conv": build_jena_conv,
     "jena_conv_gru": build_jena_conv_gru,
     "jena_conv_gru_fast": partial(build_jena_conv_gru, recurrent_dropout=0.0),
+    "imdb_dilated": build_imdb_dilated,  # beyond the book: tasks.model.imdb_dilated
 }
 SETTINGS_ARGUMENTS: dict[str, Callable[[Any, int], dict]] = {  # model -> its builder's arguments from TrainSettings
     "imdb_conv": lambda s, n_features: dict(max_features=s.num_words, maxlen=s.maxlen, dropout=s.dropout,
@@ -252,6 +254,9 @@ SETTINGS_ARGUMENTS: dict[str, Callable[[Any, int], dict]] = {  # model -> its bu
                                                 gru_dropout=s.gru_dropout, input_noise=s.input_noise,
                                                 dropout=s.dropout),
 }
+SETTINGS_ARGUMENTS["imdb_dilated"] = lambda s, n_features: dict(
+    max_features=s.num_words, maxlen=s.maxlen, filters=s.filters, kernel_size=s.kernel_size,
+    dilation_levels=s.dilation_levels, embedding_dropout=s.embedding_dropout, dropout=s.dropout)
 SETTINGS_ARGUMENTS["jena_conv_gru_fast"] = SETTINGS_ARGUMENTS["jena_conv_gru"]
 
 

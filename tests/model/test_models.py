@@ -6,6 +6,7 @@ import keras
 import numpy as np
 import pytest
 
+from tasks.core.config import MODELS
 from tasks.core.errors import SettingsError
 from tasks.model.architectures import (
     MODEL_BUILDERS,
@@ -120,7 +121,7 @@ def test_bag_of_words_layers_and_parameters():
 
 
 def test_model_builders_name_every_architecture():
-    assert set(MODEL_BUILDERS) == {"imdb_conv", "jena_conv", "jena_conv_gru", "jena_conv_gru_fast"}
+    assert set(MODEL_BUILDERS) == set(MODELS) >= {"imdb_conv", "jena_conv", "jena_conv_gru", "jena_conv_gru_fast"}
     for name, builder in MODEL_BUILDERS.items():
         assert builder(learning_rate=1e-3).name == name
 
