@@ -2,7 +2,8 @@
 
     artifacts/
       runs/<run-id>/<model>/      one training run: model.keras, history.csv, settings.json, training.json,
-                                  normalization.json (Jena), data_profile.json, then metrics.json, evaluation.npz and plots
+                                  normalization.json (Jena), word_index.json and .sha256 (IMDB), data_profile.json, then
+                                  metrics.json, evaluation.npz, plots and serving/
       runs/<run-id>/report.md     train-all's report
       evaluations/<eval-id>/<model>/   a saved model judged again (flows.evaluate): metrics.json, plots
       predictions/<id>/<model>/   predictions with a saved model (flows.predict): predictions.csv, forecast
@@ -37,6 +38,9 @@ SETTINGS = "settings.json"  # the resolved TrainSettings, profile included
 TRAINING = "training.json"  # what training measured; written last, so its presence means training finished
 NORMALIZATION = "normalization.json"  # Jena: the training rows' mean and std, and the window shape
 DATA_PROFILE = "data_profile.json"  # what the training rows looked like (tasks.ingest.drift): the drift reference
+WORD_INDEX = "word_index.json"  # IMDB: the run's own copy of the word index it was trained with
+WORD_INDEX_SHA256 = "word_index.sha256"  # its sha256, as `sha256sum` writes it (sha256sum -c checks it)
+SERVING = "serving"  # the model with its preprocessing inside: model.keras, saved_model/ (tasks.serve.serving)
 HISTORY = "history.csv"  # one row per epoch
 METRICS = "metrics.json"  # the evaluation: model, baselines, blessing; written last by tasks.judge.evaluate
 EVALUATION_ARRAYS = "evaluation.npz"  # what the plots draw: scores and labels, or forecasts and targets
