@@ -1,8 +1,8 @@
 """Fit, resume, save: one model run, nothing else.
 
 A run folder `artifacts/runs/<run-id>/<model>/` (tasks.core.runs) holds, once training is done: `model.keras` (the
-best validation epoch), `history.csv`, `settings.json`, `normalization.json` (Jena), `data_profile.json`
-(the training rows, the drift reference), TensorBoard logs, and last
+best validation epoch), `history.csv`, `settings.json`, `normalization.json` (Jena), `word_index.json` and
+`word_index.sha256` (IMDB), `data_profile.json` (the training rows, the drift reference), TensorBoard logs, and last
 `training.json`: what training measured (epochs, best epoch, seconds, device, data, code). While a run is in
 progress it also holds `backup/`, the last finished epoch's snapshot (tasks.model.checkpoint): rerunning the same run id
 after a crash resumes from there. Judging the model is tasks.judge.evaluate's job, drawing it tasks.publish.plots'.
@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import csv
 import datetime as dt
+import hashlib
 import io
 import math
 import os
@@ -154,8 +155,22 @@ def imdb_fit_arguments(s: TrainSettings, path: Path, run_dir: Path) -> tuple[dic
     data = prepare_imdb(path, s)
     atomic.write_json(run_dir / runs.DATA_PROFILE, imdb_training_profile(data.offset["train"], data.y["train"],
                                                                          s.num_words))
+    keep_word_index(path, run_dir)
     return dict(x=data.x["train"], y=data.y["train"], batch_size=s.batch_size,
                 validation_data=in_order(data.x["val"], data.y["val"], s.batch_size)), 0
+
+
+def keep_word_index(dataset: Path, run_dir: Path) -> None:
+    """Copy the word index of the dataset version a run trains on into its folder, with its sha256: raw text is
+    then encoded with the vocabulary the model saw, wherever the run is used and whatever IMDB version is published
+    later (tasks.serve). A dataset without one (a test's Parquet-only dataset) leaves the run without raw text."""
+    source = Path(dataset) / runs.WORD_INDEX  # the published dataset's file has the run copy's name
+    if not source.is_file():
+        log(f"no {source}: this run keeps no word index, so it cannot predict raw text")
+        return
+    data = source.read_bytes()
+    atomic.write_bytes(run_dir / runs.WORD_INDEX, data)
+    atomic.write_text(run_dir / runs.WORD_INDEX_SHA256, f"{hashlib.sha256(data).hexdigest()}  {runs.WORD_INDEX}\n")
 
 
 def jena_fit_arguments(s: TrainSettings, path: Path, run_dir: Path) -> tuple[dict, int]:
