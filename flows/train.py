@@ -51,6 +51,7 @@ from tasks.core.profiles import resolve_settings
 from tasks.judge import evaluate_model_task
 from tasks.core.log import log
 from tasks.publish import plot_and_publish
+from tasks.serve import export_serving_task
 from tasks.model import fingerprint_data, train_model_task
 
 
@@ -64,13 +65,15 @@ def train_model_flow(
     overrides: dict[str, str] | None = None,
     force: bool = False,
 ) -> str:
-    """Train one model (imdb_conv, jena_conv, jena_conv_gru, jena_conv_gru_fast) on ingested data, judge it and
-    plot it; returns its run folder. The same data, code and settings reuse the earlier run unless `force`."""
+    """Train one model (imdb_conv, jena_conv, jena_conv_gru, jena_conv_gru_fast) on ingested data, export its
+    serving model, judge it and plot it; returns its run folder. The same data, code and settings reuse the
+    earlier run unless `force`."""
     settings = resolve_settings(model, profile, overrides)
     data_sha256 = fingerprint_data(data_dir, family(model))
     run_id = run_id or runs.new_run_id()
     run_dir = runs.run_dir(artifacts_dir, run_id, model)
     trained = Path(cached_path(train_model_task, settings, data_dir, run_dir, run_id, data_sha256, force=force))
+    export_serving_task(trained)  # the model with its preprocessing inside: serving/ (kept if already made)
     evaluate_model_task(trained, data_dir, trained, artifacts_dir)
     plot_and_publish(trained, model)
     if trained.resolve() != run_dir.resolve():

@@ -2,7 +2,9 @@
 
 Modules: `text` (the IMDB text path: tokenizing, word ranks, reading reviews, predicting them), `forecasting`
 (the Jena path: station readings, forecast windows, the forecast), `common` (which model, loading it, writing
-predictions) and `predict` (both paths over a saved model folder, and the Prefect task).
+predictions), `predict` (both paths over a saved model folder, and the Prefect task), `serving` (a run's
+serving model: the trained model with its preprocessing inside, as Keras and as a SavedModel) and `serving_layers`
+(the Keras layer that turns raw review text into the IMDB model's input).
 
 The public API of this stage: other stages and the flows import these names from `tasks.serve`, never
 from its modules.
@@ -11,6 +13,7 @@ from its modules.
 
 from tasks.serve.common import OUTPUT_SUFFIXES, choose_model
 from tasks.serve.predict import predict_task
+from tasks.serve.serving import export_serving_task
 from tasks.serve.text import gather_reviews
 
-__all__ = ["OUTPUT_SUFFIXES", "choose_model", "gather_reviews", "predict_task"]
+__all__ = ["OUTPUT_SUFFIXES", "choose_model", "export_serving_task", "gather_reviews", "predict_task"]

@@ -7,6 +7,7 @@ runs them; the flow and the CLI are flows/predict.py. Nothing heavy is imported 
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
@@ -15,6 +16,7 @@ from prefect import task
 
 from tasks.core import atomic
 from tasks.core.errors import SettingsError
+from tasks.core.log import log
 from tasks.serve.common import OUTPUT_SUFFIXES, load_model, write_predictions
 from tasks.serve.forecasting import (
     forecast,
@@ -23,6 +25,7 @@ from tasks.serve.forecasting import (
     observed_temperature,
     read_normalization,
 )
+from tasks.serve.serving import run_word_index
 from tasks.serve.text import gather_reviews, predict_reviews
 
 PREDICTIONS = "predictions.csv"  # in artifacts/predictions/<id>/<model>/: one row per review or forecast
@@ -33,24 +36,21 @@ FORECAST_PLOT = "forecast.png"
 # ---------------------------------------------------------------------------------------------------------------
 # Over a saved model folder
 # ---------------------------------------------------------------------------------------------------------------
-def predict_reviews_from(model_dir: Path, texts: list[str], data_dir: Path, out_dir: Path) -> list[dict[str, Any]]:
-    """predict_reviews with a saved IMDB model and the published word index; the rows, also written to
-    out_dir/predictions.csv.
+def predict_reviews_from(model_dir: Path, texts: list[str], out_dir: Path) -> list[dict[str, Any]]:
+    """predict_reviews with a saved IMDB model and the word index it was trained with (the run's own copy, never
+    the data folder's: tasks.serve.serving.run_word_index); the rows, also written to out_dir/predictions.csv.
 
     Raises:
-        SettingsError: if the IMDB dataset (its word index) has not been ingested.
+        SettingsError: if the run has no word index of its own and the dataset version it trained on is gone.
+        DataFormatError: if the run's copy does not match its recorded sha256.
     """
     from tasks.core import runs
-    from tasks.ingest import load_word_index
 
-    index_path = Path(data_dir) / "processed" / "imdb" / "word_index.json"
-    if not index_path.is_file():
-        raise SettingsError(f"no IMDB word index at {index_path}: run `seqconv ingest imdb --data-dir {data_dir}` "
-                            "first (raw text is encoded with the word index the model was trained with)")
+    index = run_word_index(model_dir)
+    log(index.note, logging.INFO if index.own else logging.WARNING)  # a fallback is said where it is seen
     settings = runs.read_settings(model_dir)
     model = load_model(Path(model_dir) / runs.MODEL)
-    rows = predict_reviews(model, texts, load_word_index(index_path), num_words=settings.num_words,
-                           maxlen=settings.maxlen)
+    rows = predict_reviews(model, texts, index.words, num_words=settings.num_words, maxlen=settings.maxlen)
     Path(out_dir).mkdir(parents=True, exist_ok=True)
     write_predictions(rows, Path(out_dir) / PREDICTIONS)
     return rows
@@ -105,7 +105,7 @@ def forecast_from(model_dir: Path, files: Sequence[Path | str] | None, data_dir:
 PREDICTORS = {  # dataset -> how its predictions are made from the inputs a user gives
     "imdb": lambda model_dir, inputs, data_dir, out_dir: predict_reviews_from(
         model_dir, gather_reviews(inputs.get("texts"), inputs.get("file"), inputs.get("csv_file"),
-                                  inputs.get("column") or "text"), data_dir, out_dir),
+                                  inputs.get("column") or "text"), out_dir),  # the run holds its word index
     "jena": lambda model_dir, inputs, data_dir, out_dir: forecast_from(model_dir, inputs.get("files"), data_dir,
                                                                        out_dir),
 }
