@@ -20,6 +20,7 @@ from tasks.core.config import IMDB_LEARNING_RATE, RMSPROP_LEARNING_RATE
 from tasks.core.errors import SettingsError
 from tasks.core.sources import IMDB_MAX_FEATURES, IMDB_MAXLEN, JENA_FEATURES
 from tasks.model.imdb_dilated import build_imdb_dilated
+from tasks.model.jena_tcn import build_jena_tcn
 
 
 @contextmanager
@@ -245,6 +246,7 @@ MODEL_BUILDERS: dict[str, Callable[..., keras.Model]] = {
     "jena_conv_gru": build_jena_conv_gru,
     "jena_conv_gru_fast": partial(build_jena_conv_gru, recurrent_dropout=0.0),
     "imdb_dilated": build_imdb_dilated,  # beyond the book: tasks.model.imdb_dilated
+    "jena_tcn": build_jena_tcn,  # beyond the book: tasks.model.jena_tcn
 }
 SETTINGS_ARGUMENTS: dict[str, Callable[[Any, int], dict]] = {  # model -> its builder's arguments from TrainSettings
     "imdb_conv": lambda s, n_features: dict(max_features=s.num_words, maxlen=s.maxlen, dropout=s.dropout,
@@ -257,6 +259,9 @@ SETTINGS_ARGUMENTS: dict[str, Callable[[Any, int], dict]] = {  # model -> its bu
 SETTINGS_ARGUMENTS["imdb_dilated"] = lambda s, n_features: dict(
     max_features=s.num_words, maxlen=s.maxlen, filters=s.filters, kernel_size=s.kernel_size,
     dilation_levels=s.dilation_levels, embedding_dropout=s.embedding_dropout, dropout=s.dropout)
+SETTINGS_ARGUMENTS["jena_tcn"] = lambda s, n_features: dict(
+    n_features=n_features, timesteps=s.lookback // s.step, filters=s.filters, kernel_size=s.kernel_size,
+    block_dropout=s.block_dropout, input_noise=s.input_noise, dropout=s.dropout)
 SETTINGS_ARGUMENTS["jena_conv_gru_fast"] = SETTINGS_ARGUMENTS["jena_conv_gru"]
 
 
