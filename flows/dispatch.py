@@ -11,8 +11,10 @@ from collections.abc import Sequence
 
 from prefect import tags as prefect_tags
 from prefect import task
+from prefect.client.orchestration import get_client
 from prefect.deployments import run_deployment
 
+from flows.lost_runs import wait_for_flow_run
 from flows.train import train_model_flow
 from tasks.core import runs
 from tasks.core.errors import SeqconvError
@@ -23,16 +25,20 @@ GPU_DEPLOYMENT = "train-model/gpu"
 @task(task_run_name="train {model} on the gpu pool", retries=2, retry_delay_seconds=10)
 def train_on_gpu_pool(model: str, profile: str, data_dir: str, artifacts_dir: str, run_id: str,
                       overrides: dict[str, str], force: bool, tags: list[str] | None = None) -> str:
-    """Run `train-model/gpu` for one model and wait for it. A run that crashed with its worker is retried with
-    the same run id, so it resumes from its last finished epoch (tasks.model.checkpoint)."""
+    """Run `train-model/gpu` for one model and wait for it. A run that crashed with its worker, or whose host was
+    lost (no heartbeats: flows.lost_runs), is retried with the same run id, so it resumes from its last finished
+    epoch (tasks.model.checkpoint)."""
     flow_run = run_deployment(
         GPU_DEPLOYMENT,
         parameters=dict(model=model, profile=profile, data_dir=data_dir, artifacts_dir=artifacts_dir,
                         run_id=run_id, overrides=overrides, force=force),
         flow_run_name=f"{model}-{run_id}",
-        timeout=None,  # training takes as long as it takes; the GPU pool's own concurrency decides when it starts
+        timeout=0,  # created, not awaited: wait_for_flow_run waits, and gives up on a run that stopped beating
         tags=tags,
     )
+    with get_client(sync_client=True) as client:
+        # Training takes as long as it takes, and a run may queue for a busy GPU: only silence ends the wait.
+        flow_run = wait_for_flow_run(client, flow_run.id)
     if not flow_run.state or not flow_run.state.is_completed():
         raise SeqconvError(f"{GPU_DEPLOYMENT} run {flow_run.name} for {model} ended {flow_run.state}")
     # The worker's return value stays on its host; the shared artifacts folder says where the run landed.
