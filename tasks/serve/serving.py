@@ -117,16 +117,13 @@ def build_imdb_serving(model: Any, word_index: dict[str, int], num_words: int, m
     import keras
 
     from tasks.serve.serving_layers import ReviewEncoder
-    from tasks.serve.text import tokenize
 
     shape = tuple(model.input_shape)
     if len(shape) != 2 or shape[1] not in (None, maxlen):
         raise SettingsError(f"{model.name} reads inputs of shape {shape}; an IMDB serving model feeds (batch, "
                             f"{maxlen}) word ids")
-    kept = {w: r for w, r in word_index.items() if tokenize(w) == [w]}  # what the recipe can produce; no other
-    # word can ever be matched, and leaving them out keeps StringLookup's own OOV token ("[UNK]") out of the lookup
     texts = keras.Input(shape=(), dtype="string", name=SIGNATURES["imdb"][0])  # (batch,)
-    ids = ReviewEncoder(list(kept), list(kept.values()), num_words, maxlen, name="encode_reviews")(texts)
+    ids = ReviewEncoder(list(word_index), list(word_index.values()), num_words, maxlen, name="encode_reviews")(texts)
     return keras.Model(texts, model(ids), name=name)  # (batch, 1)
 
 

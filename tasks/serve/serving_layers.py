@@ -24,7 +24,7 @@ import numpy as np
 import tensorflow as tf
 
 from tasks.core.sources import INDEX_FROM, OOV_CHAR, PAD_CHAR, START_CHAR
-from tasks.serve.text import IMDB_FILTERS
+from tasks.serve.text import IMDB_FILTERS, tokenize
 
 NOT_IN_INDEX = -1  # the id of a word missing from the index: dropped before the ids are padded
 
@@ -51,8 +51,13 @@ class ReviewEncoder(keras.layers.Layer):
         super().__init__(**kwargs)
         if len(words) != len(ranks):
             raise ValueError(f"{len(words)} words and {len(ranks)} ranks; expected one rank per word")
-        self.words = [str(w) for w in words]
-        self.ranks = [int(r) for r in ranks]
+        # Only what the recipe can produce: no other word can ever be matched, and leaving them out keeps
+        # StringLookup's own OOV token ("[UNK]") out of its vocabulary.
+        kept = [(str(w), int(r)) for w, r in zip(words, ranks) if tokenize(str(w)) == [str(w)]]
+        if not kept:
+            raise ValueError(f"none of the {len(words)} words of the index is a word the recipe can produce")
+        self.words = [w for w, _ in kept]
+        self.ranks = [r for _, r in kept]
         self.num_words = int(num_words)
         self.maxlen = int(maxlen)
         self.pattern = filter_pattern()
@@ -60,7 +65,7 @@ class ReviewEncoder(keras.layers.Layer):
         ids = np.where(ids < self.num_words, ids, OOV_CHAR)
         # StringLookup gives 0 for a word it does not hold and i + 1 for words[i]: this turns either into an id.
         self.ids = np.concatenate([[NOT_IN_INDEX], ids]).astype(np.int32)  # (words + 1,)
-        self.lookup = keras.layers.StringLookup(vocabulary=self.words or None, num_oov_indices=1, mask_token=None,
+        self.lookup = keras.layers.StringLookup(vocabulary=self.words, num_oov_indices=1, mask_token=None,
                                                 output_mode="int", name="word_index")
         self._convert_input_args = False  # strings: nothing to cast
         self._allow_non_tensor_positional_args = True
