@@ -138,8 +138,10 @@ def build_jena_serving(model: Any, normalization: NormalizationRecord, name: str
 
     lookback, step, n = normalization.lookback, normalization.step, len(normalization.features)
     readings = keras.Input(shape=(lookback, n), dtype="float64", name=SIGNATURES["jena"][0])  # (batch, lookback, n)
-    x = keras.layers.Cropping1D((step - 1, 0), dtype="float64", name="drop_unread")(readings)
-    x = keras.layers.MaxPooling1D(1, strides=step, dtype="float64", name="every_step")(x)  # (batch, lookback//step, n)
+    # Every step-th reading ending at the newest: the last of each group of `step` (plain slicing, no arithmetic)
+    x = keras.layers.Reshape((lookback // step, step, n), dtype="float64", name="groups_of_step")(readings)
+    x = keras.layers.Cropping2D(((0, 0), (step - 1, 0)), dtype="float64", name="last_of_each")(x)
+    x = keras.layers.Reshape((lookback // step, n), dtype="float64", name="every_step")(x)  # (batch, lookback//step, n)
     normalize = keras.layers.Normalization(dtype="float64", name="normalize")
     x = normalize(x)
     x = keras.layers.Identity(dtype="float32", name="as_float32")(x)  # the float32 windows training fed the model
@@ -201,8 +203,11 @@ def export_saved_model(built: Any, family: str, path: Path) -> None:
     _, output, _ = SIGNATURES[family]
     archive = keras.export.ExportArchive()
     archive.track(built)
-    archive.add_endpoint(SIGNATURE, lambda x: {output: tf.reshape(built(x, training=False), [-1])},
-                         input_signature=[input_spec(family, built)])
+
+    def serve(x):
+        return {output: tf.reshape(built(x, training=False), [-1])}  # (batch,)
+
+    archive.add_endpoint(SIGNATURE, serve, input_signature=[input_spec(family, built)])
     archive.write_out(str(path), verbose=False)
 
 

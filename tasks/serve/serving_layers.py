@@ -8,7 +8,7 @@ pieces and the words missing from the index; then keras.datasets.imdb's ids (sta
 StringLookup over the run's own word index.
 
 The Jena serving model needs no layer of its own (tasks.serve.serving builds it from Keras' Normalization,
-Cropping1D and MaxPooling1D). This module imports Keras at the top: tasks.serve.serving imports it only when it
+Reshape and Cropping2D). This module imports Keras at the top: tasks.serve.serving imports it only when it
 builds or loads a serving model, so importing the serve stage stays cheap. Loading a serving `model.keras` with
 Keras needs this module imported (it registers the layer as "seqconv>ReviewEncoder"); the exported SavedModel
 needs TensorFlow alone.
