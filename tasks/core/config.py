@@ -158,6 +158,7 @@ class TrainSettings:
     gru_dropout: float = 0.1  # dropout on the GRU's inputs (the book's 0.1)
     input_noise: float = 0.0  # Jena: stddev of Gaussian noise on the normalized inputs while training (0 = none)
     block_dropout: float = 0.0  # jena_tcn: SpatialDropout1D on each causal layer's output (0 = none)
+    layer_norm: bool = False  # jena_tcn: LayerNormalization of the residual stream after each layer
 
     @property
     def family(self) -> str:

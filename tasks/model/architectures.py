@@ -261,7 +261,7 @@ SETTINGS_ARGUMENTS["imdb_dilated"] = lambda s, n_features: dict(
     dilation_levels=s.dilation_levels, embedding_dropout=s.embedding_dropout, dropout=s.dropout)
 SETTINGS_ARGUMENTS["jena_tcn"] = lambda s, n_features: dict(
     n_features=n_features, timesteps=s.lookback // s.step, filters=s.filters, kernel_size=s.kernel_size,
-    block_dropout=s.block_dropout, input_noise=s.input_noise, dropout=s.dropout)
+    block_dropout=s.block_dropout, layer_norm=s.layer_norm, input_noise=s.input_noise, dropout=s.dropout)
 SETTINGS_ARGUMENTS["jena_conv_gru_fast"] = SETTINGS_ARGUMENTS["jena_conv_gru"]
 
 

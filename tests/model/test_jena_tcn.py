@@ -37,26 +37,34 @@ def test_dilations_grow_by_the_kernel_until_the_field_covers_the_window():
         tcn_dilations(240, 1)
 
 
+def stream_after(model: keras.Model, dilation: int):
+    """The residual stream's layer after the causal layer of that dilation (its norm, when there is one)."""
+    names = {layer.name for layer in model.layers}
+    return model.get_layer(f"norm_d{dilation}" if f"norm_d{dilation}" in names else f"stream_d{dilation}")
+
+
 def test_layers_and_parameters_at_kernel_2():
     model = build_jena_tcn(kernel_size=2)
     # Conv1D(28, 1) on 14: 14 * 28 + 28 = 420
-    # 8 x [Conv1D(28, 2) on 28: 2 * 28 * 28 + 28 = 1,596; LayerNormalization: 2 * 28 = 56] = 13,216
-    # Dense(1) on 28: 29                                                           total 13,665
-    assert model.count_params() == 13_665
+    # 8 x Conv1D(28, 2) on 28: 2 * 28 * 28 + 28 = 1,596 -> 12,768
+    # Dense(1) on 28: 29                                 total 13,217
+    assert model.count_params() == 13_217
+    assert build_jena_tcn(kernel_size=2, layer_norm=True).count_params() == 13_217 + 8 * 2 * 28
     assert model.input_shape == (None, JENA_TIMESTEPS, 14)
     shapes = layer_shapes(model, np.zeros((2, JENA_TIMESTEPS, 14), dtype="float32"))
     assert shapes[:2] == [("ZeroPadding1D", (2, 256, 14)), ("Conv1D", (2, 256, 28))]  # the stream
     causal = [shape for name, shape in shapes if name == "Conv1D"][1:]
     assert causal == [(2, 256 // 2 ** (i + 1), 28) for i in range(8)]  # each layer keeps every other step
-    assert [shape for name, shape in shapes if name == "LayerNormalization"] == causal
+    assert [shape for name, shape in shapes if name == "Add"] == causal
     assert shapes[-2:] == [("Flatten", (2, 28)), ("Dense", (2, 1))]
     assert model.loss == "mae"
 
 
 def test_layers_and_parameters_at_kernel_4_and_the_book_window():
-    model = build_jena_tcn(kernel_size=4)
+    model = build_jena_tcn(kernel_size=4, layer_norm=True)
     # Conv1D(28, 1) on 14: 420; 4 x [Conv1D(28, 4) on 28: 4 * 28 * 28 + 28 = 3,164; norm 56] = 12,880; Dense 29
     assert model.count_params() == 13_329
+    assert build_jena_tcn(kernel_size=4).count_params() == 13_329 - 4 * 56
     shapes = layer_shapes(model, np.zeros((2, JENA_TIMESTEPS, 14), dtype="float32"))
     assert [shape for name, shape in shapes if name == "LayerNormalization"] == [
         (2, 64, 28), (2, 16, 28), (2, 4, 28), (2, 1, 28)]
@@ -68,6 +76,7 @@ def test_a_window_of_a_whole_power_needs_no_padding_and_regularizers_add_no_para
     plain = build_jena_tcn(timesteps=243, kernel_size=3)
     assert not any(isinstance(layer, layers.ZeroPadding1D) for layer in plain.layers)
     regularized = build_jena_tcn(timesteps=243, kernel_size=3, block_dropout=0.1, input_noise=0.05, dropout=0.2)
+    assert not any(isinstance(layer, layers.LayerNormalization) for layer in plain.layers)
     assert regularized.count_params() == plain.count_params()
     kinds = {type(layer).__name__ for layer in regularized.layers}
     assert {"SpatialDropout1D", "GaussianNoise", "Dropout"} <= kinds
@@ -77,7 +86,7 @@ def test_a_window_of_a_whole_power_needs_no_padding_and_regularizers_add_no_para
 # ---------------------------------------------------------------------------------------------------------------
 # Causality: what the stack computes is a dilated causal Conv1D stack read at the steps the forecast needs
 # ---------------------------------------------------------------------------------------------------------------
-def dilated_twin(model: keras.Model, timesteps: int, kernel_size: int) -> keras.Model:
+def dilated_twin(model: keras.Model, timesteps: int, kernel_size: int, layer_norm: bool) -> keras.Model:
     """The same weights as Conv1D(padding="causal", dilation_rate=k**l) over every step: the textbook TCN, whose
     output at each step is the stack's (batch, padded steps, filters) stream after its last layer."""
     dilations = tcn_dilations(timesteps, kernel_size)
@@ -88,37 +97,39 @@ def dilated_twin(model: keras.Model, timesteps: int, kernel_size: int) -> keras.
     for d in dilations:
         h = layers.Conv1D(x.shape[-1], kernel_size, padding="causal", dilation_rate=d, activation="relu",
                           name=f"twin_d{d}")(x)
-        x = layers.LayerNormalization(name=f"twin_norm_d{d}")(layers.Add()([x, h]))
+        x = layers.Add()([x, h])
+        x = layers.LayerNormalization(name=f"twin_norm_d{d}")(x) if layer_norm else x
     twin = keras.Model(inputs, x)
     twin.get_layer("twin_stream").set_weights(model.get_layer("stream").get_weights())
     for d in dilations:
         twin.get_layer(f"twin_d{d}").set_weights(model.get_layer(f"causal_d{d}").get_weights())
-        twin.get_layer(f"twin_norm_d{d}").set_weights(model.get_layer(f"norm_d{d}").get_weights())
+        if layer_norm:
+            twin.get_layer(f"twin_norm_d{d}").set_weights(model.get_layer(f"norm_d{d}").get_weights())
     return twin
 
 
-@pytest.mark.parametrize("timesteps, kernel_size", [(48, 2), (40, 3), (60, 4)])
-def test_the_forecast_is_a_dilated_causal_stack_read_at_the_last_step(timesteps, kernel_size):
+@pytest.mark.parametrize("timesteps, kernel_size, layer_norm", [(48, 2, False), (40, 3, True), (60, 4, True)])
+def test_the_forecast_is_a_dilated_causal_stack_read_at_the_last_step(timesteps, kernel_size, layer_norm):
     keras.utils.set_random_seed(0)
-    model = build_jena_tcn(timesteps=timesteps, kernel_size=kernel_size, filters=8)
+    model = build_jena_tcn(timesteps=timesteps, kernel_size=kernel_size, filters=8, layer_norm=layer_norm)
     rng = np.random.default_rng(0)
     for layer in model.layers:  # layer norm starts as the identity: random scales make the check sharper
         if isinstance(layer, layers.LayerNormalization):
             layer.set_weights([rng.normal(1, 0.3, w.shape) for w in layer.get_weights()])
-    twin = dilated_twin(model, timesteps, kernel_size)
+    twin = dilated_twin(model, timesteps, kernel_size, layer_norm)
     x = rng.normal(size=(4, timesteps, 14)).astype("float32")
     stream = twin.predict(x, verbose=0)  # (batch, padded steps, filters)
-    last = keras.Model(model.input, model.get_layer(f"norm_d{tcn_dilations(timesteps, kernel_size)[-1]}").output)
+    last = keras.Model(model.input, stream_after(model, tcn_dilations(timesteps, kernel_size)[-1]).output)
     np.testing.assert_allclose(last.predict(x, verbose=0)[:, -1], stream[:, -1], rtol=1e-4, atol=1e-5)
 
 
-@pytest.mark.parametrize("kernel_size", [2, 4])
-def test_no_step_of_the_dilated_stack_changes_when_a_later_input_step_does(kernel_size):
+@pytest.mark.parametrize("kernel_size, layer_norm", [(2, False), (4, True)])
+def test_no_step_of_the_dilated_stack_changes_when_a_later_input_step_does(kernel_size, layer_norm):
     """The sub-model up to the last temporal layer, at every step: changing input step t' changes no output step
     t < t', and changes the output at t' (the residual stream carries it)."""
     timesteps = 64
-    model = build_jena_tcn(timesteps=timesteps, kernel_size=kernel_size, filters=8)
-    twin = dilated_twin(model, timesteps, kernel_size)
+    model = build_jena_tcn(timesteps=timesteps, kernel_size=kernel_size, filters=8, layer_norm=layer_norm)
+    twin = dilated_twin(model, timesteps, kernel_size, layer_norm)
     rng = np.random.default_rng(1)
     x = rng.normal(size=(1, timesteps, 14)).astype("float32")
     before = twin.predict(x, verbose=0)[0]  # (steps, filters)
@@ -136,7 +147,7 @@ def test_each_layer_kept_step_depends_on_no_later_input_and_the_forecast_on_ever
     timesteps, k = 240, 2
     model = build_jena_tcn(timesteps=timesteps, kernel_size=k, filters=8)
     dilations = tcn_dilations(timesteps, k)
-    probe = keras.Model(model.input, [model.get_layer(f"norm_d{d}").output for d in dilations] + [model.output])
+    probe = keras.Model(model.input, [stream_after(model, d).output for d in dilations] + [model.output])
     pad = k * dilations[-1] - timesteps
     rng = np.random.default_rng(2)
     x = rng.normal(size=(1, timesteps, 14)).astype("float32")
@@ -185,8 +196,9 @@ def test_settings_build_it_for_their_window_and_refuse_a_kernel_that_never_widen
     assert type(model.optimizer).__name__.lower() == seed.optimizer
     smoke = resolve_settings("jena_tcn", "smoke")
     assert build_model(smoke, 14).input_shape == (None, smoke.lookback // smoke.step, 14)
-    tuned = resolve_settings("jena_tcn", "seed", {"block_dropout": "0.1", "filters": "16"})
-    assert any(isinstance(layer, layers.SpatialDropout1D) for layer in build_model(tuned, 14).layers)
+    tuned = resolve_settings("jena_tcn", "seed", {"block_dropout": "0.1", "filters": "16", "layer_norm": "true"})
+    kinds = {type(layer).__name__ for layer in build_model(tuned, 14).layers}
+    assert {"SpatialDropout1D", "LayerNormalization"} <= kinds
     with pytest.raises(SettingsError, match="kernel_size=1"):
         resolve_settings("jena_tcn", "seed", {"kernel_size": "1"})
     with pytest.raises(SettingsError, match="block_dropout"):
