@@ -1,8 +1,10 @@
 #!/usr/bin/env bash
-# seqconv as a service on one machine: a Prefect server (127.0.0.1 only) on SQLite or PostgreSQL, the `cpu` and
-# `gpu` work pools (type process), one worker per pool, and the deployments of prefect.yaml.
+# seqconv as a service on one machine: a Prefect server (127.0.0.1 unless told) on SQLite or PostgreSQL, the `cpu`
+# and `gpu` work pools (type process), one worker per pool, the deployments of prefect.yaml, and the automation that
+# marks a run Crashed when its heartbeats stop (flows/lost_runs.py: its host was lost).
 #
-#   scripts/service.sh start               # server (SQLite), pools, workers, `prefect deploy --all`
+#   scripts/service.sh start               # server (SQLite), pools, deployments, automation, workers
+#   scripts/service.sh auth                # writes an auth string to .service/auth (mode 600) unless one is there
 #   DB=postgres scripts/service.sh start   # the same on a private PostgreSQL cluster that this script starts
 #   scripts/service.sh run [DEPLOYMENT] [prefect deployment run options...]   # default train-all/train-all, --watch
 #   scripts/service.sh status | stop       # stop: the workers, the server, then the PostgreSQL cluster if it runs
@@ -15,19 +17,33 @@
 # SEQCONV_PG_DIR (.service/postgres: the cluster, its log, port and password), SEQCONV_PG_PORT
 # (default: a free port, chosen at first start and kept), SEQCONV_PG_BIN (the folder holding initdb and pg_ctl),
 # SEQCONV_PG_OS_USER (postgres: the cluster's owner when this runs as root, since PostgreSQL refuses root).
+# SEQCONV_API_HOST (127.0.0.1): the address the server listens on; any other (e.g. 0.0.0.0, for GPU workers on other
+# machines) needs an auth string in .service/auth first (`auth`): with one there, the server asks every client for
+# it (PREFECT_SERVER_API_AUTH_STRING) and the workers, the flow runs they start and this script's own Prefect
+# commands send it (PREFECT_API_AUTH_STRING). SEQCONV_UI_API_URL: where a browser finds the API (default
+# http://<SEQCONV_API_HOST, or this host's name for 0.0.0.0>:<port>/api).
 # SEQCONV_GPUS="0 1" starts worker-gpu0 and worker-gpu1, named gpu-<host>-0 and gpu-<host>-1, each with its own
 # CUDA_VISIBLE_DEVICES and taking one run at a time (--limit 1), so each GPU trains one model and the next waits.
 # More GPU machines: run `prefect worker start --pool gpu --name <host>-<gpu> --limit 1` on each, with
-# PREFECT_API_URL pointing at this server and the same checkout path and shared data/artifacts folders (see docs/service.md).
+# PREFECT_API_URL pointing at this server, PREFECT_API_AUTH_STRING from .service/auth, and the same checkout path
+# and shared data/artifacts folders (see docs/service.md).
 set -euo pipefail
 
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
 BIN=$ROOT/.venv/bin
 PORT=${SEQCONV_PORT:-4200}
 SERVICE_DIR=${SEQCONV_SERVICE_DIR:-$ROOT/.service}
+AUTH_FILE=$SERVICE_DIR/auth
+# A running server's address is remembered, so that `run` and `status` find one started with SEQCONV_API_HOST.
+API_HOST=${SEQCONV_API_HOST:-$(cat "$SERVICE_DIR/server.host" 2>/dev/null || echo 127.0.0.1)}
+case "$API_HOST" in
+  *[!0-9a-zA-Z.-]*|"") echo "error: SEQCONV_API_HOST=$API_HOST: expected an IPv4 address or a host name" >&2; exit 2 ;;
+esac
+case "$API_HOST" in 0.0.0.0) CONNECT_HOST=127.0.0.1; SEEN_AS=$(hostname) ;; *) CONNECT_HOST=$API_HOST; SEEN_AS=$API_HOST ;; esac
 export PREFECT_HOME=${PREFECT_HOME:-$ROOT/.prefect}
-export PREFECT_API_URL=http://127.0.0.1:$PORT/api
-export PREFECT_UI_API_URL=$PREFECT_API_URL  # else the UI asks port 4200 for its data, whatever PORT is
+export PREFECT_API_URL=http://$CONNECT_HOST:$PORT/api
+# else the UI asks port 4200 of the browser's own machine for its data, whatever PORT and host are
+export PREFECT_UI_API_URL=${SEQCONV_UI_API_URL:-http://$SEEN_AS:$PORT/api}
 export PREFECT_SERVER_ANALYTICS_ENABLED=false
 DB=${DB:-sqlite}
 GPUS=${SEQCONV_GPUS:-}  # empty: one gpu worker, seeing every GPU, with no limit on concurrent runs
@@ -40,6 +56,26 @@ PG_DIR=${SEQCONV_PG_DIR:-$(cat "$SERVICE_DIR/postgres.dir" 2>/dev/null || echo "
 PG_OWNER=${SEQCONV_PG_OS_USER:-postgres}
 
 started() { [ -f "$SERVICE_DIR/$1.pid" ] && kill -0 "$(cat "$SERVICE_DIR/$1.pid")" 2>/dev/null; }
+
+# --- Who may use the API: one auth string, in a file only its owner may read, given to the server and its clients.
+make_auth() {
+  mkdir -p "$SERVICE_DIR"
+  if [ -s "$AUTH_FILE" ]; then echo "auth string kept: $AUTH_FILE (delete it and restart to change it)"; return; fi
+  (umask 077; echo "seqconv:$(head -c 24 /dev/urandom | od -An -tx1 | tr -d ' \n')" >"$AUTH_FILE.part")
+  mv "$AUTH_FILE.part" "$AUTH_FILE"  # whole or absent, never half-written
+  echo "auth string written: $AUTH_FILE (mode 600); clients set PREFECT_API_AUTH_STRING=\$(cat $AUTH_FILE)"
+}
+
+load_auth() {  # exports PREFECT_API_AUTH_STRING from the auth file, if there is one; refuses one others may read
+  [ -s "$AUTH_FILE" ] || return 0
+  local mode; mode=$(stat -c %a "$AUTH_FILE")
+  if [ "${mode: -2}" != 00 ]; then
+    echo "error: $AUTH_FILE is readable by others (mode $mode): chmod 600 it, or delete it and run auth again" >&2
+    exit 2
+  fi
+  PREFECT_API_AUTH_STRING=$(cat "$AUTH_FILE")
+  export PREFECT_API_AUTH_STRING
+}
 
 launch() {  # name, command...: a background process in its own session, so `stop` can end its whole group
   local name=$1; shift
@@ -149,9 +185,24 @@ pg_stop() {
   rm -f "$SERVICE_DIR/postgres.pid"
 }
 
+launch_server() {  # database URL or "": secrets go through the server's environment, not its command line (ps)
+  (
+    if [ -n "$1" ]; then export PREFECT_SERVER_DATABASE_CONNECTION_URL=$1; fi
+    # the server alone is told what to ask for; the workers and the commands below send it
+    if [ -n "${PREFECT_API_AUTH_STRING:-}" ]; then export PREFECT_SERVER_API_AUTH_STRING=$PREFECT_API_AUTH_STRING; fi
+    launch server "$BIN/prefect" server start --host "$API_HOST" --port "$PORT"
+  )
+}
+
 start() {
+  if [ "$API_HOST" != 127.0.0.1 ] && [ ! -s "$AUTH_FILE" ]; then
+    echo "error: SEQCONV_API_HOST=$API_HOST lets other machines reach the API, and there is no auth string in" \
+      "$AUTH_FILE: run \`scripts/service.sh auth\` to write one (readable by you only), then start again" >&2
+    exit 2
+  fi
   make -C "$ROOT" --no-print-directory .venv/bin/.installed >/dev/null  # the project installed, as make run does
   mkdir -p "$SERVICE_DIR"
+  load_auth
   local running_on; running_on=$(cat "$SERVICE_DIR/server.db" 2>/dev/null || echo sqlite)
   if started server && [ "$running_on" != "$DB" ]; then
     echo "the server already runs on $running_on, not DB=$DB: stop it first" >&2; exit 1
@@ -162,18 +213,20 @@ start() {
     # PREFECT_SERVER_DATABASE_CONNECTION_URL is Prefect 3's name; PREFECT_API_DATABASE_CONNECTION_URL, in its docs'
     # examples, is an alias that the server name outranks, so the server name can't be overridden by a stray alias.
     local url="postgresql+asyncpg://prefect:$(cat "$PG_DIR/password")@127.0.0.1:$(cat "$PG_DIR/port")/prefect"
-    launch server env PREFECT_SERVER_DATABASE_CONNECTION_URL="$url" \
-      "$BIN/prefect" server start --host 127.0.0.1 --port "$PORT"
+    launch_server "$url"
   else
-    launch server "$BIN/prefect" server start --host 127.0.0.1 --port "$PORT"
+    launch_server ""
   fi
   echo "$DB" >"$SERVICE_DIR/server.db"
+  echo "$API_HOST" >"$SERVICE_DIR/server.host"
   wait_for_server
   for pool in cpu gpu; do
     "$BIN/prefect" work-pool inspect "$pool" >/dev/null 2>&1 || "$BIN/prefect" work-pool create "$pool" --type process >/dev/null
   done
   (cd "$ROOT" && "$BIN/prefect" --no-prompt deploy --all >"$SERVICE_DIR/deploy.log" 2>&1) \
     || { echo "prefect deploy failed: see $SERVICE_DIR/deploy.log" >&2; tail -30 "$SERVICE_DIR/deploy.log" >&2; exit 1; }
+  (cd "$ROOT" && "$BIN/python" -m flows.lost_runs) \
+    || { echo "the lost-run automation could not be created (above)" >&2; exit 1; }
   launch worker-cpu bash -c "cd '$ROOT' && exec '$BIN/prefect' worker start --pool cpu --type process"
   if [ -z "$GPUS" ]; then
     launch worker-gpu bash -c "cd '$ROOT' && exec '$BIN/prefect' worker start --pool gpu --type process"
@@ -183,7 +236,8 @@ start() {
       --pool gpu --type process --name 'gpu-$(hostname)-$gpu' --limit 1"
   done
   local deployments; deployments=$("$BIN/prefect" deployment ls 2>/dev/null | grep -c '/' || true)
-  echo "UI: http://127.0.0.1:$PORT  (database $DB; deployments: $deployments registered)"
+  echo "UI: ${PREFECT_UI_API_URL%/api}  (database $DB; deployments: $deployments registered;" \
+    "auth: $([ -s "$AUTH_FILE" ] && echo "on, $AUTH_FILE" || echo off))"
 }
 
 workers() {  # the gpu workers this service started (worker-gpu, or worker-gpu0, worker-gpu1, ...), then worker-cpu
@@ -203,6 +257,7 @@ stop() {
     fi
     rm -f "$SERVICE_DIR/$name.pid"
   done
+  rm -f "$SERVICE_DIR/server.host"
   pg_stop  # last: the server writes to it until it stops
 }
 
@@ -224,18 +279,19 @@ status() {
       *) echo "database: sqlite ($PREFECT_HOME/prefect.db)" ;;
     esac
   fi
-  echo "API: $PREFECT_API_URL"
+  echo "API: $PREFECT_API_URL (auth: $([ -s "$AUTH_FILE" ] && echo "on, $AUTH_FILE" || echo off))"
 }
 
 case "${1:-}" in
   start) start ;;
+  auth) make_auth ;;
   stop) stop ;;
   status) status ;;
-  run) shift; deployment=${1:-train-all/train-all}; shift || true
+  run) shift; load_auth; deployment=${1:-train-all/train-all}; shift || true
        "$BIN/prefect" deployment run "$deployment" --watch "$@" ;;
   psql) shift; PG_BIN=$(pg_bindir) || exit 1
         pg_running || { echo "postgres is not running (data $PG_DIR/data)" >&2; exit 1; }
         pg_sql prefect "$@" ;;
   pg-bindir) pg_bindir ;;  # where the PostgreSQL programs are, or how to install them (the e2e test asks)
-  *) sed -n '2,21p' "$0"; exit 2 ;;
+  *) sed -n '2,29p' "$0"; exit 2 ;;
 esac

@@ -14,16 +14,13 @@ Everything is checked through the API (flow-run labels, states, times, task-run 
 from __future__ import annotations
 
 import json
-import os
-import signal
 import socket
-import subprocess
 import time
-from pathlib import Path
 
 import pytest
 
-from tests.support.service import ROOT, clean_env, running_service, wait_gone
+from tests.support.service import finished_epochs, infrastructure_pid, kill_trees, running_service, \
+    second_host_worker, stray_processes, wait_until
 from tests.support.service import backend as chosen_backend
 
 pytestmark = pytest.mark.e2e
@@ -39,104 +36,14 @@ CUDA = {WORKER_0: "0", WORKER_1: "1"}  # each worker's CUDA_VISIBLE_DEVICES
 TIMEOUT = 900  # seconds for the whole train-all run; a few minutes on 2 loaded cores
 
 
-def _wait_until(condition, seconds: float, what: str, every: float = 1.0):
-    """Poll `condition` until it returns something truthy; fail naming `what` after `seconds`."""
-    deadline = time.monotonic() + seconds
-    while time.monotonic() < deadline:
-        if value := condition():
-            return value
-        time.sleep(every)
-    pytest.fail(f"{what}: not within {seconds:.0f} s")
-
-
-def _finished_epochs(run_dir: Path) -> int:
-    """The epochs of the newest finished snapshot in a run folder's backup/ (tasks.model.checkpoint), 0 if none."""
-    done = 0
-    for snapshot in (run_dir / "backup").glob("epoch-*/snapshot.json"):
-        try:
-            done = max(done, json.loads(snapshot.read_text())["epochs_done"])
-        except (OSError, ValueError, KeyError):  # removed or replaced while we read it
-            continue
-    return done
-
-
-def _process_tree(pid: int) -> list[int]:
-    """pid and all its descendants (Linux /proc), children first."""
-    out = []
-    for children in Path(f"/proc/{pid}/task").glob("*/children"):
-        try:
-            for child in children.read_text().split():
-                out += _process_tree(int(child))
-        except OSError:
-            continue
-    return out + [pid]
-
-
-def _kill_flow_run_process(infrastructure_pid: str) -> list[int]:
-    """SIGKILL the process a worker started for a flow run, and anything it started: the machine "dies"."""
-    pid = int(infrastructure_pid.rsplit(":", 1)[-1])  # "pid", or "host:pid" in some Prefect versions
-    tree = _process_tree(pid)
-    for p in tree:
-        try:
-            os.kill(p, signal.SIGKILL)
-        except ProcessLookupError:
-            pass
-    return tree
-
-
-def _stray_processes(port: int) -> list[str]:
-    """Processes (other than this one) whose environment points at this test's server: none may outlive it."""
-    url = f"127.0.0.1:{port}/api".encode()
-    out = []
-    for proc in Path("/proc").iterdir():
-        if not proc.name.isdigit() or int(proc.name) == os.getpid():
-            continue
-        try:
-            if url in (proc / "environ").read_bytes():
-                command = (proc / "cmdline").read_bytes().replace(b"\0", b" ").decode(errors="replace")
-                out.append(f"{proc.name}: {command[:200]}")
-        except OSError:
-            continue
-    return out
-
-
 @pytest.fixture(scope="module")
 def two_workers(fixture_mirror, tmp_path_factory):
     base = tmp_path_factory.mktemp("gpu-workers")
     with running_service(BACKEND, fixture_mirror, base, SEQCONV_GPUS="0") as service:
-        api = f"http://127.0.0.1:{service['port']}/api"
-        host2 = base / "host2"  # the second host's own folder and Prefect home; the checkout is the shared one
-        host2.mkdir()
-        env = clean_env()
-        env.update(
-            PREFECT_API_URL=api,
-            PREFECT_HOME=str(host2 / "prefect-home"),
-            # the result store on the shared mount, so both hosts see the training cache
-            PREFECT_LOCAL_STORAGE_PATH=str(base / "prefect-home" / "storage"),
-            CUDA_VISIBLE_DEVICES=CUDA[WORKER_1],
-        )
-        with open(host2 / "worker.log", "wb") as log:
-            worker = subprocess.Popen(
-                [str(ROOT / ".venv" / "bin" / "prefect"), "worker", "start", "--pool", "gpu", "--name", WORKER_1,
-                 "--limit", "1"],
-                cwd=host2, env=env, stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT,
-                start_new_session=True,  # its own process group, like service.sh's workers, to end it whole
-            )
-        try:
-            yield {**service, "api": api, "host2": host2}
-        finally:
-            try:
-                os.killpg(worker.pid, signal.SIGTERM)
-                worker.wait(timeout=20)
-            except (ProcessLookupError, subprocess.TimeoutExpired):
-                pass
-            try:
-                os.killpg(worker.pid, signal.SIGKILL)
-            except ProcessLookupError:
-                pass
-            worker.wait()
-            assert not wait_gone({"host2 worker": worker.pid}), "the second host's worker left processes behind"
-    assert not (stray := _stray_processes(service["port"])), f"processes left behind: {stray}"
+        # the result store on the shared mount, so both hosts see the training cache
+        with second_host_worker(service["api"], base, WORKER_1, CUDA[WORKER_1], base / "prefect-home" / "storage"):
+            yield {**service, "host2": base / WORKER_1}
+    assert not (stray := stray_processes(service["port"])), f"processes left behind: {stray}"
 
 
 def test_two_gpu_workers_train_at_once_and_a_killed_run_resumes(two_workers):
@@ -159,7 +66,7 @@ def test_two_gpu_workers_train_at_once_and_a_killed_run_resumes(two_workers):
             names = {w.name for w in client.read_workers_for_work_pool("gpu") if w.status == "ONLINE"}
             return names if names == set(CUDA) else None
 
-        _wait_until(online_gpu_workers, 180, f"gpu workers {sorted(CUDA)} online (see {two_workers['host2']})")
+        wait_until(online_gpu_workers, 180, f"gpu workers {sorted(CUDA)} online (see {two_workers['host2']})")
         limit = client.read_work_pool("gpu").concurrency_limit  # service.sh sets none; the workers' --limit 1 rule
         assert limit is None or limit >= len(CUDA), f"the gpu pool runs at most {limit} at once"
         marks["both gpu workers online"] = time.perf_counter() - t0
@@ -182,9 +89,9 @@ def test_two_gpu_workers_train_at_once_and_a_killed_run_resumes(two_workers):
                     run_dir = artifacts / "runs" / run_id / model
                     if model == "imdb_conv" or run.state_type != StateType.RUNNING or not run.infrastructure_pid:
                         continue
-                    epochs = _finished_epochs(run_dir)
+                    epochs = finished_epochs(run_dir)
                     if 1 <= epochs < EPOCHS and not (run_dir / "training.json").exists():
-                        killed = _kill_flow_run_process(run.infrastructure_pid)
+                        killed = kill_trees(infrastructure_pid(run))
                         victim = {"run": run, "model": model, "run_dir": run_dir, "epochs": epochs, "pids": killed}
                         marks[f"killed {model} after epoch {epochs} (pids {killed})"] = time.perf_counter() - t0
                         break

@@ -1,5 +1,6 @@
 """The real service for end-to-end tests: scripts/service.sh started on a free port in a temporary folder, on
-SQLite or PostgreSQL, and stopped with no process left behind.
+SQLite or PostgreSQL, and stopped with no process left behind; a gpu worker started as a second host would; and
+what the tests need to kill a process tree, as a dying host would, and to find processes left behind.
 
 The database: `DB=sqlite` or `DB=postgres` in the environment chooses; without it, PostgreSQL in CI (`CI` set: a
 missing PostgreSQL fails the test there) and wherever its programs are installed, else SQLite, with a warning."""
@@ -7,15 +8,17 @@ missing PostgreSQL fails the test there) and wherever its programs are installed
 from __future__ import annotations
 
 import contextlib
+import json
 import os
 import shutil
+import signal
 import socket
 import subprocess
 import tempfile
 import time
 import warnings
 from pathlib import Path
-from typing import Iterator
+from typing import Callable, Iterator, TypeVar
 
 import pytest
 
@@ -23,6 +26,7 @@ ROOT = Path(__file__).resolve().parents[2]
 SERVICE = ROOT / "scripts" / "service.sh"
 IN_CI = os.environ.get("CI", "").lower() not in ("", "0", "false")
 JENA_FILES = "mpi_roof_2024a.csv mpi_roof_2024b.csv"  # the fixture mirror's station pair
+T = TypeVar("T")
 
 
 def postgres_programs() -> subprocess.CompletedProcess:
@@ -68,10 +72,12 @@ def wait_gone(pgids: dict[str, int], seconds: float = 10) -> list[str]:
 
 
 @contextlib.contextmanager
-def running_service(db: str, fixture_mirror: Path, base: Path, **settings: str) -> Iterator[dict]:
+def running_service(db: str, fixture_mirror: Path, base: Path, auth: bool = False, **settings: str) -> Iterator[dict]:
     """`scripts/service.sh start` in `base` (a copy of the fixture mirror, its own service folder and PREFECT_HOME,
-    a free port), then `stop`, failing if a process group it started is still alive. `settings` go into the
-    script's environment (e.g. SEQCONV_GPUS="0"). Yields env, base, port, started (perf_counter), pids, backend."""
+    a free port), then `stop`, failing if a process group it started is still alive. `auth`: `service.sh auth`
+    first, so the API asks for the string it writes. `settings` go into the script's environment (e.g.
+    SEQCONV_GPUS="0", SEQCONV_API_HOST). Yields env, base, port, api (the API's URL), auth (the string or None),
+    started (perf_counter), pids, backend."""
     mirror = base / "mirror"
     shutil.copytree(fixture_mirror, mirror)
     port = free_port()
@@ -97,11 +103,19 @@ def running_service(db: str, fixture_mirror: Path, base: Path, **settings: str) 
     elif not os.environ.get("DB"):
         warnings.warn("the service test runs on SQLite: PostgreSQL is not installed (apt-get install postgresql)")
     started = time.perf_counter()
+    auth_string = None
+    if auth:
+        made = subprocess.run(["bash", str(SERVICE), "auth"], env=env, capture_output=True, text=True, timeout=60)
+        assert made.returncode == 0, made.stdout + made.stderr
+        auth_string = (base / "service" / "auth").read_text().strip()
     result = subprocess.run(["bash", str(SERVICE), "start"], env=env, capture_output=True, text=True, timeout=600)
     pids = {p.stem: int(p.read_text()) for p in (base / "service").glob("*.pid")}
+    host = settings.get("SEQCONV_API_HOST", "127.0.0.1")
+    api = f"http://{'127.0.0.1' if host == '0.0.0.0' else host}:{port}/api"
     try:
         assert result.returncode == 0, result.stdout + result.stderr
-        yield {"env": env, "base": base, "port": port, "started": started, "pids": pids, "backend": db}
+        yield {"env": env, "base": base, "port": port, "api": api, "auth": auth_string, "started": started,
+               "pids": pids, "backend": db}
     finally:
         stop = subprocess.run(["bash", str(SERVICE), "stop"], env=env, capture_output=True, text=True, timeout=120)
         print(stop.stdout, stop.stderr)
@@ -109,3 +123,104 @@ def running_service(db: str, fixture_mirror: Path, base: Path, **settings: str) 
         if pg_dir is not None:
             shutil.rmtree(pg_dir, ignore_errors=True)
         assert not left, f"processes left behind: {left}"
+
+
+@contextlib.contextmanager
+def second_host_worker(api: str, base: Path, name: str, cuda: str, storage: Path,
+                       auth: str | None = None) -> Iterator[subprocess.Popen]:
+    """A gpu worker started as on a second host (docs/service.md, "More GPU machines"): from its own folder
+    `base/<name>`, with its own PREFECT_HOME and only PREFECT_API_URL, PREFECT_API_AUTH_STRING (when `auth`),
+    PREFECT_LOCAL_STORAGE_PATH (`storage`, the shared result store) and CUDA_VISIBLE_DEVICES set; `--limit 1`.
+    Ended with its whole process group; fails if anything of it is left."""
+    host = base / name
+    host.mkdir()
+    env = clean_env()
+    env.update(PREFECT_API_URL=api, PREFECT_HOME=str(host / "prefect-home"), PREFECT_LOCAL_STORAGE_PATH=str(storage),
+               CUDA_VISIBLE_DEVICES=cuda)
+    if auth:
+        env["PREFECT_API_AUTH_STRING"] = auth
+    with open(host / "worker.log", "wb") as log:
+        worker = subprocess.Popen(
+            [str(ROOT / ".venv" / "bin" / "prefect"), "worker", "start", "--pool", "gpu", "--name", name, "--limit", "1"],
+            cwd=host, env=env, stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT,
+            start_new_session=True,  # its own process group, like service.sh's workers, to end it whole
+        )
+    try:
+        yield worker
+    finally:
+        try:
+            os.killpg(worker.pid, signal.SIGTERM)
+            worker.wait(timeout=20)
+        except (ProcessLookupError, subprocess.TimeoutExpired):
+            pass
+        try:
+            os.killpg(worker.pid, signal.SIGKILL)
+        except ProcessLookupError:
+            pass
+        worker.wait()
+        assert not wait_gone({f"{name} worker": worker.pid}), f"the worker {name} left processes behind"
+
+
+def wait_until(condition: Callable[[], T], seconds: float, what: str, every: float = 1.0) -> T:
+    """Poll `condition` until it returns something truthy; fail naming `what` after `seconds`."""
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        if value := condition():
+            return value
+        time.sleep(every)
+    pytest.fail(f"{what}: not within {seconds:.0f} s")
+
+
+def finished_epochs(run_dir: Path) -> int:
+    """The epochs of the newest finished snapshot in a run folder's backup/ (tasks.model.checkpoint), 0 if none."""
+    done = 0
+    for snapshot in (run_dir / "backup").glob("epoch-*/snapshot.json"):
+        try:
+            done = max(done, json.loads(snapshot.read_text())["epochs_done"])
+        except (OSError, ValueError, KeyError):  # removed or replaced while we read it
+            continue
+    return done
+
+
+def process_tree(pid: int) -> list[int]:
+    """pid and all its descendants (Linux /proc), children first."""
+    out = []
+    for children in Path(f"/proc/{pid}/task").glob("*/children"):
+        try:
+            for child in children.read_text().split():
+                out += process_tree(int(child))
+        except OSError:
+            continue
+    return out + [pid]
+
+
+def kill_trees(*pids: int) -> list[int]:
+    """SIGKILL each pid and all its descendants, found first and killed in one pass: the machine "dies"."""
+    doomed = list(dict.fromkeys(p for pid in pids for p in process_tree(pid)))
+    for p in doomed:
+        try:
+            os.kill(p, signal.SIGKILL)
+        except ProcessLookupError:
+            pass
+    return doomed
+
+
+def infrastructure_pid(run) -> int:
+    """The pid of the process a worker started for a flow run ("pid", or "host:pid" in some Prefect versions)."""
+    return int(run.infrastructure_pid.rsplit(":", 1)[-1])
+
+
+def stray_processes(port: int) -> list[str]:
+    """Processes (other than this one) whose environment points at the server on `port`: none may outlive it."""
+    needle = f":{port}/api".encode()
+    out = []
+    for proc in Path("/proc").iterdir():
+        if not proc.name.isdigit() or int(proc.name) == os.getpid():
+            continue
+        try:
+            if needle in (proc / "environ").read_bytes():
+                command = (proc / "cmdline").read_bytes().replace(b"\0", b" ").decode(errors="replace")
+                out.append(f"{proc.name}: {command[:200]}")
+        except OSError:
+            continue
+    return out
