@@ -132,6 +132,7 @@ class TrainSettings:
     kernel_size: int = 3  # imdb_dilated, jena_tcn: taps of every convolution (jena_tcn: also the factor between
     # dilations, 2 = doubling)
     dilation_levels: int = 4  # imdb_dilated: dilated residual blocks after the stem, dilations 2, 4, ..., 2**levels
+    word_dropout: float = 0.0  # imdb_dilated: fraction of words whose vector is zeroed while training (0 = none)
     max_train_samples: int = 0  # subsample the training set (0 = all 25,000); for smoke runs
     max_test_samples: int = 0  # subsample the test set (0 = all 25,000); for smoke runs
     bow_epochs: int = 4  # bag-of-words baseline epochs
@@ -270,7 +271,7 @@ def check_settings(s: TrainSettings) -> None:
         problems.append(f"model={s.model!r}: must be one of {', '.join(MODELS)}")
     if not (math.isfinite(s.learning_rate) and s.learning_rate > 0):
         problems.append(f"learning_rate={s.learning_rate}: must be a finite positive number")
-    for name in ("dropout", "embedding_dropout", "gru_dropout", "block_dropout", "weight_averaging"):
+    for name in ("dropout", "embedding_dropout", "word_dropout", "gru_dropout", "block_dropout", "weight_averaging"):
         if not 0 <= getattr(s, name) < 1:  # NaN fails this too
             problems.append(f"{name}={getattr(s, name)}: must be in [0, 1)")
     for name in ("weight_decay", "input_noise"):

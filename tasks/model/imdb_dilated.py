@@ -29,6 +29,7 @@ def build_imdb_dilated(
     kernel_size: int = 3,
     dilation_levels: int = 4,
     embedding_dropout: float = 0.0,
+    word_dropout: float = 0.0,
     dropout: float = 0.0,
     learning_rate: float = RMSPROP_LEARNING_RATE,
     optimizer: keras.optimizers.Optimizer | None = None,
@@ -47,8 +48,10 @@ def build_imdb_dilated(
         kernel_size: taps of every convolution.
         dilation_levels: dilated blocks after the stem, with dilations 2, 4, ..., 2 ** dilation_levels (the stem
             is the dilation-1 level).
-        embedding_dropout: rate of a SpatialDropout1D on the word vectors (whole vectors dropped); 0 leaves it
-            out. Adds no parameters.
+        embedding_dropout: rate of a SpatialDropout1D on the word vectors (the same channels dropped at every
+            word); 0 leaves it out. Adds no parameters.
+        word_dropout: fraction of the words whose vector is zeroed while training (each review loses a different
+            random set each epoch); 0 leaves it out. Adds no parameters.
         dropout: rate of a Dropout on the pooled features before the output layer; 0 leaves it out.
         learning_rate: RMSprop step size, when no optimizer is given.
         optimizer: an optimizer to compile with instead of RMSprop(learning_rate) (architectures.make_optimizer).
@@ -60,6 +63,8 @@ def build_imdb_dilated(
     x = layers.Embedding(max_features, embedding_dim)(inputs)  # (batch, maxlen, 128)
     if embedding_dropout > 0:
         x = layers.SpatialDropout1D(embedding_dropout)(x)
+    if word_dropout > 0:  # one mask value per word, shared by its 128 channels
+        x = layers.Dropout(word_dropout, noise_shape=(None, maxlen, 1), name="word_dropout")(x)
     # The stem: dilation 1, and the change of width from the word vectors to the residual stream
     x = layers.Conv1D(filters, kernel_size, padding="same", activation="relu", name="stem")(x)  # (batch, maxlen, filters)
     for level in range(1, dilation_levels + 1):
