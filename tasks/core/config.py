@@ -185,9 +185,11 @@ PUBLISHED: dict[str, dict] = {  # Deep Learning with Python, 1st ed., §6.4
     "imdb_dilated": dict(epochs=10, batch_size=64, optimizer="adam", learning_rate=1e-3, embedding_dropout=0.2,
                          dropout=0.5, early_stopping_patience=2, blessing_margin=0.005),
     # Not in the book (issue 19): its "published" settings are the ones chosen for it on validation (RESULTS.md),
-    # at the book's hourly step, with jena_conv_gru's blessing margin.
-    "jena_tcn": dict(epochs=20, steps_per_epoch=500, batch_size=128, step=6, optimizer="adam", learning_rate=1e-3,
-                     filters=28, kernel_size=2, blessing_margin=0.005),
+    # at the book's hourly step, with jena_conv_gru's blessing margin. Without input noise the stack learns the
+    # 14,784 overlapping training windows by heart (training MAE 0.03, validation 1.06x persistence); with noise
+    # of one standard deviation it cannot, and quarter epochs with early stopping catch its best epoch (3-10).
+    "jena_tcn": dict(epochs=40, steps_per_epoch=125, batch_size=128, step=6, optimizer="adam", learning_rate=1e-3,
+                     filters=28, kernel_size=2, input_noise=1.0, early_stopping_patience=6, blessing_margin=0.005),
 }
 
 @dataclass(frozen=True)
@@ -277,6 +279,8 @@ def check_settings(s: TrainSettings) -> None:
     for name in ("weight_decay", "input_noise"):
         if not (math.isfinite(getattr(s, name)) and getattr(s, name) >= 0):
             problems.append(f"{name}={getattr(s, name)}: must be a finite number >= 0")
+    if s.input_noise > 1:  # Keras' GaussianNoise refuses a larger stddev when the model is built
+        problems.append(f"input_noise={s.input_noise}: must be at most 1 (standard deviations of the inputs)")
     for name, allowed in (("optimizer", OPTIMIZERS), ("lr_schedule", LR_SCHEDULES), ("output_layer", OUTPUT_LAYERS)):
         if getattr(s, name) not in allowed:
             problems.append(f"{name}={getattr(s, name)!r}: must be one of {', '.join(allowed)}")
