@@ -173,7 +173,7 @@ def test_prefect_yaml_tune_deployments_match_the_flow():
     document = yaml.safe_load((ROOT / "prefect.yaml").read_text())
     tunes = [d for d in document["deployments"] if d["entrypoint"] == "flows/tune.py:tune_flow"]
     names = {d["name"] for d in tunes}  # one per model tuned; beyond-the-book models add theirs
-    assert {"imdb_conv", "jena_conv", "jena_conv_gru", "jena_tcn"} <= names <= set(config.MODELS)
+    assert {"imdb_conv", "jena_conv", "jena_conv_gru", "jena_tcn", "imdb_dilated"} <= names <= set(config.MODELS)
     for deployment in document["deployments"]:
         flow = load_flow_from_entrypoint(str(ROOT / deployment["entrypoint"]))
         if "parameters" in deployment:  # train-model/gpu has none: run_deployment gives them all
