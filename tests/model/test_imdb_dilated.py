@@ -56,12 +56,24 @@ def test_imdb_dilated_layers_and_parameters():
 
 def test_imdb_dilated_reads_any_maxlen_and_its_regularizers_add_no_parameters():
     plain = build_imdb_dilated(maxlen=1000)
-    regularized = build_imdb_dilated(maxlen=1000, embedding_dropout=0.3, dropout=0.5)
+    regularized = build_imdb_dilated(maxlen=1000, embedding_dropout=0.3, word_dropout=0.3, dropout=0.5)
     assert plain.input_shape == (None, 1000)
     assert plain.count_params() == regularized.count_params() == 1_354_177  # no weight depends on the length
     kinds = [type(layer).__name__ for layer in regularized.layers]
-    assert "SpatialDropout1D" in kinds and "Dropout" in kinds
+    assert kinds.count("SpatialDropout1D") == 1 and kinds.count("Dropout") == 2
     assert not {"SpatialDropout1D", "Dropout"} & {type(layer).__name__ for layer in plain.layers}
+
+
+def test_word_dropout_zeroes_whole_word_vectors_while_training_only():
+    model = build_imdb_dilated(maxlen=200, word_dropout=0.5)
+    layer = model.get_layer("word_dropout")
+    vectors = np.ones((4, 200, 128), dtype="float32")  # (reviews, time, channels)
+    dropped = keras.ops.convert_to_numpy(layer(vectors, training=True))
+    # Each word's 128 channels are all kept (scaled by 1 / (1 - rate)) or all zero; about half the words go
+    per_word = np.unique(dropped, axis=2)
+    assert per_word.shape == (4, 200, 1) and set(np.unique(per_word)) == {0.0, 2.0}
+    assert 0.35 < float((per_word == 0).mean()) < 0.65
+    assert np.array_equal(keras.ops.convert_to_numpy(layer(vectors, training=False)), vectors)
 
 
 def test_imdb_dilated_wider_and_deeper_stays_within_twice_the_published_model():
