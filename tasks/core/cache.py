@@ -40,7 +40,8 @@ CODE: dict[str, tuple[str, ...]] = {  # kind of cached result -> the tasks modul
     # a trained model: its data reading (IMDB encoding; Jena splits, normalization and windows), architecture and
     # fitting; not evaluation, plots or reports (nor model.progress: how training is shown)
     "train": ("model.train", "model.dataset", "model.encoding", "model.splits", "model.normalizer", "model.windows",
-              "model.architectures", "model.checkpoint",
+              "model.architectures", "model.imdb_dilated", "model.jena_tcn",  # the builders beyond the book
+              "model.checkpoint",
               "core.records.normalization"),  # the record writes the run's normalization.json
     # the IMDB bag-of-words baseline, trained once per dataset version: its training and caching, the metrics it
     # stores, the reviews read and the architecture; not the evaluation of models, plots or reports

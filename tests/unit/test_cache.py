@@ -47,6 +47,13 @@ def test_a_change_to_training_code_invalidates_models_not_datasets(code_copy):
     assert after["jena-version"] == before["jena-version"] and after["bag-of-words"] == before["bag-of-words"]
 
 
+@pytest.mark.parametrize("module", ["imdb_dilated", "jena_tcn"])
+def test_a_change_to_a_builder_in_a_module_of_its_own_invalidates_models(code_copy, module):
+    before = keys()
+    edit(code_copy / "model" / f"{module}.py")
+    assert keys()["train"] != before["train"]
+
+
 def test_a_change_to_normalization_invalidates_dataset_versions_only(code_copy):
     before = keys()
     edit(code_copy / "ingest" / "normalize.py")
