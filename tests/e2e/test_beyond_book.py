@@ -82,3 +82,17 @@ def test_predict_forecasts_with_a_jena_tcn_run_folder(beyond_run, tmp_path):
         cwd=ROOT, capture_output=True, text=True, timeout=300)
     assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
     assert out.is_file() and len(out.read_text().splitlines()) > 1
+
+
+def test_predict_judges_raw_reviews_with_an_imdb_dilated_run_folder(beyond_run, tmp_path):
+    run_dir = next((beyond_run["artifacts"] / "runs").iterdir()) / "imdb_dilated"
+    out = tmp_path / "reviews.jsonl"
+    result = subprocess.run(
+        [sys.executable, "-m", "flows.predict", "imdb", "--model-dir", str(run_dir),
+         "--text", "A wonderful, moving film with superb acting.", "--text", "Dull, and far too long.",
+         "--data-dir", str(beyond_run["data"]), "--artifacts-dir", str(tmp_path / "artifacts"), "--out", str(out)],
+        cwd=ROOT, capture_output=True, text=True, timeout=300)
+    assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
+    rows = [json.loads(line) for line in out.read_text().splitlines()]
+    assert [row["row"] for row in rows] == [1, 2]
+    assert all(row["label"] in ("positive", "negative") and 0 <= row["probability"] <= 1 for row in rows)
