@@ -22,12 +22,12 @@ from flows.options import TRAIN_ALL
 def run(args: argparse.Namespace) -> int:
     """`seqconv train-all`: check settings and registry, run train-all, print the datasets and the report."""
     from tasks.core import runs
-    from tasks.core.config import family
+    from tasks.core.config import DEFAULT_MODELS, family
     from tasks.core.profiles import check_run, parse_overrides
     from tasks.judge import check_registry
 
     overrides = parse_overrides(args.overrides)
-    models = args.models or ["imdb_conv", "jena_conv", "jena_conv_gru"]
+    models = args.models or list(DEFAULT_MODELS)
     check_run(args.profile, models, overrides, args.train_on, args.retrain)  # fail fast, before Prefect starts
     check_registry(runs.registry_dir(args.artifacts_dir), models)
     start_temporary_server()
@@ -51,14 +51,12 @@ from prefect import flow, task
 from flows.ingest import ingest_imdb_flow, ingest_jena_flow
 from flows.dispatch import train_runs
 from tasks.core import runs
-from tasks.core.config import family
+from tasks.core.config import DEFAULT_MODELS, family
 from tasks.core.profiles import check_run
 from tasks.core.sources import default_jena_files
 from tasks.ingest import plan_retraining
 from tasks.judge import champion_model_dir, check_registry, judge_champion, promote_model
 from tasks.publish import write_run_report
-
-DEFAULT_MODELS = ["imdb_conv", "jena_conv", "jena_conv_gru"]  # the book's three; jena_conv_gru_fast on request
 
 
 @task(task_run_name="ingest {dataset}")
@@ -88,7 +86,7 @@ def train_all_flow(
     `retrain`: "on_change" trains a model when its data, code or settings changed; "always" trains every model
     again (as `force`); "on_drift" only a model whose dataset's drift report flags a feature, or without a champion.
     """
-    models = models or DEFAULT_MODELS
+    models = models or list(DEFAULT_MODELS)
     data_dir, artifacts_dir = str(Path(data_dir).resolve()), str(Path(artifacts_dir).resolve())
     check_run(profile, models, overrides, train_on, retrain)  # every check that can come before an hour of work
     check_registry(runs.registry_dir(artifacts_dir), models)
