@@ -183,9 +183,12 @@ PUBLISHED: dict[str, dict] = {  # Deep Learning with Python, 1st ed., §6.4
     "jena_conv_gru_fast": dict(epochs=20, steps_per_epoch=500, batch_size=128, step=3, learning_rate=1e-3,
                                recurrent_dropout=0.0, blessing_margin=0.005),
     # Not in the book (issue 19, "Beyond the book"): its "published" settings are the ones chosen for it on
-    # validation (RESULTS.md); the same blessing margin as imdb_conv.
-    "imdb_dilated": dict(epochs=10, batch_size=64, optimizer="adam", learning_rate=1e-3, embedding_dropout=0.2,
-                         dropout=0.5, early_stopping_patience=2, blessing_margin=0.005),
+    # validation (RESULTS.md): Adam at 1e-3 peaks at epoch 2-3 and then overfits, and at a constant rate its val
+    # accuracy swung from seed to seed (0.891-0.900); a cosine decay over 4 epochs with the weights averaged
+    # (0.99) held it at 0.899-0.901. The same blessing margin as imdb_conv.
+    "imdb_dilated": dict(epochs=4, lr_schedule="cosine", weight_averaging=0.99, batch_size=64, optimizer="adam",
+                         learning_rate=1e-3, embedding_dropout=0.3, dropout=0.5, early_stopping_patience=2,
+                         blessing_margin=0.005),
     # Not in the book (issue 19): its "published" settings are the ones chosen for it on validation (RESULTS.md),
     # at the book's hourly step, with jena_conv_gru's blessing margin. Without input noise the stack learns the
     # 14,784 overlapping training windows by heart (training MAE 0.03, validation 1.06x persistence); with noise
