@@ -1,6 +1,6 @@
 """Train one model on already-ingested data, judge it against its baselines, and plot it.
 
-    python -m flows.train --model imdb_conv|jena_conv|jena_conv_gru|jena_conv_gru_fast \
+    python -m flows.train --model imdb_conv|jena_conv|jena_conv_gru|jena_conv_gru_fast|imdb_dilated|jena_tcn \
         --profile smoke|quick|seed|tuned [--data-dir D] [--artifacts-dir A] [--set key=value ...] [--run-id ID]
 
 Runs locally without a Prefect server (ephemeral mode) and prints the run folder. Settings and data are checked
@@ -65,7 +65,7 @@ def train_model_flow(
     overrides: dict[str, str] | None = None,
     force: bool = False,
 ) -> str:
-    """Train one model (imdb_conv, jena_conv, jena_conv_gru, jena_conv_gru_fast) on ingested data, export its
+    """Train one model (any of tasks.core.config.MODELS) on ingested data, export its
     serving model, judge it and plot it; returns its run folder. The same data, code and settings reuse the
     earlier run unless `force`."""
     settings = resolve_settings(model, profile, overrides)

@@ -255,14 +255,14 @@ SETTINGS_ARGUMENTS: dict[str, Callable[[Any, int], dict]] = {  # model -> its bu
     "jena_conv_gru": lambda s, n_features: dict(n_features=n_features, recurrent_dropout=s.recurrent_dropout,
                                                 gru_dropout=s.gru_dropout, input_noise=s.input_noise,
                                                 dropout=s.dropout),
+    "imdb_dilated": lambda s, n_features: dict(max_features=s.num_words, maxlen=s.maxlen, filters=s.filters,
+                                               kernel_size=s.kernel_size, dilation_levels=s.dilation_levels,
+                                               embedding_dropout=s.embedding_dropout, word_dropout=s.word_dropout,
+                                               dropout=s.dropout),
+    "jena_tcn": lambda s, n_features: dict(n_features=n_features, timesteps=s.lookback // s.step, filters=s.filters,
+                                           kernel_size=s.kernel_size, block_dropout=s.block_dropout,
+                                           layer_norm=s.layer_norm, input_noise=s.input_noise, dropout=s.dropout),
 }
-SETTINGS_ARGUMENTS["imdb_dilated"] = lambda s, n_features: dict(
-    max_features=s.num_words, maxlen=s.maxlen, filters=s.filters, kernel_size=s.kernel_size,
-    dilation_levels=s.dilation_levels, embedding_dropout=s.embedding_dropout,
-    word_dropout=s.word_dropout, dropout=s.dropout)
-SETTINGS_ARGUMENTS["jena_tcn"] = lambda s, n_features: dict(
-    n_features=n_features, timesteps=s.lookback // s.step, filters=s.filters, kernel_size=s.kernel_size,
-    block_dropout=s.block_dropout, layer_norm=s.layer_norm, input_noise=s.input_noise, dropout=s.dropout)
 SETTINGS_ARGUMENTS["jena_conv_gru_fast"] = SETTINGS_ARGUMENTS["jena_conv_gru"]
 
 
