@@ -30,13 +30,11 @@ The machine may be busy with other work: each round records the load average; CP
 from __future__ import annotations
 
 import argparse
-import hashlib
 import json
 import os
 import sys
 import tempfile
 import time
-from dataclasses import asdict
 from pathlib import Path
 
 import numpy as np
@@ -61,31 +59,24 @@ def since(start: tuple[float, float]) -> dict[str, float]:
     return {"wall_s": wall - start[0], "cpu_s": cpu - start[1]}
 
 
-def make_run(folder: Path, model, settings, **files: bytes) -> Path:
+def make_run(folder: Path, model, settings, files: dict[str, bytes]) -> Path:
     """A finished run folder around `model` (as tasks.model.train leaves one) with its serving/ folder."""
-    from tasks.core import runs
     from tasks.serve.serving import export_serving
+    from tests.support.serving import write_run
 
-    folder.mkdir(parents=True)
-    for name, data in files.items():
-        (folder / name).write_bytes(data)
-    (folder / runs.SETTINGS).write_text(json.dumps(asdict(settings)))
-    (folder / runs.TRAINING).write_text(json.dumps({"model": settings.model}))
-    model.save(folder / runs.MODEL)
-    export_serving(folder)
+    export_serving(write_run(folder, settings, model, files))
     return folder
 
 
 def load_serving(run_dir: Path) -> tuple:
     """The Keras serving model and the SavedModel's serving_default signature of a run."""
-    import keras
     import tensorflow as tf
 
-    import tasks.serve.serving_layers  # noqa: F401 - registers ReviewEncoder for Keras
+    from tasks.serve.serving import SAVED_MODEL, SIGNATURE
+    from tests.support import serving
 
-    folder = run_dir / "serving"
-    return (keras.saving.load_model(folder / "model.keras"),
-            tf.saved_model.load(str(folder / "saved_model")).signatures["serving_default"])
+    return (serving.load_serving(run_dir),
+            tf.saved_model.load(str(run_dir / "serving" / SAVED_MODEL)).signatures[SIGNATURE])
 
 
 def bench_imdb(n_reviews: int, rounds: int, folder: Path) -> dict:
@@ -97,6 +88,7 @@ def bench_imdb(n_reviews: int, rounds: int, folder: Path) -> dict:
     from tasks.ingest.imdb_reviews import load_imdb_npz, load_word_index
     from tasks.model.architectures import build_imdb_conv
     from tasks.serve import text
+    from tests.support.serving import word_index_files
 
     npz = MIRROR / "imdb.npz"  # untrusted like any mirrored file: the pipeline's restricted unpickler reads it
     reviews = load_imdb_npz(npz, file_sha256(npz))["x_test"][:n_reviews]
@@ -107,9 +99,7 @@ def bench_imdb(n_reviews: int, rounds: int, folder: Path) -> dict:
     keras.utils.set_random_seed(0)
     model = build_imdb_conv()
     start = clock()
-    sha256 = f"{hashlib.sha256(index_bytes).hexdigest()}  word_index.json\n".encode()
-    run_dir = make_run(folder / "imdb_conv", model, TrainSettings(model="imdb_conv"),
-                       **{"word_index.json": index_bytes, "word_index.sha256": sha256})
+    run_dir = make_run(folder / "imdb_conv", model, TrainSettings(model="imdb_conv"), word_index_files(index_bytes))
     export = since(start)
     serving_model, signature = load_serving(run_dir)
     print(f"IMDB: {len(texts):,} test reviews as text; untrained imdb_conv; serving/ made in {export['wall_s']:.1f} s "
@@ -165,7 +155,7 @@ def bench_jena(rounds: int, folder: Path) -> dict:
     keras.utils.set_random_seed(0)
     model = build_jena_conv_gru()
     run_dir = make_run(folder / "jena_conv_gru", model, settings,
-                       **{"normalization.json": json.dumps(normalization.to_json()).encode()})
+                       {"normalization.json": json.dumps(normalization.to_json()).encode()})
     serving_model, signature = load_serving(run_dir)
     windows = forecasting.forecast_windows(data.seconds, data.features, normalization, data.source)
     rows = np.searchsorted(data.seconds, windows.reading_seconds)

@@ -9,9 +9,7 @@ a served jena_conv_gru give forecast_windows' forecasts to 1e-6 °C. Skipped whe
 
 from __future__ import annotations
 
-import hashlib
 import json
-from dataclasses import asdict
 from pathlib import Path
 
 import numpy as np
@@ -19,32 +17,12 @@ import pytest
 
 from tasks.core import runs
 from tasks.core.config import TrainSettings
+from tasks.serve.serving import export_serving
 from tests.data.test_predict_encoding import decode, imdb, noisy_sample  # noqa: F401 (imdb: the npz fixture)
+from tests.support.serving import load_serving, word_index_files, write_run
 
 pytestmark = pytest.mark.data
 BATCH = 500  # reviews a call of the serving model
-
-
-def write_run(run_dir: Path, settings: TrainSettings, model, **files: bytes) -> Path:
-    """A finished run folder around `model`, with its serving/ folder, as training leaves one."""
-    from tasks.serve.serving import export_serving
-
-    run_dir.mkdir(parents=True)
-    for name, data in files.items():
-        (run_dir / name).write_bytes(data)
-    (run_dir / runs.SETTINGS).write_text(json.dumps(asdict(settings)))
-    (run_dir / runs.TRAINING).write_text(json.dumps({"model": settings.model}))
-    model.save(run_dir / runs.MODEL)
-    export_serving(run_dir)
-    return run_dir
-
-
-def load_serving(run_dir: Path):
-    import keras
-
-    import tasks.serve.serving_layers  # noqa: F401  (registers ReviewEncoder for Keras)
-
-    return keras.saving.load_model(run_dir / runs.SERVING / "model.keras")
 
 
 def in_batches(model, inputs) -> np.ndarray:
@@ -73,10 +51,9 @@ def test_served_imdb_model_on_raw_text_equals_it_on_the_npz(imdb: dict, shared_d
 
     keras.utils.set_random_seed(7)
     model = build_imdb_conv()  # untrained: the input, not the skill, is under test
-    index = (shared_datasets / "imdb_word_index.json").read_bytes()
-    sha256 = f"{hashlib.sha256(index).hexdigest()}  word_index.json\n".encode()
     run_dir = write_run(tmp_path / "imdb_conv", TrainSettings(model="imdb_conv"), model,
-                        **{"word_index.json": index, "word_index.sha256": sha256})
+                        word_index_files((shared_datasets / "imdb_word_index.json").read_bytes()))
+    export_serving(run_dir)
     texts, reviews = noisy_sample(imdb)
     expected = model.predict(encode_reviews(reviews, 10_000, 500), batch_size=BATCH, verbose=0).reshape(-1)
     np.testing.assert_allclose(in_batches(load_serving(run_dir), texts).reshape(-1), expected, atol=1e-6, rtol=0)
@@ -96,7 +73,8 @@ def test_served_jena_model_on_raw_readings_equals_the_forecast_path(shared_datas
     keras.utils.set_random_seed(7)
     model = build_jena_conv_gru()
     run_dir = write_run(tmp_path / "jena_conv_gru", TrainSettings(model="jena_conv_gru", lookback=1440, step=3),
-                        model, **{"normalization.json": json.dumps(normalization.to_json()).encode()})
+                        model, {runs.NORMALIZATION: json.dumps(normalization.to_json()).encode()})
+    export_serving(run_dir)
     expected = forecast(model, forecast_windows(data.seconds, data.features, normalization, data.source))
     rows = np.searchsorted(data.seconds, expected.reading_seconds)
     raw = np.stack([data.features[e - 1440 + 1: e + 1] for e in rows])  # (144, 1440, 14) in file units

@@ -14,7 +14,6 @@ import json
 import shutil
 import subprocess
 import sys
-from dataclasses import asdict
 from pathlib import Path
 
 import numpy as np
@@ -27,6 +26,7 @@ from tasks.core.records.normalization import NormalizationRecord
 from tasks.core.sources import JENA_FEATURES
 from tasks.serve import serving
 from tasks.serve.text import text_to_ranks
+from tests.support.serving import load_serving, word_index_files, write_run
 
 pytestmark = pytest.mark.unit
 
@@ -45,23 +45,6 @@ REVIEWS = [
 ]
 
 
-def write_run(run_dir: Path, settings: TrainSettings, model, **files: bytes) -> Path:
-    """A finished run folder as training leaves it, around an untrained `model`."""
-    run_dir.mkdir(parents=True)
-    (run_dir / runs.SETTINGS).write_text(json.dumps(asdict(settings)))
-    model.save(run_dir / runs.MODEL)
-    (run_dir / runs.TRAINING).write_text(json.dumps({"model": settings.model, "data": {"path": str(run_dir.parent)}}))
-    for name, data in files.items():
-        (run_dir / name.replace("_json", ".json").replace("_sha256", ".sha256")).write_bytes(data)
-    return run_dir
-
-
-def index_files(words: dict[str, int]) -> dict[str, bytes]:
-    data = json.dumps(words).encode()
-    return {"word_index_json": data,
-            "word_index_sha256": f"{hashlib.sha256(data).hexdigest()}  word_index.json\n".encode()}
-
-
 @pytest.fixture(scope="module")
 def imdb_run(tmp_path_factory) -> Path:
     import keras
@@ -71,7 +54,8 @@ def imdb_run(tmp_path_factory) -> Path:
     keras.utils.set_random_seed(3)
     model = build_imdb_conv(max_features=NUM_WORDS, maxlen=MAXLEN, embedding_dim=8)
     settings = TrainSettings(model="imdb_conv", num_words=NUM_WORDS, maxlen=MAXLEN)
-    run_dir = write_run(tmp_path_factory.mktemp("runs") / "imdb_conv", settings, model, **index_files(WORDS))
+    run_dir = write_run(tmp_path_factory.mktemp("runs") / "imdb_conv", settings, model,
+                        word_index_files(json.dumps(WORDS).encode()))
     serving.export_serving(run_dir)
     return run_dir
 
@@ -85,14 +69,6 @@ def training_path_probabilities(run_dir: Path, texts: list[str], words: dict[str
     model = keras.models.load_model(run_dir / runs.MODEL, compile=False)
     ids = encode_reviews(text_to_ranks(texts, words).ranks, NUM_WORDS, MAXLEN)
     return model.predict(ids, verbose=0).reshape(-1)
-
-
-def load_serving(run_dir: Path):
-    import keras
-
-    import tasks.serve.serving_layers  # noqa: F401  (registers ReviewEncoder for Keras)
-
-    return keras.saving.load_model(run_dir / runs.SERVING / serving.KERAS_FILE)
 
 
 # ---------------------------------------------------------------------------------------------------------------
