@@ -19,8 +19,8 @@ import time
 
 import pytest
 
-from tests.support.service import finished_epochs, infrastructure_pid, kill_trees, running_service, \
-    second_host_worker, stray_processes, wait_until
+from tests.support.service import infrastructure_pid, kill_trees, running_service, second_host_worker, \
+    stray_processes, train_all_killing_a_jena_run, wait_until
 from tests.support.service import backend as chosen_backend
 
 pytestmark = pytest.mark.e2e
@@ -70,39 +70,19 @@ def test_two_gpu_workers_train_at_once_and_a_killed_run_resumes(two_workers):
         limit = client.read_work_pool("gpu").concurrency_limit  # service.sh sets none; the workers' --limit 1 rule
         assert limit is None or limit >= len(CUDA), f"the gpu pool runs at most {limit} at once"
         marks["both gpu workers online"] = time.perf_counter() - t0
-        deployment = client.read_deployment_by_name("train-all/train-all")
-        train_all = client.create_flow_run_from_deployment(deployment.id, parameters=dict(
-            profile="smoke", data_dir=str(data), artifacts_dir=str(artifacts), models=MODELS, train_on="gpu-pool",
-            overrides=OVERRIDES))
-
-        def train_model_runs():
-            return client.read_flow_runs(flow_filter=FlowFilter(name=FlowFilterName(any_=["train-model"])))
-
-        # Watch the train-model runs; kill the first jena run found between its first and its last epoch.
-        victim = None
-        deadline = time.monotonic() + TIMEOUT
-        while not (train_all := client.read_flow_run(train_all.id)).state.is_final():
-            assert time.monotonic() < deadline, f"train-all still {train_all.state.name} after {TIMEOUT} s"
-            if victim is None:
-                for run in train_model_runs():
-                    model, run_id = run.parameters["model"], run.parameters["run_id"]
-                    run_dir = artifacts / "runs" / run_id / model
-                    if model == "imdb_conv" or run.state_type != StateType.RUNNING or not run.infrastructure_pid:
-                        continue
-                    epochs = finished_epochs(run_dir)
-                    if 1 <= epochs < EPOCHS and not (run_dir / "training.json").exists():
-                        killed = kill_trees(infrastructure_pid(run))
-                        victim = {"run": run, "model": model, "run_dir": run_dir, "epochs": epochs, "pids": killed}
-                        marks[f"killed {model} after epoch {epochs} (pids {killed})"] = time.perf_counter() - t0
-                        break
-            time.sleep(0.5)
+        # Kill the process of the first jena run found between its first and its last epoch (its worker lives).
+        train_all, victim = train_all_killing_a_jena_run(client, data, artifacts, MODELS, OVERRIDES, EPOCHS, TIMEOUT,
+                                                         lambda run: kill_trees(infrastructure_pid(run)))
+        if victim:
+            marks[f"killed {victim['model']} after epoch {victim['epochs']} (pids {victim['pids']})"] = \
+                victim["killed_perf"] - t0
         marks["train-all final"] = time.perf_counter() - t0
         for event, seconds in marks.items():
             print(f"{seconds:6.1f} s  {event}")
         assert train_all.state.is_completed(), train_all.state
         assert victim is not None, "no jena run was seen between its first and last epoch: nothing was killed"
 
-        runs = train_model_runs()
+        runs = client.read_flow_runs(flow_filter=FlowFilter(name=FlowFilterName(any_=["train-model"])))
         task_runs = client.read_task_runs(
             task_run_filter=TaskRunFilter(flow_run_id=TaskRunFilterFlowRunId(any_=[train_all.id])))
     for run in runs:

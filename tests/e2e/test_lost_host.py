@@ -21,8 +21,8 @@ from datetime import datetime, timezone
 import pytest
 
 from flows.lost_runs import HEARTBEAT, HEARTBEAT_SECONDS, LOST_AFTER_SECONDS, LostRunError, wait_for_flow_run
-from tests.support.service import finished_epochs, infrastructure_pid, kill_trees, running_service, \
-    second_host_worker, stray_processes, wait_until
+from tests.support.service import infrastructure_pid, kill_trees, running_service, second_host_worker, \
+    stray_processes, train_all_killing_a_jena_run, wait_until
 from tests.support.service import backend as chosen_backend
 
 pytestmark = pytest.mark.e2e
@@ -68,36 +68,19 @@ def test_a_lost_host_is_crashed_by_the_automation_and_its_run_resumes_elsewhere(
             return names if names == {WORKER_0, WORKER_1} else None
 
         wait_until(online_gpu_workers, 180, "both gpu workers online")
-        deployment = client.read_deployment_by_name("train-all/train-all")
-        train_all = client.create_flow_run_from_deployment(deployment.id, parameters=dict(
-            profile="smoke", data_dir=str(data), artifacts_dir=str(artifacts), models=MODELS, train_on="gpu-pool",
-            overrides=OVERRIDES))
 
-        def train_model_runs():
-            return client.read_flow_runs(flow_filter=FlowFilter(name=FlowFilterName(any_=["train-model"])))
+        def host_dies(run) -> list[int]:  # its worker and the training process at once, nothing left to report
+            killed = kill_trees(two_hosts["worker_pids"][run.labels["prefect.worker.name"]], infrastructure_pid(run))
+            print(f"killed {run.labels['prefect.worker.name']} (pids {killed}) while {run.parameters['model']} ran")
+            return killed
 
-        victim = None
-        deadline = time.monotonic() + TIMEOUT
-        while not (train_all := client.read_flow_run(train_all.id)).state.is_final():
-            assert time.monotonic() < deadline, f"train-all still {train_all.state.name} after {TIMEOUT} s"
-            for run in train_model_runs() if victim is None else []:
-                model, run_dir = run.parameters["model"], artifacts / "runs" / run.parameters["run_id"] / run.parameters["model"]
-                if model == "imdb_conv" or run.state_type != StateType.RUNNING or not run.infrastructure_pid:
-                    continue
-                epochs = finished_epochs(run_dir)
-                if 1 <= epochs < EPOCHS and not (run_dir / "training.json").exists():
-                    host = run.labels["prefect.worker.name"]
-                    # the host dies: its worker and the training process at once, nothing left to report
-                    killed = kill_trees(two_hosts["worker_pids"][host], infrastructure_pid(run))
-                    victim = {"run": run, "model": model, "run_dir": run_dir, "epochs": epochs, "host": host,
-                              "killed_at": datetime.now(timezone.utc), "pids": killed}
-                    print(f"killed {host} (pids {killed}) while {model} ran, after epoch {epochs}")
-                    break
-            time.sleep(0.5)
+        train_all, victim = train_all_killing_a_jena_run(client, data, artifacts, MODELS, OVERRIDES, EPOCHS, TIMEOUT,
+                                                         host_dies)
         assert victim is not None, "no jena run was seen between its first and last epoch: nothing was killed"
         assert train_all.state.is_completed(), train_all.state
+        victim["host"] = victim["run"].labels["prefect.worker.name"]
 
-        runs = train_model_runs()
+        runs = client.read_flow_runs(flow_filter=FlowFilter(name=FlowFilterName(any_=["train-model"])))
         crashed = client.read_flow_run(victim["run"].id)
         task_runs = client.read_task_runs(
             task_run_filter=TaskRunFilter(flow_run_id=TaskRunFilterFlowRunId(any_=[train_all.id])))

@@ -210,6 +210,40 @@ def infrastructure_pid(run) -> int:
     return int(run.infrastructure_pid.rsplit(":", 1)[-1])
 
 
+def train_all_killing_a_jena_run(client, data: Path, artifacts: Path, models: list[str], overrides: dict[str, str],
+                                 epochs: int, timeout: float, kill: Callable[[object], list[int]]) -> tuple:
+    """Run train-all from its deployment (smoke, train_on=gpu-pool) and, once, kill the first jena train-model run
+    seen Running between its first and its last finished epoch: `kill(run)` kills what a failure takes down and
+    returns the pids. Returns (train-all's flow run, final; the victim: run, model, run_dir, epochs, pids,
+    killed_at, killed_perf), the victim None where no jena run was seen in time to kill."""
+    from datetime import datetime, timezone
+
+    from prefect.client.schemas.filters import FlowFilter, FlowFilterName
+    from prefect.client.schemas.objects import StateType
+
+    deployment = client.read_deployment_by_name("train-all/train-all")
+    train_all = client.create_flow_run_from_deployment(deployment.id, parameters=dict(
+        profile="smoke", data_dir=str(data), artifacts_dir=str(artifacts), models=models, train_on="gpu-pool",
+        overrides=overrides))
+    victim = None
+    deadline = time.monotonic() + timeout
+    while not (train_all := client.read_flow_run(train_all.id)).state.is_final():
+        assert time.monotonic() < deadline, f"train-all still {train_all.state.name} after {timeout} s"
+        runs = [] if victim else client.read_flow_runs(flow_filter=FlowFilter(name=FlowFilterName(any_=["train-model"])))
+        for run in runs:
+            model = run.parameters["model"]
+            run_dir = artifacts / "runs" / run.parameters["run_id"] / model
+            if model == "imdb_conv" or run.state_type != StateType.RUNNING or not run.infrastructure_pid:
+                continue
+            done = finished_epochs(run_dir)
+            if 1 <= done < epochs and not (run_dir / "training.json").exists():
+                victim = {"run": run, "model": model, "run_dir": run_dir, "epochs": done, "pids": kill(run),
+                          "killed_at": datetime.now(timezone.utc), "killed_perf": time.perf_counter()}
+                break
+        time.sleep(0.5)
+    return train_all, victim
+
+
 def stray_processes(port: int) -> list[str]:
     """Processes (other than this one) whose environment points at the server on `port`: none may outlive it."""
     needle = f":{port}/api".encode()
