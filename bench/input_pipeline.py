@@ -125,11 +125,12 @@ def run_model(model_name: str, steps: int, warmup: int, rounds: int, rows: int) 
     """Alternate pipeline and in-memory fits of one model; per side the per-round figures and their medians."""
     import keras
 
-    from tasks.model.architectures import MODEL_BUILDERS
+    from tasks.core.profiles import resolve_settings
+    from tasks.model.architectures import build_model
 
     keras.utils.set_random_seed(1337)
     pipeline, memory, described = make_inputs(model_name, warmup + steps, rows)
-    model = MODEL_BUILDERS[model_name]()
+    model = build_model(resolve_settings(model_name, "seed"))
     clock = StepClock()
     sides = {"pipeline": pipeline, "in-memory": memory}
     for args in sides.values():  # traces the train step for each input signature; not timed

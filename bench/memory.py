@@ -83,7 +83,7 @@ def old_fit_bag_of_words(train_reviews, train_labels, val_reviews, val_labels, *
     import keras
     import numpy as np
 
-    from tasks.model.architectures import build_bag_of_words
+    from tasks.model.bag_of_words import build_bag_of_words
 
     train_labels = np.asarray(train_labels, dtype=np.float32).reshape(-1)
     val_labels = np.asarray(val_labels, dtype=np.float32).reshape(-1)

@@ -68,7 +68,7 @@ def bench_imdb(n_reviews: int, rounds: int) -> dict:
     import keras
 
     from tasks.serve import text
-    from tasks.model.architectures import build_imdb_conv
+    from tasks.model.imdb_conv import build_imdb_conv
     from tasks.model.encoding import encode_reviews
     from tasks.core.cache import file_sha256
     from tasks.ingest.imdb_reviews import load_imdb_npz, load_word_index
@@ -130,7 +130,7 @@ def bench_jena(rounds: int, folder: Path) -> dict:
 
     from tasks.serve import common, forecasting
     from tasks.core.sources import JENA_TARGET
-    from tasks.model.architectures import build_jena_conv_gru
+    from tasks.model.jena_conv_gru import build_jena_conv_gru
 
     start = clock()
     data = forecasting.load_station_frames([MIRROR / STATION_FILE])

@@ -86,7 +86,7 @@ def bench_imdb(n_reviews: int, rounds: int, folder: Path) -> dict:
     from tasks.core.cache import file_sha256
     from tasks.core.config import TrainSettings
     from tasks.ingest.imdb_reviews import load_imdb_npz, load_word_index
-    from tasks.model.architectures import build_imdb_conv
+    from tasks.model.imdb_conv import build_imdb_conv
     from tasks.serve import text
     from tests.support.serving import word_index_files
 
@@ -144,7 +144,7 @@ def bench_jena(rounds: int, folder: Path) -> dict:
     from tasks.core.config import TrainSettings
     from tasks.core.records.normalization import NormalizationRecord
     from tasks.core.sources import JENA_TARGET
-    from tasks.model.architectures import build_jena_conv_gru
+    from tasks.model.jena_conv_gru import build_jena_conv_gru
     from tasks.serve import forecasting
 
     data = forecasting.load_station_frames([MIRROR / STATION_FILE])

@@ -2,7 +2,10 @@
 
 Prefect caches a task by the key its cache policy computes. Our keys hash what the result depends on, never run
 ids, and only the code that can change that result: `CODE` maps each kind of cached result to the modules it is
-made by, so a change to a plot's colour invalidates no trained model and no dataset version. Cached results are
+made by, so a change to a plot's colour invalidates no trained model and no dataset version. A trained model's
+modules are derived from its registration (`train_code`): the whole training stage, found on disk, less the other
+architectures' builders, so a new module there counts without an edit here and an edit to one builder retrains
+only the models it builds. Cached results are
 paths; `cached_path` runs a task again when the path its cached result names has been deleted since, instead of
 handing on a dangling path.
 """
@@ -17,6 +20,8 @@ from pathlib import Path
 from typing import Any, Callable
 
 from prefect.cache_policies import CachePolicy
+
+from tasks.core.architectures import ARCHITECTURES
 
 ROOT = Path(__file__).resolve().parents[2]
 CHUNK_BYTES = 1 << 20  # read 1 MiB at a time
@@ -37,16 +42,35 @@ CODE: dict[str, tuple[str, ...]] = {  # kind of cached result -> the tasks modul
     "validate": _DATA,
     "imdb-normalized": _IMDB,
     "jena-normalized": _JENA,
-    # a trained model: its data reading (IMDB encoding; Jena splits, normalization and windows), architecture and
-    # fitting; not evaluation, plots or reports (nor model.progress: how training is shown)
-    "train": ("model.train", "model.dataset", "model.encoding", "model.splits", "model.normalizer", "model.windows",
-              "model.architectures", "model.imdb_dilated", "model.jena_tcn",  # the builders beyond the book
-              "model.checkpoint",
-              "core.records.normalization"),  # the record writes the run's normalization.json
     # the IMDB bag-of-words baseline, trained once per dataset version: its training and caching, the metrics it
     # stores, the reviews read and the architecture; not the evaluation of models, plots or reports
-    "bag-of-words": ("judge.baselines", "judge.metrics", "model.dataset", "model.encoding", "model.architectures"),
+    "bag-of-words": ("judge.baselines", "judge.metrics", "model.dataset", "model.encoding", "model.bag_of_words",
+                     "model.blocks"),
 }
+TRAINING_STAGE = "model"  # the package a model is trained by: every module in it counts (train_code)
+NOT_TRAINING = ("model.progress", "model.bag_of_words")  # in it, but never change a trained model: how training
+# is shown, and the baseline's model (cached on its own, "bag-of-words"). Forgetting one here only retrains.
+TRAINING_RECORDS = ("core.records.normalization",)  # below it: the record that writes a run's normalization.json
+
+
+def modules_under(package: str) -> tuple[str, ...]:
+    """Every module of a tasks/ package, dotted below tasks/ (`model.train`, `model.__init__`), found on disk."""
+    folder = ROOT / "tasks" / package.replace(".", "/")
+    return tuple(sorted(".".join(p.relative_to(ROOT / "tasks").with_suffix("").parts) for p in folder.rglob("*.py")))
+
+
+def train_code(model: str) -> tuple[str, ...]:
+    """The modules a trained `model` depends on: its training stage's (its data reading, fitting, checkpoints) and
+    its own builder, never another architecture's; settings count as values, not as the code that checks them."""
+    others = {a.builder for a in ARCHITECTURES.values()} - {ARCHITECTURES[model].builder}
+    stage = set(modules_under(TRAINING_STAGE)) - others - set(NOT_TRAINING)
+    return tuple(sorted(stage | {ARCHITECTURES[model].builder, *TRAINING_RECORDS}))
+
+
+def training_key(settings: Any, data_sha256: str, artifacts_dir: str) -> str:
+    """The cache key of a trained model: its settings (tasks.core.config.TrainSettings, what it read), its data,
+    where its runs are kept, and its own code (train_code)."""
+    return content_key("train", settings.as_record(), data_sha256, artifacts_dir, code=train_code(settings.model))
 
 
 def file_sha256(path: Path) -> str:
@@ -82,10 +106,11 @@ def code_for(kind: str) -> tuple[str, ...]:
         raise KeyError(f"cache kind {kind!r} has no entry in tasks.core.cache.CODE; add the modules it depends on") from None
 
 
-def content_key(kind: str, *parts: Any) -> str:
-    """A stable cache key for `kind` from JSON-able parts (dataclasses allowed) and the code `kind` depends on."""
+def content_key(kind: str, *parts: Any, code: tuple[str, ...] | None = None) -> str:
+    """A stable cache key for `kind` from JSON-able parts (dataclasses allowed) and the code it depends on: `code`,
+    the modules given (a trained model's, train_code), else those of CODE[kind]."""
     plain = [asdict(p) if is_dataclass(p) else p for p in parts]
-    blob = json.dumps([kind, code_fingerprint(code_for(kind)), *plain], sort_keys=True, default=str)
+    blob = json.dumps([kind, code_fingerprint(code or code_for(kind)), *plain], sort_keys=True, default=str)
     return f"{kind}-{hashlib.sha256(blob.encode()).hexdigest()[:32]}"
 
 
@@ -99,13 +124,17 @@ class Content(CachePolicy):
     """A Prefect 3 cache policy: the key is `content_key(kind, *parts(inputs))`.
 
     `parts` picks from the task's inputs what its result depends on (a data digest, the settings, an output
-    folder), leaving out what does not (a run id); the code part comes from `CODE[kind]`.
+    folder), leaving out what does not (a run id); the code part comes from `CODE[kind]`, or `key` makes the
+    whole key from the parts (a trained model: training_key, whose code depends on its architecture).
     """
 
     kind: str = ""
     parts: Callable[[dict], tuple] = lambda inputs: ()
+    key: Callable[..., str] | None = None
 
     def compute_key(self, task_ctx, inputs: dict, flow_parameters: dict, **kwargs) -> str | None:
+        if self.key:
+            return self.key(*self.parts(inputs))
         return content_key(self.kind, *self.parts(inputs))
 
 

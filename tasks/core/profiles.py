@@ -20,6 +20,7 @@ from tasks.core.config import (
     TrainSettings,
     check_settings,
     family,
+    settings_types,
 )
 from tasks.core.errors import SettingsError
 
@@ -35,33 +36,32 @@ def resolve_settings(model: str, profile: str, overrides: dict[str, str] | None 
     `--set key=value`) and are converted to each field's type. Unknown models, profiles or keys, and values that
     make no sense, raise SettingsError saying what is allowed. The profile is recorded as given.
     """
-    import dataclasses
-
     if model not in MODELS:
         raise SettingsError(f"unknown model {model!r}; allowed: {', '.join(MODELS)}")
     base, from_file = profile_layers(profile, model)
-    values: dict = {**PUBLISHED[model], **PROFILES[base][family(model)], **from_file,
-                    "model": model, "profile": profile}
-    values.update(typed_settings(overrides or {}))
-    settings = dataclasses.replace(TrainSettings(), **values)
+    values: dict = {**PUBLISHED[model], **PROFILES[base][family(model)], **from_file, "profile": profile}
+    values.update(typed_settings(overrides or {}, model=model))
+    settings = TrainSettings(model=model, **values)
     check_settings(settings)
     return settings
 
 
-def typed_settings(values: dict, where: str = "") -> dict:
-    """Setting values converted to each TrainSettings field's type, as `--set` converts them.
+def typed_settings(values: dict, where: str = "", *, model: str) -> dict:
+    """A model's setting values converted to each setting's type, as `--set` converts them.
 
     Strings are parsed (`"3e-4"` -> 3e-4, `"no"` -> False); JSON numbers and booleans go through the same
-    conversion as their text, so `1.5` is refused for an int field. `where` prefixes every error (a file's name).
+    conversion as their text, so `1.5` is refused for an int field. A setting the model does not read is refused,
+    naming those it reads: a run never records a value that changed nothing. `where` prefixes every error (a
+    file's name).
     """
-    import typing
-
-    types = typing.get_type_hints(TrainSettings)
+    types = settings_types(model)
     allowed = ", ".join(k for k in types if k not in RECORDED)
     out = {}
     for key, raw in values.items():
-        if key not in types or key in RECORDED:
-            raise SettingsError(f"{where}unknown setting {key!r}; allowed: {allowed}")
+        if key in RECORDED or not any(key in settings_types(m) for m in MODELS):  # recorded: the code sets it
+            raise SettingsError(f"{where}unknown setting {key!r}; {model} reads: {allowed}")
+        if key not in types:
+            raise SettingsError(f"{where}setting {key!r} is not read by {model}; it reads: {allowed}")
         try:
             out[key] = _parse(key, setting_text(key, raw), types[key])
         except SettingsError as error:
@@ -131,7 +131,7 @@ def read_profile_file(path: Path | str) -> dict:
         if not isinstance(values, dict):
             raise SettingsError(f"profile file {path}: field models.{model} holds a {type(values).__name__}; "
                                 "expected an object of setting -> value")
-        typed[model] = typed_settings(values, f"profile file {path}: field models.{model}: ")
+        typed[model] = typed_settings(values, f"profile file {path}: field models.{model}: ", model=model)
     return {**data, "models": typed}
 
 

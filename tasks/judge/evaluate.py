@@ -10,7 +10,6 @@ split, never refitted.
 from __future__ import annotations
 
 import os
-from dataclasses import asdict
 from pathlib import Path
 from typing import Any
 
@@ -166,7 +165,7 @@ def evaluate_model(model_dir: Path, data_dir: Path, out_dir: Path, artifacts_dir
         "data": fingerprint,
         "trained_on": training.get("data"),
         "model_dir": str(model_dir.resolve()),
-        "settings": asdict(s),
+        "settings": s.as_record(),
         **runs.provenance(),
     }
     save_arrays(out_dir / runs.EVALUATION_ARRAYS, arrays)

@@ -15,7 +15,7 @@ def __getattr__(name: str):
     """The names that need Keras load it on first use (PEP 562): the orchestrator, which imports this stage to
     dispatch training, never loads Keras or TensorFlow."""
     if name == "build_bag_of_words":
-        from tasks.model.architectures import build_bag_of_words
+        from tasks.model.bag_of_words import build_bag_of_words
 
         return build_bag_of_words
     if name == "own_default_seeds":

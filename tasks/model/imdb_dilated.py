@@ -20,6 +20,14 @@ from tasks.core.config import RMSPROP_LEARNING_RATE
 from tasks.core.sources import IMDB_MAX_FEATURES, IMDB_MAXLEN
 
 
+def build(s, n_features: int, optimizer: keras.optimizers.Optimizer) -> keras.Model:
+    """The model a run's settings (tasks.core.config.TrainSettings) name; text has no features per timestep."""
+    return build_imdb_dilated(s.num_words, s.maxlen, filters=s.filters, kernel_size=s.kernel_size,
+                              dilation_levels=s.dilation_levels, embedding_dropout=s.embedding_dropout,
+                              word_dropout=s.word_dropout, dropout=s.dropout, learning_rate=s.learning_rate,
+                              optimizer=optimizer)
+
+
 def build_imdb_dilated(
     max_features: int = IMDB_MAX_FEATURES,
     maxlen: int = IMDB_MAXLEN,

@@ -46,6 +46,13 @@ def tcn_dilations(timesteps: int, kernel_size: int) -> list[int]:
     return dilations
 
 
+def build(s, n_features: int, optimizer: keras.optimizers.Optimizer) -> keras.Model:
+    """The model a run's settings (tasks.core.config.TrainSettings) name: its window is lookback // step steps."""
+    return build_jena_tcn(n_features, s.lookback // s.step, filters=s.filters, kernel_size=s.kernel_size,
+                          block_dropout=s.block_dropout, layer_norm=s.layer_norm, input_noise=s.input_noise,
+                          dropout=s.dropout, learning_rate=s.learning_rate, optimizer=optimizer)
+
+
 def build_jena_tcn(
     n_features: int = len(JENA_FEATURES),
     timesteps: int = 240,

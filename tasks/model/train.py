@@ -21,14 +21,14 @@ import math
 import os
 import shutil
 import time
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from prefect import task
 
 from tasks.core import atomic, runs
-from tasks.core.cache import Content
+from tasks.core.cache import Content, training_key
 from tasks.core.config import TrainSettings
 from tasks.model.dataset import data_fingerprint, dataset_path, in_order, jena_dataset, normalization_record, prepare_imdb
 from tasks.model.dataset import prepare_jena, settings_for_data
@@ -221,7 +221,7 @@ def train_model(s: TrainSettings, data_dir: Path, run_dir: Path, run_id: str = "
     path = dataset_path(data_dir, s.family)  # fail before any work if the data is missing
     s = settings_for_data(path, s)  # Jena: the split "auto" resolves to on this data, and why
     run_dir.mkdir(parents=True, exist_ok=True)
-    atomic.write_json(run_dir / runs.SETTINGS, asdict(s))
+    atomic.write_json(run_dir / runs.SETTINGS, s.as_record())
     keras.utils.set_random_seed(s.seed)
     if s.deterministic:
         tf.config.experimental.enable_op_determinism()
@@ -270,7 +270,7 @@ def train_model(s: TrainSettings, data_dir: Path, run_dir: Path, run_id: str = "
         "training_seconds": round(training_seconds, 2),
         "seconds_per_epoch": round(sum(epoch_seconds) / len(epoch_seconds), 3) if epoch_seconds else None,
         "data": data_fingerprint(path, s.family),
-        "settings": asdict(s),
+        "settings": s.as_record(),
         **runs.provenance(),
     }
     atomic.write_json(run_dir / runs.TRAINING, training)  # last: its presence means training finished
@@ -286,6 +286,7 @@ TRAINING_CACHE = Content(
     # Same settings, same data (sha256 of its Parquet), same code, same artifacts folder: the same model. Run ids
     # do not count.
     parts=lambda inputs: (inputs["settings"], inputs["data_sha256"], str(runs.artifacts_dir_of(inputs["run_dir"]))),
+    key=training_key,  # the code of its own architecture, never another's
 )
 
 

@@ -96,7 +96,7 @@ def test_roughened_reviews_encode_back_to_the_npz_ranks(imdb: dict) -> None:
 def test_predictions_through_text_equal_predictions_through_the_npz(imdb: dict) -> None:
     import keras
 
-    from tasks.model.architectures import build_imdb_conv
+    from tasks.model.imdb_conv import build_imdb_conv
     from tasks.model.encoding import encode_reviews
 
     keras.utils.set_random_seed(7)

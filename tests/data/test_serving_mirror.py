@@ -46,7 +46,7 @@ def test_served_imdb_model_on_raw_text_equals_it_on_the_npz(imdb: dict, shared_d
                                                            tmp_path: Path) -> None:
     import keras
 
-    from tasks.model.architectures import build_imdb_conv
+    from tasks.model.imdb_conv import build_imdb_conv
     from tasks.model.encoding import encode_reviews
 
     keras.utils.set_random_seed(7)
@@ -63,7 +63,7 @@ def test_served_jena_model_on_raw_readings_equals_the_forecast_path(shared_datas
     import keras
 
     from tasks.core.records.normalization import NormalizationRecord
-    from tasks.model.architectures import build_jena_conv_gru
+    from tasks.model.jena_conv_gru import build_jena_conv_gru
     from tasks.serve.forecasting import forecast, forecast_windows, load_station_frames
 
     data = load_station_frames([shared_datasets / "mpi_roof_2024b.csv"])

@@ -193,6 +193,9 @@ def test_evaluate_refuses_what_is_not_a_finished_model_folder(ingested_data, tmp
         (["--model", "imdb_conv", "--profile", "smoke", "--set", "epochs=0"], "epochs=0: must be at least 1"),
         (["--model", "jena_conv", "--profile", "smoke", "--set", "lookback=3"], "lookback must be at least the step"),
         (["--model", "jena_conv", "--profile", "smoke", "--set", "colour=blue"], "unknown setting 'colour'"),
+        # a setting of another architecture would change nothing and be recorded as used: refused
+        (["--model", "jena_conv", "--profile", "smoke", "--set", "kernel_size=5", "--set", "filters=3"],
+         "setting 'kernel_size' is not read by jena_conv; it reads: epochs"),
     ],
 )
 def test_bad_settings_fail_before_training(args, message, ingested_data, tmp_path):

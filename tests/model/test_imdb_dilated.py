@@ -11,7 +11,8 @@ import pytest
 
 from tasks.core.config import PUBLISHED, TrainSettings, check_settings
 from tasks.core.errors import SettingsError
-from tasks.model.architectures import build_imdb_conv, build_model
+from tasks.model.architectures import build_model
+from tasks.model.imdb_conv import build_imdb_conv
 from tasks.model.imdb_dilated import build_imdb_dilated
 
 pytestmark = pytest.mark.model

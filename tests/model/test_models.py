@@ -8,13 +8,12 @@ import pytest
 
 from tasks.core.config import MODELS
 from tasks.core.errors import SettingsError
-from tasks.model.architectures import (
-    MODEL_BUILDERS,
-    build_bag_of_words,
-    build_imdb_conv,
-    build_jena_conv,
-    build_jena_conv_gru,
-)
+from tasks.core.profiles import resolve_settings
+from tasks.model.architectures import build_model
+from tasks.model.bag_of_words import build_bag_of_words
+from tasks.model.imdb_conv import build_imdb_conv
+from tasks.model.jena_conv import build_jena_conv
+from tasks.model.jena_conv_gru import build_jena_conv_gru
 from tasks.model.encoding import encode_reviews, multi_hot, multi_hot_batches, offset_reviews
 
 pytestmark = pytest.mark.model
@@ -102,7 +101,7 @@ def test_jena_conv_gru_layers_and_parameters():
 
 
 def test_fast_variant_has_no_recurrent_dropout_and_the_same_parameters():
-    fast = MODEL_BUILDERS["jena_conv_gru_fast"](learning_rate=3e-3)
+    fast = build_model(resolve_settings("jena_conv_gru_fast", "seed", {"learning_rate": "3e-3"}))
     gru = next(layer for layer in fast.layers if isinstance(layer, keras.layers.GRU))
     # cuDNN needs recurrent_dropout 0 and the default tanh / sigmoid activations, reset_after and no unroll.
     assert gru.recurrent_dropout == 0
@@ -121,9 +120,9 @@ def test_bag_of_words_layers_and_parameters():
 
 
 def test_model_builders_name_every_architecture():
-    assert set(MODEL_BUILDERS) == set(MODELS) >= {"imdb_conv", "jena_conv", "jena_conv_gru", "jena_conv_gru_fast"}
-    for name, builder in MODEL_BUILDERS.items():
-        assert builder(learning_rate=1e-3).name == name
+    assert set(MODELS) >= {"imdb_conv", "jena_conv", "jena_conv_gru", "jena_conv_gru_fast"}
+    for name in MODELS:
+        assert build_model(resolve_settings(name, "seed")).name == name
 
 
 # ---------------------------------------------------------------------------------------------------------------
@@ -309,14 +308,10 @@ def test_multi_hot_batches_refuse_bad_arguments():
 # Levers against overfitting that leave the architecture as published (issue 11)
 # ---------------------------------------------------------------------------------------------------------------
 def test_the_regularizers_add_no_parameters_and_are_off_by_default():
-    import dataclasses
-
-    from tasks.core.profiles import resolve_settings
-    from tasks.model.architectures import build_model
-
     plain = {m: build_model(resolve_settings(m, "seed")) for m in ("imdb_conv", "jena_conv", "jena_conv_gru")}
     assert {m: model.count_params() for m, model in plain.items()} == {
-        m: MODEL_BUILDERS[m]().count_params() for m in plain}
+        "imdb_conv": build_imdb_conv().count_params(), "jena_conv": build_jena_conv().count_params(),
+        "jena_conv_gru": build_jena_conv_gru().count_params()}
     kinds = (keras.layers.Dropout, keras.layers.SpatialDropout1D, keras.layers.GaussianNoise)
     assert not any(isinstance(layer, kinds) for model in plain.values() for layer in model.layers)
     assert not any(model.optimizer.use_ema for model in plain.values())
@@ -338,7 +333,7 @@ def test_the_regularizers_add_no_parameters_and_are_off_by_default():
     # noise only while training: inference sees the inputs as they are
     x = np.random.default_rng(0).normal(size=(2, 48, 14)).astype("float32")
     np.testing.assert_array_equal(model(x, training=False), model(x, training=False))
-    assert dataclasses.asdict(gru)["input_noise"] == 0.2
+    assert gru.as_record()["input_noise"] == 0.2
 
 
 def test_the_published_output_layer_is_a_plain_dense_under_binary_cross_entropy():

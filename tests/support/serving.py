@@ -6,7 +6,6 @@ from __future__ import annotations
 import hashlib
 import json
 from collections.abc import Mapping
-from dataclasses import asdict
 from pathlib import Path
 
 from tasks.core import runs
@@ -23,7 +22,7 @@ def write_run(run_dir: Path, settings: TrainSettings, model, files: Mapping[str,
     """A finished run folder around `model`: settings.json, model.keras, training.json (its dataset version the
     folder above) and `files` (file name -> bytes: a word index, normalization.json). No serving/ yet."""
     run_dir.mkdir(parents=True)
-    (run_dir / runs.SETTINGS).write_text(json.dumps(asdict(settings)))
+    (run_dir / runs.SETTINGS).write_text(json.dumps(settings.as_record()))
     model.save(run_dir / runs.MODEL)
     (run_dir / runs.TRAINING).write_text(json.dumps({"model": settings.model, "data": {"path": str(run_dir.parent)}}))
     for name, data in (files or {}).items():

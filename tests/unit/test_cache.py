@@ -8,6 +8,7 @@ from pathlib import Path
 import pytest
 
 from tasks.core import cache
+from tasks.core.config import MODELS
 
 pytestmark = pytest.mark.unit
 ROOT = Path(__file__).resolve().parents[2]
@@ -24,8 +25,16 @@ def code_copy(tmp_path, monkeypatch) -> Path:
 
 
 def keys() -> dict[str, str]:
+    """The keys of the same inputs: a dataset version, the baseline, and every model's ("train:<model>")."""
     cache.code_fingerprint.cache_clear()
-    return {kind: cache.content_key(kind, "same inputs") for kind in ("train", "jena-version", "bag-of-words")}
+    found = {kind: cache.content_key(kind, "same inputs") for kind in ("jena-version", "bag-of-words")}
+    found |= {f"train:{m}": cache.content_key("train", "same inputs", code=cache.train_code(m)) for m in MODELS}
+    found["train"] = "".join(found[f"train:{m}"] for m in MODELS)  # changes when any model's key changes
+    return found
+
+
+def models_retrained(before: dict[str, str], after: dict[str, str]) -> set[str]:
+    return {m for m in MODELS if before[f"train:{m}"] != after[f"train:{m}"]}
 
 
 def edit(path: Path) -> None:
@@ -43,22 +52,53 @@ def test_a_change_to_training_code_invalidates_models_not_datasets(code_copy):
     before = keys()
     edit(code_copy / "model" / "train.py")
     after = keys()
-    assert after["train"] != before["train"]
+    assert models_retrained(before, after) == set(MODELS)
     assert after["jena-version"] == before["jena-version"] and after["bag-of-words"] == before["bag-of-words"]
 
 
-@pytest.mark.parametrize("module", ["imdb_dilated", "jena_tcn"])
-def test_a_change_to_a_builder_in_a_module_of_its_own_invalidates_models(code_copy, module):
+@pytest.mark.parametrize("module, models", [
+    ("imdb_dilated", {"imdb_dilated"}), ("jena_tcn", {"jena_tcn"}), ("imdb_conv", {"imdb_conv"}),
+    ("jena_conv", {"jena_conv"}), ("jena_conv_gru", {"jena_conv_gru", "jena_conv_gru_fast"})])
+def test_a_change_to_one_builder_retrains_only_the_models_it_builds(code_copy, module, models):
     before = keys()
     edit(code_copy / "model" / f"{module}.py")
-    assert keys()["train"] != before["train"]
+    after = keys()
+    assert models_retrained(before, after) == models
+    assert after["jena-version"] == before["jena-version"] and after["bag-of-words"] == before["bag-of-words"]
+
+
+def test_a_new_module_in_the_training_stage_counts_without_a_list_edit(code_copy):
+    before = keys()
+    (code_copy / "model" / "augment.py").write_text("def shift(x):\n    return x\n")
+    after = keys()
+    assert models_retrained(before, after) == set(MODELS)
+    assert "model.augment" in cache.train_code("jena_conv")
+
+
+def test_a_change_to_how_training_is_shown_or_to_the_baseline_model_retrains_nothing(code_copy):
+    before = keys()
+    edit(code_copy / "model" / "progress.py")
+    assert models_retrained(before, keys()) == set()
+    edit(code_copy / "model" / "bag_of_words.py")
+    after = keys()
+    assert models_retrained(before, after) == set() and after["bag-of-words"] != before["bag-of-words"]
+
+
+def test_every_model_hashes_its_own_builder_and_no_other():
+    from tasks.core.architectures import ARCHITECTURES
+
+    builders = {a.builder for a in ARCHITECTURES.values()}
+    for model, registration in ARCHITECTURES.items():
+        code = set(cache.train_code(model))
+        assert code & builders == {registration.builder}, model
+        assert {"model.train", "model.dataset", "model.architectures", "core.records.normalization"} <= code
 
 
 def test_a_change_to_normalization_invalidates_dataset_versions_only(code_copy):
     before = keys()
     edit(code_copy / "ingest" / "normalize.py")
     after = keys()
-    assert after["jena-version"] != before["jena-version"] and after["train"] == before["train"]
+    assert after["jena-version"] != before["jena-version"] and models_retrained(before, after) == set()
 
 
 def test_every_kind_names_modules_that_exist():

@@ -6,7 +6,6 @@ import re
 
 import pytest
 
-from dataclasses import asdict
 
 from tasks.core.config import (
     FAMILIES,
@@ -90,9 +89,9 @@ def test_bad_settings_say_what_is_allowed(model, profile, overrides, message) ->
 def test_the_profile_is_part_of_the_settings_and_survives_settings_json() -> None:
     s = resolve_settings("jena_conv", "tuned", {"epochs": "3"})
     assert s.profile == "tuned"
-    assert settings_from_json(asdict(s)) == s
+    assert settings_from_json(s.as_record()) == s
     with pytest.raises(SettingsError, match="unknown setting"):
-        settings_from_json({**asdict(s), "colour": "blue"})
+        settings_from_json({**s.as_record(), "colour": "blue"})
 
 
 def test_one_table_says_what_differs_per_family() -> None:
@@ -124,9 +123,9 @@ def test_the_split_defaults_to_auto_and_blocked_resolves() -> None:
     assert (s.split, s.block_days, s.block_pattern) == ("auto", 28, "train,train,val,test")  # tests/unit/test_split.py
     blocked = resolve_settings("jena_conv_gru", "tuned", {"split": "blocked", "block_days": "12"})
     assert (blocked.split, blocked.block_days) == ("blocked", 12)
-    assert settings_from_json(asdict(blocked)) == blocked
+    assert settings_from_json(blocked.as_record()) == blocked
     # a settings.json from before the blocked split has none of its keys: the book's split
-    old = {k: v for k, v in asdict(s).items() if k not in ("split", "block_days", "block_pattern")}
+    old = {k: v for k, v in s.as_record().items() if k not in ("split", "block_days", "block_pattern")}
     assert settings_from_json(old).split == "contiguous"
     # contiguous ignores the block settings, so they are not checked there
     assert resolve_settings("jena_conv", "seed", {"block_days": "3"}).block_days == 3

@@ -94,14 +94,14 @@ def test_predict_reviews_feeds_the_training_encoding_and_keeps_input_order() -> 
 
 
 def test_predict_reviews_refuses_a_model_of_another_input_length() -> None:
-    from tasks.model.architectures import build_imdb_conv
+    from tasks.model.imdb_conv import build_imdb_conv
 
     with pytest.raises(SettingsError, match=r"the model reads inputs of shape \(None, 100\); expected \(batch, 500\)"):
         predict_reviews(build_imdb_conv(max_features=50, maxlen=100, embedding_dim=4), ["good"], WORD_INDEX)
 
 
 def test_load_model_reads_a_saved_model_and_names_a_bad_file(tmp_path) -> None:
-    from tasks.model.architectures import build_jena_conv
+    from tasks.model.jena_conv import build_jena_conv
 
     build_jena_conv().save(tmp_path / "model.keras")
     assert common.load_model(tmp_path / "model.keras").input_shape == (None, None, 14)
@@ -371,7 +371,7 @@ def test_load_normalization_names_a_missing_key(tmp_path) -> None:
 def test_forecast_batches_every_window_through_a_small_model(tmp_path) -> None:
     import keras
 
-    from tasks.model.architectures import build_jena_conv
+    from tasks.model.jena_conv import build_jena_conv
 
     keras.utils.set_random_seed(0)
     model = build_jena_conv()
@@ -388,7 +388,7 @@ def test_forecast_batches_every_window_through_a_small_model(tmp_path) -> None:
 
 
 def test_forecast_refuses_windows_of_another_width(tmp_path) -> None:
-    from tasks.model.architectures import build_jena_conv
+    from tasks.model.jena_conv import build_jena_conv
 
     _, w = windows_of(tmp_path, station_frame(600))
     with pytest.raises(PredictInputError, match="windows of 14 features; the model reads 3"):

@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from tasks.core import config
-from tasks.core.cache import content_key
+from tasks.core.cache import training_key
 from tasks.core.config import PROFILES
 from tasks.core.profiles import resolve_settings
 from tasks.core.errors import SettingsError
@@ -85,7 +85,7 @@ def test_the_training_cache_key_follows_the_files_values(tmp_path):
 
     def key(learning_rate) -> str:
         write_profile(path, {"base": "smoke", "models": {"imdb_conv": {"learning_rate": learning_rate}}})
-        return content_key("train", resolve_settings("imdb_conv", str(path)), "0" * 64, str(tmp_path))
+        return training_key(resolve_settings("imdb_conv", str(path)), "0" * 64, str(tmp_path))
 
     assert key(0.001) == key(0.001)
     assert key(0.001) != key(0.0003)

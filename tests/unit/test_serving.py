@@ -49,7 +49,7 @@ REVIEWS = [
 def imdb_run(tmp_path_factory) -> Path:
     import keras
 
-    from tasks.model.architectures import build_imdb_conv
+    from tasks.model.imdb_conv import build_imdb_conv
 
     keras.utils.set_random_seed(3)
     model = build_imdb_conv(max_features=NUM_WORDS, maxlen=MAXLEN, embedding_dim=8)
@@ -207,7 +207,8 @@ def station() -> tuple[np.ndarray, np.ndarray]:
 def jena_runs(tmp_path_factory, station) -> dict[str, Path]:
     import keras
 
-    from tasks.model.architectures import build_jena_conv, build_jena_conv_gru
+    from tasks.model.jena_conv import build_jena_conv
+    from tasks.model.jena_conv_gru import build_jena_conv_gru
 
     _, features = station
     base = tmp_path_factory.mktemp("runs")

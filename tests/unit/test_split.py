@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import dataclasses
 import json
-from dataclasses import asdict
 
 import numpy as np
 import pytest
@@ -83,7 +82,7 @@ def test_the_settings_record_the_resolved_split_and_keep_it():
     assert resolve_split(short, record(3 * 365)) == short  # a run's settings are never resolved again
     named = resolve_split(dataclasses.replace(s, split="contiguous"), record(304))
     assert (named.split, named.split_reason) == ("contiguous", "named in the settings")
-    assert settings_from_json(asdict(short)) == short
+    assert settings_from_json(short.as_record()) == short
     imdb = resolve_settings("imdb_conv", "seed")
     assert resolve_split(imdb, record(304)) == imdb
     with pytest.raises(SettingsError, match="split auto chose blocked: auto: the record spans 10.0 months"):
@@ -94,7 +93,7 @@ def test_the_cache_key_of_a_trained_model_follows_the_split_and_the_data():
     s = resolve_settings("jena_conv", "seed")
 
     def key(settings, data_sha256="a" * 64):
-        return cache.content_key("train", settings, data_sha256, "artifacts")
+        return cache.training_key(settings, data_sha256, "artifacts")
 
     named = {split: key(dataclasses.replace(s, split=split)) for split in ("auto", "contiguous", "blocked")}
     assert len(set(named.values())) == 3
@@ -125,7 +124,7 @@ def test_a_run_records_its_split_and_is_judged_again_on_it(tmp_path):
 
 
 def test_a_settings_json_from_before_the_split_setting_is_contiguous():
-    old = {k: v for k, v in asdict(TrainSettings(model="jena_conv")).items() if k not in ("split", "split_reason")}
+    old = {k: v for k, v in TrainSettings(model="jena_conv").as_record().items() if k not in ("split", "split_reason")}
     assert settings_from_json(old).split == "contiguous"
 
 

@@ -288,7 +288,7 @@ def test_jena_min_rows_is_the_fewest_rows_whose_splits_each_hold_one_window_of_t
     from tasks.core.errors import DataFormatError
     from tasks.model.splits import split_rows
 
-    window_rows = TrainSettings().lookback + TrainSettings().delay + 1  # rows r - lookback .. r + delay
+    window_rows = TrainSettings(model="jena_conv").lookback + TrainSettings(model="jena_conv").delay + 1  # rows r - lookback .. r + delay
     for rows in range(JENA_MIN_ROWS, JENA_MIN_ROWS + 200):  # and every length above: rounding never takes it back
         split_rows(rows, min_rows=window_rows)
     with pytest.raises(DataFormatError, match="val split"):  # 6,665 rows: 1 row short in val
