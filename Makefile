@@ -8,7 +8,7 @@ JENA_FILES ?=
 DATA_DIR ?= data
 ARTIFACTS_DIR ?= artifacts
 PROFILE ?= quick
-MODELS ?= imdb_conv jena_conv jena_conv_gru
+MODELS ?=  # empty: the registrations' default models (tasks.core.architectures, default=True)
 PYTEST_ARGS ?=
 
 .PHONY: run test docs test-unit test-data test-model test-e2e bench bench-ingest bench-gpu service-start service-stop clean
@@ -23,7 +23,7 @@ $(BIN)/.installed: pyproject.toml constraints.txt
 run: $(BIN)/.installed
 	$(BIN)/python -m flows.train_all --profile $(PROFILE) --data-dir $(DATA_DIR) --artifacts-dir $(ARTIFACTS_DIR) \
 		$(if $(MIRROR),--mirror $(MIRROR)) $(if $(JENA_FILES),--jena-files $(JENA_FILES)) \
-		--models $(MODELS)
+		$(if $(MODELS),--models $(MODELS))
 
 test: $(BIN)/.installed
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
