@@ -79,6 +79,7 @@ class Family:
     compared: str  # key in metrics["validation"] that compares two models (champion and challenger): one that
     # means the same for both, whatever statistics each normalized its inputs with (Jena: MAE in °C)
     compared_label: str  # how sentences name it
+    predicts_with: str  # the model whose champion `predict` uses unless one is named
 
     @property
     def mode(self) -> str:
@@ -89,9 +90,10 @@ class Family:
 FAMILIES: dict[str, Family] = {
     "imdb": Family("imdb", "text", ("train.parquet", "test.parquet"), "accuracy", "val accuracy", True,
                    "val_accuracy", "accuracy", "Accuracy", "reviews", ("majority", "bag_of_words"), "accuracy",
-                   "val accuracy"),
+                   "val accuracy", "imdb_conv"),
     "jena": Family("jena", "series", ("jena.parquet",), "mae", "val MAE", False, "val_loss", "loss",
-                   "MAE (normalized)", "windows", ("persistence", "mean"), "mae_celsius", "val MAE (°C)"),
+                   "MAE (normalized)", "windows", ("persistence", "mean"), "mae_celsius", "val MAE (°C)",
+                   "jena_conv_gru"),
 }
 MODEL_FAMILY = {a.name: a.dataset for a in ARCHITECTURES.values()}
 
