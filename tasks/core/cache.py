@@ -29,9 +29,10 @@ CHUNK_BYTES = 1 << 20  # read 1 MiB at a time
 # A dataset version, with the raw and normalized validation results it holds: the code that reads, repairs, writes
 # and checks its sources, and core.sources (the dataset shapes). Not the download (the sources' sha256 are an input)
 # nor drift (reported beside a version, never part of it).
-_VERSION = ("ingest.normalize", "ingest.provenance", "ingest.validate", "ingest.suite_runner", "core.sources")
-_IMDB = (*_VERSION, "ingest.imdb_reviews", "ingest.imdb_suite")
-_JENA = (*_VERSION, "ingest.jena_weather", "ingest.jena_suite")
+_VERSION = ("ingest.normalize", "ingest.provenance", "ingest.validate", "ingest.suite_runner", "core.sources",
+            "core.datasets")
+_IMDB = (*_VERSION, "ingest.imdb_reviews", "ingest.imdb_suite", "spec:imdb")  # spec:<name>: datasets/<name>.toml
+_JENA = (*_VERSION, "ingest.jena_weather", "ingest.jena_suite", "spec:jena")
 _DATA = (*_IMDB, "ingest.jena_weather", "ingest.jena_suite")  # the keys wrapping either dataset's
 CODE: dict[str, tuple[str, ...]] = {  # kind of cached result -> the tasks modules (dotted, below tasks/) whose code can change it
     "imdb-version": _IMDB,
@@ -90,12 +91,18 @@ def files_sha256(paths: list[Path] | tuple[Path, ...]) -> str:
 
 @cache
 def code_fingerprint(modules: tuple[str, ...]) -> str:
-    """sha256 of the named tasks/ modules' source: the code a cached result depends on."""
+    """sha256 of the named tasks/ modules' source and `spec:<name>` dataset specs: what a cached result depends on."""
     digest = hashlib.sha256()
     for name in sorted(modules):
-        path = ROOT / "tasks" / f"{name.replace('.', '/')}.py"
-        digest.update(name.encode() + b"\0" + path.read_bytes())
+        digest.update(name.encode() + b"\0" + code_path(name).read_bytes())
     return digest.hexdigest()
+
+
+def code_path(name: str) -> Path:
+    """The file of a module dotted below tasks/ (`model.train`), or of a dataset spec (`spec:jena`)."""
+    if name.startswith("spec:"):
+        return ROOT / "datasets" / f"{name.removeprefix('spec:')}.toml"
+    return ROOT / "tasks" / f"{name.replace('.', '/')}.py"
 
 
 def code_for(kind: str) -> tuple[str, ...]:

@@ -17,10 +17,12 @@ import math
 import re
 import typing
 from dataclasses import dataclass
+from functools import cache
 from pathlib import Path
 from typing import Any
 
 from tasks.core.architectures import ARCHITECTURES, Architecture, BookResult
+from tasks.core.datasets import DatasetSpec, builtin_spec
 from tasks.core.errors import SettingsError
 from tasks.core.kinds import KINDS
 
@@ -63,9 +65,10 @@ BOOK: dict[str, BookResult] = {a.name: a.book for a in ARCHITECTURES.values() if
 
 @dataclass(frozen=True)
 class Family:
-    """What differs between the two dataset families, in one place: every stage reads it from FAMILIES."""
+    """How a dataset's models are judged and shown, from its spec file (tasks.core.datasets): every stage reads it
+    from FAMILIES."""
 
-    name: str  # "imdb" or "jena": the dataset, and the folder data/processed/<name>
+    name: str  # the dataset, and the folder data/processed/<name>
     kind: str  # its kind of dataset (tasks.core.kinds.KINDS): "text" or "series"
     files: tuple[str, ...]  # the published dataset's Parquet files
     metric: str  # key in metrics["validation"] and ["test"] that judges a model
@@ -80,22 +83,35 @@ class Family:
     # means the same for both, whatever statistics each normalized its inputs with (Jena: MAE in °C)
     compared_label: str  # how sentences name it
     predicts_with: str  # the model whose champion `predict` uses unless one is named
+    interval_minutes: int = 0  # series: the record's sampling period; 0 for text
 
     @property
     def mode(self) -> str:
         """"max" or "min", as Keras callbacks say it."""
         return "max" if self.higher_is_better else "min"
 
+    @classmethod
+    def of(cls, spec: DatasetSpec) -> Family:
+        e = spec.evaluation
+        return cls(spec.name, spec.kind, spec.published, e.metric, e.label, e.higher_is_better, e.monitor, e.curve,
+                   e.curve_label, e.unit, e.baselines, e.compared, e.compared_label, spec.predicts_with,
+                   spec.record.interval_minutes if spec.record else 0)
 
-FAMILIES: dict[str, Family] = {
-    "imdb": Family("imdb", "text", ("train.parquet", "test.parquet"), "accuracy", "val accuracy", True,
-                   "val_accuracy", "accuracy", "Accuracy", "reviews", ("majority", "bag_of_words"), "accuracy",
-                   "val accuracy", "imdb_conv"),
-    "jena": Family("jena", "series", ("jena.parquet",), "mae", "val MAE", False, "val_loss", "loss",
-                   "MAE (normalized)", "windows", ("persistence", "mean"), "mae_celsius", "val MAE (°C)",
-                   "jena_conv_gru"),
-}
-MODEL_FAMILY = {a.name: a.dataset for a in ARCHITECTURES.values()}
+
+@cache
+def families() -> dict[str, Family]:
+    """Every dataset an architecture is registered for, by name, read from its spec file once."""
+    return {name: Family.of(builtin_spec(name)) for name in dict.fromkeys(a.dataset for a in ARCHITECTURES.values())}
+
+
+def __getattr__(name: str) -> Any:
+    """FAMILIES and MODEL_FAMILY, read from the spec files when first asked (PEP 562): importing this module reads
+    no file."""
+    if name == "FAMILIES":
+        return families()
+    if name == "MODEL_FAMILY":
+        return {a.name: a.dataset for a in ARCHITECTURES.values()}
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
 def architecture(model: str) -> Architecture:
@@ -113,7 +129,7 @@ def family(model: str) -> str:
 
 def family_of(model: str) -> Family:
     """The Family row of a model."""
-    return FAMILIES[family(model)]
+    return families()[family(model)]
 
 
 @dataclass(frozen=True, init=False)
@@ -160,7 +176,8 @@ class TrainSettings:
             raise SettingsError(f"{model} does not read the setting(s) {', '.join(sorted(values))}; it reads: "
                                 f"{', '.join(n for n in settings_names(model) if n not in RECORDED)}")
         own["model"] = model
-        own["data"] = dataclasses.replace(data or kind_class(), **for_data)
+        own["data"] = dataclasses.replace(data or kind_class(**builtin_spec(registration.dataset).run_defaults()),
+                                          **for_data)
         own["arch"] = dataclasses.replace(arch or arch_class(), **for_arch)
         for name, value in own.items():
             object.__setattr__(self, name, value)
@@ -182,7 +199,7 @@ class TrainSettings:
     @property
     def spec(self) -> Family:
         """The model family's row of FAMILIES."""
-        return FAMILIES[self.family]
+        return families()[self.family]
 
     def as_record(self) -> dict[str, Any]:
         """Every setting the run reads, flat, as settings.json holds them: the shared ones, the kind's, its own."""

@@ -11,8 +11,6 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from tasks.core.sources import JENA_STEP_MINUTES
-
 SPLITS = ("contiguous", "blocked", "auto")  # SeriesSettings.split (tasks.model.splits: split_ranges, choose_split)
 
 
@@ -48,7 +46,7 @@ class SeriesSettings:
     steps_per_epoch: int = 500  # training batches per epoch, drawn from the shuffled, repeated windows
     validation_steps: int = 0  # validation batches watched per epoch while training (0 = every window); the
     # final judgement (tasks.judge.evaluate) always uses every validation and test window
-    max_gap_minutes: int = 360  # no window spans a hole in the 10-minute grid longer than this
+    max_gap_minutes: int = 360  # no window spans a hole in the record's grid longer than this
     split: str = "auto"  # one of SPLITS: "contiguous" = the book's train, val, test one after the other;
     # "blocked" = calendar blocks of block_days dealt as block_pattern, so a short record has every season in
     # every split (tasks.model.splits explains both, and the windows the block boundaries cost); "auto" = chosen
@@ -73,18 +71,19 @@ class SeriesSettings:
             problems.append(f"delay={self.delay}: must be at least 1 row")
         if self.steps_per_epoch < 1 or self.validation_steps < 0:
             problems.append("steps_per_epoch must be >= 1; validation_steps >= 0 (0 = all)")
-        if self.max_gap_minutes < JENA_STEP_MINUTES:
-            problems.append(f"max_gap_minutes={self.max_gap_minutes}: must be at least {JENA_STEP_MINUTES}")
+        interval = s.spec.interval_minutes  # the record's grid
+        if self.max_gap_minutes < interval:
+            problems.append(f"max_gap_minutes={self.max_gap_minutes}: must be at least {interval}")
         if self.split not in SPLITS:
             problems.append(f"split={self.split!r}: must be one of {', '.join(SPLITS)}")
         elif self.split != "contiguous":  # blocked, or auto that may resolve to it: the pattern must make sense
-            problems += self._block_problems()
+            problems += self._block_problems(interval)
         return problems
 
-    def _block_problems(self) -> list[str]:
+    def _block_problems(self, interval_minutes: int) -> list[str]:
         problems = []
         window_rows = self.lookback + self.delay + 1  # rows r - lookback .. r + delay
-        rows_per_day = 24 * 60 // JENA_STEP_MINUTES
+        rows_per_day = 24 * 60 // interval_minutes
         if self.split == "blocked" and self.block_days * rows_per_day < window_rows:  # auto: checked if it resolves so
             problems.append(
                 f"block_days={self.block_days}: a block must be longer than a window (lookback + delay = "

@@ -1,7 +1,9 @@
 """Where the data comes from and what it looks like: the source files, their canonical sites, checksums and
-mirrors, and the shapes and encodings of the two datasets.
+mirrors, all read from each dataset's spec file (tasks.core.datasets, datasets/<name>.toml), and the names by which
+the two built-in datasets' readers know their shapes.
 
-Nothing here does work at import time. The settings of each stage are in tasks.core.config.
+Nothing here does work at import time: the names read from a spec (IMDB_NPZ, JENA_FEATURES, ...) are read from it
+when first asked (PEP 562). The settings of each stage are in tasks.core.config.
 """
 
 from __future__ import annotations
@@ -9,14 +11,14 @@ from __future__ import annotations
 import os
 import re
 from dataclasses import dataclass
+from typing import Any
 
+from tasks.core.datasets import DatasetSpec, builtin_spec
 from tasks.core.errors import SettingsError
 
 # ---------------------------------------------------------------------------------------------------------------
 # Sources
 # ---------------------------------------------------------------------------------------------------------------
-CANONICAL_BASE_URL = "https://storage.googleapis.com/tensorflow/tf-keras-datasets/"  # IMDB and the classic Jena zip
-STATION_BASE_URL = "https://www.bgc-jena.mpg.de/wetter/"  # the weather station's own half-year files
 MIRROR_ENV = "SEQCONV_MIRROR"  # default for every `mirror` setting: a local folder or a base URL
 CHECKSUMS_FILE = "SHA256SUMS"  # on a mirror: sha256 of files whose bytes differ from the canonical ones
 
@@ -35,39 +37,32 @@ class Source:
         return self.base_url + self.name
 
 
-IMDB_NPZ = Source(
-    "imdb.npz",
-    CANONICAL_BASE_URL,
-    sha256="69664113be75683a8fe16e3ed0ab59fda8886cb3cd7ada244f7d9544e4676b9f",
-)
-IMDB_WORD_INDEX = Source(
-    "imdb_word_index.json",
-    CANONICAL_BASE_URL,
-    md5="bfafd718b763782e994055a2d397834f",
-)
-JENA_CLASSIC = Source("jena_climate_2009_2016.csv.zip", CANONICAL_BASE_URL)  # no published checksum
-
-STATION_FILE = re.compile(r"^mpi_roof_(\d{4})([ab])\.(csv|zip)$")  # a = January-June, b = July-December
+def sources_of(spec: DatasetSpec) -> tuple[Source, ...]:
+    """The files a dataset fetches by default, from its spec."""
+    return tuple(Source(f.name, spec.sources.base_url, f.sha256, f.md5) for f in spec.sources.files)
 
 
-def station_source(name: str) -> Source:
-    """The Source of one of the station's half-year files, e.g. `mpi_roof_2024a.csv`."""
-    if not STATION_FILE.match(name):
-        raise SettingsError(
-            f"Jena file {name!r} is not a station half-year file: expected mpi_roof_YYYYa or mpi_roof_YYYYb "
-            "with .csv or .zip (a = January-June, b = July-December)"
-        )
-    return Source(name, STATION_BASE_URL)
+def named_source(spec: DatasetSpec, name: str) -> Source:
+    """The Source of a file a user names instead of the defaults (a station's half-year file), checked against the
+    spec's pattern."""
+    station = spec.sources.station
+    if station is None:
+        raise SettingsError(f"dataset {spec.name} takes no file names; it reads {', '.join(f.name for f in spec.sources.files)}")
+    if not re.match(station.pattern, name):
+        raise SettingsError(f"{spec.name.capitalize()} file {name!r} is not a station half-year file: expected "
+                            f"{station.described}")
+    return Source(name, station.base_url)
 
 
-def jena_sources(files: list[str] | tuple[str, ...] | None) -> tuple[Source, ...]:
-    """The classic zip by default, else the named station files."""
+def chosen_sources(spec: DatasetSpec, files: list[str] | tuple[str, ...] | None) -> tuple[Source, ...]:
+    """The spec's default files, else the files named (each once)."""
     if not files:
-        return (JENA_CLASSIC,)
+        return sources_of(spec)
     repeated = sorted({name for name in files if list(files).count(name) > 1})
     if repeated:
-        raise SettingsError(f"Jena file(s) {', '.join(repeated)} named more than once; name each file once")
-    return tuple(station_source(name) for name in files)
+        raise SettingsError(f"{spec.name.capitalize()} file(s) {', '.join(repeated)} named more than once; name each "
+                            "file once")
+    return tuple(named_source(spec, name) for name in files)
 
 
 def default_mirror() -> str | None:
@@ -84,34 +79,46 @@ def default_jena_files() -> list[str] | None:
 
 
 # ---------------------------------------------------------------------------------------------------------------
-# Dataset shapes
+# The built-in datasets' shapes, as their readers (tasks.ingest.imdb_reviews, tasks.ingest.jena_weather) know them
 # ---------------------------------------------------------------------------------------------------------------
-IMDB_SPLITS = ("train", "test")
-IMDB_REVIEWS_PER_SPLIT = 25_000  # Maas et al. 2011
-IMDB_BALANCE_TOLERANCE = 0.01  # positive share may differ from 0.5 by at most this
+IMDB, JENA = "imdb", "jena"  # the two built-in datasets whose readers (the Keras npz, the station format) are ours
 
-JENA_TIMESTAMP = "Date Time"  # raw column: the end of each 10-minute period
-JENA_TIMESTAMP_FORMAT = "%d.%m.%Y %H:%M:%S"
-JENA_FEATURES = (  # the 14 classic measurement columns, in the classic order
-    "p (mbar)",
-    "T (degC)",
-    "Tpot (K)",
-    "Tdew (degC)",
-    "rh (%)",
-    "VPmax (mbar)",
-    "VPact (mbar)",
-    "VPdef (mbar)",
-    "sh (g/kg)",
-    "H2OC (mmol/mol)",
-    "rho (g/m**3)",
-    "wv (m/s)",
-    "max. wv (m/s)",
-    "wd (deg)",
-)
-JENA_TARGET = "T (degC)"
-JENA_STEP_MINUTES = 10  # the station's sampling period
-JENA_SENTINEL = -9999.0  # the station's "no reading" marker
-JENA_ENCODING = "latin-1"  # headers hold 0xB2 (²) and 0xB5 (µ)
+
+def jena_sources(files: list[str] | tuple[str, ...] | None) -> tuple[Source, ...]:
+    """The classic zip by default, else the named station files."""
+    return chosen_sources(builtin_spec(JENA), files)
+
+
+def station_source(name: str) -> Source:
+    """The Source of one of the station's half-year files, e.g. `mpi_roof_2024a.csv`."""
+    return named_source(builtin_spec(JENA), name)
+
+
+_FROM_SPECS = {  # name -> how it is read from the built-in specs
+    "CANONICAL_BASE_URL": lambda: builtin_spec(IMDB).sources.base_url,
+    "STATION_BASE_URL": lambda: builtin_spec(JENA).sources.station.base_url,
+    "IMDB_NPZ": lambda: sources_of(builtin_spec(IMDB))[0],
+    "IMDB_WORD_INDEX": lambda: sources_of(builtin_spec(IMDB))[1],
+    "JENA_CLASSIC": lambda: sources_of(builtin_spec(JENA))[0],
+    "STATION_FILE": lambda: re.compile(builtin_spec(JENA).sources.station.pattern),
+    "IMDB_SPLITS": lambda: builtin_spec(IMDB).text.splits,
+    "IMDB_REVIEWS_PER_SPLIT": lambda: builtin_spec(IMDB).text.rows_per_split,
+    "IMDB_BALANCE_TOLERANCE": lambda: builtin_spec(IMDB).text.balance_tolerance,
+    "JENA_TIMESTAMP": lambda: builtin_spec(JENA).record.time,
+    "JENA_TIMESTAMP_FORMAT": lambda: builtin_spec(JENA).record.time_format,
+    "JENA_FEATURES": lambda: builtin_spec(JENA).record.features,
+    "JENA_TARGET": lambda: builtin_spec(JENA).record.target,
+    "JENA_STEP_MINUTES": lambda: builtin_spec(JENA).record.interval_minutes,
+    "JENA_SENTINEL": lambda: builtin_spec(JENA).record.missing[0],
+    "JENA_ENCODING": lambda: builtin_spec(JENA).record.encoding,
+}
+
+
+def __getattr__(name: str) -> Any:
+    """A built-in dataset's shape, read from its spec when first asked (PEP 562)."""
+    if name in _FROM_SPECS:
+        return _FROM_SPECS[name]()
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
 # IMDB encoding: keras.datasets.imdb.load_data's, and the book's model inputs

@@ -16,8 +16,9 @@ ROOT = Path(__file__).resolve().parents[2]
 
 @pytest.fixture
 def code_copy(tmp_path, monkeypatch) -> Path:
-    """A copy of tasks/ that a test may edit; the cache reads its code from there."""
+    """A copy of tasks/ and datasets/ that a test may edit; the cache reads its code and specs from there."""
     shutil.copytree(ROOT / "tasks", tmp_path / "tasks")
+    shutil.copytree(ROOT / "datasets", tmp_path / "datasets")
     monkeypatch.setattr(cache, "ROOT", tmp_path)
     cache.code_fingerprint.cache_clear()
     yield tmp_path / "tasks"
@@ -94,6 +95,15 @@ def test_every_model_hashes_its_own_builder_and_no_other():
         assert {"model.train", "model.dataset", "model.architectures", "core.records.normalization"} <= code
 
 
+def test_a_change_to_a_dataset_spec_invalidates_its_versions_not_the_other_datasets(code_copy):
+    cache.code_fingerprint.cache_clear()
+    before = {kind: cache.content_key(kind, "same inputs") for kind in ("jena-version", "imdb-version")}
+    edit(code_copy.parent / "datasets" / "jena.toml")
+    cache.code_fingerprint.cache_clear()
+    after = {kind: cache.content_key(kind, "same inputs") for kind in ("jena-version", "imdb-version")}
+    assert after["jena-version"] != before["jena-version"] and after["imdb-version"] == before["imdb-version"]
+
+
 def test_a_change_to_normalization_invalidates_dataset_versions_only(code_copy):
     before = keys()
     edit(code_copy / "ingest" / "normalize.py")
@@ -104,7 +114,7 @@ def test_a_change_to_normalization_invalidates_dataset_versions_only(code_copy):
 def test_every_kind_names_modules_that_exist():
     for kind, modules in cache.CODE.items():
         for name in modules:
-            path = ROOT / "tasks" / f"{name.replace('.', '/')}.py"
+            path = cache.code_path(name)
             assert path.is_file(), f"{kind}: {path} does not exist"
     with pytest.raises(KeyError, match="add the modules"):
         cache.content_key("no-such-kind")

@@ -1,0 +1,238 @@
+"""A dataset is a spec file: what it is, where its sources are, what its records look like, the defaults of its runs
+and how its models are judged. The built-in specs are `datasets/<name>.toml` in the repository.
+
+A spec is untrusted input: TOML only, nothing in it is run, and it is read whole and strictly: an unknown key, a
+missing one or a value of the wrong type is a SpecError naming the file and the key. Durations (`10min`, `1h`,
+`10d`) are resolved on the record's interval, so a run's lookback, step and delay stay rows of the grid.
+"""
+
+from __future__ import annotations
+
+import re
+import tomllib
+import types
+import typing
+from dataclasses import MISSING, dataclass, fields, is_dataclass
+from functools import cache
+from pathlib import Path
+from typing import Any
+
+from tasks.core.errors import SettingsError
+from tasks.core.kinds import KINDS
+
+SPECS_DIR = Path(__file__).resolve().parents[2] / "datasets"  # the built-in specs: <name>.toml
+DURATION = re.compile(r"^\s*(\d+)\s*(min|h|d)\s*$")
+MINUTES = {"min": 1, "h": 60, "d": 24 * 60}
+
+
+class SpecError(SettingsError):
+    """A dataset spec file that cannot be used: its file and key are named."""
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# The sections of a spec
+# ---------------------------------------------------------------------------------------------------------------
+@dataclass(frozen=True)
+class SourceFile:
+    name: str  # the file's name, the same on the canonical site and on every mirror
+    sha256: str | None = None  # pinned digest of the canonical bytes; None where none is published
+    md5: str | None = None  # some sources publish only an md5
+
+
+@dataclass(frozen=True)
+class Station:
+    base_url: str  # where files named on the command line come from, ending in "/"
+    pattern: str  # a regular expression every such name must match
+    described: str  # the pattern in words, for the error a bad name gets
+
+
+@dataclass(frozen=True)
+class Sources:
+    base_url: str  # the canonical folder, ending in "/"
+    files: tuple[SourceFile, ...]  # fetched by default
+    station: Station | None = None  # files a user names instead of the defaults (series), None: no such choice
+
+
+@dataclass(frozen=True)
+class Text:
+    splits: tuple[str, ...]  # the splits a source holds, e.g. train and test
+    rows_per_split: int  # texts in each split
+    balance_tolerance: float  # a split's positive share may differ from 0.5 by at most this
+    labels: tuple[str, ...]  # the labels' names, by label number
+
+
+@dataclass(frozen=True)
+class Record:
+    time: str  # the column that times each row
+    time_format: str  # strptime format of that column
+    interval: str  # the sampling period, a duration: durations elsewhere resolve on it
+    encoding: str  # of the source files
+    missing: tuple[float, ...]  # values that mean "no reading": gaps, never values
+    features: tuple[str, ...]  # the measurement columns a model reads, in order
+    target: str  # the column that is forecast
+    unit: str  # the target's unit
+
+    @property
+    def interval_minutes(self) -> int:
+        return duration_minutes(self.interval, "record.interval")
+
+
+@dataclass(frozen=True)
+class Evaluation:
+    metric: str  # key in metrics["validation"] and ["test"] that judges a model
+    label: str  # how sentences name the validation metric
+    higher_is_better: bool  # accuracy: yes; MAE: no
+    monitor: str  # the Keras log key that picks the best epoch (and early stopping)
+    curve: str  # the history.csv column the training-curve plot shows (plus val_<curve>)
+    curve_label: str  # its axis label
+    unit: str  # what evaluation counts: reviews or windows
+    baselines: tuple[str, ...]  # the baselines a model is judged against, in report order
+    compared: str  # key in metrics["validation"] that compares champion and challenger
+    compared_label: str  # how sentences name it
+
+
+@dataclass(frozen=True)
+class DatasetSpec:
+    """One dataset, as its spec file says it."""
+
+    name: str  # the dataset, and its folder data/processed/<name>
+    kind: str  # one of tasks.core.kinds.KINDS: "text" or "series"
+    format: str  # the reader of its sources (tasks.ingest)
+    description: str
+    published: tuple[str, ...]  # the files of a published version
+    predicts_with: str  # the model whose champion `predict` uses unless one is named
+    sources: Sources
+    evaluation: Evaluation
+    settings: dict[str, Any]  # the defaults of its runs: settings of its kind, durations as given
+    text: Text | None = None  # text: its splits and labels
+    record: Record | None = None  # series: what one row is
+    path: str = ""  # the file it was read from (set by the loader)
+
+    def run_defaults(self) -> dict[str, Any]:
+        """`settings` with durations resolved: rows of the record's grid for lookback, step and delay, minutes for
+        max_gap_minutes."""
+        resolved = {}
+        for key, value in self.settings.items():
+            if isinstance(value, str) and DURATION.match(value):
+                minutes = duration_minutes(value, f"{self.path}: settings.{key}")
+                if key.endswith("_minutes"):
+                    resolved[key] = minutes
+                else:
+                    resolved[key] = rows_of(minutes, self.record.interval_minutes, f"{self.path}: settings.{key}")
+            else:
+                resolved[key] = value
+        return resolved
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# Durations
+# ---------------------------------------------------------------------------------------------------------------
+def duration_minutes(text: str, where: str = "") -> int:
+    """`10min`, `1h`, `24h`, `10d` in minutes."""
+    match = DURATION.match(str(text))
+    if not match:
+        raise SpecError(f"{where}: {text!r} is not a duration; expected a whole number and min, h or d (e.g. 10min, "
+                        "1h, 10d)")
+    return int(match.group(1)) * MINUTES[match.group(2)]
+
+
+def rows_of(minutes: int, interval_minutes: int, where: str) -> int:
+    """A duration in rows of a grid of `interval_minutes`; one that is not a whole number of rows is an error."""
+    if minutes % interval_minutes:
+        raise SpecError(f"{where}: {minutes} minutes is not a whole number of {interval_minutes}-minute rows")
+    return minutes // interval_minutes
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# Reading a spec
+# ---------------------------------------------------------------------------------------------------------------
+def read_spec(path: Path | str) -> DatasetSpec:
+    """A spec file read whole and checked: every key known, every value of its type, the kind's own section."""
+    path = Path(path)
+    try:
+        data = tomllib.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise SpecError(f"dataset spec {path} does not exist") from None
+    except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError) as error:
+        raise SpecError(f"dataset spec {path} cannot be read as TOML: {error}") from None
+    spec = _build(DatasetSpec, {**data, "path": str(path)}, str(path), "")
+    if spec.kind not in KINDS:
+        raise SpecError(f"{path}: kind={spec.kind!r}; expected one of {', '.join(KINDS)}")
+    section = {"text": "text", "series": "record"}[spec.kind]
+    if getattr(spec, section) is None:
+        raise SpecError(f"{path}: a {spec.kind} dataset needs a [{section}] section")
+    allowed = [f.name for f in fields(KINDS[spec.kind]) if f.name != "split_reason"]
+    for key in spec.settings:
+        if key not in allowed:
+            raise SpecError(f"{path}: unknown key settings.{key}; a {spec.kind} dataset's settings are "
+                            f"{', '.join(allowed)}")
+    if spec.record is not None:
+        duration_minutes(spec.record.interval, f"{path}: record.interval")
+    types_of = typing.get_type_hints(KINDS[spec.kind])
+    for key, value in spec.run_defaults().items():  # durations that do not fit the grid fail here too
+        want = types_of[key]
+        if not (isinstance(value, want) and not (want is int and isinstance(value, bool))
+                or want is float and isinstance(value, int) and not isinstance(value, bool)):
+            raise SpecError(f"{path}: key settings.{key} must be {want.__name__}"
+                            f"{' or a duration (e.g. 1h)' if want is int else ''}, not {value!r}")
+    return spec
+
+
+@cache
+def builtin_spec(name: str) -> DatasetSpec:
+    """The built-in dataset `name` (datasets/<name>.toml)."""
+    if not re.fullmatch(r"[a-z0-9_]+", name) or not (SPECS_DIR / f"{name}.toml").is_file():
+        known = ", ".join(sorted(p.stem for p in SPECS_DIR.glob("*.toml")))
+        raise SpecError(f"unknown dataset {name!r}; allowed: {known}")
+    spec = read_spec(SPECS_DIR / f"{name}.toml")
+    if spec.name != name:
+        raise SpecError(f"{spec.path}: name={spec.name!r}; a built-in spec is named as its file ({name!r})")
+    return spec
+
+
+def builtin_names() -> tuple[str, ...]:
+    """Every built-in dataset, by name."""
+    return tuple(sorted(p.stem for p in SPECS_DIR.glob("*.toml")))
+
+
+def _build(cls: type, data: Any, path: str, where: str):
+    """`data` (a TOML table) as the dataclass `cls`, every key known and typed; errors name the file and key."""
+    if not isinstance(data, dict):
+        raise SpecError(f"{path}: {where or 'the file'} must be a table, not {type(data).__name__}")
+    hints = typing.get_type_hints(cls)
+    known = [f.name for f in fields(cls)]
+    unknown = sorted(set(data) - set(known))
+    if unknown:
+        raise SpecError(f"{path}: unknown key {where}{unknown[0]}; allowed in {where.rstrip('.') or 'the file'}: "
+                        f"{', '.join(k for k in known if k != 'path')}")
+    values = {}
+    for f in fields(cls):
+        key = f"{where}{f.name}"
+        if f.name not in data:
+            if f.default is MISSING and f.default_factory is MISSING:  # required
+                raise SpecError(f"{path}: missing key {key}")
+            continue
+        values[f.name] = _value(hints[f.name], data[f.name], path, key)
+    return cls(**values)
+
+
+def _value(hint: Any, value: Any, path: str, key: str):
+    origin, args = typing.get_origin(hint), typing.get_args(hint)
+    if origin in (types.UnionType, typing.Union):  # X | None
+        inner = [a for a in args if a is not type(None)][0]
+        return _value(inner, value, path, key)
+    if is_dataclass(hint):
+        return _build(hint, value, path, f"{key}.")
+    if origin is tuple:
+        if not isinstance(value, list):
+            raise SpecError(f"{path}: key {key} must be a list, not {type(value).__name__}")
+        return tuple(_value(args[0], item, path, f"{key}[{i}]") for i, item in enumerate(value))
+    if origin is dict or hint is dict:
+        if not isinstance(value, dict):
+            raise SpecError(f"{path}: key {key} must be a table, not {type(value).__name__}")
+        return dict(value)
+    if hint is float and isinstance(value, int) and not isinstance(value, bool):
+        return float(value)
+    if hint is Any or (isinstance(value, hint) and not (hint is int and isinstance(value, bool))):
+        return value
+    raise SpecError(f"{path}: key {key} must be {hint.__name__}, not {type(value).__name__} ({value!r})")
