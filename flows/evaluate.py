@@ -12,8 +12,8 @@ from __future__ import annotations
 import argparse
 import sys
 
-from flows.command import run_command, start_temporary_server
-from flows.options import EVALUATE
+from flows.cli.command import run_command, start_temporary_server
+from flows.cli.options import EVALUATE
 
 
 def run(args: argparse.Namespace) -> int:

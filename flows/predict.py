@@ -14,8 +14,8 @@ import argparse
 import sys
 from pathlib import Path
 
-from flows.command import run_command, start_temporary_server
-from flows.options import PREDICT
+from flows.cli.command import run_command, start_temporary_server
+from flows.cli.options import PREDICT
 
 
 def run(args: argparse.Namespace) -> int:

@@ -13,8 +13,8 @@ import argparse
 import sys
 from pathlib import Path
 
-from flows.command import run_command, start_temporary_server
-from flows.options import TRAIN
+from flows.cli.command import run_command, start_temporary_server
+from flows.cli.options import TRAIN
 
 
 def run(args: argparse.Namespace) -> int:

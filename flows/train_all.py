@@ -15,8 +15,8 @@ import argparse
 import sys
 from pathlib import Path
 
-from flows.command import run_command, start_temporary_server
-from flows.options import TRAIN_ALL
+from flows.cli.command import run_command, start_temporary_server
+from flows.cli.options import TRAIN_ALL
 
 
 def run(args: argparse.Namespace) -> int:

@@ -15,8 +15,8 @@ import argparse
 import sys
 from pathlib import Path
 
-from flows.command import run_command, start_temporary_server
-from flows.options import TUNE
+from flows.cli.command import run_command, start_temporary_server
+from flows.cli.options import TUNE
 
 
 def read_trials_file(path: str) -> list:

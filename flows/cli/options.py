@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import argparse
 
-from flows.command import Command
+from flows.cli.command import Command
 from tasks.core.config import MODELS, PROFILES, RETRAIN, TRAIN_ON
 from tasks.core.sources import JENA_FILES_ENV
 

@@ -1,7 +1,7 @@
 """Running one command, `seqconv <name>` or `python -m flows.<module>`, with one way to fail.
 
-The bottom of flows/: it imports nothing of flows/ at the top (flows.terminal only once a command starts Prefect),
-so a flow module's `__main__` needs this module, its options (flows.options) and its own `run`, never the CLI that
+The bottom of flows/: it imports nothing of flows/ at the top (flows.cli.terminal only once a command starts Prefect),
+so a flow module's `__main__` needs this module, its options (flows.cli.options) and its own `run`, never the CLI that
 imports every flow. Options parse before Prefect or TensorFlow are imported (each costs seconds), so `--help` and a
 bad option answer at once. A user sees one `error: ...` line and an exit code, never a traceback unless they ask
 for one with `--debug`: 2 for a bad option or setting (the code argparse uses), 1 for anything else (bad data, a
@@ -39,7 +39,7 @@ class Invocation:
 
 
 CURRENT = Invocation()
-_terminal = None  # the flows.terminal view once start_temporary_server attached it
+_terminal = None  # the flows.cli.terminal view once start_temporary_server attached it
 
 
 def parser_for(command: Command, prog: str | None = None) -> argparse.ArgumentParser:
@@ -100,7 +100,7 @@ def _close_view() -> None:
 
 
 def start_temporary_server() -> None:
-    """Set up the terminal (flows.terminal), then start Prefect's temporary API server (ephemeral mode) now, so
+    """Set up the terminal (flows.cli.terminal), then start Prefect's temporary API server (ephemeral mode) now, so
     that it dies with this process. Each command's `run` calls this once its fail-fast checks passed.
 
     Without a configured server Prefect starts one in a child process on first use and stops it at exit; a
@@ -112,10 +112,10 @@ def start_temporary_server() -> None:
     global _terminal
     from prefect.settings import PREFECT_API_URL
 
-    from flows import terminal
+    from flows.cli.terminal import attach
 
     if _terminal is None:
-        _terminal = terminal.attach(CURRENT.name, debug=CURRENT.debug, verbose=CURRENT.verbose,
+        _terminal = attach(CURRENT.name, debug=CURRENT.debug, verbose=CURRENT.verbose,
                                     log_dir=CURRENT.log_dir)
     if PREFECT_API_URL.value() or not sys.platform.startswith("linux"):
         return

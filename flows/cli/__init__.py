@@ -1,6 +1,6 @@
 """The command line: `seqconv <command> [options]`, the same as `python -m flows.<module> [options]`.
 
-The top of flows/: it assembles the commands of flows.options, runs each through flows.command (one way to fail:
+The top of flows/: it assembles the commands of flows.cli.options, runs each through flows.cli.command (one way to fail:
 an `error:` line and an exit code) and imports a flow module only once the options parsed, to call its `run(args)`.
 No flow module imports this one.
 """
@@ -11,8 +11,8 @@ import argparse
 import importlib
 import sys
 
-from flows.command import Command, run_command
-from flows.options import COMMANDS
+from flows.cli.command import Command, run_command
+from flows.cli.options import COMMANDS
 
 
 def load_run(command: Command):
