@@ -1,28 +1,23 @@
 """The command line: `seqconv <command> [options]`, the same as `python -m flows.<module> [options]`.
 
-The top of flows/: it assembles the commands of flows.cli.options, runs each through flows.cli.command (one way to fail:
-an `error:` line and an exit code) and imports a flow module only once the options parsed, to call its `run(args)`.
-No flow module imports this one.
+Everything about the command line lives in this package, so that a flow module holds its flows alone:
+
+- options: each command's options and their help, parsed before Prefect or TensorFlow load;
+- commands: what each command does (checks, its flow, what it prints), and the table of commands;
+- command: how one command runs and fails (one `error:` line and an exit code), the flow module a command runs,
+  and Prefect's temporary server tied to this process;
+- terminal, stages: the live view on a terminal.
+
+A flow module's `__main__` calls `main` (`python -m flows.train` is `seqconv train`); nothing here imports a flow
+module but through `command.flow_module`, once the options parsed.
 """
 
 from __future__ import annotations
 
-import argparse
-import importlib
 import sys
 
-from flows.cli.command import Command, run_command
-from flows.cli.options import COMMANDS
-
-
-def load_run(command: Command):
-    """The `run(args)` of the command's flow module, imported when called (after the options parsed): the flow
-    modules import Prefect as they load."""
-
-    def run(args: argparse.Namespace) -> int | None:
-        return importlib.import_module(command.module).run(args)
-
-    return run
+from flows.cli.command import run_command
+from flows.cli.commands import COMMANDS
 
 
 def usage() -> str:
@@ -43,10 +38,5 @@ def main(argv: list[str] | None = None) -> int:
         print(usage(), file=sys.stderr)
         print(f"error: unknown command {name!r}; allowed: {', '.join(COMMANDS)}", file=sys.stderr)
         return 2
-    command = COMMANDS[name]
-    script = sys.argv and sys.argv[0].endswith(".py")  # python -m flows.cli: name the module, as the docs show it
-    return run_command(command, load_run(command), rest, prog=None if script else f"seqconv {name}")
-
-
-if __name__ == "__main__":
-    sys.exit(main())
+    script = sys.argv and sys.argv[0].endswith(".py")  # python -m flows.<module>: name the module, as the docs do
+    return run_command(COMMANDS[name], rest, prog=None if script else f"seqconv {name}")
