@@ -1,4 +1,4 @@
-"""Prefect flows: the order of the steps."""
+"""Prefect flows: the order of the steps, one module per command (flows/cli/ is the command line that runs them)."""
 
 import os
 

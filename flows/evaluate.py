@@ -9,33 +9,7 @@ over the training run's own metrics.json. Runs without a Prefect server (ephemer
 
 from __future__ import annotations
 
-import argparse
 import sys
-
-from flows.command import run_command, start_temporary_server
-from flows.options import EVALUATE
-
-
-def run(args: argparse.Namespace) -> int:
-    """`seqconv evaluate`: judge a run folder or a champion, print its scores and the evaluation folder."""
-    from tasks.core import runs
-    from tasks.judge import champion_model_dir
-
-    model_dir = args.model_dir or champion_model_dir(runs.registry_dir(args.artifacts_dir), args.champion)
-    runs.check_model_dir(model_dir)  # fail fast, before Prefect starts
-    start_temporary_server()
-    from flows.evaluate import evaluate_model_flow  # this module's flow (not yet defined under -m)
-    from tasks.core.records.metrics import Metrics
-    from tasks.publish import evaluation_summary
-
-    out_dir = evaluate_model_flow(model_dir=str(model_dir), data_dir=args.data_dir, artifacts_dir=args.artifacts_dir)
-    print(evaluation_summary(Metrics.read(out_dir).data))
-    print(out_dir)
-    return 0
-
-
-if __name__ == "__main__":  # options parse (and --help answers) before Prefect or TensorFlow load
-    sys.exit(run_command(EVALUATE, run))
 
 from prefect import flow
 
@@ -55,3 +29,8 @@ def evaluate_model_flow(model_dir: str, data_dir: str = "data", artifacts_dir: s
     evaluate_model_task(model_dir_path, data_dir, out_dir, artifacts_dir)
     plot_and_publish(out_dir, model, history_dir=model_dir_path)
     return str(out_dir)
+
+
+if __name__ == "__main__":  # python -m flows.evaluate is `seqconv evaluate`
+    from flows.cli import main
+    sys.exit(main(["evaluate", *sys.argv[1:]]))

@@ -12,35 +12,8 @@ folder and swapped in only after its validation passed.
 
 from __future__ import annotations
 
-import argparse
 import sys
 from pathlib import Path
-
-from flows.command import run_command, start_temporary_server
-from flows.options import INGEST
-
-
-def run(args: argparse.Namespace) -> int:
-    """`seqconv ingest`: ingest one dataset and print its rows, dates and repairs."""
-    from tasks.core.errors import SettingsError
-
-    if args.files and args.dataset != "jena":
-        raise SettingsError("--files applies to jena only")
-    start_temporary_server()
-    from flows.ingest import ingest_imdb_flow, ingest_jena_flow  # this module's flows (not yet defined under -m)
-    from tasks.publish import ingest_summary
-
-    if args.dataset == "imdb":
-        path = ingest_imdb_flow(mirror=args.mirror, data_dir=args.data_dir, artifacts_dir=args.artifacts_dir)
-    else:
-        path = ingest_jena_flow(mirror=args.mirror, data_dir=args.data_dir, files=args.files,
-                                artifacts_dir=args.artifacts_dir)
-    print(ingest_summary(args.dataset, Path(path)))
-    return 0
-
-
-if __name__ == "__main__":  # options parse (and --help answers) before Prefect or TensorFlow load
-    sys.exit(run_command(INGEST, run))
 
 from prefect import flow
 
@@ -51,9 +24,9 @@ from tasks.core.sources import IMDB_NPZ, IMDB_WORD_INDEX, default_mirror, jena_s
 from tasks.ingest import report_drift
 from tasks.ingest import download_source, keep_downloads, unpack_sources
 from tasks.ingest import normalize_imdb, normalize_jena_files
-from tasks.publish import report_validation
 from tasks.ingest import validate_new_version, validate_normalized_imdb, validate_normalized_jena
 from tasks.ingest import validate_raw_imdb, validate_raw_jena
+from tasks.publish import report_validation
 
 
 @flow(name="ingest-imdb", log_prints=True)
@@ -92,3 +65,8 @@ def ingest_jena_flow(mirror: str | None = None, data_dir: str = "data", files: l
     published = publish_dataset(version, settings.processed_dir, "jena")
     report_validation("jena", version)
     return published
+
+
+if __name__ == "__main__":  # python -m flows.ingest is `seqconv ingest`
+    from flows.cli import main
+    sys.exit(main(["ingest", *sys.argv[1:]]))

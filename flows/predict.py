@@ -10,49 +10,13 @@ a Prefect artifact. Deployed through prefect.yaml as `predict/imdb` and `predict
 
 from __future__ import annotations
 
-import argparse
 import sys
-from pathlib import Path
-
-from flows.command import run_command, start_temporary_server
-from flows.options import PREDICT
-
-
-def run(args: argparse.Namespace) -> int:
-    """`seqconv predict`: check the inputs and the model, predict, print the predictions and where they went."""
-    from tasks.core import runs
-    from tasks.core.errors import SettingsError
-    from tasks.serve import OUTPUT_SUFFIXES, choose_model, gather_reviews
-
-    if args.dataset == "imdb":
-        gather_reviews(args.text, args.file, args.csv_file, args.column)  # fail fast: unreadable input, no column
-    elif args.text or args.file or args.csv_file:
-        raise SettingsError("--text, --file and --csv are for imdb; jena forecasts from --files (station files)")
-    if args.files and args.dataset != "jena":
-        raise SettingsError("--files is for jena (station files); imdb reads --text, --file or --csv")
-    if args.out and Path(args.out).suffix.lower() not in OUTPUT_SUFFIXES:
-        raise SettingsError(f"--out {args.out}: expected a file ending in {' or '.join(OUTPUT_SUFFIXES)}")
-    choose_model(args.dataset, args.model, args.model_dir, runs.registry_dir(args.artifacts_dir))
-    start_temporary_server()
-    from flows.predict import predict_flow  # this module's flow (not yet defined under -m)
-    from tasks.publish import prediction_summary
-
-    out_dir = predict_flow(dataset=args.dataset, model=args.model, model_dir=args.model_dir, texts=args.text,
-                           file=args.file, csv_file=args.csv_file, column=args.column, files=args.files,
-                           data_dir=args.data_dir, artifacts_dir=args.artifacts_dir, out=args.out)
-    print(prediction_summary(args.dataset, Path(out_dir)))
-    print(out_dir if not args.out else f"{out_dir}\n{args.out}")
-    return 0
-
-
-if __name__ == "__main__":  # options parse (and --help answers) before Prefect or TensorFlow load
-    sys.exit(run_command(PREDICT, run))
 
 from prefect import flow
 
 from tasks.core import runs
-from tasks.serve import choose_model, predict_task
 from tasks.publish import publish_predictions
+from tasks.serve import choose_model, predict_task
 
 
 @flow(name="predict", log_prints=True)
@@ -77,3 +41,8 @@ def predict_flow(
     predict_task(dataset, chosen, inputs, data_dir, out_dir, out)
     publish_predictions(dataset, out_dir)
     return str(out_dir)
+
+
+if __name__ == "__main__":  # python -m flows.predict is `seqconv predict`
+    from flows.cli import main
+    sys.exit(main(["predict", *sys.argv[1:]]))

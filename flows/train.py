@@ -9,50 +9,20 @@ before any training starts. Rerunning an interrupted run's id resumes it from it
 
 from __future__ import annotations
 
-import argparse
 import sys
 from pathlib import Path
-
-from flows.command import run_command, start_temporary_server
-from flows.options import TRAIN
-
-
-def run(args: argparse.Namespace) -> int:
-    """`seqconv train`: check the settings and data, train one model, print its scores and its run folder."""
-    from tasks.core.config import family
-    from tasks.core.profiles import parse_overrides, resolve_settings
-    from tasks.model import dataset_path
-
-    overrides = parse_overrides(args.overrides)
-    resolve_settings(args.model, args.profile, overrides)  # fail fast, before Prefect starts
-    dataset_path(Path(args.data_dir), family(args.model))
-    start_temporary_server()
-    from flows.train import train_model_flow  # this module's flow (not yet defined under -m)
-    from tasks.core.records.metrics import Metrics
-    from tasks.publish import evaluation_summary
-
-    run_dir = train_model_flow(model=args.model, profile=args.profile, data_dir=args.data_dir,
-                               artifacts_dir=args.artifacts_dir, run_id=args.run_id, overrides=overrides,
-                               force=args.force)
-    print(evaluation_summary(Metrics.read(run_dir).data))
-    print(run_dir)
-    return 0
-
-
-if __name__ == "__main__":  # options parse (and --help answers) before Prefect or TensorFlow load
-    sys.exit(run_command(TRAIN, run))
 
 from prefect import flow
 
 from tasks.core import runs
 from tasks.core.cache import cached_path
 from tasks.core.config import family
+from tasks.core.log import log
 from tasks.core.profiles import resolve_settings
 from tasks.judge import evaluate_model_task
-from tasks.core.log import log
+from tasks.model import fingerprint_data, train_model_task
 from tasks.publish import plot_and_publish
 from tasks.serve import export_serving_task
-from tasks.model import fingerprint_data, train_model_task
 
 
 @flow(name="train-model", log_prints=True)
@@ -80,3 +50,8 @@ def train_model_flow(
         log(f"reusing {trained}: same data, code and settings (--force, or force=true, trains again)")
         runs.record_reuse(run_dir, trained)
     return str(trained)
+
+
+if __name__ == "__main__":  # python -m flows.train is `seqconv train`
+    from flows.cli import main
+    sys.exit(main(["train", *sys.argv[1:]]))

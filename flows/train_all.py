@@ -11,45 +11,13 @@ do the training and this flow's CPU worker the rest.
 
 from __future__ import annotations
 
-import argparse
 import sys
 from pathlib import Path
 
-from flows.command import run_command, start_temporary_server
-from flows.options import TRAIN_ALL
-
-
-def run(args: argparse.Namespace) -> int:
-    """`seqconv train-all`: check settings and registry, run train-all, print the datasets and the report."""
-    from tasks.core import runs
-    from tasks.core.config import DEFAULT_MODELS, family
-    from tasks.core.profiles import check_run, parse_overrides
-    from tasks.judge import check_registry
-
-    overrides = parse_overrides(args.overrides)
-    models = args.models or list(DEFAULT_MODELS)
-    check_run(args.profile, models, overrides, args.train_on, args.retrain)  # fail fast, before Prefect starts
-    check_registry(runs.registry_dir(args.artifacts_dir), models)
-    start_temporary_server()
-    from flows.train_all import train_all_flow  # this module's flow (not yet defined under -m)
-    from tasks.publish import ingest_summary
-
-    path = train_all_flow(profile=args.profile, mirror=args.mirror, data_dir=args.data_dir,
-                          artifacts_dir=args.artifacts_dir, jena_files=args.jena_files, models=models,
-                          force=args.force, train_on=args.train_on, overrides=overrides, retrain=args.retrain)
-    for dataset in sorted({family(m) for m in models}):
-        print(ingest_summary(dataset, Path(args.data_dir) / "processed" / dataset))
-    print(Path(path).read_text())
-    return 0
-
-
-if __name__ == "__main__":  # options parse (and --help answers) before Prefect or TensorFlow load
-    sys.exit(run_command(TRAIN_ALL, run))
-
 from prefect import flow, task
 
-from flows.ingest import ingest_imdb_flow, ingest_jena_flow
 from flows.dispatch import train_runs
+from flows.ingest import ingest_imdb_flow, ingest_jena_flow
 from tasks.core import runs
 from tasks.core.config import DEFAULT_MODELS, family
 from tasks.core.profiles import check_run
@@ -114,3 +82,8 @@ def train_all_flow(
     results += [{"run_dir": str(champion_model_dir(registry, m)), "promotion": None, "reused": True,
                  "not_retrained": not_retrained[m]} for m in models if not_retrained[m]]  # the champion stays
     return write_run_report(results, run_id, profile, artifacts_dir, data_dir)
+
+
+if __name__ == "__main__":  # python -m flows.train_all is `seqconv train-all`
+    from flows.cli import main
+    sys.exit(main(["train-all", *sys.argv[1:]]))

@@ -11,57 +11,8 @@ published data, as flows.train does.
 
 from __future__ import annotations
 
-import argparse
 import sys
 from pathlib import Path
-
-from flows.command import run_command, start_temporary_server
-from flows.options import TUNE
-
-
-def read_trials_file(path: str) -> list:
-    """A --trials-file: a JSON list (each trial an object of settings); errors name the file."""
-    import json
-
-    from tasks.core.errors import SettingsError
-
-    try:
-        trials = json.loads(Path(path).read_text(encoding="utf-8"))
-    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as error:
-        raise SettingsError(f"--trials-file {path}: cannot read it as JSON: {error}") from None
-    if not isinstance(trials, list):
-        raise SettingsError(f"--trials-file {path} holds a {type(trials).__name__}; expected a JSON list of "
-                            'trials, e.g. [{"learning_rate": 0.001}, {"learning_rate": 0.0003}]')
-    return trials
-
-
-def run(args: argparse.Namespace) -> int:
-    """`seqconv tune`: check the plan, train the trials, print the table and the tune folder."""
-    from tasks.core.config import family
-    from tasks.model import dataset_path
-    from tasks.tune import parse_grid, parse_seeds, plan_tune
-
-    grid = parse_grid(args.grid) if args.grid else None
-    trials = read_trials_file(args.trials_file) if args.trials_file else None
-    seeds = parse_seeds(args.seeds) if args.seeds is not None else None
-    plan_tune(args.model, args.profile, grid, trials, args.train_on, args.write_profile, seeds)  # before Prefect
-    if args.train_on == "local":
-        dataset_path(Path(args.data_dir), family(args.model))
-    start_temporary_server()
-    from flows.tune import tune_flow  # this module's flow (not yet defined under -m)
-    from tasks.core import runs
-
-    tune_json = tune_flow(model=args.model, base_profile=args.profile, grid=grid, trials=trials,
-                          data_dir=args.data_dir, artifacts_dir=args.artifacts_dir, train_on=args.train_on,
-                          write_profile=args.write_profile, force=args.force, seeds=seeds)
-    report = Path(tune_json).with_name(runs.TUNE_REPORT).read_text(encoding="utf-8")
-    print("\n".join(line for line in report.splitlines() if not line.startswith("![")).rstrip())
-    print(Path(tune_json).parent)
-    return 0
-
-
-if __name__ == "__main__":  # options parse (and --help answers) before Prefect or TensorFlow load
-    sys.exit(run_command(TUNE, run))
 
 from prefect import flow
 
@@ -96,3 +47,8 @@ def tune_flow(
     if write_profile:
         write_winner_profile(tune_json, write_profile)
     return tune_json
+
+
+if __name__ == "__main__":  # python -m flows.tune is `seqconv tune`
+    from flows.cli import main
+    sys.exit(main(["tune", *sys.argv[1:]]))

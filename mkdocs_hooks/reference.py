@@ -133,7 +133,7 @@ def cli_help(*command: str) -> str:
                           f"options before importing Prefect or TensorFlow)") from None
     if done.returncode != 0 or not done.stdout.strip():
         raise PluginError(f"cli help: `python {' '.join(args[1:])}` (in {ROOT}) exited {done.returncode}: "
-                          f"{done.stderr.strip()[-2000:] or 'no output'} (did flows/cli.py move?)")
+                          f"{done.stderr.strip()[-2000:] or 'no output'} (did flows/cli/ move?)")
     return done.stdout.rstrip()
 
 

@@ -114,6 +114,35 @@ def test_a_killed_command_leaves_no_temporary_server(fixture_mirror, tmp_path):
     assert not alive, "the temporary Prefect server outlived the command that started it"
 
 
+# Imported first by a Python whose PYTHONPATH starts with its folder: counts how often the code of the module
+# $SEQCONV_COUNT_MODULE is executed (the audit event `exec`: by runpy under -m, by importlib on an import), into
+# $SEQCONV_COUNT_FILE at exit (by the process that executed it: not by a Prefect server it may start).
+COUNT_EXECUTIONS = """\
+import atexit, os, sys
+
+_path, _runs = os.path.realpath(os.environ["SEQCONV_COUNT_MODULE"]), []
+sys.addaudithook(lambda event, args: event == "exec" and os.path.realpath(getattr(args[0], "co_filename", ""))
+                 == _path and _runs.append(1))
+atexit.register(lambda: _runs and open(os.environ["SEQCONV_COUNT_FILE"], "w").write(str(len(_runs))))
+"""
+
+
+def test_python_m_runs_the_flow_module_once(prefect_harness, fixture_mirror, tmp_path):
+    """`python -m flows.ingest` runs the flow of the module already running, not of a second import of it."""
+    hook = tmp_path / "hook"
+    hook.mkdir()
+    (hook / "sitecustomize.py").write_text(COUNT_EXECUTIONS)
+    count = tmp_path / "count"
+    env = {**_session_server(), "PYTHONPATH": os.pathsep.join([str(hook), str(ROOT)]),
+           "SEQCONV_COUNT_MODULE": str(ROOT / "flows" / "ingest.py"), "SEQCONV_COUNT_FILE": str(count)}
+    result = subprocess.run([sys.executable, "-m", "flows.ingest", "imdb", "--mirror", str(fixture_mirror),
+                             "--data-dir", str(tmp_path / "data"), "--artifacts-dir", str(tmp_path / "artifacts")],
+                            cwd=ROOT, env=env, capture_output=True, text=True, timeout=300)
+    assert result.returncode == 0, result.stderr[-3000:]
+    assert (tmp_path / "data" / "processed" / "imdb").exists()
+    assert count.read_text() == "1"
+
+
 def test_a_corrupt_registry_fails_train_all_before_any_download_or_training(tmp_path):
     registry = tmp_path / "artifacts" / "registry"
     registry.mkdir(parents=True)

@@ -1,4 +1,4 @@
-"""The live view's rows from Prefect's log records (flows.stages), and the console formatter without tracebacks."""
+"""The live view's rows from Prefect's log records (flows.cli.stages), and the console formatter without tracebacks."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ import sys
 
 import pytest
 
-from flows.stages import FLOW_RUNS, TASK_RUNS, Stages, duration
+from flows.cli.stages import FLOW_RUNS, TASK_RUNS, Stages, duration
 
 pytestmark = pytest.mark.unit
 
@@ -92,7 +92,7 @@ def test_duration_reads_at_a_glance():
 
 
 def test_the_console_formatter_leaves_out_the_traceback_and_keeps_the_record_whole():
-    from flows.terminal import WithoutTraceback
+    from flows.cli.terminal import WithoutTraceback
 
     try:
         raise ValueError("bad row")
@@ -121,7 +121,7 @@ def test_under_the_live_view_the_terminal_shows_the_projects_warnings_and_more_o
 
     import prefect
 
-    from flows.terminal import ROOT, ToTerminal
+    from flows.cli.terminal import ROOT, ToTerminal
 
     class Terminal:
         console = PrintedLines()

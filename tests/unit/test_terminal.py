@@ -1,4 +1,4 @@
-"""flows.terminal's routing of log records under the live view: the view sees every run record, the log file what
+"""flows.cli.terminal's routing of log records under the live view: the view sees every run record, the log file what
 a console saw before, Prefect's console handler nothing; detach() puts it all back."""
 
 from __future__ import annotations
@@ -17,8 +17,8 @@ def test_under_the_live_view_records_go_to_the_view_and_the_log_file_not_to_pref
     from prefect.logging.handlers import PrefectConsoleHandler
     from prefect.settings import PREFECT_LOGGING_TO_API_ENABLED, temporary_settings
 
-    from flows import terminal
-    from flows.stages import TASK_RUNS
+    from flows.cli import terminal
+    from flows.cli.stages import TASK_RUNS
     from tasks.core.log import PROGRESS_LOGGER, progress_shown
 
     task_runs = logging.getLogger(TASK_RUNS)

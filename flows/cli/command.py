@@ -1,31 +1,34 @@
 """Running one command, `seqconv <name>` or `python -m flows.<module>`, with one way to fail.
 
-The bottom of flows/: it imports nothing of flows/ at the top (flows.terminal only once a command starts Prefect),
-so a flow module's `__main__` needs this module, its options (flows.options) and its own `run`, never the CLI that
-imports every flow. Options parse before Prefect or TensorFlow are imported (each costs seconds), so `--help` and a
-bad option answer at once. A user sees one `error: ...` line and an exit code, never a traceback unless they ask
-for one with `--debug`: 2 for a bad option or setting (the code argparse uses), 1 for anything else (bad data, a
-failed download, a failed validation), 130 when interrupted.
+The bottom of flows/cli/: it imports nothing of flows/ at the top (flows.cli.terminal only once a command starts
+Prefect) and reaches a flow module only through `flow_module`, once the options parsed. Options parse before Prefect
+or TensorFlow are imported (each costs seconds), so `seqconv <name> --help` and a bad option answer at once. A user
+sees one `error: ...` line and an exit code, never a traceback unless they ask for one with `--debug`: 2 for a bad
+option or setting (the code argparse uses), 1 for anything else (bad data, a failed download, a failed validation),
+130 when interrupted.
 """
-
 from __future__ import annotations
 
 import argparse
+import gc
+import importlib
 import sys
 import traceback
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
+from types import ModuleType
 
 
 @dataclass(frozen=True)
 class Command:
-    """What a command takes; what it runs is the `run(args)` function of its flow module."""
+    """What a command takes (its options) and what it runs (its `run(args)`, in flows.cli.commands)."""
 
     name: str  # seqconv <name>
-    module: str  # python -m <module>: the flow module whose `run(args)` runs it
+    module: str  # python -m <module>: the flow module holding the flow(s) it runs
     help: str  # one line, for `seqconv --help`
     add_options: Callable[[argparse.ArgumentParser], None]  # its own options (--debug and --verbose are added here)
+    run: Callable[[argparse.Namespace], int | None]  # checks, runs the flow, prints; its return is the exit code
 
 
 @dataclass
@@ -39,7 +42,7 @@ class Invocation:
 
 
 CURRENT = Invocation()
-_terminal = None  # the flows.terminal view once start_temporary_server attached it
+_terminal = None  # the flows.cli.terminal view once start_temporary_server attached it
 
 
 def parser_for(command: Command, prog: str | None = None) -> argparse.ArgumentParser:
@@ -53,15 +56,22 @@ def parser_for(command: Command, prog: str | None = None) -> argparse.ArgumentPa
     return parser
 
 
-def run_command(command: Command, run: Callable[[argparse.Namespace], int | None], argv: list[str] | None = None,
-                prog: str | None = None) -> int:
-    """Parse `argv` (default sys.argv[1:]) and call `run(args)`; errors become one `error:` line and an exit code."""
+def run_command(command: Command, argv: list[str] | None = None, prog: str | None = None) -> int:
+    """Parse `argv` (default sys.argv[1:]) and call the command's `run(args)`; errors become one `error:` line and
+    an exit code."""
     global CURRENT
-    args = parser_for(command, prog).parse_args(argv)
+    try:
+        args = parser_for(command, prog).parse_args(argv)
+    except SystemExit:  # --help, or a bad option: the process ends here
+        # Under `python -m flows.<module>` Prefect and the tasks are loaded by now, and the garbage collection at
+        # interpreter exit walks all their objects: about 0.7 s, a third of the answer. The process ends next and
+        # the system frees its memory anyway, so freeze them (gc.freeze): that collection passes them by.
+        gc.freeze()
+        raise
     CURRENT = Invocation(command.name, args.debug, args.verbose,
                          Path(getattr(args, "artifacts_dir", None) or "artifacts") / "logs")
     try:
-        code = run(args) or 0
+        code = command.run(args) or 0
     except KeyboardInterrupt:
         return _fail("error: interrupted", 130)
     except Exception as error:  # noqa: BLE001 - one line for every error, a traceback only with --debug
@@ -99,8 +109,28 @@ def _close_view() -> None:
         _terminal = None
 
 
+def flow_module(name: str) -> ModuleType:
+    """The flow module `name` (e.g. "flows.train"), imported when a command first needs its flow.
+
+    Under `python -m flows.train` that module is already running, as `__main__`; importing it by its name would run
+    its body a second time, a second copy of every flow and task. So that module is returned, registered under its
+    name as an import would register it (in sys.modules and on its package), where a later `import flows.train`
+    finds it too. The commands reach their flows through here, never by a `from flows.train import ...` of their
+    own: a flow module's `__main__` imports flows.cli, so a static import back would be an import circle.
+    """
+    main = sys.modules.get("__main__")
+    spec = getattr(main, "__spec__", None)
+    if spec is not None and spec.name == name:
+        sys.modules[name] = main
+        package, _, child = name.rpartition(".")
+        if package in sys.modules:
+            setattr(sys.modules[package], child, main)
+        return main
+    return importlib.import_module(name)
+
+
 def start_temporary_server() -> None:
-    """Set up the terminal (flows.terminal), then start Prefect's temporary API server (ephemeral mode) now, so
+    """Set up the terminal (flows.cli.terminal), then start Prefect's temporary API server (ephemeral mode) now, so
     that it dies with this process. Each command's `run` calls this once its fail-fast checks passed.
 
     Without a configured server Prefect starts one in a child process on first use and stops it at exit; a
@@ -112,10 +142,10 @@ def start_temporary_server() -> None:
     global _terminal
     from prefect.settings import PREFECT_API_URL
 
-    from flows import terminal
+    from flows.cli.terminal import attach
 
     if _terminal is None:
-        _terminal = terminal.attach(CURRENT.name, debug=CURRENT.debug, verbose=CURRENT.verbose,
+        _terminal = attach(CURRENT.name, debug=CURRENT.debug, verbose=CURRENT.verbose,
                                     log_dir=CURRENT.log_dir)
     if PREFECT_API_URL.value() or not sys.platform.startswith("linux"):
         return

@@ -1,14 +1,14 @@
 """What a person sees on the terminal while a command runs, set up through the handlers of Python's logging.
 
 On a terminal (stdout and stderr are TTYs): a live view (rich Live) of one row per stage, each with its state and
-elapsed time, and the epoch bar of a model in training (flows.stages). Prefect's own lines ("Finished in state
+elapsed time, and the epoch bar of a model in training (flows.cli.stages). Prefect's own lines ("Finished in state
 Completed()", one per task) go to the run's log in the API, as ever, and to a log file named in the last line
 ("full log: artifacts/logs/<command>-<time>.log"); on the terminal only with --verbose, above the view. Warnings
 and errors of the project's own code show there either way.
 
 Elsewhere (CI, a worker's log, a pipe) Prefect's lines are printed as they always were, one per stage and per epoch.
 
-Either way a failure is one `error:` line (flows.command) and no traceback: Prefect's console handler prints its
+Either way a failure is one `error:` line (flows.cli.command) and no traceback: Prefect's console handler prints its
 records without one, unless --debug; the traceback stays in the API's log and in the log file.
 """
 
@@ -22,11 +22,12 @@ import time
 from contextlib import contextmanager
 from pathlib import Path
 
-from flows.stages import FLOW_RUNS, TASK_RUNS, Stages
+from flows.cli.stages import FLOW_RUNS, TASK_RUNS, Stages
 from tasks.core.log import PROGRESS_LOGGER
 
 RUN_LOGGERS = (FLOW_RUNS, TASK_RUNS)  # the loggers whose records the view reads (at DEBUG: a task run's start)
-ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))  # unresolved, as the records' pathname spells it
+# the repository root (flows/cli/ is two levels down), unresolved, as the records' pathname spells it
+ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 PROJECT_DIRS = tuple(os.path.join(ROOT, top) + os.sep for top in ("tasks", "flows"))  # whose warnings always show
 
 

@@ -1,15 +1,13 @@
 """Each command's options: what `seqconv <command>` and `python -m flows.<module>` take, and their help.
 
-Kept apart from the flow modules, and light (tasks.core.config and tasks.core.sources only), so that options parse
-and `--help` answers before Prefect or TensorFlow are imported: a flow module imports Prefect as it loads. What a
-command runs is the `run(args)` function of its flow module (Command.module).
+Light (tasks.core.config and tasks.core.sources only), so that options parse and `--help` answers before Prefect or
+TensorFlow are imported. What each command then runs, and the table of commands, is flows.cli.commands.
 """
 
 from __future__ import annotations
 
 import argparse
 
-from flows.command import Command
 from tasks.core.config import MODELS, PROFILES, RETRAIN, TRAIN_ON
 from tasks.core.sources import JENA_FILES_ENV
 
@@ -107,15 +105,3 @@ def predict_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--data-dir", default="data", help="holds processed/ (word index, published weather)")
     parser.add_argument("--artifacts-dir", default="artifacts", help="holds registry/; results go to predictions/")
     parser.add_argument("--out", default=None, help="also write the predictions to this .csv or .jsonl file")
-
-
-INGEST = Command("ingest", "flows.ingest", "download, validate and publish a dataset", ingest_options)
-TRAIN = Command("train", "flows.train", "train one model, judge it and plot it", train_options)
-TRAIN_ALL = Command("train-all", "flows.train_all", "ingest, train every model, promote champions, report",
-                    train_all_options)
-TUNE = Command("tune", "flows.tune",
-               "try a grid or list of settings for one model, choose on validation, write a profile", tune_options)
-EVALUATE = Command("evaluate", "flows.evaluate", "judge a saved model on the published data", evaluate_options)
-PREDICT = Command("predict", "flows.predict",
-                  "predict with a champion: raw review text, or the next 24 h of weather", predict_options)
-COMMANDS: dict[str, Command] = {c.name: c for c in (INGEST, TRAIN, TRAIN_ALL, TUNE, EVALUATE, PREDICT)}

@@ -3,7 +3,7 @@
 Prefect logs each run's life on two loggers: `prefect.flow_runs` ("Beginning flow run ...", "Finished in state
 Completed()") and `prefect.task_runs` ("Created task run ..." at DEBUG, "Finished in state Cached(...)"), each
 record carrying the run's id and name. `Stages.record` turns those records, and the epoch records of
-tasks.core.log.report_progress, into rows; `Stages.render` draws them with rich (flows.terminal shows them live).
+tasks.core.log.report_progress, into rows; `Stages.render` draws them with rich (flows.cli.terminal shows them live).
 Nothing here prints or configures logging.
 """
 
