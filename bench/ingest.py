@@ -59,8 +59,7 @@ def ingest_imdb_functions(mirror: str, data_dir: Path) -> dict[str, float]:
     from tasks.core.config import IngestSettings
     from tasks.core.sources import IMDB_NPZ, IMDB_WORD_INDEX
     from tasks.ingest.download import fetch
-    from tasks.ingest.normalize import normalize_imdb
-    from tasks.ingest.validate import validate_normalized_imdb, validate_raw_imdb
+    from tasks.ingest.keras_imdb import normalize_imdb, validate_normalized_imdb, validate_raw_imdb
 
     settings = IngestSettings(data_dir=data_dir, mirror=mirror)
     steps, lap = stopwatch()
@@ -86,8 +85,7 @@ def ingest_jena_functions(mirror: str, data_dir: Path) -> dict[str, float]:
     from tasks.core.config import IngestSettings
     from tasks.core.sources import jena_sources
     from tasks.ingest.download import fetch
-    from tasks.ingest.normalize import normalize_jena_files
-    from tasks.ingest.validate import validate_normalized_jena, validate_raw_jena
+    from tasks.ingest.jena_station import normalize_jena_files, validate_normalized_jena, validate_raw_jena
 
     settings = IngestSettings(data_dir=data_dir, mirror=mirror)
     steps, lap = stopwatch()

@@ -39,12 +39,12 @@ def plain_train_all(mirror: str, data_dir: Path, artifacts_dir: Path) -> None:
     from tasks.ingest.download import fetch
     from tasks.ingest.unpack import unpack_sources
     from tasks.judge.evaluate import evaluate_model
-    from tasks.ingest.normalize import normalize_imdb, normalize_jena_files
+    from tasks.ingest.jena_station import normalize_jena_files, validate_normalized_jena, validate_raw_jena
+    from tasks.ingest.keras_imdb import normalize_imdb, validate_normalized_imdb, validate_raw_imdb
     from tasks.publish.plots import plot_evaluation
     from tasks.judge.registry import promote_model
     from tasks.publish.report import metrics_table_rows, report_markdown
     from tasks.model.train import train_model
-    from tasks.ingest.validate import validate_normalized_imdb, validate_normalized_jena, validate_raw_imdb, validate_raw_jena
 
     settings = IngestSettings(data_dir=data_dir, mirror=mirror)
     imdb = [fetch(s, mirror, settings.raw_dir) for s in (IMDB_NPZ, IMDB_WORD_INDEX)]

@@ -20,30 +20,43 @@ from prefect import flow
 from tasks.core.atomic import publish_dataset
 from tasks.core.cache import cached_path
 from tasks.core.config import IngestSettings
-from tasks.core.sources import IMDB_NPZ, IMDB_WORD_INDEX, default_mirror, jena_sources
-from tasks.ingest import report_drift
-from tasks.ingest import download_source, keep_downloads, unpack_sources
-from tasks.ingest import normalize_imdb, normalize_jena_files
-from tasks.ingest import validate_new_version, validate_normalized_imdb, validate_normalized_jena
-from tasks.ingest import validate_raw_imdb, validate_raw_jena
+from tasks.core.datasets import builtin_spec
+from tasks.core.sources import IMDB, JENA, chosen_sources, default_mirror
+from tasks.ingest import download_source, keep_downloads, reader_for, report_drift, unpack_sources
+from tasks.ingest import validate_new_version
 from tasks.publish import report_validation
 
 
+def ingest_dataset(dataset: str, mirror: str | None = None, data_dir: str = "data", files: list[str] | None = None,
+                   artifacts_dir: str = "artifacts") -> Path:
+    """Download, validate and publish one dataset as Parquet, with the reader its spec names; unchanged sources
+    reuse the last build. A new version gets a drift report against the champion's data (its registry is in
+    `artifacts_dir`). `files`: the files to read instead of the spec's defaults (a station's half-year files)."""
+    spec = builtin_spec(dataset)
+    reader = reader_for(spec)
+    settings = IngestSettings(data_dir=Path(data_dir), mirror=mirror or default_mirror(), jena_files=tuple(files or ()))
+    # Named files (a station's) grow as the half-year goes on: without a published checksum, fetch them each run.
+    downloads = [download_source.submit(s, settings.mirror, settings.raw_dir, refresh=bool(files))
+                 for s in chosen_sources(spec, files)]
+    fetched = [d.result() for d in downloads]
+    sources = unpack_sources(spec.name, fetched, settings.raw_dir) if reader.unpacks else fetched
+    raw_report = cached_path(reader.validate_raw, sources, settings.validation_dir)
+    version = cached_path(reader.normalize, sources, raw_report, settings.processed_dir)
+    validate_new_version(version, reader.validate_normalized, settings.validation_dir, settings.processed_dir,
+                         spec.name)
+    keep_downloads(fetched, settings.raw_dir)  # only now may the new files replace the previous raw files
+    report_drift(version, settings.processed_dir, spec.name, artifacts_dir, settings.validation_dir)  # never fatal
+    published = publish_dataset(version, settings.processed_dir, spec.name)
+    report_validation(spec.name, version)
+    return published
+
+
+# The built-in datasets' flows, by the names their deployments (prefect.yaml) and the UI know them.
 @flow(name="ingest-imdb", log_prints=True)
 def ingest_imdb_flow(mirror: str | None = None, data_dir: str = "data", artifacts_dir: str = "artifacts") -> Path:
     """Download, validate and publish the IMDB reviews as Parquet; unchanged sources reuse the last build. A new
     version gets a drift report against the champion's data (its registry is in `artifacts_dir`)."""
-    settings = IngestSettings(data_dir=Path(data_dir), mirror=mirror or default_mirror())
-    downloads = [download_source.submit(s, settings.mirror, settings.raw_dir) for s in (IMDB_NPZ, IMDB_WORD_INDEX)]
-    sources = [d.result() for d in downloads]
-    raw_report = cached_path(validate_raw_imdb, sources, settings.validation_dir)
-    version = cached_path(normalize_imdb, sources, raw_report, settings.processed_dir)
-    validate_new_version(version, validate_normalized_imdb, settings.validation_dir, settings.processed_dir, "imdb")
-    keep_downloads(sources, settings.raw_dir)  # only now may the new files replace the previous raw files
-    report_drift(version, settings.processed_dir, "imdb", artifacts_dir, settings.validation_dir)  # never fatal
-    published = publish_dataset(version, settings.processed_dir, "imdb")
-    report_validation("imdb", version)
-    return published
+    return ingest_dataset(IMDB, mirror, data_dir, None, artifacts_dir)
 
 
 @flow(name="ingest-jena", log_prints=True)
@@ -51,20 +64,20 @@ def ingest_jena_flow(mirror: str | None = None, data_dir: str = "data", files: l
                      artifacts_dir: str = "artifacts") -> Path:
     """Download, validate and publish the Jena weather table as Parquet (the classic zip, or station files);
     unchanged sources reuse the last build. A new version gets a drift report against the champion's data."""
-    settings = IngestSettings(data_dir=Path(data_dir), mirror=mirror or default_mirror(), jena_files=tuple(files or ()))
-    # Station files grow as the half-year goes on: without a published checksum, fetch them again each run.
-    downloads = [download_source.submit(s, settings.mirror, settings.raw_dir, refresh=bool(files))
-                 for s in jena_sources(files)]
-    fetched = [d.result() for d in downloads]
-    sources = unpack_sources("jena", fetched, settings.raw_dir)
-    raw_report = cached_path(validate_raw_jena, sources, settings.validation_dir)
-    version = cached_path(normalize_jena_files, sources, raw_report, settings.processed_dir)
-    validate_new_version(version, validate_normalized_jena, settings.validation_dir, settings.processed_dir, "jena")
-    keep_downloads(fetched, settings.raw_dir)  # only now may the new files replace the previous raw files
-    report_drift(version, settings.processed_dir, "jena", artifacts_dir, settings.validation_dir)  # never fatal
-    published = publish_dataset(version, settings.processed_dir, "jena")
-    report_validation("jena", version)
-    return published
+    return ingest_dataset(JENA, mirror, data_dir, files, artifacts_dir)
+
+
+INGEST_FLOWS = {IMDB: ingest_imdb_flow, JENA: ingest_jena_flow}  # dataset -> its flow
+
+
+def ingest_flow_for(dataset: str, mirror: str | None, data_dir: str, files: list[str] | None,
+                    artifacts_dir: str) -> Path:
+    """Run a dataset's ingest flow (as a subflow where called from one); only a dataset that takes named files
+    gets `files`."""
+    arguments = dict(mirror=mirror, data_dir=data_dir, artifacts_dir=artifacts_dir)
+    if builtin_spec(dataset).sources.station is not None:
+        arguments["files"] = files
+    return INGEST_FLOWS[dataset](**arguments)
 
 
 if __name__ == "__main__":  # python -m flows.ingest is `seqconv ingest`

@@ -17,7 +17,7 @@ from pathlib import Path
 from prefect import flow, task
 
 from flows.dispatch import train_runs
-from flows.ingest import ingest_imdb_flow, ingest_jena_flow
+from flows.ingest import ingest_flow_for
 from tasks.core import runs
 from tasks.core.config import DEFAULT_MODELS, family
 from tasks.core.profiles import check_run
@@ -31,9 +31,7 @@ from tasks.publish import write_run_report
 def ingest(dataset: str, mirror: str | None, data_dir: str, jena_files: list[str] | None,
            artifacts_dir: str = "artifacts") -> str:
     """Run one dataset's ingest flow (a subflow) and return the published dataset's folder."""
-    if dataset == "imdb":
-        return str(ingest_imdb_flow(mirror=mirror, data_dir=data_dir, artifacts_dir=artifacts_dir))
-    return str(ingest_jena_flow(mirror=mirror, data_dir=data_dir, files=jena_files, artifacts_dir=artifacts_dir))
+    return str(ingest_flow_for(dataset, mirror, data_dir, jena_files, artifacts_dir))
 
 
 @flow(name="train-all", log_prints=True)

@@ -21,17 +21,16 @@ def ingest(args: argparse.Namespace) -> int:
     """`seqconv ingest`: ingest one dataset and print its rows, dates and repairs."""
     from tasks.core.errors import SettingsError
 
-    if args.files and args.dataset != "jena":
-        raise SettingsError("--files applies to jena only")
+    from tasks.core.datasets import builtin_names, builtin_spec
+
+    if args.files and builtin_spec(args.dataset).sources.station is None:
+        takes = [name for name in builtin_names() if builtin_spec(name).sources.station is not None]
+        raise SettingsError(f"--files applies to {', '.join(takes)} only")
     start_temporary_server()
     from tasks.publish import ingest_summary
 
-    flows = flow_module("flows.ingest")
-    if args.dataset == "imdb":
-        path = flows.ingest_imdb_flow(mirror=args.mirror, data_dir=args.data_dir, artifacts_dir=args.artifacts_dir)
-    else:
-        path = flows.ingest_jena_flow(mirror=args.mirror, data_dir=args.data_dir, files=args.files,
-                                      artifacts_dir=args.artifacts_dir)
+    path = flow_module("flows.ingest").ingest_flow_for(args.dataset, args.mirror, args.data_dir, args.files,
+                                                       args.artifacts_dir)
     print(ingest_summary(args.dataset, Path(path)))
     return 0
 
@@ -140,18 +139,27 @@ def evaluate(args: argparse.Namespace) -> int:
     return 0
 
 
+PREDICT_INPUTS = {  # kind of dataset -> the options `predict` reads its inputs from (option -> its dest)
+    "text": {"--text": "text", "--file": "file", "--csv": "csv_file"},  # texts to classify
+    "series": {"--files": "files"},  # readings to forecast from
+}
+
+
 def predict(args: argparse.Namespace) -> int:
     """`seqconv predict`: check the inputs and the model, predict, print the predictions and where they went."""
     from tasks.core import runs
+    from tasks.core.config import FAMILIES
     from tasks.core.errors import SettingsError
     from tasks.serve import OUTPUT_SUFFIXES, choose_model, gather_reviews
 
-    if args.dataset == "imdb":
-        gather_reviews(args.text, args.file, args.csv_file, args.column)  # fail fast: unreadable input, no column
-    elif args.text or args.file or args.csv_file:
-        raise SettingsError("--text, --file and --csv are for imdb; jena forecasts from --files (station files)")
-    if args.files and args.dataset != "jena":
-        raise SettingsError("--files is for jena (station files); imdb reads --text, --file or --csv")
+    kind = FAMILIES[args.dataset].kind
+    wrong = [option for k, options in PREDICT_INPUTS.items() if k != kind for option, dest in options.items()
+             if getattr(args, dest)]
+    if wrong:
+        raise SettingsError(f"{', '.join(wrong)}: not for {args.dataset} ({kind}); it reads "
+                            f"{' or '.join(PREDICT_INPUTS[kind])}")
+    if kind == "text":  # fail fast: an unreadable input or a missing column, before any model is loaded
+        gather_reviews(args.text, args.file, args.csv_file, args.column)
     if args.out and Path(args.out).suffix.lower() not in OUTPUT_SUFFIXES:
         raise SettingsError(f"--out {args.out}: expected a file ending in {' or '.join(OUTPUT_SUFFIXES)}")
     choose_model(args.dataset, args.model, args.model_dir, runs.registry_dir(args.artifacts_dir))

@@ -8,12 +8,13 @@ from __future__ import annotations
 
 import argparse
 
-from tasks.core.config import MODELS, PROFILES, RETRAIN, TRAIN_ON
+from tasks.core.config import DEFAULT_MODELS, MODELS, PROFILES, RETRAIN, TRAIN_ON
+from tasks.core.datasets import builtin_names
 from tasks.core.sources import JENA_FILES_ENV
 
 
 def ingest_options(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("dataset", choices=["imdb", "jena"])
+    parser.add_argument("dataset", choices=list(builtin_names()))
     parser.add_argument("--mirror", default=None,
                         help="local folder or base URL holding the source files (default: $SEQCONV_MIRROR, "
                              "else the canonical sites)")
@@ -46,7 +47,8 @@ def train_all_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--artifacts-dir", default="artifacts")
     parser.add_argument("--jena-files", nargs="+", default=None, metavar="NAME",
                         help=f"station files instead of the classic zip (default: ${JENA_FILES_ENV})")
-    parser.add_argument("--models", nargs="+", default=None, help=f"any of {', '.join(MODELS)}")
+    parser.add_argument("--models", nargs="+", default=None,
+                        help=f"any of {', '.join(MODELS)} (default: {' '.join(DEFAULT_MODELS)})")
     parser.add_argument("--train-on", default="local", choices=list(TRAIN_ON))
     parser.add_argument("--set", dest="overrides", action="append", default=[], metavar="KEY=VALUE")
     parser.add_argument("--force", action="store_true", help="train again even for unchanged data and code")
@@ -91,7 +93,7 @@ def evaluate_options(parser: argparse.ArgumentParser) -> None:
 
 
 def predict_options(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("dataset", choices=["imdb", "jena"])
+    parser.add_argument("dataset", choices=list(builtin_names()))
     parser.add_argument("--text", action="append", default=None, metavar="REVIEW",
                         help="imdb: a review to judge (repeatable)")
     parser.add_argument("--file", default=None, help="imdb: a UTF-8 text file, one review a line")

@@ -31,9 +31,9 @@ CHUNK_BYTES = 1 << 20  # read 1 MiB at a time
 # nor drift (reported beside a version, never part of it).
 _VERSION = ("ingest.normalize", "ingest.provenance", "ingest.validate", "ingest.suite_runner", "core.sources",
             "core.datasets")
-_IMDB = (*_VERSION, "ingest.imdb_reviews", "ingest.imdb_suite", "spec:imdb")  # spec:<name>: datasets/<name>.toml
-_JENA = (*_VERSION, "ingest.jena_weather", "ingest.jena_suite", "spec:jena")
-_DATA = (*_IMDB, "ingest.jena_weather", "ingest.jena_suite")  # the keys wrapping either dataset's
+_IMDB = (*_VERSION, "ingest.keras_imdb", "ingest.imdb_reviews", "ingest.imdb_suite", "spec:imdb")  # spec:<name>: datasets/<name>.toml
+_JENA = (*_VERSION, "ingest.jena_station", "ingest.jena_weather", "ingest.jena_suite", "spec:jena")
+_DATA = (*_IMDB, "ingest.jena_station", "ingest.jena_weather", "ingest.jena_suite", "spec:jena")  # the keys wrapping either dataset's
 CODE: dict[str, tuple[str, ...]] = {  # kind of cached result -> the tasks modules (dotted, below tasks/) whose code can change it
     "imdb-version": _IMDB,
     "jena-version": _JENA,

@@ -18,8 +18,8 @@ from tasks.core.config import (
     RETRAIN,
     TRAIN_ON,
     TrainSettings,
+    architecture,
     check_settings,
-    family,
     settings_types,
 )
 from tasks.core.errors import SettingsError
@@ -39,7 +39,7 @@ def resolve_settings(model: str, profile: str, overrides: dict[str, str] | None 
     if model not in MODELS:
         raise SettingsError(f"unknown model {model!r}; allowed: {', '.join(MODELS)}")
     base, from_file = profile_layers(profile, model)
-    values: dict = {**PUBLISHED[model], **PROFILES[base][family(model)], **from_file, "profile": profile}
+    values: dict = {**PUBLISHED[model], **PROFILES[base][architecture(model).kind], **from_file, "profile": profile}
     values.update(typed_settings(overrides or {}, model=model))
     settings = TrainSettings(model=model, **values)
     check_settings(settings)

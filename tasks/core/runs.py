@@ -131,7 +131,7 @@ def check_model_dir(model_dir: Path | str) -> Path:
     if not (model_dir / MODEL).is_file() and (model_dir / REUSED).is_file():
         model_dir = resolve_run_dir(model_dir)
     missing = [name for name in (MODEL, SETTINGS) if not (model_dir / name).is_file()]
-    if not missing and read_settings(model_dir).family == "jena" and not (model_dir / NORMALIZATION).is_file():
+    if not missing and read_settings(model_dir).spec.kind == "series" and not (model_dir / NORMALIZATION).is_file():
         missing.append(NORMALIZATION)
     if missing:
         raise SettingsError(

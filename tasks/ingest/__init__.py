@@ -12,11 +12,14 @@ Where is X:
   imdb_reviews    the IMDB npz read without unpickling code, reviews as Arrow, published splits read back
   jena_weather    the Jena CSVs parsed and combined with every repair recorded, the published table read back
   provenance      Parquet with provenance in its metadata
-  normalize       the tasks writing a new content-addressed dataset version
+  normalize       a new dataset version's content-addressed name
+  readers         which reader ingests a dataset (its spec's format): one table
+  keras_imdb      the IMDB reader's tasks: the Keras npz validated, normalized into a version, validated again
+  jena_station    the Jena reader's tasks: the station's CSVs validated, combined into a version, validated again
   imdb_suite      the IMDB expectations
   jena_suite      the Jena expectations, raw and normalized
   suite_runner    running a suite, findings, failure messages, results as JSON
-  validate        the validation tasks and the JSON they keep
+  validate        the JSON the validation tasks keep, their cache keys, a failed version removed
   data_profiles   the small JSON profile of a dataset's rows that drift compares
   drift           drift of a new version against its reference, written as <dataset>.drift.json
   drift_markdown  the drift artifact, and how a report names its reference
@@ -29,10 +32,12 @@ from tasks.ingest.drift import read_drift, report_drift
 from tasks.ingest.drift_markdown import describe_reference
 from tasks.ingest.imdb_reviews import load_word_index, read_imdb_split
 from tasks.ingest.jena_weather import read_jena, read_jena_csv, read_jena_seconds
-from tasks.ingest.normalize import normalize_imdb, normalize_jena_files
+from tasks.ingest.keras_imdb import normalize_imdb, validate_normalized_imdb, validate_raw_imdb
+from tasks.ingest.jena_station import normalize_jena_files, validate_normalized_jena, validate_raw_jena
+from tasks.ingest.readers import reader_for
 from tasks.ingest.provenance import read_provenance
 from tasks.ingest.retraining import plan_retraining
 from tasks.ingest.unpack import unpack_sources
-from tasks.ingest.validate import validate_new_version, validate_normalized_imdb, validate_normalized_jena, validate_raw_imdb, validate_raw_jena
+from tasks.ingest.validate import validate_new_version
 
-__all__ = ["describe_reference", "download_source", "imdb_training_profile", "jena_training_profile", "keep_downloads", "load_word_index", "normalize_imdb", "normalize_jena_files", "plan_retraining", "read_drift", "read_imdb_split", "read_jena", "read_jena_seconds", "read_jena_csv", "read_provenance", "report_drift", "unpack_sources", "validate_new_version", "validate_normalized_imdb", "validate_normalized_jena", "validate_raw_imdb", "validate_raw_jena"]
+__all__ = ["describe_reference", "download_source", "imdb_training_profile", "jena_training_profile", "keep_downloads", "load_word_index", "normalize_imdb", "normalize_jena_files", "plan_retraining", "read_drift", "read_imdb_split", "read_jena", "read_jena_seconds", "read_jena_csv", "read_provenance", "reader_for", "report_drift", "unpack_sources", "validate_new_version", "validate_normalized_imdb", "validate_normalized_jena", "validate_raw_imdb", "validate_raw_jena"]

@@ -17,7 +17,6 @@ import pandas as pd
 
 from tasks.core.errors import SeqconvError
 from tasks.core.sources import IMDB_MAX_FEATURES, INDEX_FROM, JENA_FEATURES, OOV_CHAR
-from tasks.ingest.imdb_reviews import read_imdb_flat
 from tasks.ingest.jena_weather import read_jena
 
 PROFILE_BINS = 20  # equal-width bins over the reference range: ~5% of the range each, enough to see a shape move
@@ -146,11 +145,3 @@ def jena_training_profile(version: Path, train_ranges: list[tuple[int, int]]) ->
 def read_jena_rows(version: Path) -> tuple[np.ndarray, np.ndarray]:
     """Timestamps and raw features of a published Jena version."""
     return read_jena(Path(version) / "jena.parquet")
-
-
-def profile_version(version: Path, dataset: str) -> dict[str, Any]:
-    """The profile of a published version's rows: Jena all of them, IMDB its train split."""
-    if dataset == "jena":
-        return jena_profile(*read_jena_rows(version))
-    return imdb_profile(*read_imdb_flat(Path(version), "train"))
-

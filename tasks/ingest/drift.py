@@ -12,11 +12,12 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
-import uuid
+from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
+from types import ModuleType
 from typing import Any
 
-import numpy as np
 import pandas as pd
 from prefect import task
 
@@ -28,141 +29,60 @@ from tasks.core.errors import DataFormatError, SeqconvError
 from tasks.core.log import log
 from tasks.core.records.drift import DriftReport, drift_path
 from tasks.core.records.registry import read_champion
-from tasks.core.sources import JENA_FEATURES
-from tasks.ingest.data_profiles import (
-    QUANTILES,
-    binned_shares,
-    describe_values,
-    imdb_review_figures,
-    months_of,
-    profile_version,
-    read_jena_rows,
-)
+import tasks.ingest.series_drift as series_drift
+import tasks.ingest.text_drift as text_drift
+from tasks.ingest.data_profiles import months_of
 from tasks.ingest.drift_markdown import describe_reference, drift_markdown, publish_drift
-from tasks.ingest.imdb_reviews import read_imdb_flat
-from tasks.ingest.suite_runner import gx_context
 
-# KL divergence (nats) of the new data's histogram from the reference's above which a feature is flagged. 0.1 is the
-# KL of two normal curves of equal width whose means are 0.45 std apart (KL = d^2 / 2): a shift of about half a
-# standard deviation, e.g. 4 °C of temperature, well above the sampling noise of a 20-bin histogram of thousands of
-# rows ((bins - 1) / 2n ~ 0.001 for 10,000 rows), well below a change of season (Jan-May vs Jun-Oct: KL > 1).
-KL_THRESHOLD = 0.1
-# IMDB: what counts as moved
-LENGTH_TOLERANCE = 0.10  # each review length quantile may move by 10% of the reference's
-LABEL_TOLERANCE = 0.02  # the positive share may move by 2 percentage points
-OOV_TOLERANCE = 0.01  # the mean share of a review's words outside the vocabulary may move by 1 percentage point
+
+@dataclass(frozen=True)
+class DriftKind:
+    """How drift is measured on one kind of dataset (a module: series_drift, text_drift)."""
+
+    new_rows: Callable[[Path], pd.DataFrame]  # a version's new rows, as the checks read them
+    version_profile: Callable[[Path], dict]  # a version's profile: the reference when no champion has one
+    features: Callable[[dict, pd.DataFrame], list[dict]]  # the checks: each feature, the most moved first
+    thresholds: dict[str, float]  # what counts as moved, as the report states it
+    timed: bool  # its rows have timestamps: the report names their months
+
+
+def _kind(module: ModuleType, features: Callable, thresholds: dict, timed: bool) -> DriftKind:
+    return DriftKind(module.new_rows, module.version_profile, features, thresholds, timed)
+
+
+KINDS: dict[str, DriftKind] = {  # kind of dataset -> how its drift is measured
+    "series": _kind(series_drift, series_drift.series_drift, {"kl": series_drift.KL_THRESHOLD}, True),
+    "text": _kind(text_drift, text_drift.text_drift, {"length": text_drift.LENGTH_TOLERANCE,
+                                                      "positive_share": text_drift.LABEL_TOLERANCE,
+                                                      "oov_share": text_drift.OOV_TOLERANCE}, False),
+}
+
+
+def drift_kind(dataset: str) -> DriftKind:
+    return KINDS[FAMILIES[dataset].kind]
 
 
 def new_frame(version: Path, dataset: str) -> pd.DataFrame:
-    """The new rows drift is measured on, as the table the expectations run on: Jena `timestamp` (seconds) and the
-    14 features as float64 (GX vectorizes float64, not float32); IMDB the per-review figures of the train split."""
-    if dataset == "jena":
-        seconds, features = read_jena_rows(version)
-        frame = pd.DataFrame(features.astype(np.float64), columns=list(JENA_FEATURES))
-        frame["timestamp"] = seconds
-        return frame
-    return imdb_review_figures(*read_imdb_flat(Path(version), "train"))
+    """The new rows drift is measured on, as the table the expectations run on (the dataset's kind says how)."""
+    return drift_kind(dataset).new_rows(Path(version))
+
+
+def profile_version(version: Path, dataset: str) -> dict[str, Any]:
+    """The profile of a published version's rows (the dataset's kind says which)."""
+    return drift_kind(dataset).version_profile(Path(version))
 
 
 # ---------------------------------------------------------------------------------------------------------------
 # The report
 # ---------------------------------------------------------------------------------------------------------------
-def _validate(frame: pd.DataFrame, expectations: list, name: str) -> list:
-    """Run expectations on a frame with the ephemeral GX context tasks.ingest.validate uses; the results in order."""
-    import great_expectations as gx
-
-    context = gx_context()  # one ephemeral context per process, shared with the validation suites
-    suite = context.suites.add(gx.ExpectationSuite(name=f"drift.{name}.{uuid.uuid4().hex[:8]}",
-                                                   expectations=expectations))
-    asset = context.data_sources.add_pandas(f"drift-{uuid.uuid4().hex[:8]}").add_dataframe_asset(name)
-    result = asset.add_batch_definition_whole_dataframe("whole").get_batch(
-        batch_parameters={"dataframe": frame}).validate(suite, result_format={"result_format": "SUMMARY"})
-    by_column = {(r.expectation_config.kwargs.get("column"), r.expectation_config.type): r for r in result.results}
-    return [by_column.get((e.column, e.expectation_type)) for e in expectations]
-
-
-def _observed_kl(result) -> float:
-    """The KL divergence a GX result observed; GX reports an infinite one as None."""
-    value = (result.result or {}).get("observed_value") if result is not None else None
-    return float("inf") if value is None else float(value)
-
-
-def jena_drift(reference: dict, frame: pd.DataFrame, threshold: float = KL_THRESHOLD) -> list[dict]:
-    """Per feature: the KL divergence of the new rows' histogram from the reference partition (Great Expectations'
-    ExpectColumnKLDivergenceToBeLessThan), flagged above `threshold`, with both sides' quantiles, means and the
-    new rows' shares on the reference bins; the most moved first."""
-    import great_expectations.expectations as gxe
-
-    names = [n for n in JENA_FEATURES if n in reference["features"]]
-    expectations = [gxe.ExpectColumnKLDivergenceToBeLessThan(column=n, threshold=threshold,
-                                                             partition_object=reference["features"][n]["partition"])
-                    for n in names]
-    results = _validate(frame, expectations, "jena")
-    features = []
-    for name, result in zip(names, results):
-        ref = reference["features"][name]
-        kl = _observed_kl(result)
-        values = frame[name].to_numpy()
-        features.append({
-            "name": name,
-            "kl": kl if np.isfinite(kl) else None,
-            "flagged": bool(result is None or not result.success),
-            "reference": {"quantiles": ref["quantiles"], "mean": ref["mean"], "std": ref["std"],
-                          "bins": ref["partition"]["bins"], "weights": ref["partition"]["weights"]},
-            "new": {**describe_values(values), **binned_shares(values, ref["partition"]["bins"])},
-        })
-    features.sort(key=lambda f: -(f["kl"] if f["kl"] is not None else float("inf")))
-    return features
-
-
-def imdb_drift(reference: dict, frame: pd.DataFrame) -> list[dict]:
-    """Review length quantiles (within LENGTH_TOLERANCE of the reference's), the positive share and the OOV share
-    (each within its tolerance), checked with Great Expectations; each with a `change` to rank them by (relative
-    for lengths, absolute for shares), the most moved first."""
-    import great_expectations.expectations as gxe
-
-    ref_q = reference["length"]["quantiles"]
-    expectations = [
-        # allow_relative_error names pandas' interpolation here: "linear", numpy's, as the profile's quantiles
-        gxe.ExpectColumnQuantileValuesToBeBetween(column="n_words", allow_relative_error="linear", quantile_ranges={
-            "quantiles": list(QUANTILES),
-            "value_ranges": [[ref_q[k] * (1 - LENGTH_TOLERANCE), ref_q[k] * (1 + LENGTH_TOLERANCE)] for k in ref_q]}),
-        gxe.ExpectColumnMeanToBeBetween(column="label", min_value=reference["positive_share"] - LABEL_TOLERANCE,
-                                        max_value=reference["positive_share"] + LABEL_TOLERANCE),
-        gxe.ExpectColumnMeanToBeBetween(column="oov_share", min_value=reference["oov_share"] - OOV_TOLERANCE,
-                                        max_value=reference["oov_share"] + OOV_TOLERANCE),
-    ]
-    length, label, oov = _validate(frame, expectations, "imdb")
-    new_length = describe_values(frame["n_words"].to_numpy())
-    new_q = new_length["quantiles"]
-    features = [
-        {"name": "review length", "flagged": bool(length is None or not length.success),
-         "change": max(abs(new_q[k] / ref_q[k] - 1) if ref_q[k] else 0.0 for k in ref_q),
-         "tolerance": f"each quantile within {LENGTH_TOLERANCE:.0%}",
-         "reference": {**reference["length"], "bins": reference["length_histogram"]["bins"],
-                       "weights": reference["length_histogram"]["weights"]},
-         "new": {**new_length, **binned_shares(frame["n_words"].to_numpy(), reference["length_histogram"]["bins"])}},
-        {"name": "positive share", "flagged": bool(label is None or not label.success),
-         "change": abs(float(frame["label"].mean()) - reference["positive_share"]),
-         "tolerance": f"within {LABEL_TOLERANCE:g}",
-         "reference": {"mean": reference["positive_share"]}, "new": {"mean": float(frame["label"].mean())}},
-        {"name": "out-of-vocabulary share", "flagged": bool(oov is None or not oov.success),
-         "change": abs(float(frame["oov_share"].mean()) - reference["oov_share"]),
-         "tolerance": f"within {OOV_TOLERANCE:g}",
-         "reference": {"mean": reference["oov_share"]}, "new": {"mean": float(frame["oov_share"].mean())}},
-    ]
-    features.sort(key=lambda f: (not f["flagged"], -f["change"]))
-    return features
-
-
 def drift_report(reference_profile: dict | None, new: pd.DataFrame, dataset: str, *,
                  reference: dict | None = None, new_info: dict | None = None) -> dict[str, Any]:
     """Compare new rows with a reference profile.
 
     Args:
-        reference_profile: a profile (jena_profile / imdb_profile), or None when there is nothing to compare with.
+        reference_profile: a profile (tasks.ingest.data_profiles), or None when there is nothing to compare with.
         new: the new rows as `new_frame` gives them.
-        dataset: "jena" or "imdb".
+        dataset: the dataset's name (its kind says how drift is measured).
         reference: what the reference is: {"kind": "champion" | "previous_version" | "none", "model", "run", ...}.
         new_info: the new version's {"version", "sha256"}.
 
@@ -173,17 +93,16 @@ def drift_report(reference_profile: dict | None, new: pd.DataFrame, dataset: str
     info = dict(reference or {"kind": "none" if reference_profile is None else "given"})
     new_info = dict(new_info or {})
     new_info["rows"] = int(len(new))
-    if dataset == "jena":
+    kind = drift_kind(dataset)
+    if kind.timed:
         new_info["months"] = months_of(new["timestamp"].to_numpy()) if "timestamp" in new else []
-        thresholds = {"kl": KL_THRESHOLD}
-    else:
-        thresholds = {"length": LENGTH_TOLERANCE, "positive_share": LABEL_TOLERANCE, "oov_share": OOV_TOLERANCE}
+    thresholds = dict(kind.thresholds)
     if reference_profile is not None:
         info.setdefault("rows", reference_profile.get("rows"))
         info.setdefault("months", reference_profile.get("months", []))
         if reference_profile.get("dataset") != dataset:
             raise SeqconvError(f"the reference profile is of {reference_profile.get('dataset')!r}, not {dataset!r}")
-        features = jena_drift(reference_profile, new) if dataset == "jena" else imdb_drift(reference_profile, new)
+        features = kind.features(reference_profile, new)
     else:
         features = []
     return {

@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any, Mapping
 
 from tasks.core.artifacts import artifact_key, in_prefect_run
-from tasks.core.sources import JENA_TARGET
+from tasks.core.datasets import builtin_spec
 from tasks.core.tables import describe_months, markdown_table
 
 DRIFT_KEY_PREFIX = "drift"  # Prefect artifact "drift-<dataset>"
@@ -38,12 +38,14 @@ def drift_markdown(report: Mapping[str, Any], image: str | None = None) -> str:
     else:
         flagged = report.get("flagged") or []
         lines += [f"Flagged: {', '.join(flagged) if flagged else 'none'}.", ""]
-        target = next((f for f in report["features"] if f["name"] == JENA_TARGET), None)
-        if report["dataset"] == "jena" and target is not None:  # what the models forecast, whatever moved most
+        series = "kl" in (report.get("thresholds") or {})  # a time series' report: a KL divergence per feature
+        name = builtin_spec(report["dataset"]).record.target if series else None
+        target = next((f for f in report["features"] if f["name"] == name), None)
+        if target is not None:  # what the models forecast, whatever moved most
             kl = "inf" if target["kl"] is None else f"{target['kl']:.3g}"
-            lines += [f"Forecast target {JENA_TARGET}: KL divergence {kl} ({'flagged' if target['flagged'] else 'not flagged'}), "
+            lines += [f"Forecast target {name}: KL divergence {kl} ({'flagged' if target['flagged'] else 'not flagged'}), "
                       f"mean {target['reference']['mean']:.2f} -> {target['new']['mean']:.2f}.", ""]
-        if report["dataset"] == "jena":
+        if series:
             lines += markdown_table(["feature", "KL divergence", "flagged", "reference mean", "new mean"],
                             [[f["name"], "inf" if f["kl"] is None else f["kl"], f["flagged"],
                               f["reference"]["mean"], f["new"]["mean"]] for f in report["features"]])

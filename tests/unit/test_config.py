@@ -32,10 +32,10 @@ def test_every_profile_resolves_for_every_model(model: str, profile: str) -> Non
     s = resolve_settings(model, profile)  # runs check_settings
 
     assert s.model == model
-    for key, value in PROFILES[profile][family(model)].items():
+    for key, value in PROFILES[profile][family_of(model).kind].items():
         assert getattr(s, key) == value, key  # the profile wins over the published settings
     for key, value in PUBLISHED[model].items():
-        if key not in PROFILES[profile][family(model)]:
+        if key not in PROFILES[profile][family_of(model).kind]:
             assert getattr(s, key) == value, key
 
 

@@ -10,7 +10,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from tasks.ingest import data_profiles, drift
+from tasks.ingest import data_profiles, drift, series_drift
 
 from tasks.core import runs
 from tasks.core.atomic import point_link
@@ -57,11 +57,11 @@ def test_a_shifted_season_is_flagged_and_ranked_first_and_the_wind_is_not(winter
     report = drift.drift_report(winter_profile, jena_frame(seconds, features), "jena",
                                 reference={"kind": "previous_version"}, new_info={"version": "jena-new"})
     by_name = {f["name"]: f for f in report["features"]}
-    assert report["features"][0]["kl"] >= by_name["T (degC)"]["kl"] > drift.KL_THRESHOLD  # among the most moved
+    assert report["features"][0]["kl"] >= by_name["T (degC)"]["kl"] > series_drift.KL_THRESHOLD  # among the most moved
     assert by_name["T (degC)"]["flagged"] and "T (degC)" in report["flagged"]
     assert report["features"][0]["name"] in {"T (degC)", "Tpot (K)", "Tdew (degC)", "VPmax (mbar)", "VPact (mbar)",
                                               "sh (g/kg)", "H2OC (mmol/mol)", "rho (g/m**3)"}
-    assert not by_name["wv (m/s)"]["flagged"] and by_name["wv (m/s)"]["kl"] < drift.KL_THRESHOLD
+    assert not by_name["wv (m/s)"]["flagged"] and by_name["wv (m/s)"]["kl"] < series_drift.KL_THRESHOLD
     assert by_name["T (degC)"]["new"]["mean"] > by_name["T (degC)"]["reference"]["mean"] + 10
     kls = [f["kl"] for f in report["features"]]
     assert kls == sorted(kls, reverse=True)
@@ -97,7 +97,7 @@ def test_imdb_lengths_labels_and_words_outside_the_vocabulary(tmp_path):
     # Ranks from 9,997 up are outside the 10,000-word vocabulary (id = rank + 3 >= 10,000).
     old = publish_reviews(tmp_path / "old", [[1, 2, 3, 4]] * 30 + [[5, 6, 9996, 9997, 12000, 7, 8, 9]] * 10,
                           [1, 0] * 20)
-    profile = data_profiles.profile_version(old, "imdb")
+    profile = drift.profile_version(old, "imdb")
     assert profile["rows"] == 40 and profile["positive_share"] == 0.5
     assert profile["length"]["quantiles"]["50"] == 4 and profile["length"]["quantiles"]["95"] == 8
     assert profile["oov_token_share"] == pytest.approx(20 / (30 * 4 + 10 * 8))
@@ -162,7 +162,7 @@ def test_the_report_against_the_previous_version_then_the_champion(tmp_path):
     run_dir = artifacts / "runs" / "r1" / "jena_conv"
     run_dir.mkdir(parents=True)
     (run_dir / runs.MODEL).write_bytes(b"")
-    (run_dir / runs.DATA_PROFILE).write_text(json.dumps(data_profiles.profile_version(summer, "jena")))
+    (run_dir / runs.DATA_PROFILE).write_text(json.dumps(drift.profile_version(summer, "jena")))
     entry = make_entry("jena_conv", {"model": "jena_conv", "run_id": "r1", "validation": {"mae": 0.3}}, run_dir, None)
     registry_path(artifacts / "registry", "jena_conv").parent.mkdir(parents=True)
     registry_path(artifacts / "registry", "jena_conv").write_text(json.dumps(entry))

@@ -260,7 +260,7 @@ def test_normalize_jena_does_not_depend_on_the_order_files_are_named_in() -> Non
 
 
 def test_normalize_jena_files_publishes_the_same_bytes_and_version_in_either_order(tmp_path: Path) -> None:
-    from tasks.ingest.normalize import normalize_jena_files
+    from tasks.ingest.jena_station import normalize_jena_files
 
     a = fixtures.write_station_file(tmp_path / "raw", "mpi_roof_2024a.csv", "2024-01-01 00:10:00", 40,
                                     quoted_header=True, padded=True, crlf=False, seed=1, repeat_row=5)
@@ -279,7 +279,7 @@ def test_normalize_jena_files_publishes_the_same_bytes_and_version_in_either_ord
 
 
 def test_normalize_jena_files_refuses_the_same_bytes_under_two_names(tmp_path: Path) -> None:
-    from tasks.ingest.normalize import normalize_jena_files
+    from tasks.ingest.jena_station import normalize_jena_files
 
     a = fixtures.write_station_file(tmp_path / "raw", "mpi_roof_2024a.csv", "2024-01-01 00:10:00", 10,
                                     quoted_header=True, padded=True, crlf=False)

@@ -32,7 +32,7 @@ def test_the_files_values_go_between_the_base_and_the_overrides(tmp_path):
 
     assert s.learning_rate == 3e-4 and s.batch_size == 32  # the file, over quick and PUBLISHED
     assert s.epochs == 5  # --set wins over the file
-    assert s.steps_per_epoch == PROFILES["quick"]["jena"]["steps_per_epoch"]  # the base, where the file is silent
+    assert s.steps_per_epoch == PROFILES["quick"]["series"]["steps_per_epoch"]  # the base, where the file is silent
     assert s.step == 3  # PUBLISHED["jena_conv_gru"], where the base is silent too
     assert s.profile == str(path)  # recorded as given
     other = resolve_settings("jena_conv", str(path))  # a model the file does not name: the base alone
@@ -45,7 +45,7 @@ def test_a_name_finds_profiles_dir(tmp_path, monkeypatch):
 
     s = resolve_settings("imdb_conv", "lr3")
 
-    assert (s.dropout, s.profile, s.epochs) == (0.5, "lr3", PROFILES["smoke"]["imdb"]["epochs"])
+    assert (s.dropout, s.profile, s.epochs) == (0.5, "lr3", PROFILES["smoke"]["text"]["epochs"])
     with pytest.raises(SettingsError, match="unknown profile 'lr4'; allowed: seed, quick, tuned, smoke"):
         resolve_settings("imdb_conv", "lr4")
 

@@ -81,10 +81,10 @@ def test_a_profile_file_setting_what_a_model_does_not_read_is_refused(tmp_path):
         read_profile_file(path)
 
 
-def test_every_built_in_profile_sets_only_what_every_model_of_its_family_reads():
-    for profile, by_family in PROFILES.items():
+def test_every_built_in_profile_sets_only_what_every_model_of_its_kind_reads():
+    for profile, by_kind in PROFILES.items():
         for model in MODELS:
-            values = by_family[ARCHITECTURES[model].dataset]
+            values = by_kind[ARCHITECTURES[model].kind]
             assert set(values) <= set(settings_names(model)), (profile, model)
             resolve_settings(model, profile)  # and they check
 

@@ -22,7 +22,7 @@ from tasks.ingest.jena_suite import (
 )
 from tasks.ingest.jena_weather import jena_arrow, normalize_jena
 from tasks.ingest.suite_runner import SuiteResult, format_failures, raise_on_failure, results_to_json, run_suite
-from tasks.ingest.validate import validate_normalized_jena
+from tasks.ingest.jena_station import validate_normalized_jena
 from tests.support import fixtures
 
 pytestmark = pytest.mark.unit
