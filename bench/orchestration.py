@@ -48,15 +48,15 @@ def plain_train_all(mirror: str, data_dir: Path, artifacts_dir: Path) -> None:
 
     settings = IngestSettings(data_dir=data_dir, mirror=mirror)
     imdb = [fetch(s, mirror, settings.raw_dir) for s in (IMDB_NPZ, IMDB_WORD_INDEX)]
-    raw = validate_raw_imdb.fn(imdb, settings.validation_dir)
-    version = normalize_imdb.fn(imdb, raw, settings.processed_dir)
-    validate_normalized_imdb.fn(version, settings.validation_dir)
+    raw = validate_raw_imdb.fn("imdb", imdb, settings.validation_dir)
+    version = normalize_imdb.fn("imdb", imdb, raw, settings.processed_dir)
+    validate_normalized_imdb.fn("imdb", version, settings.validation_dir)
     atomic.point_link(version, settings.processed_dir / "imdb")
     jena = unpack_sources.fn("jena", [fetch(s, mirror, settings.raw_dir) for s in jena_sources(STATION_FILES)],
                              settings.raw_dir)
-    raw = validate_raw_jena.fn(jena, settings.validation_dir)
-    version = normalize_jena_files.fn(jena, raw, settings.processed_dir)
-    validate_normalized_jena.fn(version, settings.validation_dir)
+    raw = validate_raw_jena.fn("jena", jena, settings.validation_dir)
+    version = normalize_jena_files.fn("jena", jena, raw, settings.processed_dir)
+    validate_normalized_jena.fn("jena", version, settings.validation_dir)
     atomic.point_link(version, settings.processed_dir / "jena")
 
     run_id, results = runs.new_run_id(), []

@@ -40,8 +40,8 @@ def ingest_dataset(dataset: str, mirror: str | None = None, data_dir: str = "dat
                  for s in chosen_sources(spec, files)]
     fetched = [d.result() for d in downloads]
     sources = unpack_sources(spec.name, fetched, settings.raw_dir) if reader.unpacks else fetched
-    raw_report = cached_path(reader.validate_raw, sources, settings.validation_dir)
-    version = cached_path(reader.normalize, sources, raw_report, settings.processed_dir)
+    raw_report = cached_path(reader.validate_raw, spec.name, sources, settings.validation_dir)
+    version = cached_path(reader.normalize, spec.name, sources, raw_report, settings.processed_dir)
     validate_new_version(version, reader.validate_normalized, settings.validation_dir, settings.processed_dir,
                          spec.name)
     keep_downloads(fetched, settings.raw_dir)  # only now may the new files replace the previous raw files

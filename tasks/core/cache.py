@@ -22,27 +22,24 @@ from typing import Any, Callable
 from prefect.cache_policies import CachePolicy
 
 from tasks.core.architectures import ARCHITECTURES
+from tasks.core.datasets import builtin_names, builtin_spec
 
 ROOT = Path(__file__).resolve().parents[2]
 CHUNK_BYTES = 1 << 20  # read 1 MiB at a time
 
 # A dataset version, with the raw and normalized validation results it holds: the code that reads, repairs, writes
-# and checks its sources, and core.sources (the dataset shapes). Not the download (the sources' sha256 are an input)
-# nor drift (reported beside a version, never part of it).
-_VERSION = ("ingest.normalize", "ingest.provenance", "ingest.validate", "ingest.suite_runner", "core.sources",
-            "core.datasets")
-_IMDB = (*_VERSION, "ingest.keras_imdb", "ingest.imdb_reviews", "ingest.imdb_suite", "spec:imdb")  # spec:<name>: datasets/<name>.toml
-_JENA = (*_VERSION, "ingest.jena_station", "ingest.jena_weather", "ingest.jena_suite", "spec:jena")
-_DATA = (*_IMDB, "ingest.jena_station", "ingest.jena_weather", "ingest.jena_suite", "spec:jena")  # the keys wrapping either dataset's
+# and checks its sources (its reader's modules, by the format its spec names), core.sources and its spec itself
+# (`spec:<name>`: datasets/<name>.toml). Not the download (the sources' sha256 are an input) nor drift (reported
+# beside a version, never part of it). The kinds "<dataset>-version", "-raw" and "-normalized" are derived from
+# these for any dataset (dataset_code); "normalize" and "validate" wrap every dataset's.
+VERSION_CODE = ("ingest.normalize", "ingest.provenance", "ingest.validate", "ingest.suite_runner", "core.sources",
+                "core.datasets")
+FORMAT_CODE: dict[str, tuple[str, ...]] = {  # a spec's format -> its reader's modules (tasks.ingest.readers)
+    "keras_imdb": ("ingest.keras_imdb", "ingest.imdb_reviews", "ingest.imdb_suite"),
+    "jena_station": ("ingest.jena_station", "ingest.jena_weather", "ingest.jena_suite"),
+}
+DATASET_STAGES = ("version", "raw", "normalized")  # "<dataset>-<stage>" kinds of cached result
 CODE: dict[str, tuple[str, ...]] = {  # kind of cached result -> the tasks modules (dotted, below tasks/) whose code can change it
-    "imdb-version": _IMDB,
-    "jena-version": _JENA,
-    "normalize": _DATA,
-    "imdb-raw": _IMDB,
-    "jena-raw": _JENA,
-    "validate": _DATA,
-    "imdb-normalized": _IMDB,
-    "jena-normalized": _JENA,
     # the IMDB bag-of-words baseline, trained once per dataset version: its training and caching, the metrics it
     # stores, the reviews read and the architecture; not the evaluation of models, plots or reports
     "bag-of-words": ("judge.baselines", "judge.metrics", "model.dataset", "model.encoding", "model.bag_of_words",
@@ -105,12 +102,22 @@ def code_path(name: str) -> Path:
     return ROOT / "tasks" / f"{name.replace('.', '/')}.py"
 
 
+def dataset_code(dataset: str) -> tuple[str, ...]:
+    """What a dataset's versions are built by: its reader's modules, the shared ones, and its spec."""
+    return (*VERSION_CODE, *FORMAT_CODE[builtin_spec(dataset).format], f"spec:{dataset}")
+
+
 def code_for(kind: str) -> tuple[str, ...]:
-    """The modules behind a kind of cached result (`CODE`); an unknown kind is a programming error."""
-    try:
+    """The modules behind a kind of cached result (`CODE`, or a dataset's: dataset_code); an unknown kind is a
+    programming error."""
+    if kind in CODE:
         return CODE[kind]
-    except KeyError:
-        raise KeyError(f"cache kind {kind!r} has no entry in tasks.core.cache.CODE; add the modules it depends on") from None
+    if kind in ("normalize", "validate"):  # the keys wrapping any dataset's
+        return tuple(sorted({m for name in builtin_names() for m in dataset_code(name)}))
+    dataset, _, stage = kind.rpartition("-")
+    if stage in DATASET_STAGES and dataset in builtin_names():
+        return dataset_code(dataset)
+    raise KeyError(f"cache kind {kind!r} has no entry in tasks.core.cache.CODE; add the modules it depends on")
 
 
 def content_key(kind: str, *parts: Any, code: tuple[str, ...] | None = None) -> str:

@@ -22,7 +22,7 @@ from pathlib import Path
 from typing import Any
 
 from tasks.core.architectures import ARCHITECTURES, Architecture, BookResult
-from tasks.core.datasets import DatasetSpec, builtin_spec
+from tasks.core.datasets import DatasetSpec, builtin_names, builtin_spec
 from tasks.core.errors import SettingsError
 from tasks.core.kinds import KINDS
 
@@ -100,8 +100,10 @@ class Family:
 
 @cache
 def families() -> dict[str, Family]:
-    """Every dataset an architecture is registered for, by name, read from its spec file once."""
-    return {name: Family.of(builtin_spec(name)) for name in dict.fromkeys(a.dataset for a in ARCHITECTURES.values())}
+    """Every built-in dataset (and every one an architecture is registered for), by name, read from its spec file
+    once."""
+    names = dict.fromkeys([*(a.dataset for a in ARCHITECTURES.values()), *builtin_names()])
+    return {name: Family.of(builtin_spec(name)) for name in names}
 
 
 def __getattr__(name: str) -> Any:

@@ -1,5 +1,5 @@
 """One way to say something while a stage runs: Prefect's run logger inside a flow or task run, else stdout; and
-one way to report how far a long loop got, for a live view on the terminal (flows.terminal) if one listens."""
+one way to report how far a long loop got, for a live view on the terminal (flows.cli.terminal) if one listens."""
 
 from __future__ import annotations
 

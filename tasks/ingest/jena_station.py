@@ -24,40 +24,40 @@ from tasks.ingest.validate import normalized_cache_key, raw_cache_key, raw_key, 
 UNPACKS = True  # zips are unpacked to their CSV first (tasks.ingest.unpack)
 
 
-@task(task_run_name="validate raw jena", cache_key_fn=raw_cache_key("jena"), persist_result=True)
-def validate_raw_jena(sources: list[dict], validation_dir: Path) -> Path:
+@task(task_run_name="validate raw {dataset}", cache_key_fn=raw_cache_key, persist_result=True)
+def validate_raw_jena(dataset: str, sources: list[dict], validation_dir: Path) -> Path:
     """Run the raw Jena suite on each file: hard failures stop the flow, sentinels and repeats are reported."""
     results = []
     for source in canonical_sources(sources):  # {"name", "sha256", "csv"} from flows.ingest.unpack_jena
         frame = read_jena_csv(source["csv"])
         suite = jena_raw_suite(jena_dropped_columns(frame))
         results.append(run_suite(jena_raw_table(frame), suite, Path(source["csv"]).name))
-    return report("jena", "raw", raw_key("jena", [s["sha256"] for s in sources]), results, validation_dir)
+    return report(dataset, "raw", raw_key(dataset, [s["sha256"] for s in sources]), results, validation_dir)
 
 
-@task(task_run_name="validate normalized jena", cache_key_fn=normalized_cache_key("jena"), persist_result=True)
-def validate_normalized_jena(version: Path, validation_dir: Path) -> Path:
+@task(task_run_name="validate normalized {dataset}", cache_key_fn=normalized_cache_key, persist_result=True)
+def validate_normalized_jena(dataset: str, version: Path, validation_dir: Path) -> Path:
     """Run the normalized Jena suite, every expectation hard, on the table about to be published."""
     import pyarrow.parquet as pq
 
     frame = pq.read_table(Path(version) / "jena.parquet").to_pandas()
     results = [run_suite_on_float32(frame, jena_normalized_suite(), "jena.parquet")]
-    return report_normalized("jena", version, results, validation_dir)
+    return report_normalized(dataset, version, results, validation_dir)
 
 
-@task(task_run_name="normalize jena", cache_key_fn=version_cache_key("jena"), persist_result=True)
-def normalize_jena_files(sources: list[dict], raw_report: Path, processed_dir: Path) -> Path:
+@task(task_run_name="normalize {dataset}", cache_key_fn=version_cache_key, persist_result=True)
+def normalize_jena_files(dataset: str, sources: list[dict], raw_report: Path, processed_dir: Path) -> Path:
     """Combine the raw Jena files into `jena.parquet` in a new dataset version, recording every repair."""
     sources = canonical_sources(sources)  # the provenance, and so the Parquet bytes, in one order
     frames = [(s["name"], read_jena_csv(Path(s["csv"]))) for s in sources]
     table, report = normalize_jena(frames)
     provenance = {
-        "dataset": "jena",
+        "dataset": dataset,
         "sources": [{"name": s["name"], "sha256": s["sha256"], "rows": len(f)} for s, (_, f) in zip(sources, frames)],
         **report,
     }
-    with atomic.staging_dir(published_link(processed_dir, "jena")) as staging:
+    with atomic.staging_dir(published_link(processed_dir, dataset)) as staging:
         write_parquet(jena_arrow(table), staging / "jena.parquet", provenance)
         shutil.copyfile(raw_report, staging / "validation.raw.json")
-        key = version_key("jena", [s["sha256"] for s in sources])
-        return atomic.finalize_version(staging, published_link(processed_dir, "jena"), key)
+        key = version_key(dataset, [s["sha256"] for s in sources])
+        return atomic.finalize_version(staging, published_link(processed_dir, dataset), key)

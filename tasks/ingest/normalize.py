@@ -22,11 +22,10 @@ def version_dir(processed_dir: Path, dataset: str, digests: list[str]) -> Path:
     return Path(processed_dir) / VERSIONS / f"{dataset}-{version_key(dataset, digests)}"
 
 
-def version_cache_key(dataset: str):
-    def key_fn(context, parameters: dict) -> str:
-        digests = [s.sha256 if hasattr(s, "sha256") else s["sha256"] for s in parameters["sources"]]
-        return content_key("normalize", str(version_dir(parameters["processed_dir"], dataset, digests).resolve()))
-
-    return key_fn
+def version_cache_key(context, parameters: dict) -> str:
+    """A normalize task's cache key, from its `dataset`, `sources` and `processed_dir` parameters."""
+    digests = [s.sha256 if hasattr(s, "sha256") else s["sha256"] for s in parameters["sources"]]
+    return content_key("normalize", str(version_dir(parameters["processed_dir"], parameters["dataset"], digests)
+                                        .resolve()))
 
 

@@ -2,10 +2,11 @@
 
 A reader is a module with three Prefect tasks, the same for every format, and whether its sources are archives to
 unpack first:
-  validate_raw(sources, validation_dir) -> the raw suites' report
-  normalize(sources, raw_report, processed_dir) -> a new, unpublished dataset version
-  validate_normalized(version, validation_dir) -> the normalized suites' report
-The ingest flow (flows.ingest) runs them in that order for any dataset; a new format is one module and one line here.
+  validate_raw(dataset, sources, validation_dir) -> the raw suites' report
+  normalize(dataset, sources, raw_report, processed_dir) -> a new, unpublished version of `dataset`
+  validate_normalized(dataset, version, validation_dir) -> the normalized suites' report
+The ingest flow (flows.ingest) runs them in that order for any dataset of that format, so a second dataset of a
+format is a spec file only; a new format is one module, one line here and its modules in tasks.core.cache.
 """
 
 from __future__ import annotations

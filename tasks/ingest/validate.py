@@ -33,21 +33,18 @@ def raw_key(dataset: str, digests: list[str]) -> str:
     return content_key(f"{dataset}-raw", sorted(digests))
 
 
-def raw_cache_key(dataset: str):
-    def key_fn(context, parameters: dict) -> str:
-        key = raw_key(dataset, [s.sha256 if hasattr(s, "sha256") else s["sha256"] for s in parameters["sources"]])
-        # The result is a path in this data folder: another data folder with the same sources has its own.
-        return content_key("validate", key, str(Path(parameters["validation_dir"]).resolve()))
+def raw_cache_key(context, parameters: dict) -> str:
+    """A raw validation task's cache key, from its `dataset`, `sources` and `validation_dir` parameters."""
+    key = raw_key(parameters["dataset"],
+                  [s.sha256 if hasattr(s, "sha256") else s["sha256"] for s in parameters["sources"]])
+    # The result is a path in this data folder: another data folder with the same sources has its own.
+    return content_key("validate", key, str(Path(parameters["validation_dir"]).resolve()))
 
-    return key_fn
 
-
-def normalized_cache_key(dataset: str):
-    def key_fn(context, parameters: dict) -> str:
-        # A version's name is its content key; its full path tells the data folders apart.
-        return content_key(f"{dataset}-normalized", str(Path(parameters["version"]).resolve()))
-
-    return key_fn
+def normalized_cache_key(context, parameters: dict) -> str:
+    """A normalized validation task's cache key, from its `dataset` and `version` parameters: a version's name is
+    its content key; its full path tells the data folders apart."""
+    return content_key(f"{parameters['dataset']}-normalized", str(Path(parameters["version"]).resolve()))
 
 
 NORMALIZED_REPORT = "validation.normalized.json"  # inside a dataset version, beside the raw stage's copy
@@ -60,12 +57,12 @@ def report_normalized(dataset: str, version: Path, results: list[SuiteResult], v
 
 
 def validate_new_version(version: Path, validate_task, validation_dir: Path, processed_dir: Path, name: str) -> Path:
-    """Run a normalized suite (one of the tasks above) on a new dataset version; a version that fails it is
-    removed, never published, so the previous one stays as it was."""
+    """Run a normalized suite (a reader's validate_normalized task) on dataset `name`'s new version; a version that
+    fails it is removed, never published, so the previous one stays as it was."""
     from tasks.core.cache import cached_path
 
     try:
-        cached_path(validate_task, version, validation_dir)
+        cached_path(validate_task, name, version, validation_dir)
     except BaseException:
         atomic.discard_version(version, atomic.published_link(processed_dir, name))
         raise

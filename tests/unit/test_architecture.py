@@ -225,3 +225,38 @@ def test_product_modules_stay_a_few_hundred_lines():
     long = {str(p.relative_to(ROOT)): n for p in product_modules().values()
             if (n := len(p.read_text().splitlines())) > MAX_LINES}
     assert long == {}
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# Datasets are specs, architectures registrations: no stage names a dataset
+# ---------------------------------------------------------------------------------------------------------------
+BUILT_IN_DATASETS = ("imdb", "jena")
+DATASET_SPECIFIC = {  # the only modules that may name a built-in dataset, and why
+    "tasks.core.sources": "the built-in datasets' readers' names for their shapes (IMDB, JENA)",
+    "tasks.core.architectures": "each registration names the dataset its architecture trains on",
+    "tasks.ingest.keras_imdb": "the reader of Keras' imdb.npz and word index",
+    "tasks.ingest.jena_station": "the reader of the station's CSV format (the classic zip, half-year files)",
+    "tasks.ingest.data_profiles": "the drift profiles of the Keras reviews and of the station's features",
+}
+
+
+def dataset_literals(path: Path) -> list[int]:
+    """The lines of every string constant that is exactly a built-in dataset's name."""
+    return [node.lineno for node in ast.walk(ast.parse(path.read_text(), str(path)))
+            if isinstance(node, ast.Constant) and node.value in BUILT_IN_DATASETS]
+
+
+def test_no_stage_or_flow_names_a_built_in_dataset():
+    found = {name: lines for name, path in product_modules().items()
+             if name not in DATASET_SPECIFIC and (lines := dataset_literals(path))}
+    assert found == {}, "a dataset's name in code; it belongs in its spec (datasets/<name>.toml) or its reader"
+
+
+def test_the_literal_check_finds_a_dataset_name(tmp_path):
+    path = tmp_path / "m.py"
+    path.write_text('x = 1\nif dataset == "jena":\n    y = {"imdb": 1, "imdb_conv": 2}\n')
+    assert dataset_literals(path) == [2, 3]
+
+
+def test_every_dataset_specific_module_exists():
+    assert set(DATASET_SPECIFIC) <= set(product_modules())

@@ -270,8 +270,8 @@ def test_normalize_jena_files_publishes_the_same_bytes_and_version_in_either_ord
     raw_report = tmp_path / "validation.raw.json"
     raw_report.write_text("{}")
 
-    forward = normalize_jena_files.fn(sources, raw_report, tmp_path / "one")
-    backward = normalize_jena_files.fn(sources[::-1], raw_report, tmp_path / "two")
+    forward = normalize_jena_files.fn("jena", sources, raw_report, tmp_path / "one")
+    backward = normalize_jena_files.fn("jena", sources[::-1], raw_report, tmp_path / "two")
 
     assert forward.name == backward.name
     assert (forward / "jena.parquet").read_bytes() == (backward / "jena.parquet").read_bytes()
@@ -288,7 +288,7 @@ def test_normalize_jena_files_refuses_the_same_bytes_under_two_names(tmp_path: P
     sources = [{"name": p.name, "sha256": sha256(p), "csv": p} for p in (a, copy)]
 
     with pytest.raises(DataFormatError, match=r"mpi_roof_2024a-copy\.csv and mpi_roof_2024a\.csv are the same file"):
-        normalize_jena_files.fn(sources, tmp_path / "unused.json", tmp_path / "processed")
+        normalize_jena_files.fn("jena", sources, tmp_path / "unused.json", tmp_path / "processed")
 
 
 def test_read_jena_csv_refuses_a_header_without_rows(tmp_path: Path) -> None:

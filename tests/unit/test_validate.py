@@ -270,7 +270,7 @@ def test_validate_normalized_jena_task_finds_what_run_suite_finds_in_one_batch(t
     direct = run_suite(frame, jena_normalized_suite(), "jena.parquet")
 
     with pytest.raises(ValidationFailed, match="jena normalized data failed validation"):
-        validate_normalized_jena.fn(tmp_path, tmp_path / "validation")
+        validate_normalized_jena.fn("jena", tmp_path, tmp_path / "validation")
 
     (batch,) = json.loads((tmp_path / "validation" / "jena.normalized.json").read_text())["batches"]
     assert batch["evaluated"] == direct.evaluated == 5 + 3 * 14
