@@ -40,7 +40,7 @@ def plain_train_all(mirror: str, data_dir: Path, artifacts_dir: Path) -> None:
     from tasks.ingest.unpack import unpack_sources
     from tasks.judge.evaluate import evaluate_model
     from tasks.ingest.normalize import normalize_imdb, normalize_jena_files
-    from tasks.publish.plots import plot_evaluation
+    from tasks.publish.figures import plot_evaluation
     from tasks.judge.registry import promote_model
     from tasks.publish.report import metrics_table_rows, report_markdown
     from tasks.model.train import train_model
