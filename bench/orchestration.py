@@ -41,7 +41,7 @@ def plain_train_all(mirror: str, data_dir: Path, artifacts_dir: Path) -> None:
     from tasks.judge.evaluate import evaluate_model
     from tasks.ingest.jena_station import normalize_jena_files, validate_normalized_jena, validate_raw_jena
     from tasks.ingest.keras_imdb import normalize_imdb, validate_normalized_imdb, validate_raw_imdb
-    from tasks.publish.plots import plot_evaluation
+    from tasks.publish.figures import plot_evaluation
     from tasks.judge.registry import promote_model
     from tasks.publish.report import metrics_table_rows, report_markdown
     from tasks.model.train import train_model

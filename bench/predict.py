@@ -67,7 +67,7 @@ def median_of(rounds: list[dict], part: str, key: str = "wall_s") -> float:
 def bench_imdb(n_reviews: int, rounds: int) -> dict:
     import keras
 
-    from tasks.serve import text
+    from tasks.serve import text, tokens
     from tasks.model.imdb_conv import build_imdb_conv
     from tasks.model.encoding import encode_reviews
     from tasks.core.cache import file_sha256
@@ -93,7 +93,7 @@ def bench_imdb(n_reviews: int, rounds: int) -> dict:
         rows = text.predict_reviews(model, texts, word_index, batch_size=BATCH)
         figures["end to end"] = since(start)
         start = clock()
-        encoded = text.text_to_ranks(texts, word_index)
+        encoded = tokens.text_to_ranks(texts, word_index)
         figures["tokenize + ranks"] = since(start)
         start = clock()
         x = encode_reviews(encoded.ranks, text.NUM_WORDS, text.MAXLEN)
@@ -128,12 +128,12 @@ def bench_imdb(n_reviews: int, rounds: int) -> dict:
 def bench_jena(rounds: int, folder: Path) -> dict:
     import keras
 
-    from tasks.serve import common, forecasting
+    from tasks.serve import common, series, stations
     from tasks.core.sources import JENA_TARGET
     from tasks.model.jena_conv_gru import build_jena_conv_gru
 
     start = clock()
-    data = forecasting.load_station_frames([MIRROR / STATION_FILE])
+    data = stations.load_station_frames([MIRROR / STATION_FILE])
     read = since(start)
     normalization = {"features": list(data.columns), "mean": data.features.mean(axis=0).tolist(),
                      "std": data.features.std(axis=0).tolist(), "target": JENA_TARGET,
@@ -156,14 +156,14 @@ def bench_jena(rounds: int, folder: Path) -> dict:
         model = common.load_model(path)  # compile=False: what prediction needs, no optimizer, no metrics
         figures["predict.load_model"] = since(start)
         start = clock()
-        windows = forecasting.forecast_windows(data.seconds, data.features, normalization, data.source,
+        windows = series.forecast_windows(data.seconds, data.features, normalization, data.source,
                                                columns=data.columns)
         figures["windows"] = since(start)
         start = clock()
-        result = forecasting.forecast(model, windows)
+        result = series.forecast(model, windows)
         figures["forecast"] = since(start)
         start = clock()
-        forecasting.forecast(model, windows)
+        series.forecast(model, windows)
         figures["second forecast"] = since(start)
         figures["after load"] = {k: figures["windows"][k] + figures["forecast"][k] for k in ("wall_s", "cpu_s")}
         figures["load_average_1min"] = os.getloadavg()[0]

@@ -145,9 +145,9 @@ def bench_jena(rounds: int, folder: Path) -> dict:
     from tasks.core.records.normalization import NormalizationRecord
     from tasks.core.sources import JENA_TARGET
     from tasks.model.jena_conv_gru import build_jena_conv_gru
-    from tasks.serve import forecasting
+    from tasks.serve import series, stations
 
-    data = forecasting.load_station_frames([MIRROR / STATION_FILE])
+    data = stations.load_station_frames([MIRROR / STATION_FILE])
     settings = TrainSettings(model="jena_conv_gru", lookback=1440, step=3, delay=144)
     normalization = NormalizationRecord(features=data.columns, mean=data.features.mean(axis=0),
                                         std=data.features.std(axis=0), target=JENA_TARGET,
@@ -157,13 +157,13 @@ def bench_jena(rounds: int, folder: Path) -> dict:
     run_dir = make_run(folder / "jena_conv_gru", model, settings,
                        {"normalization.json": json.dumps(normalization.to_json()).encode()})
     serving_model, signature = load_serving(run_dir)
-    windows = forecasting.forecast_windows(data.seconds, data.features, normalization, data.source)
+    windows = series.forecast_windows(data.seconds, data.features, normalization, data.source)
     rows = np.searchsorted(data.seconds, windows.reading_seconds)
     raw = np.stack([data.features[e - 1440 + 1: e + 1] for e in rows])  # (144, 1440, 14) float64, file units
     print(f"\nJena: {STATION_FILE}, the last 24 hours' {len(raw)} raw windows of 1440 readings; untrained "
           f"jena_conv_gru; {JENA_CALLS} calls of each path a round", flush=True)
     paths = dict(zip(JENA_PATHS, (
-        lambda: forecasting.forecast(model, forecasting.forecast_windows(data.seconds, data.features, normalization,
+        lambda: series.forecast(model, series.forecast_windows(data.seconds, data.features, normalization,
                                                                          data.source)).forecast_c,
         lambda: serving_model.predict(tf.data.Dataset.from_tensor_slices(raw).batch(len(raw)), verbose=0).reshape(-1),
         lambda: signature(readings=tf.constant(raw))["forecast_c"].numpy(),

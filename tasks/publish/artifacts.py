@@ -3,7 +3,7 @@
 Each run adds a version of the same artifact (one key per kind: the run's metrics table and report, a dataset's
 validation, a model's plots, a tune, predictions), so the UI's artifact page shows its history. The publish_*
 functions are thin: outside a Prefect run they do nothing and return None. The content they send is built
-elsewhere (tasks.publish.report, .validation, .predictions; tasks.tune), except the plots' page, built here from
+elsewhere (tasks.publish.report, .validation, the kinds' modules; tasks.tune), except the plots' page, built here from
 the PNGs of a folder. The thin @task wrappers come last.
 """
 
@@ -15,7 +15,7 @@ from prefect import task
 
 from tasks.core.artifacts import artifact_key, in_prefect_run
 from tasks.core.tables import MAX_EMBEDDED_PNG
-from tasks.publish.predictions import forecast_markdown, read_prediction_rows
+from tasks.publish.kinds import kind_of
 
 METRICS_TABLE_KEY = "train-all-metrics"  # one row per model of a training run
 REPORT_KEY = "train-all-report"  # verdicts of a training run, as markdown
@@ -25,7 +25,6 @@ PLOT_TITLES = {  # file stem -> heading, in the order the plots are shown; other
     "roc": "ROC curve on the test set",
     "confusion": "Confusion matrix on the test set",
 }
-MAX_TABLE_ROWS = 1_000  # rows of a predictions table artifact; the CSV in the predictions folder has them all
 
 
 def validation_key(dataset: str) -> str:
@@ -44,8 +43,8 @@ def tune_key(model: str) -> str:
 
 
 def predictions_key(dataset: str) -> str:
-    """"predictions-imdb", "forecast-jena"."""
-    return artifact_key("predictions" if dataset == "imdb" else "forecast", dataset)
+    """"predictions-imdb", "forecast-jena": the first word is the dataset's kind's (tasks.publish.kinds)."""
+    return artifact_key(kind_of(dataset).PREDICTIONS_ARTIFACT, dataset)
 
 
 # ---------------------------------------------------------------------------------------------------------------
@@ -150,8 +149,8 @@ def publish_plots(model: str, markdown: str):
 # ---------------------------------------------------------------------------------------------------------------
 @task(task_run_name="plot {model}")
 def plot_and_publish(out_dir: Path, model: str, history_dir: Path | None = None) -> list[str]:
-    """Draw a run's or an evaluation's figures (tasks.publish.plots) and publish them as the `plots-<model>` artifact."""
-    from tasks.publish.plots import plot_evaluation
+    """Draw a run's or an evaluation's figures (tasks.publish.figures) and publish them as the `plots-<model>` artifact."""
+    from tasks.publish.figures import plot_evaluation
 
     written = plot_evaluation(Path(out_dir), Path(history_dir) if history_dir else None)
     publish_plots(model, plots_markdown(Path(out_dir), model))
@@ -160,17 +159,8 @@ def plot_and_publish(out_dir: Path, model: str, history_dir: Path | None = None)
 
 @task(task_run_name="publish {dataset} predictions")
 def publish_predictions(dataset: str, out_dir: Path) -> None:
-    """A prediction run as a Prefect artifact: the reviews as a table (`predictions-imdb`), the forecast as
-    markdown with its plot (`forecast-jena`)."""
+    """A prediction run as a Prefect artifact, by the dataset's kind: the reviews as a table (`predictions-imdb`),
+    the forecast as markdown with its plot (`forecast-jena`)."""
     if not in_prefect_run():
         return
-    from prefect.artifacts import create_markdown_artifact, create_table_artifact
-
-    if dataset == "imdb":
-        rows = read_prediction_rows(out_dir)
-        create_table_artifact(table=rows[:MAX_TABLE_ROWS], key=predictions_key(dataset), _sync=True,
-                              description=f"{len(rows):,} reviews: probability of a positive review, label, known "
-                                          f"words ({Path(out_dir) / 'predictions.csv'})")
-    else:
-        create_markdown_artifact(markdown=forecast_markdown(Path(out_dir)), key=predictions_key(dataset), _sync=True,
-                                 description="The temperature 24 h after the last reading, persistence beside it.")
+    kind_of(dataset).publish_predictions(Path(out_dir), predictions_key(dataset))

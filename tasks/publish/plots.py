@@ -1,25 +1,23 @@
-"""A run's or an evaluation's figures: Jena forecasts against the measured temperature, ROC curve and confusion
-matrix; `plot_evaluation` draws every figure of a folder from the files the train and evaluate stages wrote
-(training curves: tasks.publish.curves).
+"""The figures of an evaluation: forecasts against the measured temperature (a time series), ROC curve and
+confusion matrix (text classification). Which of them a folder gets is its kind's (tasks.publish.kinds);
+tasks.publish.figures draws them all, with the training curves (tasks.publish.curves).
 
 Each function draws one PNG (tasks.publish.canvas: the Agg canvas, an atomic write) and returns its path.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from pathlib import Path
 
 import numpy as np
 
-from tasks.core.records.metrics import Metrics
 from tasks.publish.canvas import BASELINE_COLOR, MODEL_COLOR, PANEL, TRUTH_COLOR, WIDE, date_axis
 from tasks.publish.canvas import new_figure as _new_figure, save_png as _save  # the names the figures below call
-from tasks.publish.curves import plot_training_curves
 
 
 # ---------------------------------------------------------------------------------------------------------------
-# Jena: forecasts against the measured temperature
+# A time series: forecasts against the measured temperature
 # ---------------------------------------------------------------------------------------------------------------
 def _as_datetimes(times: np.ndarray) -> np.ndarray:
     times = np.asarray(times)
@@ -140,7 +138,7 @@ def plot_jena_stretches(
 
 
 # ---------------------------------------------------------------------------------------------------------------
-# IMDB
+# Text classification: ROC curve and confusion matrix
 # ---------------------------------------------------------------------------------------------------------------
 def plot_roc(fpr: np.ndarray, tpr: np.ndarray, auc: float, out: Path, *, title: str, label: str = "model") -> Path:
     """The ROC curve with the chance diagonal; the legend gives the AUC.
@@ -223,91 +221,3 @@ def plot_confusion_matrix(
     accuracy = (counts[0, 0] + counts[1, 1]) / total
     ax.set_title(f"{title}\naccuracy {accuracy:.1%} of {total:,} reviews", fontsize="medium")
     return _save(fig, out)
-
-
-# ---------------------------------------------------------------------------------------------------------------
-# A run's or an evaluation's figures, from the files the train and evaluate stages wrote
-# ---------------------------------------------------------------------------------------------------------------
-FORECAST_DAYS = 10  # consecutive test windows per panel of the forecast plot: days show, and stay readable
-SEASON_NAMES = {"DJF": "Winter (DJF)", "MAM": "Spring (MAM)", "JJA": "Summer (JJA)", "SON": "Autumn (SON)"}
-
-
-def season_stretches(seconds: np.ndarray, days: int = FORECAST_DAYS) -> list[tuple[str, np.ndarray]]:
-    """For each season among the targets, in the order they first appear: the first `days` days of its windows.
-
-    Args:
-        seconds: (windows,) time of each window's target, in time order.
-        days: length of each stretch.
-
-    Returns:
-        [(season, mask (windows,) bool), ...]: windows whose target is in that season and within `days` days of
-        the season's first target.
-    """
-    from tasks.model import season_of
-
-    seconds = np.asarray(seconds, dtype=np.int64)
-    seasons = season_of(seconds)  # (windows,)
-    order = [seasons[i] for i in sorted(np.unique(seasons, return_index=True)[1])]
-    stretches = []
-    for season in order:
-        start = seconds[seasons == season][0]
-        stretches.append((str(season), (seasons == season) & (seconds >= start) & (seconds < start + days * 86_400)))
-    return stretches
-
-
-def plot_imdb_evaluation(arrays: Mapping[str, np.ndarray], metrics: Mapping, out_dir: Path) -> list[Path]:
-    """roc.png and confusion.png of the test split."""
-    from tasks.judge import roc_curve
-
-    model, test = metrics["model"], metrics["test"]
-    fpr, tpr, _ = roc_curve(arrays["test_labels"], arrays["test_scores"])
-    return [
-        plot_roc(fpr, tpr, test["roc_auc"], out_dir / "roc.png",
-                 title=f"{model}: ROC on the test set ({test['reviews']:,} reviews)"),
-        plot_confusion_matrix(test["confusion_matrix"], out_dir / "confusion.png",
-                              title=f"{model}: test confusion matrix (threshold 0.5)"),
-    ]
-
-
-def plot_jena_evaluation(arrays: Mapping[str, np.ndarray], metrics: Mapping, out_dir: Path) -> list[Path]:
-    """predictions.png: for each season present in the test split, its first FORECAST_DAYS days of test windows,
-    one panel each; a panel's title gives the MAE of exactly the windows it draws, the figure's the whole test
-    split's, so the figures are never confused."""
-    model, test = metrics["model"], metrics["test"]
-    seconds = arrays["test_seconds"]
-    stretches = [(SEASON_NAMES[season], seconds[shown], arrays["test_truth"][shown],
-                  arrays["test_predictions"][shown], arrays["test_persistence"][shown])
-                 for season, shown in season_stretches(seconds)]
-    title = (f"{model}: temperature 24 h ahead, the first {FORECAST_DAYS} days of test windows in each season — "
-             f"test MAE {test['mae_celsius']:.2f} °C on all {test['windows']:,} windows")
-    return [plot_jena_stretches(stretches, out_dir / "predictions.png", title=title, model_name=model)]
-
-
-EVALUATION_PLOTS = {"imdb": plot_imdb_evaluation, "jena": plot_jena_evaluation}  # family -> its figures
-
-
-def plot_evaluation(out_dir: Path, history_dir: Path | None = None) -> list[Path]:
-    """Every figure of an evaluated model folder: the training curves (from history.csv in `history_dir`, the run
-    folder, when there is one) and the family's figures from evaluation.npz and metrics.json.
-
-    Args:
-        out_dir: a run or evaluation folder holding metrics.json and evaluation.npz; the PNGs go there.
-        history_dir: the folder with the run's history.csv; default out_dir.
-
-    Returns:
-        The PNGs written.
-    """
-    from tasks.core.config import family_of
-    from tasks.judge import load_arrays
-
-    out_dir = Path(out_dir)
-    metrics = Metrics.read(out_dir).data
-    spec = family_of(metrics["model"])
-    written = []
-    history = Path(history_dir or out_dir) / "history.csv"
-    if history.is_file():
-        written.append(plot_training_curves(history, out_dir / "curves.png", title=f"{metrics['model']}: training curves",
-                                            metric=spec.curve, metric_label=spec.curve_label,
-                                            higher_is_better=spec.higher_is_better))
-    arrays = load_arrays(out_dir / "evaluation.npz")
-    return written + EVALUATION_PLOTS[spec.name](arrays, metrics, out_dir)

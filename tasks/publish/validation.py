@@ -49,7 +49,7 @@ def validation_markdown(dataset: str, report_paths: Sequence[Path]) -> str:
     """The validation results of one dataset (raw and normalized stages) as markdown, with a PASS/FAIL headline.
 
     Args:
-        dataset: "imdb" or "jena".
+        dataset: the dataset's name (a key of tasks.core.config.FAMILIES).
         report_paths: the stages' JSON files (tasks.ingest.validate.results_to_json), in stage order; a file that does
             not exist is a stage that did not run (e.g. normalization after a failed raw stage).
 

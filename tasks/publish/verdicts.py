@@ -14,59 +14,29 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 
 from tasks.core.config import BOOK, family_of
-from tasks.core.tables import describe_months
+from tasks.publish.kinds import KINDS, kind_of_model
 
 SHORT_PROFILES = ("smoke",)  # too few epochs for a verdict to mean anything: said in the line
 
 
 def split_lines(metrics: Sequence[Mapping]) -> list[str]:
-    """One line per distinct split among the Jena models: the method, why, the models, the months of each part."""
-    groups: dict[tuple, list[str]] = {}
-    for m in metrics:
-        if family_of(str(m.get("model"))).name != "jena" or not m.get("splits"):
-            continue
-        s = m.get("settings") or {}
-        parts = tuple((name, tuple(f.get("months") or ())) for name, f in m["splits"].items())
-        groups.setdefault((s.get("split"), s.get("split_reason") or "", parts), []).append(m["model"])
-    lines = []
-    for (split, reason, parts), models in groups.items():
-        why = f" ({reason})" if reason else ""
-        months = "; ".join(f"{name} {describe_months(list(ms))}" for name, ms in parts if ms)
-        lines.append(f"Jena split `{split}`{why}, {' and '.join(models)}: {months}.")
-    return lines
+    """One line per distinct split among the models, by their dataset's kind (a series' split: the method, why, the
+    models, the months of each part; a text dataset's split is fixed and has none)."""
+    return [line for kind in KINDS.values()
+            for line in kind.split_lines([m for m in metrics if kind_of_model(str(m.get("model"))) is kind])]
 
 
 def book_verdict(m: Mapping, profile: str = "") -> str:
-    """One model's verdict in the book's terms: its validation figure against the baseline the book used (Jena:
-    persistence, as a ratio of errors) or, for IMDB, against our bag of words; then the book's figure and whether
-    ours points the same way."""
+    """One model's verdict in the book's terms, by its dataset's kind: its validation figure against the baseline
+    the book used (a series: persistence, as a ratio of errors) or, for text, against our bag of words; then the
+    book's figure and whether ours points the same way."""
     model = str(m.get("model"))
     spec = family_of(model)
     val = (m.get("validation") or {}).get(spec.metric)
-    baselines = m.get("baselines") or {}
-    book = BOOK.get(model)
     note = " Smoke profile: too short to judge." if profile in SHORT_PROFILES else ""
     if val is None:
         return f"{model}: no validation figure.{note}"
-    if spec.name == "jena":
-        base = (baselines.get("persistence") or {}).get("val", {}).get(spec.metric)
-        if not base:
-            return f"{model}: validation MAE {val:.3g} (no persistence baseline recorded).{note}"
-        ratio = val / base
-        ours = "beats persistence" if ratio < 1 else "loses to persistence"
-        head = f"{model}: {ratio:.2f}x the persistence error on validation: {ours}"
-        if book is None or book.ratio is None:
-            return f"{head} (not in the book).{note}"
-        if (ratio < 1) == (book.ratio < 1):
-            return f"{head}, as in the book ({book.ratio:.2f}x).{note}"
-        theirs = "beats it" if book.ratio < 1 else "loses"
-        return f"{head}, unlike the book ({book.ratio:.2f}x, {theirs}).{note}"
-    bow = (baselines.get("bag_of_words") or {}).get("val", {}).get(spec.metric)
-    head = f"{model}: validation accuracy {val:.3f}"
-    if bow is not None:
-        head += f" against bag of words {bow:.3f}: " + ("beats bag of words" if val > bow else "loses to bag of words")
-    published = f"the book: {book.val:.2f}, with no bag-of-words baseline" if book else "not in the book"
-    return f"{head} ({published}).{note}"
+    return kind_of_model(model).verdict(model, val, m.get("baselines") or {}, spec, BOOK.get(model)) + note
 
 
 def opening_lines(metrics: Sequence[Mapping], profile: str) -> list[str]:

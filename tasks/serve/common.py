@@ -1,7 +1,8 @@
-"""What both prediction paths share: which saved model predicts, loading it, and writing the rows it gives.
+"""What every kind's predictions share: which saved model predicts, loading it, and writing the rows it gives.
 
-The IMDB text path is tasks.serve.text, the Jena forecast path tasks.serve.forecasting; tasks.serve.predict runs
-either over a saved model folder. Keras is imported only inside load_model: importing this module costs no seconds.
+Each kind of dataset predicts in its own module (tasks.serve.kinds: text, series); tasks.serve.predict runs the
+dataset's kind over a saved model folder. Keras is imported only inside load_model: importing this module costs
+no seconds.
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from tasks.core import atomic
+from tasks.core.config import FAMILIES
 from tasks.core.errors import PredictInputError, SettingsError
 
 
@@ -50,6 +52,7 @@ def load_model(path: Path) -> Any:
 # Output files
 # ---------------------------------------------------------------------------------------------------------------
 OUTPUT_SUFFIXES = (".csv", ".jsonl")
+PREDICTIONS = "predictions.csv"  # in artifacts/predictions/<id>/<model>/: one row per review or forecast
 
 
 def write_predictions(rows: Sequence[Mapping[str, Any]], out_path: Path) -> Path:
@@ -85,12 +88,9 @@ def write_predictions(rows: Sequence[Mapping[str, Any]], out_path: Path) -> Path
 # ---------------------------------------------------------------------------------------------------------------
 # Which model
 # ---------------------------------------------------------------------------------------------------------------
-DEFAULT_MODEL = {"imdb": "imdb_conv", "jena": "jena_conv_gru"}  # dataset -> the model used unless one is named
-
-
 def choose_model(dataset: str, model: str | None, model_dir: Path | str | None, registry_dir: Path) -> Path:
-    """The model folder to predict with: `model_dir` if given, else the champion of `model` (default the
-    dataset's DEFAULT_MODEL); it must be a finished run of the dataset's family.
+    """The model folder to predict with: `model_dir` if given, else the champion of `model` (default the model the
+    dataset's row of FAMILIES predicts with); it must be a finished run of the dataset's family.
 
     Raises:
         SettingsError: on an unknown dataset, no champion yet (saying how to get one), or a folder of another family.
@@ -98,13 +98,14 @@ def choose_model(dataset: str, model: str | None, model_dir: Path | str | None, 
     from tasks.core import runs
     from tasks.judge import champion_model_dir
 
-    if dataset not in DEFAULT_MODEL:
-        raise SettingsError(f"unknown dataset {dataset!r}; allowed: {', '.join(DEFAULT_MODEL)}")
+    if dataset not in FAMILIES:
+        raise SettingsError(f"unknown dataset {dataset!r}; allowed: {', '.join(FAMILIES)}")
+    default = FAMILIES[dataset].predicts_with
     if model_dir is None:
-        model_dir = champion_model_dir(Path(registry_dir), model or DEFAULT_MODEL[dataset])
+        model_dir = champion_model_dir(Path(registry_dir), model or default)
     model_dir = runs.check_model_dir(model_dir)
     settings = runs.read_settings(model_dir)
     if settings.family != dataset:
         raise SettingsError(f"{model_dir} holds a {settings.model} model ({settings.family}); `predict {dataset}` "
-                            f"needs a {dataset} model, e.g. {DEFAULT_MODEL[dataset]}")
+                            f"needs a {dataset} model, e.g. {default}")
     return model_dir

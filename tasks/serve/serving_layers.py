@@ -1,15 +1,15 @@
 """The one Keras layer a serving model needs that Keras does not have: raw review text to the IMDB model's input.
 
-`ReviewEncoder` is the IMDB text path (tasks.serve.text.text_to_ranks, then tasks.model.encode_reviews) written
+`ReviewEncoder` is the IMDB text path (tasks.serve.tokens.text_to_ranks, then tasks.model.encode_reviews) written
 with TensorFlow string ops, so that it runs inside the model and travels with it: lowercase A-Z only, each of
 the recipe's filter characters (tab and newline among them) to a space, split on single spaces, drop the empty
 pieces and the words missing from the index; then keras.datasets.imdb's ids (start 1, out of vocabulary 2, rank
 + 3) and pad_sequences' defaults (keep the last `maxlen`, pad at the front with 0). The word lookup is Keras'
 StringLookup over the run's own word index.
 
-The Jena serving model needs no layer of its own (tasks.serve.serving builds it from Keras' Normalization,
-Reshape and Cropping2D). This module imports Keras at the top: tasks.serve.serving imports it only when it
-builds or loads a serving model, so importing the serve stage stays cheap. Loading a serving `model.keras` with
+The series serving model needs no layer of its own (tasks.serve.series builds it from Keras' Normalization,
+Reshape and Cropping2D). This module imports Keras at the top: tasks.serve.text imports it only when it
+builds a serving model, so importing the serve stage stays cheap. Loading a serving `model.keras` with
 Keras needs this module imported (it registers the layer as "seqconv>ReviewEncoder"); the exported SavedModel
 needs TensorFlow alone.
 """
@@ -24,7 +24,7 @@ import numpy as np
 import tensorflow as tf
 
 from tasks.core.sources import INDEX_FROM, OOV_CHAR, PAD_CHAR, START_CHAR
-from tasks.serve.text import IMDB_FILTERS, tokenize
+from tasks.serve.tokens import IMDB_FILTERS, tokenize
 
 NOT_IN_INDEX = -1  # the id of a word missing from the index: dropped before the ids are padded
 

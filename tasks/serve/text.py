@@ -1,10 +1,10 @@
-"""The IMDB text path: raw review text to sentiment.
+"""The text-classification kind of the serve stage (tasks.serve.kinds): raw review text to sentiment, and a run's
+serving model that takes raw text.
 
-Text is turned into word ranks by the recipe that built the mirror's imdb.npz (shared/datasets/README.md:
-lowercase A-Z only; ``!"#$%&()*+,-./:;<=>?@[\\]^_`{|}~``, tab and newline become spaces; split on single spaces;
-words missing from imdb_word_index.json dropped), then into the model's input by tasks.model.encode_reviews, exactly
-as the training data. So a review of the npz decoded to text and fed through here gives the model the
-same input, bit for bit (tests/data/test_predict_encoding.py).
+Text is turned into word ranks by the recipe that built the mirror's imdb.npz (tasks.serve.tokens), then into
+the model's input by tasks.model.encode_reviews, exactly as the training data. So a review of the npz decoded to
+text and fed through here gives the model the same input, bit for bit (tests/data/test_predict_encoding.py). A
+saved model predicts with the word index its run trained with (tasks.serve.word_index).
 
 Everything here is a plain function; the Prefect task is tasks.serve.predict. Keras is imported only inside the
 functions that run a model: importing this module costs no seconds.
@@ -14,78 +14,37 @@ from __future__ import annotations
 
 import csv
 import io
+import logging
 from collections.abc import Mapping, Sequence
 from pathlib import Path
-from typing import Any, NamedTuple
+from typing import Any
 
 import numpy as np
 
+from tasks.core import runs
+from tasks.core.config import TrainSettings
 from tasks.core.errors import PredictInputError, SettingsError
+from tasks.core.log import log
 from tasks.core.sources import IMDB_MAX_FEATURES, IMDB_MAXLEN, INDEX_FROM
+from tasks.serve.common import PREDICTIONS, load_model, write_predictions
+from tasks.serve.tokens import text_to_ranks
+from tasks.serve.word_index import run_word_index, word_index_file
 
 NUM_WORDS = IMDB_MAX_FEATURES  # vocabulary of the IMDB model: ids 0..9999
 MAXLEN = IMDB_MAXLEN  # words per review the model reads, the last ones
 PREDICT_BATCH = 512  # reviews per model batch: 512 x 500 int32 ids, ~33 MB of activations in the first conv
 THRESHOLD = 0.5  # probability above which a review is positive (Keras' binary accuracy: y_pred > 0.5)
 EXCERPT_CHARS = 60  # characters of each review shown in the output rows
-
-# The recipe's filters: each of these, tab and newline becomes a space (the apostrophe is not among them).
-IMDB_FILTERS = '!"#$%&()*+,-./:;<=>?@[\\]^_`{|}~\t\n'
-_TOKEN_TABLE = str.maketrans(
-    {**{c: " " for c in IMDB_FILTERS}, **{chr(c): chr(c + 32) for c in range(ord("A"), ord("Z") + 1)}}
-)
+SIGNATURE = ("reviews", "probability", "probability that the review is positive")  # the serving model's input
+# name, output name and what the output is
+OUTPUT_DTYPE = "float32"  # the serving model's output, as serving.json states it
+SERVING_CODE = ("serve.text", "serve.tokens", "serve.word_index", "serve.serving_layers")  # what builds its serving
+# model, below tasks/ (tasks.serve.serving adds its own)
 
 
 # ---------------------------------------------------------------------------------------------------------------
-# IMDB: text to word ranks
+# Word ranks to sentiment
 # ---------------------------------------------------------------------------------------------------------------
-def tokenize(text: str) -> list[str]:
-    """The words of one review, by the recipe that built imdb.npz.
-
-    Lowercase A-Z only (other letters stay as they are: "É" is not "é"); each of the recipe's punctuation
-    characters, tab and newline becomes a space, so "<br />" becomes the word "br" and "don't" stays one word;
-    split on single spaces and drop the empty pieces. Other whitespace (carriage return, no-break space) is part
-    of a word, as in the recipe.
-
-    Args:
-        text: one raw review.
-
-    Returns:
-        Its words, in order; [] for a text with none.
-    """
-    return list(filter(None, text.translate(_TOKEN_TABLE).split(" ")))
-
-
-class EncodedTexts(NamedTuple):
-    """Word ranks of a batch of texts, with what was lost on the way."""
-
-    ranks: list[np.ndarray]  # per text, int32 raw ranks (1 = most frequent word) of the words in the index
-    words: np.ndarray  # (texts,) int64: words in the text after tokenizing, known or not
-    known: np.ndarray  # (texts,) int64: words found in the index (the length of each ranks array)
-
-
-def text_to_ranks(texts: Sequence[str], word_index: Mapping[str, int]) -> EncodedTexts:
-    """Raw texts to raw word ranks as stored in imdb.npz: tokenize, look each word up, drop unknown words.
-
-    Args:
-        texts: raw reviews.
-        word_index: word -> rank (imdb_word_index.json, tasks.ingest.normalize.load_word_index).
-
-    Returns:
-        ranks (one int32 array per text, unknown words dropped), words per text and known words per text.
-    """
-    get = word_index.get
-    ranks: list[np.ndarray] = []
-    words = np.empty(len(texts), dtype=np.int64)
-    for i, text in enumerate(texts):
-        tokens = text.translate(_TOKEN_TABLE).split(" ")  # tokenize(), inlined: this loop is the hot path
-        found = [r for r in map(get, tokens) if r is not None]  # "" is not in the index, so empties drop too
-        ranks.append(np.array(found, dtype=np.int32))
-        words[i] = len(tokens) - tokens.count("")
-    known = np.fromiter(map(len, ranks), dtype=np.int64, count=len(ranks))
-    return EncodedTexts(ranks, words, known)
-
-
 def predict_reviews(
     model: Any,
     texts: Sequence[str],
@@ -176,7 +135,7 @@ def review_flag(words: int, known: int, vocab: int, maxlen: int = MAXLEN) -> str
 
 
 # ---------------------------------------------------------------------------------------------------------------
-# IMDB: readers
+# Readers
 # ---------------------------------------------------------------------------------------------------------------
 def _decode_utf8(data: bytes, path: Path) -> str:
     """`data` as UTF-8 (a leading byte-order mark dropped), or an error naming the line and byte offset."""
@@ -272,7 +231,7 @@ def read_reviews_csv(path: Path, column: str) -> list[str]:
 
 
 # ---------------------------------------------------------------------------------------------------------------
-# IMDB: the reviews a user gives
+# The reviews a user gives
 # ---------------------------------------------------------------------------------------------------------------
 def gather_reviews(texts: Sequence[str] | None, file: Path | str | None, csv_file: Path | str | None,
                    column: str) -> list[str]:
@@ -285,3 +244,77 @@ def gather_reviews(texts: Sequence[str] | None, file: Path | str | None, csv_fil
     if file:
         return read_reviews_file(Path(file))
     return read_reviews_csv(Path(csv_file), column)
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# Over a saved model folder
+# ---------------------------------------------------------------------------------------------------------------
+def predict_reviews_from(model_dir: Path, texts: list[str], out_dir: Path) -> list[dict[str, Any]]:
+    """predict_reviews with a saved IMDB model and the word index it was trained with (the run's own copy, never
+    the data folder's: tasks.serve.word_index.run_word_index); the rows, also written to out_dir/predictions.csv.
+
+    Raises:
+        SettingsError: if the run has no word index of its own and the dataset version it trained on is gone.
+        DataFormatError: if the run's copy does not match its recorded sha256.
+    """
+    index = run_word_index(model_dir)
+    log(index.note, logging.INFO if index.own else logging.WARNING)  # a fallback is said where it is seen
+    settings = runs.read_settings(model_dir)
+    model = load_model(Path(model_dir) / runs.MODEL)
+    rows = predict_reviews(model, texts, index.words, num_words=settings.num_words, maxlen=settings.maxlen)
+    Path(out_dir).mkdir(parents=True, exist_ok=True)
+    write_predictions(rows, Path(out_dir) / PREDICTIONS)
+    return rows
+
+
+def predict(model_dir: Path, inputs: Mapping[str, Any], data_dir: Path, out_dir: Path) -> list[dict[str, Any]]:
+    """The predictions of a saved model for the reviews a user gives (inputs: texts, file, csv_file, column; the
+    run holds its word index, so data_dir is not read), written to out_dir."""
+    texts = gather_reviews(inputs.get("texts"), inputs.get("file"), inputs.get("csv_file"),
+                           inputs.get("column") or "text")
+    return predict_reviews_from(model_dir, texts, out_dir)
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# The serving model: raw review strings in
+# ---------------------------------------------------------------------------------------------------------------
+def unservable(model_dir: Path) -> str | None:
+    """Why a finished run gets no serving model (no word index to read raw text with), or None."""
+    if word_index_file(model_dir) is None:
+        return "no word index to read raw text with (trained on a dataset without word_index.json)"
+    return None
+
+
+def with_encoder(model: Any, word_index: dict[str, int], num_words: int, maxlen: int, name: str) -> Any:
+    """(batch,) raw review strings -> (batch, 1) probability: ReviewEncoder, then `model`.
+
+    Raises:
+        SettingsError: if `model` does not read (batch, maxlen) word ids.
+    """
+    import keras
+
+    from tasks.serve.serving_layers import ReviewEncoder
+
+    shape = tuple(model.input_shape)
+    if len(shape) != 2 or shape[1] not in (None, maxlen):
+        raise SettingsError(f"{model.name} reads inputs of shape {shape}; an IMDB serving model feeds (batch, "
+                            f"{maxlen}) word ids")
+    texts = keras.Input(shape=(), dtype="string", name=SIGNATURE[0])  # (batch,)
+    ids = ReviewEncoder(list(word_index), list(word_index.values()), num_words, maxlen, name="encode_reviews")(texts)
+    return keras.Model(texts, model(ids), name=name)  # (batch, 1)
+
+
+def build_serving(model: Any, model_dir: Path, settings: TrainSettings, name: str) -> tuple[Any, dict[str, Any]]:
+    """The serving model of a run (with_encoder over its own word index), and what it was built from."""
+    index = run_word_index(model_dir)
+    log(index.note)
+    built = with_encoder(model, index.words, settings.num_words, settings.maxlen, name)
+    return built, {"word_index": {"file": str(index.path), "sha256": index.sha256, "words": len(index.words)},
+                   "num_words": settings.num_words, "maxlen": settings.maxlen}
+
+
+def input_spec(built: Any) -> Any:
+    """The SavedModel signature's input: (batch,) strings."""
+    import tensorflow as tf
+
+    return tf.TensorSpec([None], tf.string, name=SIGNATURE[0])

@@ -14,8 +14,10 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from tasks.serve.forecasting import forecast_windows, load_station_frames
-from tasks.serve.text import predict_reviews, text_to_ranks, tokenize
+from tasks.serve.series import forecast_windows
+from tasks.serve.stations import load_station_frames
+from tasks.serve.text import predict_reviews
+from tasks.serve.tokens import text_to_ranks, tokenize
 
 pytestmark = pytest.mark.data
 

@@ -64,7 +64,8 @@ def test_served_jena_model_on_raw_readings_equals_the_forecast_path(shared_datas
 
     from tasks.core.records.normalization import NormalizationRecord
     from tasks.model.jena_conv_gru import build_jena_conv_gru
-    from tasks.serve.forecasting import forecast, forecast_windows, load_station_frames
+    from tasks.serve.series import forecast, forecast_windows
+    from tasks.serve.stations import load_station_frames
 
     data = load_station_frames([shared_datasets / "mpi_roof_2024b.csv"])
     normalization = NormalizationRecord(features=data.columns, mean=data.features.mean(axis=0),

@@ -15,7 +15,7 @@ import pytest
 from prefect import flow, task
 
 from tasks.model import progress as training_progress
-from tasks.publish import artifacts, plots, report
+from tasks.publish import artifacts, curves, plots, report
 from tasks.publish.validation import validation_markdown
 from tasks.judge.registry import promote_model
 from tasks.ingest.suite_runner import SuiteResult, results_to_json
@@ -47,7 +47,7 @@ def fake_run(folder: Path) -> Path:
     folder.mkdir(parents=True)
     (folder / "metrics.json").write_text(json.dumps(METRICS))
     (folder / "model.keras").write_bytes(b"stand-in")
-    plots.plot_training_curves(HISTORY, folder / "curves.png", title="imdb_conv: training curves",
+    curves.plot_training_curves(HISTORY, folder / "curves.png", title="imdb_conv: training curves",
                                 metric="accuracy", metric_label="Accuracy")
     plots.plot_confusion_matrix([[120, 30], [45, 105]], folder / "confusion.png", title="imdb_conv: confusion")
     return folder

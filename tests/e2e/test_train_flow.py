@@ -17,7 +17,7 @@ from tasks.judge import evaluate
 from tasks.model.checkpoint import latest_snapshot
 from tasks.core.profiles import resolve_settings
 from tasks.judge.evaluate import evaluate_model
-from tasks.publish.plots import plot_evaluation
+from tasks.publish.figures import plot_evaluation
 from tasks.model.train import train_model
 
 pytestmark = pytest.mark.e2e

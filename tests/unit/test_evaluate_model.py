@@ -14,7 +14,7 @@ from tasks.core.profiles import resolve_settings
 from tasks.core.errors import DataFormatError, SettingsError
 from tasks.judge.evaluate import evaluate_model, load_arrays
 from tasks.ingest import read_jena
-from tasks.publish.plots import plot_evaluation
+from tasks.publish.figures import plot_evaluation
 from tasks.publish.report import report_markdown
 from tasks.model.train import train_model
 from tasks.model.splits import split_ranges

@@ -12,12 +12,11 @@ from tasks.core.errors import DataFormatError
 from tasks.publish.curves import _training_curves_figure, best_epoch, plot_training_curves, read_history
 from tasks.publish.plots import (
     plot_confusion_matrix,
-    plot_jena_evaluation,
     plot_jena_predictions,
     plot_jena_stretches,
     plot_roc,
-    season_stretches,
 )
+from tasks.publish.series import plot_test_split as plot_series_test_split, season_stretches
 
 pytestmark = pytest.mark.unit
 
@@ -131,7 +130,7 @@ def test_the_forecast_plot_has_a_panel_per_season_each_titled_with_its_own_mae(t
     arrays = {"test_seconds": seconds, "test_truth": truth, "test_predictions": predictions,
               "test_persistence": truth + 2.0}
     metrics = {"model": "jena_conv", "test": {"mae_celsius": 2.5, "windows": seconds.size}}
-    [out] = plot_jena_evaluation(arrays, metrics, tmp_path)
+    [out] = plot_series_test_split(arrays, metrics, tmp_path)
     assert_png(out, min_width=1000)
     fig = plot_jena_stretches([("A", seconds[:48], truth[:48], predictions[:48], truth[:48] + 2.0)],
                               tmp_path / "one.png", title="t", model_name="m")
@@ -155,7 +154,7 @@ def test_season_panel_titles_give_the_mae_of_what_they_draw(monkeypatch, tmp_pat
     predictions = np.where(seconds < 1_711_929_600, 1.0, 3.0)  # winter and March 1 °C off, then 3 °C
     arrays = {"test_seconds": seconds, "test_truth": truth, "test_predictions": predictions,
               "test_persistence": truth + 2.0}
-    plot_jena_evaluation(arrays, {"model": "m", "test": {"mae_celsius": 2.5, "windows": seconds.size}}, tmp_path)
+    plot_series_test_split(arrays, {"model": "m", "test": {"mae_celsius": 2.5, "windows": seconds.size}}, tmp_path)
     titles = [ax.get_title() for ax in drawn["fig"].axes]
     assert [title.split(",")[0] for title in titles] == ["Winter (DJF)", "Spring (MAM)", "Summer (JJA)",
                                                          "Autumn (SON)"]

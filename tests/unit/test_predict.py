@@ -10,13 +10,15 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from tasks.serve import common, forecasting
+from tasks.serve import common, series, stations
 from tasks.core.sources import JENA_FEATURES, JENA_SENTINEL
 from tasks.core.errors import DataFormatError, PredictInputError, SettingsError
 from tasks.core.tables import format_table
 from tasks.serve.common import write_predictions
-from tasks.serve.forecasting import load_normalization, load_station_frames
-from tasks.serve.text import predict_reviews, read_reviews_csv, read_reviews_file, text_to_ranks, tokenize
+from tasks.serve.series import load_normalization
+from tasks.serve.stations import load_station_frames
+from tasks.serve.text import predict_reviews, read_reviews_csv, read_reviews_file
+from tasks.serve.tokens import text_to_ranks, tokenize
 
 pytestmark = pytest.mark.unit
 
@@ -234,7 +236,7 @@ def model_normalization() -> dict:
 
 def windows_of(tmp_path, frame: pd.DataFrame, normalization: dict | None = None):
     data = load_station_frames([write_station(tmp_path, frame)])
-    return data, forecasting.forecast_windows(data.seconds, data.features,
+    return data, series.forecast_windows(data.seconds, data.features,
                                               normalization or model_normalization(), data.source,
                                               columns=data.columns, notes=data.notes)
 
@@ -347,15 +349,15 @@ def test_forecast_windows_skip_earlier_windows_across_a_gap_with_a_note(tmp_path
     data, w = windows_of(tmp_path, frame)
     usable = len(data.seconds) - 300 - (SPAN - 1)  # readings at least SPAN - 1 rows after the gap
     assert len(w.reading_seconds) == usable and w.reading_seconds[-1] == data.seconds[-1]
-    assert w.notes == (f"{DELAY - usable} reading(s) of the last 24 h ({forecasting._when(data.seconds[-DELAY])} to "
-                       f"{forecasting._when(data.seconds[-usable - 1])}) have no forecast: their window crosses a gap "
+    assert w.notes == (f"{DELAY - usable} reading(s) of the last 24 h ({stations.station_time(data.seconds[-DELAY])} to "
+                       f"{stations.station_time(data.seconds[-usable - 1])}) have no forecast: their window crosses a gap "
                        "in the 10-minute grid",)
 
 
 def test_forecast_windows_name_a_feature_the_model_needs(tmp_path) -> None:
     data = load_station_frames([write_station(tmp_path, station_frame(300))], features=JENA_FEATURES[:13])
     with pytest.raises(PredictInputError, match=r"mpi_roof_2024b\.csv: no column\(s\) \['wd \(deg\)'\]; the model"):
-        forecasting.forecast_windows(data.seconds, data.features, model_normalization(), data.source,
+        series.forecast_windows(data.seconds, data.features, model_normalization(), data.source,
                                      columns=data.columns)
 
 
@@ -376,7 +378,7 @@ def test_forecast_batches_every_window_through_a_small_model(tmp_path) -> None:
     keras.utils.set_random_seed(0)
     model = build_jena_conv()
     data, w = windows_of(tmp_path, station_frame(600))
-    result = forecasting.forecast(model, w)
+    result = series.forecast(model, w)
     expected = model.predict(w.windows, verbose=0).reshape(-1) * 2.0 + 10.0
     np.testing.assert_allclose(result.forecast_c, expected, rtol=1e-5, atol=1e-5)
     np.testing.assert_array_equal(result.persistence_c, data.features[-DELAY:, 1])
@@ -392,7 +394,7 @@ def test_forecast_refuses_windows_of_another_width(tmp_path) -> None:
 
     _, w = windows_of(tmp_path, station_frame(600))
     with pytest.raises(PredictInputError, match="windows of 14 features; the model reads 3"):
-        forecasting.forecast(build_jena_conv(n_features=3), w)
+        series.forecast(build_jena_conv(n_features=3), w)
 
 
 def test_plot_forecast_writes_a_png(tmp_path) -> None:

@@ -24,8 +24,8 @@ from tasks.core.config import TrainSettings
 from tasks.core.errors import DataFormatError, SettingsError
 from tasks.core.records.normalization import NormalizationRecord
 from tasks.core.sources import JENA_FEATURES
-from tasks.serve import serving
-from tasks.serve.text import text_to_ranks
+from tasks.serve import serving, word_index
+from tasks.serve.tokens import text_to_ranks
 from tests.support.serving import load_serving, word_index_files, write_run
 
 pytestmark = pytest.mark.unit
@@ -137,8 +137,7 @@ def test_a_failed_export_leaves_no_half_folder_and_keeps_the_earlier_one(imdb_ru
 def test_an_old_run_keeps_its_vocabulary_after_a_new_version_changes_the_word_index(imdb_run, tmp_path) -> None:
     """The data folder's index changes (a new IMDB version); the run's copy does not, nor do its predictions."""
     from tasks.serve.common import load_model
-    from tasks.serve.predict import predict_reviews_from
-    from tasks.serve.text import predict_reviews
+    from tasks.serve.text import predict_reviews, predict_reviews_from
 
     data = tmp_path / "data" / "processed" / "imdb"
     data.mkdir(parents=True)
@@ -166,13 +165,13 @@ def test_a_run_without_its_own_word_index_uses_its_version_or_says_what_to_do(im
     version.mkdir()
     (version / "word_index.json").write_text(json.dumps(WORDS))
     (run_dir / runs.TRAINING).write_text(json.dumps({"data": {"path": str(version)}}))
-    index = serving.run_word_index(run_dir)
+    index = word_index.run_word_index(run_dir)
     assert (index.path, index.own, index.words) == (version / "word_index.json", False, WORDS)
     assert "the run keeps no copy" in index.note
 
     shutil.rmtree(version)
     with pytest.raises(SettingsError, match="has no word_index.json .* train the model again, or copy that version"):
-        serving.run_word_index(run_dir)
+        word_index.run_word_index(run_dir)
     shutil.rmtree(run_dir / runs.SERVING)
     assert serving.export_serving(run_dir) is None and not (run_dir / runs.SERVING).exists()
 
@@ -182,7 +181,7 @@ def test_a_changed_word_index_copy_is_refused(imdb_run, tmp_path) -> None:
     shutil.copytree(imdb_run, run_dir)
     (run_dir / runs.WORD_INDEX).write_text(json.dumps({**WORDS, "the": 2}))
     with pytest.raises(DataFormatError, match=r"word_index.json: sha256 .* but .*word_index.sha256 says"):
-        serving.run_word_index(run_dir)
+        word_index.run_word_index(run_dir)
 
 
 # ---------------------------------------------------------------------------------------------------------------
@@ -230,7 +229,7 @@ def test_serving_model_on_raw_readings_equals_the_forecast_path(name, jena_runs,
     import tensorflow as tf
 
     from tasks.serve.common import load_model
-    from tasks.serve.forecasting import forecast, forecast_windows, read_normalization
+    from tasks.serve.series import forecast, forecast_windows, read_normalization
 
     run_dir, (seconds, features) = jena_runs[name], station
     normalization = read_normalization(run_dir / runs.NORMALIZATION)

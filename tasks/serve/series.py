@@ -1,4 +1,5 @@
-"""The Jena forecast path: the latest station readings to a 24-hour temperature forecast.
+"""The time-series kind of the serve stage (tasks.serve.kinds): the latest station readings (tasks.serve.stations)
+to a 24-hour temperature forecast, and a run's serving model that takes raw readings.
 
 A window is named by its anchor row r as in tasks.model.windows: inputs are rows r - lookback, ..., r - step, the
 target is the temperature of row r + delay. To use the newest reading e, the anchor is r = e + step, which may lie
@@ -21,115 +22,25 @@ from typing import Any
 
 import numpy as np
 
-from tasks.core.errors import DataFormatError, PredictInputError
+from tasks.core import atomic, runs
+from tasks.core.config import TrainSettings
+from tasks.core.errors import DataFormatError, PredictInputError, SettingsError
 from tasks.core.records.normalization import NormalizationRecord
-from tasks.core.sources import (
-    JENA_FEATURES,
-    JENA_SENTINEL,
-    JENA_STEP_MINUTES,
-    JENA_TARGET,
-    JENA_TIMESTAMP,
-    JENA_TIMESTAMP_FORMAT,
-)
+from tasks.core.sources import JENA_SENTINEL, JENA_STEP_MINUTES
+from tasks.serve.common import PREDICTIONS, load_model, write_predictions
+from tasks.serve.stations import TEN_MINUTES, load_station_frames, observed_temperature
+from tasks.serve.stations import station_time as _when  # for messages: findable in the station's files
 
-TEN_MINUTES = JENA_STEP_MINUTES * 60  # seconds between two readings of the station's grid
-
-
-# ---------------------------------------------------------------------------------------------------------------
-# Jena: station readings
-# ---------------------------------------------------------------------------------------------------------------
-def _when(seconds: int | np.integer) -> str:
-    """A time as the station files write it (dd.mm.yyyy HH:MM:SS), for messages: findable in the file."""
-    return np.datetime64(int(seconds), "s").item().strftime(JENA_TIMESTAMP_FORMAT)
-
-
-def _iso(seconds: int | np.integer) -> str:
-    """A time as ISO 8601 without zone (station time), for output rows."""
-    return str(np.datetime64(int(seconds), "s")).replace("T", " ")
-
-
-@dataclass(frozen=True)
-class StationData:
-    """Station readings as they were measured: sorted, one row per time, -9999 left in place (not repaired)."""
-
-    seconds: np.ndarray  # (rows,) int64 seconds since 1970 of each reading (station time), strictly increasing
-    features: np.ndarray  # (rows, features) float64 readings; JENA_SENTINEL or NaN where there was none
-    columns: tuple[str, ...]  # the feature names, in the column order of `features`
-    source: str  # the file names, for messages
-    notes: tuple[str, ...]  # what loading changed: repeated times dropped (a repeated row, or files overlapping)
-
-
-def load_station_frames(paths: Sequence[Path], features: Sequence[str] = JENA_FEATURES) -> StationData:
-    """The readings of station CSV files (raw, or zipped) or of a published jena.parquet, combined.
-
-    CSVs are parsed by tasks.ingest.normalize (latin-1, quoted or unquoted headers, padded values, CRLF); unlike
-    ingestion, -9999 is left in place so that forecast_windows can tell a missing reading from a real one. Rows
-    are sorted by time; a repeated time keeps its first row (as ingestion does). A published Parquet had its
-    -9999 interpolated at ingestion.
-
-    Args:
-        paths: station files (`.csv`, `.zip`) and/or `.parquet` tables (or a published dataset folder holding
-            jena.parquet, e.g. data/processed/jena), in any order; they may overlap.
-        features: the columns to read, in the model's order (normalization.json's "features").
-
-    Returns:
-        The combined readings.
-
-    Raises:
-        PredictInputError: if no path is given, a file is missing or lacks one of `features` (naming both), or a
-            time is not dd.mm.yyyy HH:MM:SS (naming the line).
-        DataFormatError: from tasks.ingest.normalize, on a file that is not a readable CSV or holds a non-number.
-    """
-    import pandas as pd
-
-    from tasks.ingest import read_jena, read_jena_csv  # imports pandas, pyarrow and Prefect
-
-    features = tuple(features)
-    if not paths:
-        raise PredictInputError("no station file given; expected at least one .csv, .zip or .parquet")
-    parts_seconds, parts_values, names = [], [], []
-    for path in map(Path, paths):
-        if path.is_dir() and (path / "jena.parquet").is_file():
-            path = path / "jena.parquet"
-        names.append(path.name)
-        if not path.is_file():
-            raise PredictInputError(f"{path}: no such file")
-        if path.suffix.lower() == ".parquet":
-            seconds, values = read_jena(path)  # JENA_FEATURES order
-            missing = [c for c in features if c not in JENA_FEATURES]
-            if missing:
-                raise PredictInputError(f"{path}: no column(s) {missing}; it has {list(JENA_FEATURES)}")
-            values = values[:, [JENA_FEATURES.index(c) for c in features]].astype(np.float64)
-        else:
-            frame = read_jena_csv(path)  # memoized and shared: read only
-            missing = [c for c in (JENA_TIMESTAMP, *features) if c not in frame.columns]
-            if missing:
-                raise PredictInputError(f"{path}: no column(s) {missing}; the header has {list(frame.columns)}")
-            text = frame[JENA_TIMESTAMP].astype("string").str.strip()
-            stamps = pd.to_datetime(text, format=JENA_TIMESTAMP_FORMAT, errors="coerce")
-            if stamps.isna().any():
-                row = int(np.flatnonzero(stamps.isna().to_numpy())[0])
-                raise PredictInputError(f"{path}: line {row + 2}: {JENA_TIMESTAMP} {text.iloc[row]!r} is not "
-                                        "dd.mm.yyyy HH:MM:SS")
-            seconds = stamps.to_numpy().astype("datetime64[s]").astype(np.int64)
-            values = frame[list(features)].to_numpy(dtype=np.float64)
-        parts_seconds.append(seconds)
-        parts_values.append(values)
-
-    seconds = np.concatenate(parts_seconds)
-    values = np.concatenate(parts_values)  # (rows, features)
-    order = np.argsort(seconds, kind="stable")  # a stable sort: of a repeated time, the first file's row first
-    seconds, values = seconds[order], values[order]
-    keep = np.concatenate([[True], np.diff(seconds) != 0])
-    notes = []
-    if not keep.all():
-        first = _when(seconds[np.flatnonzero(~keep)[0]])
-        notes.append(f"{int((~keep).sum())} repeated time(s) dropped, the first row of each kept (first: {first})")
-    return StationData(seconds[keep], values[keep], features, ", ".join(names), tuple(notes))
+FORECAST = "forecast.json"  # in the predictions folder: the headline, every forecast of the last 24 h, notes
+FORECAST_PLOT = "forecast.png"
+SIGNATURE = ("readings", "forecast_c", "temperature forecast, °C")  # the serving model's input name, output name
+# and what the output is
+OUTPUT_DTYPE = "float64"  # the serving model's output, as serving.json states it
+SERVING_CODE = ("serve.series",)  # what builds its serving model, below tasks/ (tasks.serve.serving adds its own)
 
 
 # ---------------------------------------------------------------------------------------------------------------
-# Jena: windows for the newest readings
+# Windows for the newest readings
 # ---------------------------------------------------------------------------------------------------------------
 def read_normalization(path: Path) -> NormalizationRecord:
     """A model's normalization.json (tasks.model.train writes it beside model.keras), checked.
@@ -306,6 +217,11 @@ def forecast_windows(
     )
 
 
+def _iso(seconds: int | np.integer) -> str:
+    """A time as ISO 8601 without zone (station time), for output rows."""
+    return str(np.datetime64(int(seconds), "s")).replace("T", " ")
+
+
 @dataclass(frozen=True)
 class Forecast:
     """The model's forecast and persistence's for every usable reading of the last 24 hours."""
@@ -364,7 +280,105 @@ def forecast(model: Any, windows: ForecastWindows) -> Forecast:
     )
 
 
-def observed_temperature(data: StationData, target: str = JENA_TARGET) -> tuple[np.ndarray, np.ndarray]:
-    """The measured temperature of station readings, for plots: (seconds, °C with NaN where none was read)."""
-    values = data.features[:, data.columns.index(target)].astype(np.float64)
-    return data.seconds, np.where(values == JENA_SENTINEL, np.nan, values)
+# ---------------------------------------------------------------------------------------------------------------
+# Over a saved model folder
+# ---------------------------------------------------------------------------------------------------------------
+def forecast_from(model_dir: Path, files: Sequence[Path | str] | None, data_dir: Path,
+                  out_dir: Path) -> list[dict[str, Any]]:
+    """The forecast of a saved model from station files (default the dataset it was trained on, as published in
+    data_dir): one row per reading of the last 24 h, also written with the headline and notes to out_dir
+    (predictions.csv, forecast.json, forecast.png).
+
+    Raises:
+        SettingsError: if no file is named and the model's dataset has not been ingested.
+        PredictInputError: on readings that cannot be forecast from (too few, a gap, a missing reading), naming
+            the file and the time.
+    """
+    from tasks.publish import plot_forecast
+
+    model_dir = Path(model_dir)
+    normalization = read_normalization(model_dir / runs.NORMALIZATION)
+    settings = runs.read_settings(model_dir)
+    if files:
+        paths = [Path(f) for f in files]
+    else:
+        spec = settings.spec
+        published = Path(data_dir) / "processed" / spec.name
+        if not (published / spec.files[0]).is_file():
+            raise SettingsError(f"no station files named and no {spec.name.capitalize()} dataset at {published}: "
+                                f"name files with --files, or run `seqconv ingest {spec.name} --data-dir {data_dir}` "
+                                "first")
+        paths = [published]
+    data = load_station_frames(paths, normalization.features)
+    windows = forecast_windows(data.seconds, data.features, normalization, data.source, columns=data.columns,
+                               notes=data.notes)
+    result = forecast(load_model(model_dir / runs.MODEL), windows)
+    out_dir = Path(out_dir)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    write_predictions(result.rows, out_dir / PREDICTIONS)
+    model_name = settings.model
+    headline = result.headline
+    seen_seconds, seen_c = observed_temperature(data)
+    plot_forecast(seen_seconds, seen_c, result.target_seconds, result.forecast_c, result.persistence_c,
+                  out_dir / FORECAST_PLOT, model_name=model_name,
+                  title=f"{model_name}: {headline['forecast_c']:.1f} °C at {headline['target_time']} "
+                        f"(last reading {headline['reading_time']}, {data.source})")
+    atomic.write_json(out_dir / FORECAST, {**result.to_json(), "model_dir": str(model_dir.resolve()),
+                                           "model": model_name})
+    return result.rows
+
+
+def predict(model_dir: Path, inputs: Mapping[str, Any], data_dir: Path, out_dir: Path) -> list[dict[str, Any]]:
+    """The forecast of a saved model from the station files a user gives (inputs: files; none: the published
+    dataset in data_dir), written to out_dir."""
+    return forecast_from(model_dir, inputs.get("files"), data_dir, out_dir)
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# The serving model: raw readings in
+# ---------------------------------------------------------------------------------------------------------------
+def unservable(model_dir: Path) -> str | None:
+    """Why a finished run gets no serving model: never (its normalization.json is all it needs)."""
+    return None
+
+
+def with_normalization(model: Any, normalization: NormalizationRecord, name: str) -> Any:
+    """(batch, lookback, features) raw readings (float64, file units, newest last) -> (batch, 1) forecast in °C.
+
+    The rows read are every `step`-th ending at the newest (forecast_windows' rows e - lookback + step, ..., e), in
+    float64 as tasks.model.normalize computes, so the trained model gets the float32 windows of the Python path.
+    """
+    import keras
+
+    lookback, step, n = normalization.lookback, normalization.step, len(normalization.features)
+    readings = keras.Input(shape=(lookback, n), dtype="float64", name=SIGNATURE[0])  # (batch, lookback, n)
+    # Every step-th reading ending at the newest: the last of each group of `step` (plain slicing, no arithmetic)
+    x = keras.layers.Reshape((lookback // step, step, n), dtype="float64", name="groups_of_step")(readings)
+    x = keras.layers.Cropping2D(((0, 0), (step - 1, 0)), dtype="float64", name="last_of_each")(x)
+    x = keras.layers.Reshape((lookback // step, n), dtype="float64", name="every_step")(x)  # (batch, lookback//step, n)
+    normalize = keras.layers.Normalization(dtype="float64", name="normalize")
+    x = normalize(x)
+    x = keras.layers.Identity(dtype="float32", name="as_float32")(x)  # the float32 windows training fed the model
+    denormalize = keras.layers.Normalization(invert=True, dtype="float64", name="to_celsius")
+    out = denormalize(model(x))  # (batch, 1) °C
+    # Weights, not constructor arguments: Keras writes the latter to its config as JSON numbers read back as
+    # float32, which would move the pressure's mean by 1e-5 mbar.
+    for layer, mean, std in ((normalize, normalization.mean, normalization.std),
+                             (denormalize, [normalization.target_mean], [normalization.target_std])):
+        layer.adapt_mean.assign(np.asarray(mean, dtype=np.float64))
+        layer.adapt_variance.assign(np.square(np.asarray(std, dtype=np.float64)))
+        layer.finalize_state()
+    return keras.Model(readings, out, name=name)
+
+
+def build_serving(model: Any, model_dir: Path, settings: TrainSettings, name: str) -> tuple[Any, dict[str, Any]]:
+    """The serving model of a run (with_normalization by its own training statistics), and what it was built from."""
+    normalization = read_normalization(Path(model_dir) / runs.NORMALIZATION)
+    return with_normalization(model, normalization, name), {"normalization": normalization.to_json()}
+
+
+def input_spec(built: Any) -> Any:
+    """The SavedModel signature's input: (batch, lookback, features) float64 readings."""
+    import tensorflow as tf
+
+    return tf.TensorSpec([None, *built.input_shape[1:]], tf.float64, name=SIGNATURE[0])

@@ -1,0 +1,85 @@
+"""The text-classification kind in a person's terms: its figures (ROC curve and confusion matrix of the test
+split, drawn by tasks.publish.plots), its terminal summaries, its predictions artifact and its verdict line;
+looked up by kind through tasks.publish.kinds.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+
+import numpy as np
+
+from tasks.core.architectures import BookResult
+from tasks.core.config import Family
+from tasks.core.tables import format_table
+from tasks.publish.plots import plot_confusion_matrix, plot_roc
+from tasks.publish.predictions import read_prediction_rows
+
+PREDICTIONS_ARTIFACT = "predictions"  # the predictions artifact's key: "predictions-<dataset>"
+MAX_TABLE_ROWS = 1_000  # rows of a predictions table artifact; the CSV in the predictions folder has them all
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# The figures of an evaluation
+# ---------------------------------------------------------------------------------------------------------------
+def plot_test_split(arrays: Mapping[str, np.ndarray], metrics: Mapping, out_dir: Path) -> list[Path]:
+    """roc.png and confusion.png of the test split."""
+    from tasks.judge import roc_curve
+
+    model, test = metrics["model"], metrics["test"]
+    fpr, tpr, _ = roc_curve(arrays["test_labels"], arrays["test_scores"])
+    return [
+        plot_roc(fpr, tpr, test["roc_auc"], out_dir / "roc.png",
+                 title=f"{model}: ROC on the test set ({test['reviews']:,} reviews)"),
+        plot_confusion_matrix(test["confusion_matrix"], out_dir / "confusion.png",
+                              title=f"{model}: test confusion matrix (threshold 0.5)"),
+    ]
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# Terminal summaries and the predictions artifact
+# ---------------------------------------------------------------------------------------------------------------
+def ingest_summary(spec: Family, path: Path) -> str:
+    """One line: the rows of each published file (the dataset's row of FAMILIES names them), e.g.
+    "imdb: 25,000 train + 25,000 test reviews -> data/processed/imdb"."""
+    from tasks.ingest import read_provenance
+
+    parts = " + ".join(f"{read_provenance(path / name)['rows']:,} {Path(name).stem}" for name in spec.files)
+    return f"{spec.name}: {parts} {spec.unit} -> {path}"
+
+
+def prediction_summary(out_dir: Path, limit: int) -> str:
+    """The predictions' table: one row per review."""
+    rows = read_prediction_rows(out_dir)
+    return format_table(rows, limit=limit, columns=["row", "label", "probability", "known_words", "flag", "excerpt"])
+
+
+def publish_predictions(out_dir: Path, key: str) -> None:
+    """The predictions as a table artifact under `key` (the first MAX_TABLE_ROWS rows); call inside a Prefect run."""
+    from prefect.artifacts import create_table_artifact
+
+    rows = read_prediction_rows(out_dir)
+    create_table_artifact(table=rows[:MAX_TABLE_ROWS], key=key, _sync=True,
+                          description=f"{len(rows):,} reviews: probability of a positive review, label, known "
+                                      f"words ({Path(out_dir) / 'predictions.csv'})")
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# The report's lines
+# ---------------------------------------------------------------------------------------------------------------
+def split_lines(metrics: Sequence[Mapping]) -> list[str]:
+    """None: a text dataset's split is fixed (its train and test files, the last part of train for validation)."""
+    return []
+
+
+def verdict(model: str, val: float, baselines: Mapping, spec: Family, book: BookResult | None) -> str:
+    """A model's validation figure against our bag of words (the book had no such baseline), then the book's
+    figure: "imdb_conv: validation accuracy 0.861 against bag of words 0.872: loses to bag of words (the book:
+    0.88, with no bag-of-words baseline)."."""
+    bow = (baselines.get("bag_of_words") or {}).get("val", {}).get(spec.metric)
+    head = f"{model}: validation accuracy {val:.3f}"
+    if bow is not None:
+        head += f" against bag of words {bow:.3f}: " + ("beats bag of words" if val > bow else "loses to bag of words")
+    published = f"the book: {book.val:.2f}, with no bag-of-words baseline" if book else "not in the book"
+    return f"{head} ({published})."
