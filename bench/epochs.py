@@ -45,7 +45,8 @@ def prepare(name: str, data_dir: Path, steps: int):
 
     from tasks.core.profiles import resolve_settings
     from tasks.model.architectures import build_model
-    from tasks.model.dataset import dataset_path, jena_dataset, prepare_jena
+    from tasks.model.dataset import dataset_path
+    from tasks.model.series import jena_dataset, prepare_jena
 
     s = resolve_settings(name, "seed")
     s = dataclasses.replace(s, steps_per_epoch=steps, batch_size=BOOK_BATCH)

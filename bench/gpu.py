@@ -68,9 +68,9 @@ class EpochClock:
 
 
 def jena_data(rows: int, s):
-    """tasks.model.train.JenaData over a random series with a complete 10-minute grid and the book's splits."""
+    """tasks.model.series.SeriesData over a random series with a complete 10-minute grid and the book's splits."""
     from tasks.core.sources import JENA_FEATURES
-    from tasks.model.dataset import JenaData
+    from tasks.model.series import SeriesData
     from tasks.model.normalizer import Normalizer
     from tasks.model.splits import split_rows
     from tasks.model.windows import JENA_TARGET_COL, window_rows
@@ -82,7 +82,7 @@ def jena_data(rows: int, s):
     anchors = {name: window_rows(seconds, ranges, s.lookback, s.delay, s.max_gap_minutes)
                for name, ranges in splits.items()}
     normalizer = Normalizer([0.0] * N_FEATURES, [1.0] * N_FEATURES, JENA_FEATURES)
-    return JenaData(series, seconds, normalizer, splits, anchors, JENA_TARGET_COL)
+    return SeriesData(series, seconds, normalizer, splits, anchors, JENA_TARGET_COL)
 
 
 def train_epochs(model_name: str, *, mixed: bool, epochs: int, quick: bool, rows: int) -> dict:
@@ -91,7 +91,7 @@ def train_epochs(model_name: str, *, mixed: bool, epochs: int, quick: bool, rows
     import tensorflow as tf
 
     from tasks.core.profiles import resolve_settings
-    from tasks.model.dataset import jena_dataset
+    from tasks.model.series import jena_dataset
     from tasks.model.train import build_model, describe_device
 
     s = replace(resolve_settings(model_name, "seed"), mixed_precision=mixed, epochs=epochs)

@@ -18,16 +18,16 @@ of the child's whole process tree every 0.2 s (the Prefect temporary server of a
   (tasks.model.encoding.multi_hot_batches).
 
 Both fit the seed profile's baseline (bow_epochs, batch 512, its seed, op determinism on, as tasks.model.train) on the
-data a seed run prepares (tasks.model.train.prepare_imdb), then score validation and test. Each reports its RSS after
+data a seed run prepares (tasks.model.text.prepare_imdb), then score validation and test. Each reports its RSS after
 each stage, seconds per epoch (a callback added to every `fit`), validation and test accuracy, and a digest of the
 trained weights: the two `bow-new` runs of a round pair must agree on it (same seed, same weights). The old and
 new sides alternate (old, new, new, old, ...) and the epoch-time ratio is the median of per-round ratios.
 
 - `run`: RUN_COMMAND, a whole IMDB run with the seed settings but one epoch, on the same data; with
   `--old-tree DIR` the same command again from DIR (`git archive <commit> | tar -x -C DIR` of the code before).
-- `stages` (`--stages`): the steps of that run as plain function calls (tasks.model.train's prepare_imdb and
-  build_model, fit, predict, the baseline), with the process's RSS, its anonymous part and its mapped files
-  after each step.
+- `stages` (`--stages`): the steps of that run as plain function calls (tasks.model.text's prepare_imdb,
+  tasks.model.train's build_model, fit, predict, the baseline), with the process's RSS, its anonymous part and its
+  mapped files after each step.
 
 Figures to artifacts/bench/memory.json. The target (issue 9 §3): the whole run under 1.5 GiB.
 """
@@ -155,7 +155,8 @@ def run_bow_case(way: str, data_dir: Path, seed: int | None = None) -> dict:
 
     from tasks.core.profiles import resolve_settings
     from tasks.judge.baselines import bag_of_words_metrics, fit_bag_of_words
-    from tasks.model.dataset import dataset_path, prepare_imdb
+    from tasks.model.dataset import dataset_path
+    from tasks.model.text import prepare_imdb
 
     stages["imports"] = {**memory_now(), "seconds": round(time.perf_counter() - clock, 2)}
     s = resolve_settings("imdb_conv", PROFILE, None if seed is None else {"seed": str(seed)})
@@ -207,8 +208,9 @@ def nbytes_of(value) -> int:
 
 
 def run_stages_case(data_dir: Path, epochs: int) -> dict:
-    """The steps of an IMDB seed run (tasks.model.train.train_model and evaluate_imdb), one at a time, with this
-    process's memory after each: where the whole run's peak comes from. Not the flow: no Prefect, no files."""
+    """The steps of an IMDB seed run (tasks.model.train.train_model and tasks.judge.text.evaluate_text), one at a
+    time, with this process's memory after each: where the whole run's peak comes from. Not the flow: no Prefect, no
+    files."""
     stages = {}
     clock = time.perf_counter()
 
@@ -225,7 +227,8 @@ def run_stages_case(data_dir: Path, epochs: int) -> dict:
     from tasks.core.profiles import resolve_settings
     from tasks.judge.baselines import bag_of_words_metrics, fit_bag_of_words
     from tasks.judge.metrics import binary_metrics
-    from tasks.model.dataset import dataset_path, prepare_imdb
+    from tasks.model.dataset import dataset_path
+    from tasks.model.text import prepare_imdb
     from tasks.model.train import build_model, describe_device
 
     stage("import the project")

@@ -296,7 +296,7 @@ def bag_of_words_baseline(data, s: TrainSettings, data_sha256: str, artifacts_di
     settings = {name: getattr(s, name) for name in ("num_words", "validation_split", "max_train_samples",
                                                     "max_test_samples", "bow_epochs", "seed")}
     key = short_key("bag-of-words", data_sha256, settings)
-    folder = runs.baselines_dir(artifacts_dir, "imdb", key)
+    folder = runs.baselines_dir(artifacts_dir, s.family, key)
     cached = folder / BAG_OF_WORDS
     if cached.is_file():
         stored = atomic.read_json(cached, "a bag-of-words baseline written by tasks.judge.baselines")

@@ -1,11 +1,13 @@
-"""Model: Jena splits, normalization and windows, IMDB encoding, a published dataset read into arrays, the Keras
-architectures, training.
+"""Model: a published dataset read into arrays, one module per kind of dataset (text: reviews as word ids; series:
+splits, normalization and windows), the Keras architectures, training.
 
 The public API of this stage: other stages and the flows import these names from `tasks.model`, never
 from its modules.
 """
 
-from tasks.model.dataset import EVAL_SPLITS, data_fingerprint, dataset_path, in_order, jena_dataset, jena_split_facts, prepare_imdb, prepare_jena, split_settings
+from tasks.model.dataset import EVAL_SPLITS, data_fingerprint, dataset_path, in_order
+from tasks.model.series import jena_dataset, jena_split_facts, prepare_jena, split_settings
+from tasks.model.text import prepare_imdb
 from tasks.model.normalizer import Normalizer, normalize
 from tasks.model.splits import season_of
 from tasks.model.train import fingerprint_data, train_model_task

@@ -1,11 +1,12 @@
 """Fit, resume, save: one model run, nothing else.
 
 A run folder `artifacts/runs/<run-id>/<model>/` (tasks.core.runs) holds, once training is done: `model.keras` (the
-best validation epoch), `history.csv`, `settings.json`, `normalization.json` (Jena), `word_index.json` and
-`word_index.sha256` (IMDB), `data_profile.json` (the training rows, the drift reference), TensorBoard logs, and last
-`training.json`: what training measured (epochs, best epoch, seconds, device, data, code). While a run is in
-progress it also holds `backup/`, the last finished epoch's snapshot (tasks.model.checkpoint): rerunning the same run id
-after a crash resumes from there. Judging the model is tasks.judge.evaluate's job, drawing it tasks.publish.plots'.
+best validation epoch), `history.csv`, `settings.json`, what its kind of dataset keeps (tasks.model.kinds: a series'
+`normalization.json`, a text's `word_index.json` and `word_index.sha256`), `data_profile.json` (the training rows,
+the drift reference), TensorBoard logs, and last `training.json`: what training measured (epochs, best epoch,
+seconds, device, data, code). While a run is in progress it also holds `backup/`, the last finished epoch's snapshot
+(tasks.model.checkpoint): rerunning the same run id after a crash resumes from there. Judging the model is
+tasks.judge.evaluate's job, drawing it tasks.publish.plots'.
 
 TensorFlow is imported inside the functions that build or fit a model, so importing this module (every flow and
 every `--help` does) stays cheap.
@@ -15,7 +16,6 @@ from __future__ import annotations
 
 import csv
 import datetime as dt
-import hashlib
 import io
 import math
 import os
@@ -30,9 +30,9 @@ from prefect import task
 from tasks.core import atomic, runs
 from tasks.core.cache import Content, training_key
 from tasks.core.config import TrainSettings
-from tasks.model.dataset import data_fingerprint, dataset_path, in_order, jena_dataset, normalization_record, prepare_imdb
-from tasks.model.dataset import prepare_jena, settings_for_data
 from tasks.core.log import log
+from tasks.model.dataset import data_fingerprint, dataset_path
+from tasks.model.kinds import KINDS, settings_for_data
 
 
 # ---------------------------------------------------------------------------------------------------------------
@@ -147,53 +147,6 @@ def build_model(s: TrainSettings, strategy, n_features: int, on_gpu: bool):
         keras.mixed_precision.set_global_policy(previous)
 
 
-def imdb_fit_arguments(s: TrainSettings, path: Path, run_dir: Path) -> tuple[dict, int]:
-    """The reviews of one run as `model.fit` arguments, and 0 features per timestep (a review is word ids). Also
-    writes data_profile.json: what the training reviews looked like, the reference for drift (tasks.ingest.drift)."""
-    from tasks.ingest import imdb_training_profile
-
-    data = prepare_imdb(path, s)
-    atomic.write_json(run_dir / runs.DATA_PROFILE, imdb_training_profile(data.offset["train"], data.y["train"],
-                                                                         s.num_words))
-    keep_word_index(path, run_dir)
-    return dict(x=data.x["train"], y=data.y["train"], batch_size=s.batch_size,
-                validation_data=in_order(data.x["val"], data.y["val"], s.batch_size)), 0
-
-
-def keep_word_index(dataset: Path, run_dir: Path) -> None:
-    """Copy the word index of the dataset version a run trains on into its folder, with its sha256: raw text is
-    then encoded with the vocabulary the model saw, wherever the run is used and whatever IMDB version is published
-    later (tasks.serve). A dataset without one (a test's Parquet-only dataset) leaves the run without raw text."""
-    source = Path(dataset) / runs.WORD_INDEX  # the published dataset's file has the run copy's name
-    if not source.is_file():
-        log(f"no {source}: this run keeps no word index, so it cannot predict raw text")
-        return
-    data = source.read_bytes()
-    atomic.write_bytes(run_dir / runs.WORD_INDEX, data)
-    atomic.write_text(run_dir / runs.WORD_INDEX_SHA256, f"{hashlib.sha256(data).hexdigest()}  {runs.WORD_INDEX}\n")
-
-
-def jena_fit_arguments(s: TrainSettings, path: Path, run_dir: Path) -> tuple[dict, int]:
-    """The windows of one run as `model.fit` arguments, and the features per timestep. Also writes
-    normalization.json: the training statistics a later evaluation or forecast must reuse, and data_profile.json."""
-    from tasks.ingest import jena_training_profile
-
-    data = prepare_jena(path, s)
-    log(f"{s.split} split ({s.split_reason}): "
-        + ", ".join(f"{split} {len(rows):,} windows in {len(data.splits[split])} range(s)"
-                    for split, rows in data.rows.items()))
-    normalization_record(data, s).write(run_dir / runs.NORMALIZATION)
-    # The raw training rows (data.series is normalized), kept so drift has a reference after the version is pruned
-    atomic.write_json(run_dir / runs.DATA_PROFILE, jena_training_profile(path, data.splits["train"]))
-    _, train_ds = jena_dataset(data, "train", s, shuffle=True)
-    _, val_ds = jena_dataset(data, "val", s, shuffle=False, limit_batches=s.validation_steps)
-    return dict(x=train_ds.repeat(), validation_data=val_ds, steps_per_epoch=s.steps_per_epoch,
-                shuffle=False), data.series.shape[1]  # the dataset shuffles itself
-
-
-FIT_ARGUMENTS = {"imdb": imdb_fit_arguments, "jena": jena_fit_arguments}  # family -> its data as fit arguments
-
-
 # ---------------------------------------------------------------------------------------------------------------
 # One run
 # ---------------------------------------------------------------------------------------------------------------
@@ -202,8 +155,8 @@ def train_model(s: TrainSettings, data_dir: Path, run_dir: Path, run_id: str = "
 
     Args:
         s: resolved settings (tasks.core.profiles.resolve_settings), profile included; a Jena split "auto" is
-            resolved on the data (tasks.model.dataset.settings_for_data), and settings.json records the result.
-        data_dir: holds processed/imdb or processed/jena from the ingest flows.
+            resolved on the data (tasks.model.kinds.settings_for_data), and settings.json records the result.
+        data_dir: holds processed/<dataset> from the ingest flows.
         run_dir: artifacts/runs/<run-id>/<model>; an unfinished run there is resumed from its last epoch.
         run_id: recorded in training.json.
 
@@ -219,7 +172,7 @@ def train_model(s: TrainSettings, data_dir: Path, run_dir: Path, run_id: str = "
     import tasks.model.checkpoint as checkpoint
 
     path = dataset_path(data_dir, s.family)  # fail before any work if the data is missing
-    s = settings_for_data(path, s)  # Jena: the split "auto" resolves to on this data, and why
+    s = settings_for_data(path, s)  # a series: the split "auto" resolves to on this data, and why
     run_dir.mkdir(parents=True, exist_ok=True)
     atomic.write_json(run_dir / runs.SETTINGS, s.as_record())
     keras.utils.set_random_seed(s.seed)
@@ -228,7 +181,7 @@ def train_model(s: TrainSettings, data_dir: Path, run_dir: Path, run_id: str = "
     device = describe_device()
     log(f"training {s.model} ({s.profile}) on {device.name} -> {run_dir}")
 
-    fit_args, n_features = FIT_ARGUMENTS[s.family](s, path, run_dir)
+    fit_args, n_features = KINDS[s.spec.kind].fit_arguments(s, path, run_dir)
     model = build_model(s, device.strategy, n_features, on_gpu=device.gpus > 0)
     restored = checkpoint.latest_snapshot(run_dir / "backup")
     epochs_done = restored.epochs_done if restored else 0

@@ -142,7 +142,7 @@ def test_a_run_killed_while_evaluating_resumes_without_training_again(ingested_d
 
     resumed_dir = tmp_path / "resumed"
     with monkeypatch.context() as m:
-        m.setitem(evaluate.EVALUATORS, "jena", killed)
+        m.setitem(evaluate.EVALUATORS, "series", killed)
         with pytest.raises(KeyboardInterrupt):
             train_and_judge(settings, ingested_data, resumed_dir, "r")
     trained = (resumed_dir / "training.json").read_text()

@@ -14,7 +14,8 @@ from tasks.core import cache, runs
 from tasks.core.config import TrainSettings, settings_from_json
 from tasks.core.errors import SettingsError
 from tasks.core.profiles import resolve_settings
-from tasks.model.dataset import prepare_jena, resolve_split, settings_for_data
+from tasks.model.kinds import settings_for_data
+from tasks.model.series import prepare_jena, resolve_split
 from tasks.model.splits import choose_split, record_days
 from tasks.model.train import train_model
 from tests.support.published import publish_jena
@@ -74,7 +75,7 @@ def test_auto_is_the_default_and_a_named_split_is_kept_by_profiles_and_overrides
     assert resolve_settings("jena_conv", "seed", {"block_days": "3"}).block_days == 3
 
 
-def test_the_settings_record_the_resolved_split_and_keep_it():
+def test_the_settings_record_the_resolved_split_and_keep_it(tmp_path):
     s = resolve_settings("jena_conv", "seed")
     short = resolve_split(s, record(304))
     assert (short.split, short.split_reason) == ("blocked", "auto: the record spans 10.0 months (< 2 years), so blocked")
@@ -84,7 +85,7 @@ def test_the_settings_record_the_resolved_split_and_keep_it():
     assert (named.split, named.split_reason) == ("contiguous", "named in the settings")
     assert settings_from_json(short.as_record()) == short
     imdb = resolve_settings("imdb_conv", "seed")
-    assert resolve_split(imdb, record(304)) == imdb
+    assert settings_for_data(tmp_path, imdb) == imdb  # text settings have no split to resolve
     with pytest.raises(SettingsError, match="split auto chose blocked: auto: the record spans 10.0 months"):
         resolve_split(dataclasses.replace(s, block_days=3), record(304))  # a block shorter than a window
 
@@ -143,7 +144,7 @@ def test_the_report_says_why_auto_chose_the_split():
 
 def test_the_split_is_chosen_from_the_timestamps_read_alone(tmp_path):
     from tasks.ingest import read_jena, read_jena_seconds
-    from tasks.model.dataset import settings_for_data
+    from tasks.model.kinds import settings_for_data
     from tests.support.published import publish_jena
 
     folder = publish_jena(tmp_path, rows=1500)

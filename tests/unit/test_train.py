@@ -13,7 +13,7 @@ from tasks.core import runs
 from tasks.core.errors import SettingsError
 from tasks.core.profiles import resolve_settings
 from tasks.ingest import read_jena
-from tasks.model.dataset import settings_for_data
+from tasks.model.kinds import settings_for_data
 from tasks.model.train import keep_history, time_left, train_model
 from tasks.model.splits import split_rows
 from tests.support.published import publish_jena
@@ -103,7 +103,8 @@ def test_the_kept_model_is_the_one_validation_judged_best_with_or_without_weight
 
     import keras
 
-    from tasks.model.dataset import dataset_path, jena_dataset, prepare_jena
+    from tasks.model.dataset import dataset_path
+    from tasks.model.series import jena_dataset, prepare_jena
 
     publish_jena(tmp_path / "data")
     history = {}
