@@ -67,17 +67,26 @@ def ingest_jena_flow(mirror: str | None = None, data_dir: str = "data", files: l
     return ingest_dataset(JENA, mirror, data_dir, files, artifacts_dir)
 
 
-INGEST_FLOWS = {IMDB: ingest_imdb_flow, JENA: ingest_jena_flow}  # dataset -> its flow
+@flow(name="ingest", flow_run_name="ingest {dataset}", log_prints=True)
+def ingest_flow(dataset: str, mirror: str | None = None, data_dir: str = "data", files: list[str] | None = None,
+                artifacts_dir: str = "artifacts") -> Path:
+    """Download, validate and publish any dataset by the name of its spec (datasets/<name>.toml)."""
+    return ingest_dataset(dataset, mirror, data_dir, files, artifacts_dir)
+
+
+INGEST_FLOWS = {IMDB: ingest_imdb_flow, JENA: ingest_jena_flow}  # the built-in datasets' own flows
 
 
 def ingest_flow_for(dataset: str, mirror: str | None, data_dir: str, files: list[str] | None,
                     artifacts_dir: str) -> Path:
-    """Run a dataset's ingest flow (as a subflow where called from one); only a dataset that takes named files
-    gets `files`."""
+    """Run a dataset's ingest flow (as a subflow where called from one): a built-in dataset's own, else the
+    generic one; only a dataset that takes named files gets `files`."""
     arguments = dict(mirror=mirror, data_dir=data_dir, artifacts_dir=artifacts_dir)
     if builtin_spec(dataset).sources.station is not None:
         arguments["files"] = files
-    return INGEST_FLOWS[dataset](**arguments)
+    if dataset in INGEST_FLOWS:
+        return INGEST_FLOWS[dataset](**arguments)
+    return ingest_flow(dataset, **arguments)
 
 
 if __name__ == "__main__":  # python -m flows.ingest is `seqconv ingest`

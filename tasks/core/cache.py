@@ -42,8 +42,8 @@ DATASET_STAGES = ("version", "raw", "normalized")  # "<dataset>-<stage>" kinds o
 CODE: dict[str, tuple[str, ...]] = {  # kind of cached result -> the tasks modules (dotted, below tasks/) whose code can change it
     # the IMDB bag-of-words baseline, trained once per dataset version: its training and caching, the metrics it
     # stores, the reviews read and the architecture; not the evaluation of models, plots or reports
-    "bag-of-words": ("judge.baselines", "judge.metrics", "model.dataset", "model.encoding", "model.bag_of_words",
-                     "model.blocks"),
+    "bag-of-words": ("judge.baselines", "judge.metrics", "model.dataset", "model.text", "model.encoding",
+                     "model.bag_of_words", "model.blocks"),
 }
 TRAINING_STAGE = "model"  # the package a model is trained by: every module in it counts (train_code)
 NOT_TRAINING = ("model.progress", "model.bag_of_words")  # in it, but never change a trained model: how training

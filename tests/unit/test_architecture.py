@@ -234,8 +234,6 @@ BUILT_IN_DATASETS = ("imdb", "jena")
 DATASET_SPECIFIC = {  # the only modules that may name a built-in dataset, and why
     "tasks.core.sources": "the built-in datasets' readers' names for their shapes (IMDB, JENA)",
     "tasks.core.architectures": "each registration names the dataset its architecture trains on",
-    "tasks.ingest.keras_imdb": "the reader of Keras' imdb.npz and word index",
-    "tasks.ingest.jena_station": "the reader of the station's CSV format (the classic zip, half-year files)",
     "tasks.ingest.data_profiles": "the drift profiles of the Keras reviews and of the station's features",
 }
 
