@@ -20,7 +20,7 @@ from flows.dispatch import train_runs
 from flows.ingest import ingest_flow_for
 from tasks.core import runs
 from tasks.core.config import DEFAULT_MODELS, family
-from tasks.core.profiles import check_run
+from tasks.core.profiles import check_run, overrides_for
 from tasks.core.sources import default_jena_files
 from tasks.ingest import plan_retraining
 from tasks.judge import champion_model_dir, check_registry, judge_champion, promote_model
@@ -67,8 +67,9 @@ def train_all_flow(
     not_retrained = plan_retraining(retrain, models, data_dir, artifacts_dir)  # model -> why not, or None
     to_train = [m for m in models if not not_retrained[m]]
 
-    run_dirs = train_runs([(m, run_id, overrides or {}) for m in to_train], profile, data_dir, artifacts_dir,
-                          train_on, force)  # on the gpu pool all at once, else here one after another
+    jobs = [(m, run_id, overrides_for(m, overrides)) for m in to_train]  # each model the values it reads
+    run_dirs = train_runs(jobs, profile, data_dir, artifacts_dir, train_on, force)  # on the gpu pool all at once,
+    # else here one after another
 
     registry = runs.registry_dir(artifacts_dir)
     results = []

@@ -155,7 +155,23 @@ def check_run(profile: str, models: list[str] | tuple[str, ...], overrides: dict
         raise SettingsError(f"retrain={retrain!r}; allowed: {', '.join(RETRAIN)}")
     if not models:
         raise SettingsError(f"no models named; allowed: {', '.join(MODELS)}")
-    return [resolve_settings(model, profile, overrides) for model in models]
+    overrides = overrides or {}
+    reads = {m: [k for k in settings_types(m) if k not in RECORDED] for m in models}  # an unknown model fails here
+    unknown = {k: v for k, v in overrides.items() if not any(k in settings_types(m) for m in MODELS)}
+    typed_settings({k: v for k, v in overrides.items() if k in RECORDED or k in unknown}, model=models[0])  # fails
+    unread = [key for key in overrides if not any(key in reads[m] for m in models)]
+    if unread:
+        every = sorted({k for m in models for k in reads[m]})
+        raise SettingsError(f"setting(s) {', '.join(unread)} read by none of {', '.join(models)}; they read: "
+                            f"{', '.join(every)}")
+    return [resolve_settings(model, profile, overrides_for(model, overrides)) for model in models]
+
+
+def overrides_for(model: str, overrides: dict[str, str] | None) -> dict[str, str]:
+    """The `--set` values of a run of several models (train-all) that `model` reads: each model gets the ones it
+    reads, and records only those (check_run refuses a value no model of the run reads)."""
+    types = settings_types(model)
+    return {key: value for key, value in (overrides or {}).items() if key in types and key not in RECORDED}
 
 
 def parse_overrides(pairs: list[str] | tuple[str, ...]) -> dict[str, str]:

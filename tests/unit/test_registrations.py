@@ -105,3 +105,18 @@ def test_settings_of_one_model_cannot_be_built_with_another_models_parts():
     with pytest.raises(SettingsError, match="settings of another model"):
         dataclasses.replace(gru, model="imdb_conv")
     assert dataclasses.replace(gru, model="jena_conv_gru_fast").arch == gru.arch  # same settings class: allowed
+
+
+def test_train_all_gives_each_model_the_values_it_reads_and_refuses_one_none_reads():
+    from tasks.core.profiles import check_run, overrides_for
+
+    overrides = {"epochs": "4", "steps_per_epoch": "40", "kernel_size": "5"}
+    imdb, jena, tcn = check_run("smoke", ["imdb_conv", "jena_conv", "jena_tcn"], overrides)
+    assert (imdb.epochs, jena.epochs, tcn.epochs) == (4, 4, 4)
+    assert (jena.steps_per_epoch, tcn.steps_per_epoch, tcn.kernel_size) == (40, 40, 5)
+    assert "steps_per_epoch" not in imdb.as_record() and "kernel_size" not in jena.as_record()  # never recorded
+    assert overrides_for("imdb_conv", overrides) == {"epochs": "4"}
+    with pytest.raises(SettingsError, match="setting\\(s\\) kernel_size read by none of imdb_conv, jena_conv"):
+        check_run("smoke", ["imdb_conv", "jena_conv"], overrides)
+    with pytest.raises(SettingsError, match="unknown setting 'colour'"):
+        check_run("smoke", ["imdb_conv", "jena_conv"], {"colour": "blue"})
