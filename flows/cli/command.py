@@ -12,6 +12,7 @@ from __future__ import annotations
 import argparse
 import gc
 import importlib
+import re
 import sys
 import traceback
 from collections.abc import Callable
@@ -90,7 +91,8 @@ def run_command(command: Command, argv: list[str] | None = None, prog: str | Non
 
 def _fail(line: str, code: int) -> int:
     _stop_view()
-    print(line, file=sys.stderr, flush=True)
+    # One line, whatever the message holds: a parser's message about a binary file can carry its own newlines.
+    print(re.sub(r"\s*[\r\n]+\s*", " ", line).strip(), file=sys.stderr, flush=True)
     _close_view()
     return code
 

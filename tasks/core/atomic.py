@@ -21,7 +21,7 @@ from typing import Any, Iterator
 
 from prefect import task
 
-from tasks.core.errors import DataFormatError
+from tasks.core.errors import DataFormatError, SeqconvError
 
 VERSIONS = ".versions"  # hidden folder beside a published link that holds the immutable versions
 
@@ -52,6 +52,10 @@ def write_json(path: Path, obj: Any) -> Path:
     return write_text(path, json.dumps(obj, indent=2, sort_keys=False, default=str) + "\n")
 
 
+class StagingError(SeqconvError):
+    """A new dataset version could not be written (a full disk, a read-only mount): nothing was published."""
+
+
 @contextmanager
 def staging_dir(link: Path) -> Iterator[Path]:
     """A fresh, private folder to build the next version of the dataset published at `link`.
@@ -69,6 +73,11 @@ def staging_dir(link: Path) -> Iterator[Path]:
     path = Path(tempfile.mkdtemp(dir=versions, prefix=f".staging-{link.name}-", suffix=owner))
     try:
         yield path
+    except OSError as error:  # a full disk, a read-only mount: say where and what, and that nothing changed
+        shutil.rmtree(path, ignore_errors=True)
+        where = f" ({error.filename})" if getattr(error, "filename", None) else ""
+        raise StagingError(f"writing a new version of {link.name} into {path}{where}: {error.strerror or error}; "
+                           f"nothing was published, {link} is as it was") from error
     except BaseException:
         shutil.rmtree(path, ignore_errors=True)
         raise

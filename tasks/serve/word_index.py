@@ -38,6 +38,22 @@ def word_index_file(model_dir: Path) -> tuple[Path, bool] | None:
     return None
 
 
+def recorded_sha256(model_dir: Path) -> dict[Path, str]:
+    """Every record of the sha256 of a run's own word index: word_index.sha256, written when the run trained, and
+    serving/serving.json's, written when its serving model was built from it (file -> sha256)."""
+    model_dir = Path(model_dir)
+    records = {}
+    sidecar = model_dir / runs.WORD_INDEX_SHA256
+    if sidecar.is_file():
+        records[sidecar] = (sidecar.read_text().split() or [""])[0]
+    manifest = model_dir / runs.SERVING / "serving.json"
+    if manifest.is_file():
+        recorded = (atomic.read_json(manifest, "written last by the serving export").get("word_index") or {})
+        if recorded.get("sha256"):
+            records[manifest] = str(recorded["sha256"])
+    return records
+
+
 def run_word_index(model_dir: Path) -> RunWordIndex:
     """The word index an IMDB run trained with (word_index_file), its own copy checked against word_index.sha256.
 
@@ -53,14 +69,20 @@ def run_word_index(model_dir: Path) -> RunWordIndex:
         raise SettingsError(f"{model_dir} has no {runs.WORD_INDEX} (a run made before runs kept their word index, "
                             "or trained on a dataset without one) and the dataset version it trained on has none "
                             f"either: train the model again, or copy that version's word_index.json into {model_dir} "
-                            "(not another version's: its vocabulary may differ)")
+                            f"with its sha256 in {runs.WORD_INDEX_SHA256} (`sha256sum word_index.json > "
+                            f"{runs.WORD_INDEX_SHA256}`; not another version's: its vocabulary may differ)")
     path, own = found
     sha256 = hashlib.sha256(path.read_bytes()).hexdigest()
-    recorded = model_dir / runs.WORD_INDEX_SHA256
-    expected = (recorded.read_text().split() or [""])[0] if own and recorded.is_file() else None
-    if expected is not None and expected != sha256:
-        raise DataFormatError(f"{path}: sha256 {sha256}, but {recorded} says {expected}: the run's word index "
-                              "changed since training; restore it or train the model again")
+    if own:  # a run's own copy is checked against every record of it; deleting one record turns no check off
+        records = recorded_sha256(model_dir)
+        if model_dir / runs.WORD_INDEX_SHA256 not in records:
+            raise DataFormatError(f"{path}: {model_dir / runs.WORD_INDEX_SHA256} is missing, so the run's word index "
+                                  "cannot be checked against what it trained with; restore it (it holds the sha256 "
+                                  "of the word_index.json the run trained with) or train the model again")
+        for record, expected in records.items():
+            if expected != sha256:
+                raise DataFormatError(f"{path}: sha256 {sha256}, but {record} says {expected}: the run's word "
+                                      "index changed since training; restore it or train the model again")
     where = ("the run's own copy" if own else
              f"the dataset version {model_dir} trained on; the run keeps no copy, made before runs did")
     return RunWordIndex(load_word_index(path), path, sha256, own, f"word index: {path} ({where}, sha256 "

@@ -76,6 +76,22 @@ def test_staging_dir_is_private_and_removes_itself_when_the_block_fails(tmp_path
     assert os.readlink(link) == target and (link / "data.txt").read_text() == "good"
 
 
+def test_a_full_disk_while_writing_a_version_names_the_dataset_and_path_and_loses_nothing(tmp_path: Path) -> None:
+    import errno
+
+    link = tmp_path / "processed" / "imdb"
+    publish(link, "good")
+    target = os.readlink(link)
+    with pytest.raises(atomic.StagingError) as caught:
+        with atomic.staging_dir(link) as staging:
+            (staging / "train.parquet").write_text("half-written")
+            raise OSError(errno.ENOSPC, "No space left on device", str(staging / "test.parquet"))
+    message = str(caught.value)
+    assert "writing a new version of imdb into" in message and "test.parquet" in message
+    assert "No space left on device" in message and f"nothing was published, {link} is as it was" in message
+    assert not staging.exists() and os.readlink(link) == target and (link / "data.txt").read_text() == "good"
+
+
 def test_point_link_refuses_to_replace_a_real_folder(tmp_path: Path) -> None:
     link = tmp_path / "processed" / "imdb"
     link.mkdir(parents=True)

@@ -45,3 +45,15 @@ def test_under_python_m_the_flow_module_is_the_one_running_as_main(tmp_path):
 
 def test_elsewhere_the_flow_module_is_imported_by_its_name():
     assert flow_module("json") is json
+
+
+def test_an_error_whose_message_holds_newlines_is_still_one_line(capsys):
+    from flows.cli.command import Command, run_command
+    from tasks.core.errors import DataFormatError
+
+    def run(args):
+        raise DataFormatError("station.csv: cannot be parsed:\n  line 3: unexpected byte 0x00\r\n")
+
+    command = Command("demo", "flows.demo", "a demo", lambda parser: None, run)
+    assert run_command(command, [], prog="seqconv demo") == 1
+    assert capsys.readouterr().err == "error: station.csv: cannot be parsed: line 3: unexpected byte 0x00\n"

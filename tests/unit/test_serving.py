@@ -184,6 +184,30 @@ def test_a_changed_word_index_copy_is_refused(imdb_run, tmp_path) -> None:
         word_index.run_word_index(run_dir)
 
 
+def test_a_missing_word_index_sha256_is_an_error_never_a_skipped_check(imdb_run, tmp_path) -> None:
+    run_dir = tmp_path / "imdb_conv"
+    shutil.copytree(imdb_run, run_dir)
+    (run_dir / runs.WORD_INDEX_SHA256).unlink()
+    with pytest.raises(DataFormatError, match=r"word_index.sha256 is missing, so the run's word index cannot be "
+                                              r"checked"):
+        word_index.run_word_index(run_dir)
+    (run_dir / runs.WORD_INDEX).write_text(json.dumps({**WORDS, "the": 2}))
+    with pytest.raises(DataFormatError, match=r"word_index.sha256 is missing"):
+        word_index.run_word_index(run_dir)
+
+
+def test_the_serving_record_of_the_word_index_is_checked_too(imdb_run, tmp_path) -> None:
+    run_dir = tmp_path / "imdb_conv"
+    shutil.copytree(imdb_run, run_dir)
+    changed = json.dumps({**WORDS, "the": 2}).encode()
+    (run_dir / runs.WORD_INDEX).write_bytes(changed)  # and its .sha256 rewritten to match: serving.json disagrees
+    (run_dir / runs.WORD_INDEX_SHA256).write_text(f"{hashlib.sha256(changed).hexdigest()}  word_index.json\n")
+    with pytest.raises(DataFormatError, match=r"word_index.json: sha256 .* but .*serving.json says"):
+        word_index.run_word_index(run_dir)
+    shutil.rmtree(run_dir / runs.SERVING)  # the .sha256 alone then vouches for the index it names
+    assert word_index.run_word_index(run_dir).words == {**WORDS, "the": 2}
+
+
 # ---------------------------------------------------------------------------------------------------------------
 # Jena
 # ---------------------------------------------------------------------------------------------------------------
