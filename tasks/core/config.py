@@ -22,7 +22,7 @@ from pathlib import Path
 from typing import Any
 
 from tasks.core.architectures import ARCHITECTURES, Architecture, BookResult
-from tasks.core.datasets import DatasetSpec, builtin_names, builtin_spec
+from tasks.core.datasets import DatasetSpec, Evaluation, builtin_names, builtin_spec
 from tasks.core.errors import SettingsError
 from tasks.core.kinds import KINDS
 
@@ -64,24 +64,13 @@ BOOK: dict[str, BookResult] = {a.name: a.book for a in ARCHITECTURES.values() if
 
 
 @dataclass(frozen=True)
-class Family:
-    """How a dataset's models are judged and shown, from its spec file (tasks.core.datasets): every stage reads it
-    from FAMILIES."""
+class Family(Evaluation):
+    """How a dataset's models are judged (its spec's [evaluation], the fields of tasks.core.datasets.Evaluation) and
+    what the stages need besides from its spec: every stage reads it from FAMILIES."""
 
     name: str  # the dataset, and the folder data/processed/<name>
     kind: str  # its kind of dataset (tasks.core.kinds.KINDS): "text" or "series"
     files: tuple[str, ...]  # the published dataset's Parquet files
-    metric: str  # key in metrics["validation"] and ["test"] that judges a model
-    label: str  # how sentences name the validation metric
-    higher_is_better: bool  # accuracy: yes; MAE: no
-    monitor: str  # the Keras log key that picks the best epoch (and early stopping)
-    curve: str  # the history.csv column the training-curve plot shows (plus val_<curve>)
-    curve_label: str  # its axis label
-    unit: str  # what evaluation counts: reviews or windows
-    baselines: tuple[str, ...]  # the baselines a model is judged against, in report order
-    compared: str  # key in metrics["validation"] that compares two models (champion and challenger): one that
-    # means the same for both, whatever statistics each normalized its inputs with (Jena: MAE in °C)
-    compared_label: str  # how sentences name it
     predicts_with: str  # the model whose champion `predict` uses unless one is named
     interval_minutes: int = 0  # series: the record's sampling period; 0 for text
 
@@ -92,10 +81,9 @@ class Family:
 
     @classmethod
     def of(cls, spec: DatasetSpec) -> Family:
-        e = spec.evaluation
-        return cls(spec.name, spec.kind, spec.published, e.metric, e.label, e.higher_is_better, e.monitor, e.curve,
-                   e.curve_label, e.unit, e.baselines, e.compared, e.compared_label, spec.predicts_with,
-                   spec.record.interval_minutes if spec.record else 0)
+        judged = {f.name: getattr(spec.evaluation, f.name) for f in dataclasses.fields(Evaluation)}
+        return cls(**judged, name=spec.name, kind=spec.kind, files=spec.published, predicts_with=spec.predicts_with,
+                   interval_minutes=spec.record.interval_minutes if spec.record else 0)
 
 
 @cache

@@ -89,17 +89,9 @@ def jena_sources(files: list[str] | tuple[str, ...] | None) -> tuple[Source, ...
     return chosen_sources(builtin_spec(JENA), files)
 
 
-def station_source(name: str) -> Source:
-    """The Source of one of the station's half-year files, e.g. `mpi_roof_2024a.csv`."""
-    return named_source(builtin_spec(JENA), name)
-
-
 _FROM_SPECS = {  # name -> how it is read from the built-in specs
-    "CANONICAL_BASE_URL": lambda: builtin_spec(IMDB).sources.base_url,
-    "STATION_BASE_URL": lambda: builtin_spec(JENA).sources.station.base_url,
     "IMDB_NPZ": lambda: sources_of(builtin_spec(IMDB))[0],
     "IMDB_WORD_INDEX": lambda: sources_of(builtin_spec(IMDB))[1],
-    "JENA_CLASSIC": lambda: sources_of(builtin_spec(JENA))[0],
     "STATION_FILE": lambda: re.compile(builtin_spec(JENA).sources.station.pattern),
     "IMDB_SPLITS": lambda: builtin_spec(IMDB).text.splits,
     "IMDB_REVIEWS_PER_SPLIT": lambda: builtin_spec(IMDB).text.rows_per_split,
