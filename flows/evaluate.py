@@ -14,6 +14,7 @@ import sys
 from prefect import flow
 
 from tasks.core import runs
+from tasks.core.datasets import use_data_dir
 from tasks.judge import evaluate_model_task
 from tasks.publish import plot_and_publish
 
@@ -23,6 +24,7 @@ def evaluate_model_flow(model_dir: str, data_dir: str = "data", artifacts_dir: s
                         eval_id: str | None = None) -> str:
     """Judge the model in `model_dir` on the published data against its baselines; returns the evaluation
     folder."""
+    use_data_dir(data_dir)  # a spec'd dataset's spec is stored there
     model_dir_path = runs.check_model_dir(model_dir)
     model = runs.read_settings(model_dir_path).model
     out_dir = runs.evaluation_dir(artifacts_dir, eval_id or runs.new_run_id(), model)

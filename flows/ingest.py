@@ -20,7 +20,7 @@ from prefect import flow
 from tasks.core.atomic import publish_dataset
 from tasks.core.cache import cached_path
 from tasks.core.config import IngestSettings
-from tasks.core.datasets import builtin_spec
+from tasks.core.datasets import dataset_spec, store_spec, use_data_dir
 from tasks.core.sources import IMDB, JENA, chosen_sources, default_mirror
 from tasks.ingest import download_source, keep_downloads, reader_for, report_drift, unpack_sources
 from tasks.ingest import validate_new_version
@@ -31,8 +31,10 @@ def ingest_dataset(dataset: str, mirror: str | None = None, data_dir: str = "dat
                    artifacts_dir: str = "artifacts") -> Path:
     """Download, validate and publish one dataset as Parquet, with the reader its spec names; unchanged sources
     reuse the last build. A new version gets a drift report against the champion's data (its registry is in
-    `artifacts_dir`). `files`: the files to read instead of the spec's defaults (a station's half-year files)."""
-    spec = builtin_spec(dataset)
+    `artifacts_dir`). `files`: the files to read instead of the spec's defaults (a station's half-year files).
+    `dataset`: a name or a spec file's path; a spec'd dataset's spec is kept with the data once published."""
+    use_data_dir(data_dir)
+    spec = dataset_spec(dataset)
     reader = reader_for(spec)
     settings = IngestSettings(data_dir=Path(data_dir), mirror=mirror or default_mirror(), jena_files=tuple(files or ()))
     # Named files (a station's) grow as the half-year goes on: without a published checksum, fetch them each run.
@@ -47,6 +49,7 @@ def ingest_dataset(dataset: str, mirror: str | None = None, data_dir: str = "dat
     keep_downloads(fetched, settings.raw_dir)  # only now may the new files replace the previous raw files
     report_drift(version, settings.processed_dir, spec.name, artifacts_dir, settings.validation_dir)  # never fatal
     published = publish_dataset(version, settings.processed_dir, spec.name)
+    store_spec(spec, data_dir)  # so that workers sharing the data dir find it by name
     report_validation(spec.name, version)
     return published
 
@@ -70,7 +73,7 @@ def ingest_jena_flow(mirror: str | None = None, data_dir: str = "data", files: l
 @flow(name="ingest", flow_run_name="ingest {dataset}", log_prints=True)
 def ingest_flow(dataset: str, mirror: str | None = None, data_dir: str = "data", files: list[str] | None = None,
                 artifacts_dir: str = "artifacts") -> Path:
-    """Download, validate and publish any dataset by the name of its spec (datasets/<name>.toml)."""
+    """Download, validate and publish any dataset by its name or its spec file's path (.toml)."""
     return ingest_dataset(dataset, mirror, data_dir, files, artifacts_dir)
 
 
@@ -82,7 +85,7 @@ def ingest_flow_for(dataset: str, mirror: str | None, data_dir: str, files: list
     """Run a dataset's ingest flow (as a subflow where called from one): a built-in dataset's own, else the
     generic one; only a dataset that takes named files gets `files`."""
     arguments = dict(mirror=mirror, data_dir=data_dir, artifacts_dir=artifacts_dir)
-    if builtin_spec(dataset).sources.station is not None:
+    if dataset_spec(dataset).sources.station is not None:
         arguments["files"] = files
     if dataset in INGEST_FLOWS:
         return INGEST_FLOWS[dataset](**arguments)

@@ -15,6 +15,7 @@ import sys
 from prefect import flow
 
 from tasks.core import runs
+from tasks.core.datasets import dataset_name, use_data_dir
 from tasks.publish import publish_predictions
 from tasks.serve import choose_model, predict_task
 
@@ -35,6 +36,8 @@ def predict_flow(
 ) -> str:
     """Predict with a saved model: `imdb` reviews (texts, a file of one review a line, or a CSV column) or a
     `jena` forecast (station files, default the published data); returns the predictions folder."""
+    use_data_dir(data_dir)  # a spec'd dataset's spec is stored there
+    dataset = dataset_name(dataset)
     chosen = choose_model(dataset, model, model_dir, runs.registry_dir(artifacts_dir))
     out_dir = runs.prediction_dir(artifacts_dir, runs.new_run_id(), runs.read_settings(chosen).model)
     inputs = {"texts": texts, "file": file, "csv_file": csv_file, "column": column, "files": files}

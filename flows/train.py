@@ -23,6 +23,7 @@ from tasks.judge import evaluate_model_task
 from tasks.model import fingerprint_data, train_model_task
 from tasks.publish import plot_and_publish
 from tasks.serve import export_serving_task
+from tasks.core.datasets import use_data_dir
 
 
 @flow(name="train-model", log_prints=True)
@@ -38,6 +39,7 @@ def train_model_flow(
     """Train one model (any of tasks.core.config.MODELS) on ingested data, export its
     serving model, judge it and plot it; returns its run folder. The same data, code and settings reuse the
     earlier run unless `force`."""
+    use_data_dir(data_dir)  # a spec'd dataset's spec is stored there
     settings = resolve_settings(model, profile, overrides)
     data_sha256 = fingerprint_data(data_dir, family(model))
     run_id = run_id or runs.new_run_id()

@@ -19,7 +19,8 @@ from prefect import flow, task
 from flows.dispatch import train_runs
 from flows.ingest import ingest_flow_for
 from tasks.core import runs
-from tasks.core.config import DEFAULT_MODELS, family
+from tasks.core.config import DEFAULT_MODELS, family, models_for
+from tasks.core.datasets import dataset_spec, is_spec_path, use_data_dir
 from tasks.core.profiles import check_run, overrides_for
 from tasks.core.sources import default_jena_files
 from tasks.ingest import plan_retraining
@@ -46,21 +47,31 @@ def train_all_flow(
     train_on: str = "local",
     overrides: dict[str, str] | None = None,
     retrain: str = "on_change",
+    dataset: str | None = None,
 ) -> str:
     """Ingest, train every model, evaluate against baselines, promote champions and report; returns report.md.
 
     `retrain`: "on_change" trains a model when its data, code or settings changed; "always" trains every model
     again (as `force`); "on_drift" only a model whose dataset's drift report flags a feature, or without a champion.
+
+    `dataset`: one dataset to train on (a spec file's path, or a name): the default architectures of its kind, or
+    those `models` names, each as <architecture>@<dataset> (tasks.core.config.models_for).
     """
-    models = models or list(DEFAULT_MODELS)
     data_dir, artifacts_dir = str(Path(data_dir).resolve()), str(Path(artifacts_dir).resolve())
+    use_data_dir(data_dir)
+    sources = {}  # dataset name -> how ingest is given it: a spec's path where one was named
+    if dataset:
+        spec = dataset_spec(dataset)
+        sources[spec.name] = dataset if is_spec_path(dataset) else spec.name
+        models = models_for(spec.name, models)
+    models = models or list(DEFAULT_MODELS)
     check_run(profile, models, overrides, train_on, retrain)  # every check that can come before an hour of work
     check_registry(runs.registry_dir(artifacts_dir), models)
     jena_files = jena_files or default_jena_files()
     run_id = runs.new_run_id()
     force = force or retrain == "always"
 
-    ingested = [ingest.submit(d, mirror, data_dir, jena_files, artifacts_dir)
+    ingested = [ingest.submit(sources.get(d, d), mirror, data_dir, jena_files, artifacts_dir)
                 for d in sorted({family(m) for m in models})]
     for future in ingested:  # both datasets concurrently
         future.result()

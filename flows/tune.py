@@ -18,6 +18,7 @@ from prefect import flow
 
 from flows.dispatch import train_runs
 from tasks.core import runs
+from tasks.core.datasets import use_data_dir
 from tasks.tune import parse_seeds, plan_tune, summarize_tune, trial_jobs, write_winner_profile
 
 
@@ -38,6 +39,7 @@ def tune_flow(
     per trial and seed with `seeds` (judged on the mean), choose the winner on validation, write the table and
     plot, and optionally the winner as a profile; returns tune.json."""
     data_dir, artifacts_dir = str(Path(data_dir).resolve()), str(Path(artifacts_dir).resolve())
+    use_data_dir(data_dir)  # a spec'd dataset's spec is stored there
     trial_overrides = plan_tune(model, base_profile, grid, trials, train_on, write_profile, seeds)  # before training
     seeds = parse_seeds(seeds) if seeds is not None else None
     tune_id = runs.new_run_id()

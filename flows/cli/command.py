@@ -72,6 +72,9 @@ def run_command(command: Command, argv: list[str] | None = None, prog: str | Non
     CURRENT = Invocation(command.name, args.debug, args.verbose,
                          Path(getattr(args, "artifacts_dir", None) or "artifacts") / "logs")
     try:
+        if getattr(args, "data_dir", None):  # spec'd datasets are found by name among its stored specs
+            from tasks.core.datasets import use_data_dir
+            use_data_dir(args.data_dir)
         code = command.run(args) or 0
     except KeyboardInterrupt:
         return _fail("error: interrupted", 130)

@@ -21,9 +21,10 @@ def ingest(args: argparse.Namespace) -> int:
     """`seqconv ingest`: ingest one dataset and print its rows, dates and repairs."""
     from tasks.core.errors import SettingsError
 
-    from tasks.core.datasets import builtin_names, builtin_spec
+    from tasks.core.datasets import builtin_names, builtin_spec, dataset_name, dataset_spec
 
-    if args.files and builtin_spec(args.dataset).sources.station is None:
+    spec = dataset_spec(args.dataset)  # an unknown dataset or a bad spec fails here, before Prefect starts
+    if args.files and spec.sources.station is None:
         takes = [name for name in builtin_names() if builtin_spec(name).sources.station is not None]
         raise SettingsError(f"--files applies to {', '.join(takes)} only")
     start_temporary_server()
@@ -31,7 +32,7 @@ def ingest(args: argparse.Namespace) -> int:
 
     path = flow_module("flows.ingest").ingest_flow_for(args.dataset, args.mirror, args.data_dir, args.files,
                                                        args.artifacts_dir)
-    print(ingest_summary(args.dataset, Path(path)))
+    print(ingest_summary(dataset_name(args.dataset), Path(path)))
     return 0
 
 
@@ -59,12 +60,16 @@ def train(args: argparse.Namespace) -> int:
 def train_all(args: argparse.Namespace) -> int:
     """`seqconv train-all`: check settings and registry, run train-all, print the datasets and the report."""
     from tasks.core import runs
-    from tasks.core.config import DEFAULT_MODELS, family
+    from tasks.core.config import DEFAULT_MODELS, family, models_for
+    from tasks.core.datasets import dataset_spec
     from tasks.core.profiles import check_run, parse_overrides
     from tasks.judge import check_registry
 
     overrides = parse_overrides(args.overrides)
-    models = args.models or list(DEFAULT_MODELS)
+    if args.dataset:  # a bad spec fails here, before Prefect starts
+        models = models_for(dataset_spec(args.dataset).name, args.models)
+    else:
+        models = args.models or list(DEFAULT_MODELS)
     check_run(args.profile, models, overrides, args.train_on, args.retrain)  # fail fast, before Prefect starts
     check_registry(runs.registry_dir(args.artifacts_dir), models)
     start_temporary_server()
@@ -73,7 +78,7 @@ def train_all(args: argparse.Namespace) -> int:
     path = flow_module("flows.train_all").train_all_flow(
         profile=args.profile, mirror=args.mirror, data_dir=args.data_dir, artifacts_dir=args.artifacts_dir,
         jena_files=args.jena_files, models=models, force=args.force, train_on=args.train_on, overrides=overrides,
-        retrain=args.retrain)
+        retrain=args.retrain, dataset=args.dataset)
     for dataset in sorted({family(m) for m in models}):
         print(ingest_summary(dataset, Path(args.data_dir) / "processed" / dataset))
     print(Path(path).read_text())
@@ -152,6 +157,9 @@ def predict(args: argparse.Namespace) -> int:
     from tasks.core.errors import SettingsError
     from tasks.serve import OUTPUT_SUFFIXES, choose_model, gather_reviews
 
+    from tasks.core.datasets import dataset_name
+
+    args.dataset = dataset_name(args.dataset)  # a spec file's path: its name
     kind = FAMILIES[args.dataset].kind
     wrong = [option for k, options in PREDICT_INPUTS.items() if k != kind for option, dest in options.items()
              if getattr(args, dest)]

@@ -13,8 +13,12 @@ from tasks.core.datasets import builtin_names
 from tasks.core.sources import JENA_FILES_ENV
 
 
+DATASET_HELP = (f"a built-in dataset ({', '.join(builtin_names())}), a spec'd dataset already ingested (by its name), "
+                "or a spec file's path (.toml)")
+
+
 def ingest_options(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("dataset", choices=list(builtin_names()))
+    parser.add_argument("dataset", help=DATASET_HELP)
     parser.add_argument("--mirror", default=None,
                         help="local folder or base URL holding the source files (default: $SEQCONV_MIRROR, "
                              "else the canonical sites)")
@@ -26,7 +30,7 @@ def ingest_options(parser: argparse.ArgumentParser) -> None:
 
 
 def train_options(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--model", required=True, help=f"one of {', '.join(MODELS)}")
+    parser.add_argument("--model", required=True, help=f"one of {', '.join(MODELS)}, or <architecture>@<dataset>")
     parser.add_argument("--profile", default="quick",
                         help=f"one of {', '.join(PROFILES)}, a profile file's name (profiles/NAME.json) or a "
                              ".json path (default quick)")
@@ -47,8 +51,12 @@ def train_all_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--artifacts-dir", default="artifacts")
     parser.add_argument("--jena-files", nargs="+", default=None, metavar="NAME",
                         help=f"station files instead of the classic zip (default: ${JENA_FILES_ENV})")
+    parser.add_argument("--dataset", default=None, metavar="NAME|SPEC.toml",
+                        help="train on this one dataset (a spec file's path, or a name): every default "
+                             "architecture of its kind, or those --models names, as <architecture>@<dataset>")
     parser.add_argument("--models", nargs="+", default=None,
-                        help=f"any of {', '.join(MODELS)} (default: {' '.join(DEFAULT_MODELS)})")
+                        help=f"any of {', '.join(MODELS)}, or <architecture>@<dataset> (default: "
+                             f"{' '.join(DEFAULT_MODELS)})")
     parser.add_argument("--train-on", default="local", choices=list(TRAIN_ON))
     parser.add_argument("--set", dest="overrides", action="append", default=[], metavar="KEY=VALUE")
     parser.add_argument("--force", action="store_true", help="train again even for unchanged data and code")
@@ -93,7 +101,7 @@ def evaluate_options(parser: argparse.ArgumentParser) -> None:
 
 
 def predict_options(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("dataset", choices=list(builtin_names()))
+    parser.add_argument("dataset", help=DATASET_HELP)
     parser.add_argument("--text", action="append", default=None, metavar="REVIEW",
                         help="imdb: a review to judge (repeatable)")
     parser.add_argument("--file", default=None, help="imdb: a UTF-8 text file, one review a line")

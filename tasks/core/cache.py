@@ -22,7 +22,8 @@ from typing import Any, Callable
 from prefect.cache_policies import CachePolicy
 
 from tasks.core.architectures import ARCHITECTURES
-from tasks.core.datasets import builtin_names, builtin_spec
+from tasks.core.datasets import builtin_names, dataset_spec
+from tasks.core.errors import SettingsError
 
 ROOT = Path(__file__).resolve().parents[2]
 CHUNK_BYTES = 1 << 20  # read 1 MiB at a time
@@ -60,9 +61,10 @@ def modules_under(package: str) -> tuple[str, ...]:
 def train_code(model: str) -> tuple[str, ...]:
     """The modules a trained `model` depends on: its training stage's (its data reading, fitting, checkpoints) and
     its own builder, never another architecture's; settings count as values, not as the code that checks them."""
-    others = {a.builder for a in ARCHITECTURES.values()} - {ARCHITECTURES[model].builder}
+    builder = ARCHITECTURES[model.partition("@")[0]].builder  # <architecture>@<dataset>: its architecture's
+    others = {a.builder for a in ARCHITECTURES.values()} - {builder}
     stage = set(modules_under(TRAINING_STAGE)) - others - set(NOT_TRAINING)
-    return tuple(sorted(stage | {ARCHITECTURES[model].builder, *TRAINING_RECORDS}))
+    return tuple(sorted(stage | {builder, *TRAINING_RECORDS}))
 
 
 def training_key(settings: Any, data_sha256: str, artifacts_dir: str) -> str:
@@ -97,14 +99,17 @@ def code_fingerprint(modules: tuple[str, ...]) -> str:
 
 def code_path(name: str) -> Path:
     """The file of a module dotted below tasks/ (`model.train`), or of a dataset spec (`spec:jena`)."""
-    if name.startswith("spec:"):
-        return ROOT / "datasets" / f"{name.removeprefix('spec:')}.toml"
+    if name.startswith("spec:"):  # a built-in's, or a user's wherever it was read from (dataset_spec)
+        dataset = name.removeprefix("spec:")
+        if dataset in builtin_names():
+            return ROOT / "datasets" / f"{dataset}.toml"
+        return Path(dataset_spec(dataset).path)
     return ROOT / "tasks" / f"{name.replace('.', '/')}.py"
 
 
 def dataset_code(dataset: str) -> tuple[str, ...]:
     """What a dataset's versions are built by: its reader's modules, the shared ones, and its spec."""
-    return (*VERSION_CODE, *FORMAT_CODE[builtin_spec(dataset).format], f"spec:{dataset}")
+    return (*VERSION_CODE, *FORMAT_CODE[dataset_spec(dataset).format], f"spec:{dataset}")
 
 
 def code_for(kind: str) -> tuple[str, ...]:
@@ -115,9 +120,17 @@ def code_for(kind: str) -> tuple[str, ...]:
     if kind in ("normalize", "validate"):  # the keys wrapping any dataset's
         return tuple(sorted({m for name in builtin_names() for m in dataset_code(name)}))
     dataset, _, stage = kind.rpartition("-")
-    if stage in DATASET_STAGES and dataset in builtin_names():
+    if stage in DATASET_STAGES and _is_dataset(dataset):
         return dataset_code(dataset)
     raise KeyError(f"cache kind {kind!r} has no entry in tasks.core.cache.CODE; add the modules it depends on")
+
+
+def _is_dataset(name: str) -> bool:
+    try:
+        dataset_spec(name)
+    except SettingsError:
+        return False
+    return True
 
 
 def content_key(kind: str, *parts: Any, code: tuple[str, ...] | None = None) -> str:

@@ -19,10 +19,11 @@ import typing
 from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
+from collections.abc import Mapping
 from typing import Any
 
 from tasks.core.architectures import ARCHITECTURES, Architecture, BookResult
-from tasks.core.datasets import DatasetSpec, Evaluation, builtin_names, builtin_spec
+from tasks.core.datasets import DatasetSpec, Evaluation, Record, Text, builtin_names, dataset_spec
 from tasks.core.errors import SettingsError
 from tasks.core.kinds import KINDS
 
@@ -59,7 +60,8 @@ class IngestSettings:
 MODELS = tuple(ARCHITECTURES)  # every registered architecture, in registration order
 DEFAULT_MODELS = tuple(a.name for a in ARCHITECTURES.values() if a.default)  # what train-all trains unless
 # --models names others: the book's three (jena_conv_gru_fast and the models beyond the book on request)
-PUBLISHED: dict[str, dict] = {a.name: a.published for a in ARCHITECTURES.values()}
+PUBLISHED: dict[str, dict] = {a.name: a.published for a in ARCHITECTURES.values()}  # model@dataset: its
+# architecture(model).published
 BOOK: dict[str, BookResult] = {a.name: a.book for a in ARCHITECTURES.values() if a.book}  # the others are ours
 
 
@@ -73,6 +75,8 @@ class Family(Evaluation):
     files: tuple[str, ...]  # the published dataset's Parquet files
     predicts_with: str  # the model whose champion `predict` uses unless one is named
     interval_minutes: int = 0  # series: the record's sampling period; 0 for text
+    record: Record | None = None  # series: what one row is (its features, target, unit), from the spec
+    text: Text | None = None  # text: its splits and labels, from the spec
 
     @property
     def mode(self) -> str:
@@ -82,16 +86,48 @@ class Family(Evaluation):
     @classmethod
     def of(cls, spec: DatasetSpec) -> Family:
         judged = {f.name: getattr(spec.evaluation, f.name) for f in dataclasses.fields(Evaluation)}
-        return cls(**judged, name=spec.name, kind=spec.kind, files=spec.published, predicts_with=spec.predicts_with,
-                   interval_minutes=spec.record.interval_minutes if spec.record else 0)
+        default = next((model_name(a.name, spec.name) for a in ARCHITECTURES.values()
+                        if a.default and a.kind == spec.kind), "")  # a spec that names none: its kind's first
+        return cls(**judged, name=spec.name, kind=spec.kind, files=spec.published,
+                   predicts_with=spec.predicts_with or default,
+                   interval_minutes=spec.record.interval_minutes if spec.record else 0, record=spec.record,
+                   text=spec.text)
+
+
+class Families(Mapping):
+    """Every dataset's Family by name: the built-in ones (iterated), and any other a lookup names: a user's spec
+    read in this process or stored with the data (tasks.core.datasets.dataset_spec)."""
+
+    def __init__(self) -> None:
+        self._rows: dict[str, tuple[DatasetSpec, Family]] = {}  # one Family per spec read
+
+    def __getitem__(self, name: str) -> Family:
+        try:
+            spec = dataset_spec(name)
+        except SettingsError:
+            raise KeyError(name) from None
+        if name not in self._rows or self._rows[name][0] is not spec:
+            self._rows[name] = (spec, Family.of(spec))
+        return self._rows[name][1]
+
+    def __contains__(self, name: object) -> bool:
+        try:
+            dataset_spec(str(name))
+        except SettingsError:
+            return False
+        return True
+
+    def __iter__(self):
+        return iter(dict.fromkeys([*(a.dataset for a in ARCHITECTURES.values()), *builtin_names()]))
+
+    def __len__(self) -> int:
+        return len(list(iter(self)))
 
 
 @cache
-def families() -> dict[str, Family]:
-    """Every built-in dataset (and every one an architecture is registered for), by name, read from its spec file
-    once."""
-    names = dict.fromkeys([*(a.dataset for a in ARCHITECTURES.values()), *builtin_names()])
-    return {name: Family.of(builtin_spec(name)) for name in names}
+def families() -> Families:
+    """Every dataset's Family, by name (Families)."""
+    return Families()
 
 
 def __getattr__(name: str) -> Any:
@@ -99,17 +135,59 @@ def __getattr__(name: str) -> Any:
     no file."""
     if name == "FAMILIES":
         return families()
-    if name == "MODEL_FAMILY":
+    if name == "MODEL_FAMILY":  # the registered models; a model@dataset's family is family(model)
         return {a.name: a.dataset for a in ARCHITECTURES.values()}
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
+ON = "@"  # a model on another dataset than its architecture's registered one: <architecture>@<dataset>
+
+
 def architecture(model: str) -> Architecture:
-    """The registration of a model; an unknown one is a SettingsError naming the registered ones."""
+    """The registration of a model: `<architecture>` on its registered dataset, or `<architecture>@<dataset>` on
+    any dataset of its kind (named, and with published values, as that model); an unknown one is a SettingsError
+    naming the registered ones."""
+    base, on, dataset = str(model).partition(ON)
     try:
-        return ARCHITECTURES[model]
+        registration = ARCHITECTURES[base]
     except KeyError:
-        raise SettingsError(f"unknown model {model!r}; allowed: {', '.join(MODELS)}") from None
+        raise SettingsError(f"unknown model {model!r}; allowed: {', '.join(MODELS)}, or <architecture>@<dataset> "
+                            "for a dataset of its kind") from None
+    if not on:
+        return registration
+    if dataset == registration.dataset:
+        raise SettingsError(f"model {model!r}: {base} is registered on {dataset}; name it {base}")
+    spec = dataset_spec(dataset)  # an unknown dataset names the known ones
+    if spec.kind != registration.kind:
+        raise SettingsError(f"model {model!r}: {base} reads {registration.kind} datasets, and {dataset} is "
+                            f"{spec.kind}")
+    kind_settings = set(_names(KINDS[registration.kind]))  # the registered dataset's windows are not this one's
+    published = {k: v for k, v in registration.published.items() if k not in kind_settings}
+    return dataclasses.replace(registration, name=model, dataset=dataset, published=published, book=None,
+                               default=False)
+
+
+def model_name(architecture_name: str, dataset: str) -> str:
+    """The model of an architecture on a dataset: its plain name on its registered dataset, else name@dataset."""
+    registration = architecture(architecture_name)
+    return registration.name if registration.dataset == dataset else f"{registration.name}{ON}{dataset}"
+
+
+def models_for(dataset: str, architectures: list[str] | tuple[str, ...] | None = None) -> list[str]:
+    """The models train-all trains on one dataset: the architectures named (each on that dataset), else the
+    default architectures of its kind."""
+    kind = dataset_spec(dataset).kind
+    names = architectures or [a.name for a in ARCHITECTURES.values() if a.default and a.kind == kind]
+    return [model_name(name.partition(ON)[0], dataset) for name in names]
+
+
+def is_model(model: str) -> bool:
+    """Whether `model` names a model: a registered architecture, or one on a dataset of its kind."""
+    try:
+        architecture(model)
+    except SettingsError:
+        return False
+    return True
 
 
 def family(model: str) -> str:
@@ -166,7 +244,7 @@ class TrainSettings:
             raise SettingsError(f"{model} does not read the setting(s) {', '.join(sorted(values))}; it reads: "
                                 f"{', '.join(n for n in settings_names(model) if n not in RECORDED)}")
         own["model"] = model
-        own["data"] = dataclasses.replace(data or kind_class(**builtin_spec(registration.dataset).run_defaults()),
+        own["data"] = dataclasses.replace(data or kind_class(**dataset_spec(registration.dataset).run_defaults()),
                                           **for_data)
         own["arch"] = dataclasses.replace(arch or arch_class(), **for_arch)
         for name, value in own.items():
@@ -261,7 +339,8 @@ RETRAIN = ("on_change", "always", "on_drift")
 def settings_from_json(data: dict) -> TrainSettings:
     """The TrainSettings of a run's settings.json. Unknown keys (from a newer or older version) are an error; a
     setting of another model, in a record written before each model had its own, was never read and is left out."""
-    known = {name for model in MODELS for name in settings_names(model)}
+    model = data.get("model", TrainSettings.__dataclass_fields__["model"].default)
+    known = {name for m in (*MODELS, *([model] if is_model(str(model)) else [])) for name in settings_names(m)}
     unknown = sorted(set(data) - known)
     if unknown:
         raise SettingsError(f"settings.json holds unknown setting(s) {', '.join(unknown)}; expected only {', '.join(sorted(known))}")

@@ -1,5 +1,7 @@
 """A dataset is a spec file: what it is, where its sources are, what its records look like, the defaults of its runs
-and how its models are judged. The built-in specs are `datasets/<name>.toml` in the repository.
+and how its models are judged. The built-in specs are `datasets/<name>.toml` in the repository; a user's spec is any TOML file, named where a
+dataset is taken by its path, and stored with the data (`<data_dir>/specs/<name>.toml`) once a version of it is
+published, so every process sharing the data dir finds it by name (dataset_spec).
 
 A spec is untrusted input: TOML only, nothing in it is run, and it is read whole and strictly: an unknown key, a
 missing one or a value of the wrong type is a SpecError naming the file and the key. Durations (`10min`, `1h`,
@@ -12,7 +14,7 @@ import re
 import tomllib
 import types
 import typing
-from dataclasses import MISSING, dataclass, fields, is_dataclass
+from dataclasses import MISSING, dataclass, field, fields, is_dataclass
 from functools import cache
 from pathlib import Path
 from typing import Any
@@ -48,8 +50,9 @@ class Station:
 
 @dataclass(frozen=True)
 class Sources:
-    base_url: str  # the canonical folder, ending in "/"
     files: tuple[SourceFile, ...]  # fetched by default
+    base_url: str = ""  # the canonical folder, ending in "/"; empty: each file's name is a URL or a local path
+    # (relative to the spec file's folder), fetched from there and never from a mirror
     station: Station | None = None  # files a user names instead of the defaults (series), None: no such choice
 
 
@@ -61,16 +64,39 @@ class Text:
     labels: tuple[str, ...]  # the labels' names, by label number
 
 
+TIME_PARTS = ("year", "month", "day", "hour", "minute", "second")  # record.time_parts' keys
+FILLS = ("gap", "interpolate")  # record.fill
+DUPLICATES = ("error", "first", "last", "mean")  # record.duplicates
+MISSING_TEXT = ("", "NA", "N/A", "NaN", "nan", "null", "NULL", "None")  # record.missing_text's default
+
+
 @dataclass(frozen=True)
 class Record:
-    time: str  # the column that times each row
-    time_format: str  # strptime format of that column
-    interval: str  # the sampling period, a duration: durations elsewhere resolve on it
-    encoding: str  # of the source files
-    missing: tuple[float, ...]  # values that mean "no reading": gaps, never values
-    features: tuple[str, ...]  # the measurement columns a model reads, in order
-    target: str  # the column that is forecast
-    unit: str  # the target's unit
+    """One row of a time series. The built-in `jena_station` format reads the first keys; `csv_series` all."""
+
+    target: str  # the column that is forecast (one of the features)
+    interval: str  # the sampling period, a duration: durations elsewhere resolve on it; rows off its grid are gaps
+    time: str = ""  # the column that times each row (or time_parts)
+    time_format: str = ""  # strptime format of `time`; empty: ISO 8601 (2024-01-31 13:00, 2024-01-31T13:00:00Z)
+    time_parts: dict[str, str] = field(default_factory=dict)  # instead of `time`: the columns holding each part
+    # of the time, by part (year, month, day, hour, minute, second; year, month and day needed)
+    time_zone: str = ""  # IANA name (Europe/Berlin) the times are local to, stored as UTC; empty: naive, as given
+    encoding: str = "utf-8"  # of the source files
+    delimiter: str = ","  # between the fields of a line
+    missing: tuple[float, ...] = ()  # numbers that mean "no reading" (e.g. -9999), in every column: gaps
+    missing_text: tuple[str, ...] = MISSING_TEXT  # cells that mean "no reading" (after stripping spaces)
+    missing_by_column: dict[str, list] = field(default_factory=dict)  # column -> more values missing in it alone
+    features: tuple[str, ...] = ()  # the numeric columns a model reads, in order; empty: every numeric column
+    # not dropped, in file order (one-hot columns follow, as <column>=<category>)
+    drop: tuple[str, ...] = ()  # columns not used (a text column must be dropped or one-hot)
+    one_hot: dict[str, list] = field(default_factory=dict)  # text column -> its categories: one 0/1 feature
+    # each (<column>=<category>); a category not listed is an error
+    ranges: dict[str, list] = field(default_factory=dict)  # column -> [low, high]: a reading outside is an error
+    fill: str = "gap"  # one of FILLS: a missing reading makes its row a gap ("gap"), or is interpolated
+    # linearly from its neighbouring rows ("interpolate", the Jena reader's repair)
+    duplicates: str = "error"  # one of DUPLICATES: rows repeating a time with other readings are an error, or
+    # the first, the last or their mean is kept (identical repeats are always dropped, one kept)
+    unit: str = ""  # the target's unit, in every figure
 
     @property
     def interval_minutes(self) -> int:
@@ -155,7 +181,7 @@ def read_spec(path: Path | str) -> DatasetSpec:
         raise SpecError(f"dataset spec {path} does not exist") from None
     except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError) as error:
         raise SpecError(f"dataset spec {path} cannot be read as TOML: {error}") from None
-    spec = _build(DatasetSpec, {**data, "path": str(path)}, str(path), "")
+    spec = _build(DatasetSpec, {**kind_defaults(data), **data, "path": str(path)}, str(path), "")
     if spec.kind not in KINDS:
         raise SpecError(f"{path}: kind={spec.kind!r}; expected one of {', '.join(KINDS)}")
     section = {"text": "text", "series": "record"}[spec.kind]
@@ -176,6 +202,110 @@ def read_spec(path: Path | str) -> DatasetSpec:
             raise SpecError(f"{path}: key settings.{key} must be {want.__name__}"
                             f"{' or a duration (e.g. 1h)' if want is int else ''}, not {value!r}")
     return spec
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# Finding a dataset: built-in, read from a path in this process, or stored with the data
+# ---------------------------------------------------------------------------------------------------------------
+NAME = re.compile(r"^[a-z0-9_]+$")
+SPECS_SUBDIR = "specs"  # <data_dir>/specs/<name>.toml: the spec of each spec'd dataset's published versions
+_READ: dict[str, DatasetSpec] = {}  # name -> a user's spec read from its path in this process
+_DATA_DIRS: list[Path] = [Path("data")]  # data dirs whose specs/ this process searches, in order
+
+
+def is_spec_path(text: str) -> bool:
+    """A dataset given as a spec file's path rather than a name."""
+    return str(text).endswith(".toml")
+
+
+def use_data_dir(data_dir: Path | str) -> None:
+    """Search `<data_dir>/specs` for spec'd datasets too (each flow calls this with its data_dir)."""
+    path = Path(data_dir).resolve()
+    if path not in _DATA_DIRS:
+        _DATA_DIRS.insert(0, path)
+
+
+def stored_spec_path(data_dir: Path | str, name: str) -> Path:
+    return Path(data_dir) / SPECS_SUBDIR / f"{name}.toml"
+
+
+def user_spec(path: Path | str) -> DatasetSpec:
+    """A user's spec file, read and remembered in this process under its name; a name of a built-in dataset is an
+    error (the built-in would win every lookup by name)."""
+    spec = read_spec(path)
+    if not NAME.match(spec.name):
+        raise SpecError(f"{spec.path}: name={spec.name!r}; expected lower-case letters, digits and _ (it names "
+                        "folders and models)")
+    if spec.name in builtin_names():
+        raise SpecError(f"{spec.path}: name={spec.name!r} is a built-in dataset; name yours otherwise")
+    _READ[spec.name] = spec
+    return spec
+
+
+def dataset_spec(dataset: str) -> DatasetSpec:
+    """The spec of a dataset given by name or by a spec file's path: a built-in first, then one read from its path
+    in this process, then one stored with the data of a data dir this process uses (use_data_dir)."""
+    if is_spec_path(dataset):
+        return user_spec(dataset)
+    if dataset in builtin_names():
+        return builtin_spec(dataset)
+    if dataset in _READ:
+        return _READ[dataset]
+    if NAME.match(str(dataset)):
+        for data_dir in _DATA_DIRS:
+            stored = stored_spec_path(data_dir, dataset)
+            if stored.is_file():
+                return _stored(stored, stored.stat().st_mtime_ns)
+    stored = sorted({p.stem for d in _DATA_DIRS for p in (d / SPECS_SUBDIR).glob("*.toml")})
+    raise SpecError(f"unknown dataset {dataset!r}; allowed: {', '.join([*builtin_names(), *stored])}, or the path "
+                    "of a spec file (.toml)")
+
+
+@cache
+def _stored(path: Path, mtime_ns: int) -> DatasetSpec:
+    spec = read_spec(path)
+    if spec.name != path.stem:
+        raise SpecError(f"{path}: name={spec.name!r}; a stored spec is named as its file ({path.stem!r})")
+    return spec
+
+
+def dataset_name(dataset: str) -> str:
+    """The name of a dataset given by name or by a spec file's path."""
+    return dataset_spec(dataset).name if is_spec_path(dataset) else dataset
+
+
+def spec_bytes(dataset: str) -> bytes:
+    """The bytes of a dataset's spec file (what its versions are built by)."""
+    return Path(dataset_spec(dataset).path).read_bytes()
+
+
+def store_spec(spec: DatasetSpec, data_dir: Path | str) -> Path | None:
+    """Keep a user's spec with the data (`<data_dir>/specs/<name>.toml`, written atomically) once a version of it
+    is published, so workers sharing the data dir find it by name; a built-in's is never stored."""
+    from tasks.core import atomic
+
+    if spec.name in builtin_names():
+        return None
+    target = stored_spec_path(data_dir, spec.name)
+    data = Path(spec.path).read_bytes()
+    if target.is_file() and target.read_bytes() == data:
+        return target
+    target.parent.mkdir(parents=True, exist_ok=True)
+    return atomic.write_bytes(target, data)
+
+
+def kind_defaults(data: dict) -> dict:
+    """What a user's spec may leave out, by its kind: the published file, the model `predict` uses (empty: the
+    kind's first default architecture on it, tasks.core.config) and how its models are judged."""
+    kind, name = data.get("kind"), data.get("name", "")
+    if kind == "series":
+        unit = (data.get("record") or {}).get("unit", "") if isinstance(data.get("record"), dict) else ""
+        return {"published": [f"{name}.parquet"], "predicts_with": "", "evaluation": {
+            "metric": "mae", "label": "val MAE", "higher_is_better": False, "monitor": "val_loss", "curve": "loss",
+            "curve_label": "MAE (normalized)", "unit": "windows", "baselines": ["persistence", "mean"],
+            # the key keeps its historical name: it is the MAE in the target's unit, whatever the unit
+            "compared": "mae_celsius", "compared_label": f"val MAE ({unit})" if unit else "val MAE"}}
+    return {}
 
 
 @cache

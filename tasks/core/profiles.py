@@ -13,13 +13,13 @@ from tasks.core.config import (
     MODELS,
     PROFILE_NAME,
     PROFILES,
-    PUBLISHED,
     RECORDED,
     RETRAIN,
     TRAIN_ON,
     TrainSettings,
     architecture,
     check_settings,
+    is_model,
     settings_types,
 )
 from tasks.core.errors import SettingsError
@@ -36,10 +36,9 @@ def resolve_settings(model: str, profile: str, overrides: dict[str, str] | None 
     `--set key=value`) and are converted to each field's type. Unknown models, profiles or keys, and values that
     make no sense, raise SettingsError saying what is allowed. The profile is recorded as given.
     """
-    if model not in MODELS:
-        raise SettingsError(f"unknown model {model!r}; allowed: {', '.join(MODELS)}")
+    registration = architecture(model)  # an unknown model names the known ones
     base, from_file = profile_layers(profile, model)
-    values: dict = {**PUBLISHED[model], **PROFILES[base][architecture(model).kind], **from_file, "profile": profile}
+    values: dict = {**registration.published, **PROFILES[base][architecture(model).kind], **from_file, "profile": profile}
     values.update(typed_settings(overrides or {}, model=model))
     settings = TrainSettings(model=model, **values)
     check_settings(settings)
@@ -125,7 +124,7 @@ def read_profile_file(path: Path | str) -> dict:
                             "an object of model -> {setting: value}")
     typed = {}
     for model, values in models.items():
-        if model not in MODELS:
+        if not is_model(model):
             raise SettingsError(f"profile file {path}: field models.{model}: unknown model; "
                                 f"allowed: {', '.join(MODELS)}")
         if not isinstance(values, dict):

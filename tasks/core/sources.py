@@ -11,6 +11,7 @@ from __future__ import annotations
 import os
 import re
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 from tasks.core.datasets import DatasetSpec, builtin_spec
@@ -31,6 +32,7 @@ class Source:
     base_url: str  # canonical folder URL, ending in "/"
     sha256: str | None = None  # pinned digest of the canonical bytes; None where none is published
     md5: str | None = None  # some sources publish only an md5
+    own: bool = False  # a user's file (a spec's path or URL): fetched from there, never from a mirror
 
     @property
     def url(self) -> str:
@@ -38,8 +40,19 @@ class Source:
 
 
 def sources_of(spec: DatasetSpec) -> tuple[Source, ...]:
-    """The files a dataset fetches by default, from its spec."""
-    return tuple(Source(f.name, spec.sources.base_url, f.sha256, f.md5) for f in spec.sources.files)
+    """The files a dataset fetches by default, from its spec: names below `base_url`, or (no base_url) each a URL
+    or a local path, relative to the spec file's folder."""
+    if spec.sources.base_url:
+        return tuple(Source(f.name, spec.sources.base_url, f.sha256, f.md5) for f in spec.sources.files)
+    own = []
+    for f in spec.sources.files:
+        if re.match(r"^(https?|file)://", f.name):
+            base, _, name = f.name.rpartition("/")
+            own.append(Source(name, base + "/", f.sha256, f.md5, own=True))
+        else:
+            path = Path(spec.path).parent / Path(f.name).expanduser()
+            own.append(Source(path.name, str(path.resolve().parent) + "/", f.sha256, f.md5, own=True))
+    return tuple(own)
 
 
 def named_source(spec: DatasetSpec, name: str) -> Source:

@@ -69,22 +69,24 @@ def describe_values(values: np.ndarray) -> dict[str, Any]:
             "mean": float(values.mean()), "std": float(values.std())}
 
 
-def jena_profile(seconds: np.ndarray, features: np.ndarray) -> dict[str, Any]:
+def jena_profile(seconds: np.ndarray, features: np.ndarray, names: tuple[str, ...] | None = None,
+                 dataset: str = "jena") -> dict[str, Any]:
     """The profile of Jena rows: per feature its partition, quantiles, mean and std; the rows and months.
 
     Args:
         seconds: (rows,) int seconds since 1970.
-        features: (rows, 14) raw (not normalized) readings in JENA_FEATURES order.
+        features: (rows, 14) raw (not normalized) readings in JENA_FEATURES order (or `names`' order, the
+            features of another series dataset `dataset`).
     """
     features = np.asarray(features, dtype=np.float64)  # (rows, features)
     if not len(features):
         raise SeqconvError("no Jena rows to profile")
     return {
-        "dataset": "jena",
+        "dataset": dataset,
         "rows": int(len(features)),
         "months": months_of(seconds),
         "features": {name: {"partition": partition(features[:, i]), **describe_values(features[:, i])}
-                     for i, name in enumerate(JENA_FEATURES)},
+                     for i, name in enumerate(names or JENA_FEATURES)},
     }
 
 
@@ -135,13 +137,16 @@ def imdb_training_profile(encoded: list[np.ndarray], labels: np.ndarray, num_wor
     return imdb_profile(ranks, lengths, labels, num_words)
 
 
-def jena_training_profile(version: Path, train_ranges: list[tuple[int, int]]) -> dict[str, Any]:
-    """The profile of the raw rows of a Jena version's training split (inclusive row ranges, tasks.model.splits)."""
-    seconds, features = read_jena_rows(version)
+def jena_training_profile(version: Path, train_ranges: list[tuple[int, int]], file: str = "jena.parquet",
+                          names: tuple[str, ...] | None = None, dataset: str = "jena") -> dict[str, Any]:
+    """The profile of the raw rows of a series version's training split (inclusive row ranges, tasks.model.splits):
+    Jena's, or another series dataset's published `file` with its features `names`."""
+    seconds, features = read_jena_rows(version, file, names)
     rows = np.concatenate([np.arange(first, last + 1) for first, last in train_ranges])
-    return jena_profile(seconds[rows], features[rows])
+    return jena_profile(seconds[rows], features[rows], names, dataset)
 
 
-def read_jena_rows(version: Path) -> tuple[np.ndarray, np.ndarray]:
-    """Timestamps and raw features of a published Jena version."""
-    return read_jena(Path(version) / "jena.parquet")
+def read_jena_rows(version: Path, file: str = "jena.parquet",
+                   names: tuple[str, ...] | None = None) -> tuple[np.ndarray, np.ndarray]:
+    """Timestamps and raw features of a published series version (Jena's by default)."""
+    return read_jena(Path(version) / file, names)

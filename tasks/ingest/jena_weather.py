@@ -222,10 +222,11 @@ def canonical_sources(sources: list[dict]) -> list[dict]:
     return ordered
 
 
-def grid_gaps(timestamps: pd.Series) -> dict[str, Any]:
-    """Where the 10-minute grid has holes (recorded, not filled: windowing must not cross them)."""
+def grid_gaps(timestamps: pd.Series, step_minutes: int | None = None) -> dict[str, Any]:
+    """Where the grid (Jena's 10 minutes, or `step_minutes`) has holes (recorded, not filled: windowing must not
+    cross them)."""
     seconds = timestamps.to_numpy().astype("datetime64[s]").astype(np.int64)
-    step = JENA_STEP_MINUTES * 60
+    step = (step_minutes or JENA_STEP_MINUTES) * 60
     diffs = np.diff(seconds)
     holes = np.flatnonzero(diffs > step)
     gaps = [
@@ -264,9 +265,17 @@ def read_jena_seconds(path: Path) -> np.ndarray:
     return timestamps_of(pq.read_table(path, columns=["timestamp"]))
 
 
-def read_jena(path: Path) -> tuple[np.ndarray, np.ndarray]:
-    """Timestamps (int64 seconds) and features (float32, (rows, 14)) of the published Jena table."""
-    table = pq.read_table(path)
+def feature_columns(path: Path) -> tuple[str, ...]:
+    """The feature columns of a published series table, in order: every column but the timestamp (a spec's
+    features, one-hot columns included, as its reader wrote them)."""
+    return tuple(name for name in pq.read_schema(path).names if name != "timestamp")
+
+
+def read_jena(path: Path, features: tuple[str, ...] | None = None) -> tuple[np.ndarray, np.ndarray]:
+    """Timestamps (int64 seconds) and features (float32, (rows, features)) of a published series table: Jena's,
+    or any series dataset's when its spec's `features` are named (the same layout: timestamp, then features)."""
+    columns = list(features or JENA_FEATURES)
+    table = pq.read_table(path, columns=["timestamp", *columns])
     seconds = timestamps_of(table)
-    features = np.stack([table.column(c).to_numpy() for c in JENA_FEATURES], axis=1).astype(np.float32)
+    features = np.stack([table.column(c).to_numpy() for c in columns], axis=1).astype(np.float32)
     return seconds, features  # (rows,), (rows, features)

@@ -49,7 +49,7 @@ def resolve_url(source: Source, mirror: str | None) -> str:
     Returns:
         The canonical URL, the mirror's base URL plus the file name, or the path of the file in the mirror folder.
     """
-    if mirror is None:
+    if mirror is None or getattr(source, "own", False):  # a user's file is where its spec says
         return source.url
     if is_url(mirror):
         return (mirror if mirror.endswith("/") else mirror + "/") + source.name

@@ -25,7 +25,7 @@ from typing import Any, Iterator
 from prefect import task
 
 from tasks.core import runs
-from tasks.core.config import FAMILIES, MODELS, family
+from tasks.core.config import FAMILIES, architecture, family
 from tasks.core.errors import DataFormatError, SettingsError
 from tasks.core.log import log
 from tasks.core.records.metrics import Metrics, validation_metric, validation_value
@@ -264,8 +264,7 @@ def promote_model(registry_dir: Path, model: str, run_dir: Path, champion_now: P
 
 def champion_model_dir(registry_dir: Path, model: str) -> Path:
     """The model folder of `model`'s champion; a clear error that says how to get one when there is none."""
-    if model not in MODELS:
-        raise SettingsError(f"unknown model {model!r}; allowed: {', '.join(MODELS)}")
+    architecture(model)  # an unknown model names the known ones
     entry = RegistryEntry.read(registry_dir, model)
     if entry is None:
         raise SettingsError(

@@ -21,6 +21,7 @@ from tasks.core.errors import DataFormatError, SettingsError
 from tasks.core.log import log
 from tasks.core.records.normalization import NormalizationRecord
 from tasks.ingest import read_jena, read_jena_seconds
+from tasks.ingest.jena_weather import feature_columns
 
 
 @dataclass
@@ -96,12 +97,13 @@ def prepare_jena(path: Path, s: TrainSettings, normalizer=None) -> SeriesData:
     """
     from tasks.model.normalizer import fit_normalizer, normalize
     from tasks.model.splits import split_ranges
-    from tasks.model.windows import JENA_TARGET_COL, window_rows
+    from tasks.model.windows import window_rows
 
-    seconds, features = read_jena(record_file(path, s))  # (rows,), (rows, features)
+    names = feature_columns(record_file(path, s))  # as the dataset's reader wrote them, the target among them
+    seconds, features = read_jena(record_file(path, s), names)  # (rows,), (rows, features)
     s = resolve_split(s, seconds)
     splits = split_ranges(seconds, s.split, block_days=s.block_days, pattern=s.block_pattern)
-    normalizer = normalizer or fit_normalizer(features, splits["train"])  # training rows only
+    normalizer = normalizer or fit_normalizer(features, splits["train"], names)  # training rows only
     rows = {
         split: window_rows(seconds, ranges, s.lookback, s.delay, s.max_gap_minutes) for split, ranges in splits.items()
     }
@@ -114,7 +116,8 @@ def prepare_jena(path: Path, s: TrainSettings, normalizer=None) -> SeriesData:
             f"= {s.lookback + s.delay} consecutive rows of one split without a gap over {s.max_gap_minutes} min; "
             f"{held}"
         )
-    return SeriesData(normalize(features, normalizer), seconds, normalizer, splits, rows, JENA_TARGET_COL, s.split,
+    return SeriesData(normalize(features, normalizer), seconds, normalizer, splits, rows,
+                      names.index(s.spec.record.target), s.split,
                       s.split_reason)
 
 
@@ -149,10 +152,8 @@ def normalization_record(data: SeriesData, s: TrainSettings) -> NormalizationRec
     """What a series model needs besides its weights to be used on new data (its normalization.json): the training
     statistics, the window shape and the split they were fitted on, and why (tasks.serve and tasks.judge read it
     back with NormalizationRecord.read; tasks.judge refuses to judge the model on another split)."""
-    from tasks.core.sources import JENA_TARGET
-
     n = data.normalizer
-    return NormalizationRecord(features=n.features, mean=n.mean, std=n.std, target=JENA_TARGET,
+    return NormalizationRecord(features=n.features, mean=n.mean, std=n.std, target=s.spec.record.target,
                                target_col=data.target_col, lookback=s.lookback, step=s.step, delay=s.delay,
                                split_settings={**split_settings(s), "split": data.split,
                                                "split_reason": data.split_reason})
@@ -169,7 +170,8 @@ def fit_arguments(s: TrainSettings, path: Path, run_dir: Path) -> tuple[dict, in
                     for split, rows in data.rows.items()))
     normalization_record(data, s).write(run_dir / runs.NORMALIZATION)
     # The raw training rows (data.series is normalized), kept so drift has a reference after the version is pruned
-    atomic.write_json(run_dir / runs.DATA_PROFILE, jena_training_profile(path, data.splits["train"]))
+    atomic.write_json(run_dir / runs.DATA_PROFILE, jena_training_profile(
+        path, data.splits["train"], record_file(path, s).name, data.normalizer.features, s.spec.name))
     _, train_ds = jena_dataset(data, "train", s, shuffle=True)
     _, val_ds = jena_dataset(data, "val", s, shuffle=False, limit_batches=s.validation_steps)
     return dict(x=train_ds.repeat(), validation_data=val_ds, steps_per_epoch=s.steps_per_epoch,

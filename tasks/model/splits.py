@@ -35,7 +35,6 @@ from collections.abc import Mapping, Sequence
 import numpy as np
 
 from tasks.core.errors import DataFormatError, SettingsError
-from tasks.core.sources import JENA_STEP_MINUTES
 from tasks.model.windows import Range, window_rows
 
 CLASSIC_ROWS = 420_551  # rows of jena_climate_2009_2016.csv, for which the published splits below were chosen
@@ -192,11 +191,14 @@ def split_ranges(
 
 def record_days(seconds: np.ndarray) -> float:
     """Days a record spans: from the start of its first reading's 10-minute period to its last reading (a reading
-    is stamped with the end of its period), so two full years of readings span 730 days."""
+    is stamped with the end of its period), so two full years of readings span 730 days. The period is the
+    record's own: the shortest step between two readings (10 minutes for Jena)."""
     seconds = np.asarray(seconds, dtype=np.int64)
     if not len(seconds):
         return 0.0
-    return float(seconds.max() - seconds.min() + JENA_STEP_MINUTES * 60) / SECONDS_PER_DAY
+    steps = np.diff(np.unique(seconds))
+    interval = int(steps.min()) if len(steps) else 0
+    return float(seconds.max() - seconds.min() + interval) / SECONDS_PER_DAY
 
 
 def describe_days(days: float) -> str:

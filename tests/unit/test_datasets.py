@@ -50,7 +50,8 @@ def spec_text(**replace: str) -> str:
     ({r"^lookback = .*$": 'lookback = "10d"\nmaxlen = 500'}, r"unknown key settings\.maxlen; a series dataset's"),
     ({r"^lookback = .*$": 'lookback = "ten days"'}, r"key settings\.lookback must be int or a duration"),
     ({r"^higher_is_better = .*$": 'higher_is_better = "no"'}, r"key evaluation\.higher_is_better must be bool"),
-    ({r"^published = .*$": ""}, r"missing key published"),
+    ({r"^target = .*$": ""}, r"missing key record\.target"),  # published, predicts_with and evaluation have
+    # defaults by kind (tasks.core.datasets.kind_defaults)
     ({r"^\[record\][\s\S]*?(?=^\[settings\])": ""}, r"a series dataset needs a \[record\] section"),
     ({r"^name = .*$": 'name = "jena" = 1'}, r"cannot be read as TOML"),
 ])

@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from tasks.core import atomic
-from tasks.core.config import FAMILIES, MODELS, family
+from tasks.core.config import FAMILIES, MODELS, family, is_model
 from tasks.core.errors import DataFormatError
 
 FILE = "metrics.json"  # in a run folder or an evaluation folder; tasks.core.runs.METRICS names the same file
@@ -33,7 +33,7 @@ def validation_metric(metrics: Mapping) -> tuple[str, str, bool]:
         DataFormatError: if the metrics name no known model, or a monitor of another family.
     """
     model = metrics.get("model")
-    if not isinstance(model, str) or model not in MODELS:
+    if not isinstance(model, str) or not is_model(model):
         raise DataFormatError(f"metrics name no known model (got {model!r}); expected a metrics.json of a finished run")
     spec = FAMILIES[family(model)]
     monitor = metrics.get("monitor")
@@ -92,7 +92,7 @@ class Metrics:
     def model(self) -> str:
         """The model judged, one of MODELS."""
         model = self.data.get("model")
-        if not isinstance(model, str) or model not in MODELS:
+        if not isinstance(model, str) or not is_model(model):
             raise DataFormatError(f"{self._where()}: field model is {model!r}; expected one of {', '.join(MODELS)}")
         return model
 

@@ -1,0 +1,99 @@
+"""A dataset given by a spec file (tasks.core.datasets.dataset_spec): found by its path or by its name once stored
+with the data, and every architecture of its kind trains on it as <architecture>@<dataset>."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from tasks.core import datasets
+from tasks.core.config import FAMILIES, TrainSettings, architecture, family, models_for
+from tasks.core.datasets import SpecError, dataset_spec, store_spec, use_data_dir
+from tasks.core.errors import SettingsError
+from tasks.core.profiles import resolve_settings
+
+pytestmark = pytest.mark.unit
+
+SENSOR = """
+name = "{name}"
+kind = "series"
+format = "csv_series"
+description = "an hourly sensor"
+
+[sources]
+files = [{{ name = "sensor.csv" }}]
+
+[record]
+time = "when"
+interval = "1h"
+target = "temp"
+unit = "K"
+
+[settings]
+lookback = "2d"
+step = "1h"
+delay = "6h"
+max_gap_minutes = "3h"
+"""
+
+
+def write_spec(folder: Path, name: str = "sensor", file: str = "sensor.toml") -> Path:
+    path = folder / file
+    path.write_text(SENSOR.format(name=name))
+    return path
+
+
+@pytest.fixture
+def fresh(monkeypatch):
+    """No user spec read or data dir used by an earlier test."""
+    monkeypatch.setattr(datasets, "_READ", {})
+    monkeypatch.setattr(datasets, "_DATA_DIRS", [Path("data")])
+
+
+def test_a_spec_path_gives_its_dataset_with_its_kinds_defaults(tmp_path, fresh):
+    spec = dataset_spec(str(write_spec(tmp_path)))
+    assert (spec.name, spec.kind, spec.published) == ("sensor", "series", ("sensor.parquet",))
+    assert spec.run_defaults() == {"lookback": 48, "step": 1, "delay": 6, "max_gap_minutes": 180}
+    assert dataset_spec("sensor") is spec  # by name, in the process that read it
+    row = FAMILIES["sensor"]
+    assert (row.interval_minutes, row.compared_label, row.predicts_with) == (60, "val MAE (K)", "jena_conv@sensor")
+
+
+def test_a_stored_spec_is_found_by_name_from_its_data_dir(tmp_path, fresh):
+    spec = datasets.user_spec(write_spec(tmp_path))
+    data_dir = tmp_path / "data"
+    stored = store_spec(spec, data_dir)
+    assert stored == data_dir / "specs" / "sensor.toml" and stored.read_bytes() == Path(spec.path).read_bytes()
+    datasets._READ.clear()  # another process: only the data dir knows it
+    with pytest.raises(SpecError, match="unknown dataset 'sensor'"):
+        dataset_spec("sensor")
+    use_data_dir(data_dir)
+    assert dataset_spec("sensor").run_defaults()["delay"] == 6
+
+
+def test_a_spec_named_like_a_built_in_is_refused(tmp_path, fresh):
+    with pytest.raises(SpecError, match=r"name='jena' is a built-in dataset"):
+        dataset_spec(str(write_spec(tmp_path, name="jena")))
+    with pytest.raises(SpecError, match=r"name='My Sensor'"):
+        dataset_spec(str(write_spec(tmp_path, name="My Sensor")))
+
+
+def test_an_architecture_on_another_dataset_of_its_kind_is_named_for_it(tmp_path, fresh):
+    dataset_spec(str(write_spec(tmp_path)))
+    on = architecture("jena_conv@sensor")
+    assert (on.name, on.dataset, on.kind, on.book) == ("jena_conv@sensor", "sensor", "series", None)
+    assert "step" not in on.published and on.published["epochs"] == 20  # the windows are the dataset's
+    assert family("jena_conv@sensor") == "sensor" and family("jena_conv") == "jena"
+    s = resolve_settings("jena_tcn@sensor", "smoke")
+    assert (s.model, s.step, s.delay, s.lookback, s.filters) == ("jena_tcn@sensor", 1, 6, 288, 28)
+    assert s.spec.name == "sensor" and TrainSettings(model="jena_conv").step == 6
+    assert models_for("sensor") == ["jena_conv@sensor", "jena_conv_gru@sensor"]
+    assert models_for("sensor", ["jena_tcn"]) == ["jena_tcn@sensor"]
+    assert models_for("jena", ["jena_tcn"]) == ["jena_tcn"]
+    with pytest.raises(SettingsError, match=r"imdb_conv reads text datasets, and sensor is series"):
+        architecture("imdb_conv@sensor")
+    with pytest.raises(SettingsError, match=r"jena_conv is registered on jena; name it jena_conv"):
+        architecture("jena_conv@jena")
+    with pytest.raises(SettingsError, match=r"unknown dataset 'nowhere'"):
+        architecture("jena_conv@nowhere")
