@@ -123,7 +123,8 @@ def champion_reference(registry_dir: Path, dataset: str) -> tuple[dict, dict] | 
     """(reference info, profile) of the most recently promoted champion among the dataset's models whose run
     folder holds a data_profile.json; None when there is none (no champion yet, or only older runs)."""
     entries = []
-    for model in sorted(m for m, family in MODEL_FAMILY.items() if family == dataset):
+    on_it = [path.stem for path in Path(registry_dir).glob(f"*@{dataset}.json")]  # <architecture>@<dataset>
+    for model in sorted([*(m for m, family in MODEL_FAMILY.items() if family == dataset), *on_it]):
         try:
             entry = read_champion(Path(registry_dir), model)
         except SeqconvError as error:  # a corrupt entry: train-all says so; drift falls back

@@ -16,6 +16,7 @@ from typing import Any
 
 from tasks.core.datasets import DatasetSpec
 from tasks.core.errors import SettingsError
+import tasks.ingest.csv_series as csv_series
 import tasks.ingest.jena_station as jena_station
 import tasks.ingest.keras_imdb as keras_imdb
 
@@ -35,6 +36,8 @@ READERS: dict[str, Reader] = {  # a spec's `format` -> its reader
                          keras_imdb.validate_normalized_imdb, keras_imdb.UNPACKS),
     "jena_station": Reader(jena_station.validate_raw_jena, jena_station.normalize_jena_files,  # the station's CSVs
                            jena_station.validate_normalized_jena, jena_station.UNPACKS),
+    "csv_series": Reader(csv_series.validate_raw_series, csv_series.normalize_series,  # a user's CSV series
+                         csv_series.validate_normalized_series, csv_series.UNPACKS),
 }
 
 

@@ -9,9 +9,9 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from tasks.core.sources import JENA_FEATURES
 from tasks.ingest.data_profiles import binned_shares, describe_values, jena_profile, read_jena_rows
 from tasks.ingest.drift_checks import observed_kl, run_expectations
+from tasks.ingest.jena_weather import feature_columns
 
 # KL divergence (nats) of the new data's histogram from the reference's above which a feature is flagged. 0.1 is the
 # KL of two normal curves of equal width whose means are 0.45 std apart (KL = d^2 / 2): a shift of about half a
@@ -20,18 +20,28 @@ from tasks.ingest.drift_checks import observed_kl, run_expectations
 KL_THRESHOLD = 0.1
 
 
+def record_of(version: Path) -> tuple[str, tuple[str, ...]]:
+    """(the published file, its feature columns) of a series version: its one Parquet file, as its reader wrote
+    it (Jena's jena.parquet, a spec'd dataset's <name>.parquet)."""
+    (file,) = sorted(Path(version).glob("*.parquet"))
+    return file.name, feature_columns(file)
+
+
 def new_rows(version: Path) -> pd.DataFrame:
     """The new rows drift is measured on, as the table the expectations run on: `timestamp` (seconds) and the
     features as float64 (GX vectorizes float64, not float32)."""
-    seconds, features = read_jena_rows(version)
-    frame = pd.DataFrame(features.astype(np.float64), columns=list(JENA_FEATURES))
+    file, names = record_of(version)
+    seconds, features = read_jena_rows(version, file, names)
+    frame = pd.DataFrame(features.astype(np.float64), columns=list(names))
     frame["timestamp"] = seconds
     return frame
 
 
 def version_profile(version: Path) -> dict:
     """The profile of all of a published version's rows (the reference when no champion has one)."""
-    return jena_profile(*read_jena_rows(version))
+    file, names = record_of(version)
+    dataset = "jena" if file == "jena.parquet" else Path(file).stem  # a spec'd dataset publishes <name>.parquet
+    return jena_profile(*read_jena_rows(version, file, names), names, dataset)
 
 
 def series_drift(reference: dict, frame: pd.DataFrame, threshold: float = KL_THRESHOLD) -> list[dict]:
@@ -40,7 +50,7 @@ def series_drift(reference: dict, frame: pd.DataFrame, threshold: float = KL_THR
     new rows' shares on the reference bins; the most moved first."""
     import great_expectations.expectations as gxe
 
-    names = [n for n in JENA_FEATURES if n in reference["features"]]
+    names = [n for n in frame.columns if n != "timestamp" and n in reference["features"]]
     expectations = [gxe.ExpectColumnKLDivergenceToBeLessThan(column=n, threshold=threshold,
                                                              partition_object=reference["features"][n]["partition"])
                     for n in names]

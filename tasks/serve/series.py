@@ -28,7 +28,8 @@ from tasks.core.errors import DataFormatError, PredictInputError, SettingsError
 from tasks.core.records.normalization import NormalizationRecord
 from tasks.core.sources import JENA_SENTINEL, JENA_STEP_MINUTES
 from tasks.serve.common import PREDICTIONS, load_model, write_predictions
-from tasks.serve.stations import TEN_MINUTES, load_station_frames, observed_temperature
+from tasks.serve.readings import load_readings
+from tasks.serve.stations import observed_temperature
 from tasks.serve.stations import station_time as _when  # for messages: findable in the station's files
 
 FORECAST = "forecast.json"  # in the predictions folder: the headline, every forecast of the last 24 h, notes
@@ -99,6 +100,7 @@ def forecast_windows(
     *,
     columns: Sequence[str] | None = None,
     notes: Sequence[str] = (),
+    interval_minutes: int = JENA_STEP_MINUTES,
 ) -> ForecastWindows:
     """The windows of every reading in the last `delay` x 10 minutes (24 hours at delay 144; on a whole grid the
     last `delay` rows): reading e is one of them when time(e) > time(newest) - delay x 10 minutes.
@@ -117,6 +119,7 @@ def forecast_windows(
         source: what the readings came from, for messages (file names).
         columns: the names of `features`' columns, when known: checked against the model's features.
         notes: notes to carry over (StationData.notes).
+        interval_minutes: the record's grid (the dataset's spec; Jena's 10 minutes by default).
 
     Returns:
         The windows, their times, the persistence forecasts and the statistics to undo the normalization.
@@ -142,13 +145,14 @@ def forecast_windows(
     if features.ndim != 2 or features.shape != (len(seconds), len(names)):
         raise PredictInputError(f"{source}: readings of shape {features.shape} for {len(seconds)} times; the model "
                                 f"reads ({len(seconds)}, {len(names)}): {list(names)}")
+    grid_seconds = interval_minutes * 60  # between two readings of the record's grid
     span = lookback - step + 1  # consecutive readings one window covers, first to last input row
-    hours = span * JENA_STEP_MINUTES / 60
+    hours = span * interval_minutes / 60
     if len(seconds) < span:
         where = f"from {_when(seconds[0])} to {_when(seconds[-1])}" if len(seconds) else "none"
         raise PredictInputError(
             f"{source}: {len(seconds)} reading(s) ({where}); a window of the model (lookback {lookback}, step "
-            f"{step}) needs {span} consecutive 10-minute readings ({hours:.1f} h)"
+            f"{step}) needs {span} consecutive {interval_minutes}-minute readings ({hours:.1f} h)"
         )
     steps = np.diff(seconds)  # (rows - 1,) seconds between consecutive readings
     if np.any(steps <= 0):
@@ -157,10 +161,10 @@ def forecast_windows(
                                 "one row per time, sorted (load_station_frames)")
 
     last = len(seconds) - 1
-    in_last_day = np.flatnonzero(seconds > seconds[last] - delay * TEN_MINUTES)  # every reading of the last 24 h
+    in_last_day = np.flatnonzero(seconds > seconds[last] - delay * grid_seconds)  # every reading of the last 24 h
     readings = in_last_day[in_last_day >= span - 1]  # those with rows enough before them
     firsts = readings - (span - 1)  # (anchors,) each window's first row
-    off_grid = np.concatenate([[0], np.cumsum(steps != TEN_MINUTES)])  # off-grid steps before each row
+    off_grid = np.concatenate([[0], np.cumsum(steps != grid_seconds)])  # off-grid steps before each row
     whole = off_grid[readings] == off_grid[firsts]  # no gap or off-grid time from first to last row
 
     missing = (features == JENA_SENTINEL) | np.isnan(features)  # (rows, features)
@@ -171,12 +175,12 @@ def forecast_windows(
     # The newest reading's window must be usable: say exactly why it is not.
     window_text = f"the newest window, {_when(seconds[last - span + 1])} to {_when(seconds[last])}"
     if not whole[-1]:
-        bad = last - span + 1 + int(np.flatnonzero(steps[last - span + 1: last] != TEN_MINUTES)[-1])
+        bad = last - span + 1 + int(np.flatnonzero(steps[last - span + 1: last] != grid_seconds)[-1])
         gap = int(steps[bad])
-        what = (f"{gap // TEN_MINUTES - 1} reading(s) missing" if gap % TEN_MINUTES == 0 and gap > TEN_MINUTES
-                else f"{gap / 60:g} minutes apart, expected {JENA_STEP_MINUTES}")
+        what = (f"{gap // grid_seconds - 1} reading(s) missing" if gap % grid_seconds == 0 and gap > grid_seconds
+                else f"{gap / 60:g} minutes apart, expected {interval_minutes}")
         raise PredictInputError(
-            f"{source}: gap in the 10-minute grid after {_when(seconds[bad])}: next reading {_when(seconds[bad + 1])} "
+            f"{source}: gap in the {interval_minutes}-minute grid after {_when(seconds[bad])}: next reading {_when(seconds[bad + 1])} "
             f"({what}), inside {window_text}; the model needs {span} consecutive readings ({hours:.1f} h) after the "
             "last gap"
         )
@@ -208,7 +212,7 @@ def forecast_windows(
     return ForecastWindows(
         windows=windows,
         reading_seconds=seconds[readings],
-        target_seconds=seconds[readings] + (step + delay) * TEN_MINUTES,
+        target_seconds=seconds[readings] + (step + delay) * grid_seconds,
         persistence_c=features[readings, target_col].copy(),
         target_mean=normalization.target_mean,
         target_std=normalization.target_std,
@@ -309,16 +313,16 @@ def forecast_from(model_dir: Path, files: Sequence[Path | str] | None, data_dir:
                                 f"name files with --files, or run `seqconv ingest {spec.name} --data-dir {data_dir}` "
                                 "first")
         paths = [published]
-    data = load_station_frames(paths, normalization.features)
+    data = load_readings(paths, normalization.features, settings.spec.name)
     windows = forecast_windows(data.seconds, data.features, normalization, data.source, columns=data.columns,
-                               notes=data.notes)
+                               notes=data.notes, interval_minutes=settings.spec.interval_minutes)
     result = forecast(load_model(model_dir / runs.MODEL), windows)
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
     write_predictions(result.rows, out_dir / PREDICTIONS)
     model_name = settings.model
     headline = result.headline
-    seen_seconds, seen_c = observed_temperature(data)
+    seen_seconds, seen_c = observed_temperature(data, normalization.target)
     plot_forecast(seen_seconds, seen_c, result.target_seconds, result.forecast_c, result.persistence_c,
                   out_dir / FORECAST_PLOT, model_name=model_name,
                   title=f"{model_name}: {headline['forecast_c']:.1f} °C at {headline['target_time']} "

@@ -1,0 +1,88 @@
+"""The reader of format `csv_series`: a user's time series in one or more CSV files (or zipped CSVs), read as its
+spec's [record] says, each file validated raw, combined into `<name>.parquet` (timestamp, then the features as
+float32) with every repair recorded in a new dataset version, and validated again.
+
+Parsing and combining: tasks.ingest.series_csv; the expectations, made from the spec: tasks.ingest.series_suite.
+"""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+from prefect import task
+
+from tasks.core import atomic
+from tasks.core.atomic import published_link
+from tasks.core.datasets import dataset_spec
+from tasks.core.errors import DataFormatError
+from tasks.ingest.jena_weather import canonical_sources
+from tasks.ingest.normalize import version_cache_key, version_key
+from tasks.ingest.provenance import write_parquet
+from tasks.ingest.series_csv import check_record, combine_series, file_rows, read_series_csv, series_arrow
+from tasks.ingest.series_suite import series_normalized_suite, series_raw_suite
+from tasks.ingest.suite_runner import run_suite, run_suite_on_float32
+from tasks.ingest.validate import normalized_cache_key, raw_cache_key, raw_key, report, report_normalized
+
+UNPACKS = True  # a zip is unpacked to its one CSV first (tasks.ingest.unpack)
+
+
+def min_rows(dataset: str) -> int:
+    """The fewest rows a version may be published with: a window of the spec's own settings (lookback + delay +
+    1 rows) in each of the three splits."""
+    defaults = dataset_spec(dataset).run_defaults()
+    return 3 * (defaults.get("lookback", 1440) + defaults.get("delay", 144) + 1)
+
+
+@task(task_run_name="validate raw {dataset}", cache_key_fn=raw_cache_key, persist_result=True)
+def validate_raw_series(dataset: str, sources: list[dict], validation_dir: Path) -> Path:
+    """Run the spec's raw suite on each file; a missing column, a time that does not parse or an undeclared text
+    column stops the flow naming file, line and column."""
+    spec = dataset_spec(dataset)
+    check_record(spec.record, spec.path)
+    results = []
+    for source in canonical_sources(sources):  # {"name", "sha256", "csv"} from tasks.ingest.unpack
+        frame = read_series_csv(Path(source["csv"]), spec.record, spec.path)
+        rows, _ = file_rows(source["name"], frame, spec.record, spec.path)
+        results.append(run_suite(rows, series_raw_suite(spec, rows), source["name"]))
+    return report(dataset, "raw", raw_key(dataset, [s["sha256"] for s in sources]), results, validation_dir)
+
+
+@task(task_run_name="normalize {dataset}", cache_key_fn=version_cache_key, persist_result=True)
+def normalize_series(dataset: str, sources: list[dict], raw_report: Path, processed_dir: Path) -> Path:
+    """Combine the raw files into the spec's one published file in a new dataset version, recording every repair."""
+    spec = dataset_spec(dataset)
+    (published,) = spec.published
+    sources = canonical_sources(sources)
+    frames = [(s["name"], read_series_csv(Path(s["csv"]), spec.record, spec.path)) for s in sources]
+    table, repairs = combine_series(frames, spec)
+    provenance = {
+        "dataset": dataset,
+        "sources": [{"name": s["name"], "sha256": s["sha256"], "rows": len(f)} for s, (_, f) in zip(sources, frames)],
+        "interval": spec.record.interval,
+        "unit": spec.record.unit,
+        **repairs,
+    }
+    with atomic.staging_dir(published_link(processed_dir, dataset)) as staging:
+        write_parquet(series_arrow(table), staging / published, provenance)
+        shutil.copyfile(raw_report, staging / "validation.raw.json")
+        key = version_key(dataset, [s["sha256"] for s in sources])
+        return atomic.finalize_version(staging, published_link(processed_dir, dataset), key)
+
+
+@task(task_run_name="validate normalized {dataset}", cache_key_fn=normalized_cache_key, persist_result=True)
+def validate_normalized_series(dataset: str, version: Path, validation_dir: Path) -> Path:
+    """Run the spec's normalized suite, every expectation hard, on the table about to be published."""
+    import pyarrow.parquet as pq
+
+    spec = dataset_spec(dataset)
+    (published,) = spec.published
+    frame = pq.read_table(Path(version) / published).to_pandas()
+    features = [c for c in frame.columns if c != "timestamp"]
+    need = min_rows(dataset)
+    if len(frame) < need:  # the suite says so too; this says it in one line the user can act on
+        raise DataFormatError(f"{dataset}: {len(frame):,} rows on the {spec.record.interval} grid; a window of "
+                              f"{spec.path}'s settings (lookback + delay + 1 rows) in each of train, val and test "
+                              f"needs at least {need:,}")
+    results = [run_suite_on_float32(frame, series_normalized_suite(spec, features, need), published)]
+    return report_normalized(dataset, version, results, validation_dir)
