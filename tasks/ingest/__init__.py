@@ -31,7 +31,8 @@ from tasks.ingest.download import download_source, keep_downloads
 from tasks.ingest.drift import read_drift, report_drift
 from tasks.ingest.drift_markdown import describe_reference
 from tasks.ingest.imdb_reviews import load_word_index, read_imdb_split
-from tasks.ingest.jena_weather import read_jena, read_jena_csv, read_jena_seconds
+from tasks.ingest.jena_weather import feature_columns, read_jena, read_jena_csv, read_jena_seconds
+from tasks.ingest.series_csv import file_rows, read_series_csv
 from tasks.ingest.keras_imdb import normalize_imdb, validate_normalized_imdb, validate_raw_imdb
 from tasks.ingest.jena_station import normalize_jena_files, validate_normalized_jena, validate_raw_jena
 from tasks.ingest.readers import reader_for
@@ -40,4 +41,4 @@ from tasks.ingest.retraining import plan_retraining
 from tasks.ingest.unpack import unpack_sources
 from tasks.ingest.validate import validate_new_version
 
-__all__ = ["describe_reference", "download_source", "imdb_training_profile", "jena_training_profile", "keep_downloads", "load_word_index", "normalize_imdb", "normalize_jena_files", "plan_retraining", "read_drift", "read_imdb_split", "read_jena", "read_jena_seconds", "read_jena_csv", "read_provenance", "reader_for", "report_drift", "unpack_sources", "validate_new_version", "validate_normalized_imdb", "validate_normalized_jena", "validate_raw_imdb", "validate_raw_jena"]
+__all__ = ["describe_reference", "download_source", "feature_columns", "file_rows", "read_series_csv", "imdb_training_profile", "jena_training_profile", "keep_downloads", "load_word_index", "normalize_imdb", "normalize_jena_files", "plan_retraining", "read_drift", "read_imdb_split", "read_jena", "read_jena_seconds", "read_jena_csv", "read_provenance", "reader_for", "report_drift", "unpack_sources", "validate_new_version", "validate_normalized_imdb", "validate_normalized_jena", "validate_raw_imdb", "validate_raw_jena"]

@@ -40,8 +40,8 @@ def new_rows(version: Path) -> pd.DataFrame:
 def version_profile(version: Path) -> dict:
     """The profile of all of a published version's rows (the reference when no champion has one)."""
     file, names = record_of(version)
-    dataset = "jena" if file == "jena.parquet" else Path(file).stem  # a spec'd dataset publishes <name>.parquet
-    return jena_profile(*read_jena_rows(version, file, names), names, dataset)
+    # a series dataset publishes one <name>.parquet (tasks.core.datasets.kind_defaults; jena's is jena.parquet)
+    return jena_profile(*read_jena_rows(version, file, names), names, Path(file).stem)
 
 
 def series_drift(reference: dict, frame: pd.DataFrame, threshold: float = KL_THRESHOLD) -> list[dict]:

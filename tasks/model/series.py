@@ -20,8 +20,7 @@ from tasks.core.config import TrainSettings, check_settings
 from tasks.core.errors import DataFormatError, SettingsError
 from tasks.core.log import log
 from tasks.core.records.normalization import NormalizationRecord
-from tasks.ingest import read_jena, read_jena_seconds
-from tasks.ingest.jena_weather import feature_columns
+from tasks.ingest import feature_columns, read_jena, read_jena_seconds
 
 
 @dataclass

@@ -29,9 +29,7 @@ def jena_station(paths: Sequence[Path], features: Sequence[str], dataset: str) -
 
 def csv_series(paths: Sequence[Path], features: Sequence[str], dataset: str) -> StationData:
     """A user's record: CSVs as its spec's [record] says (one-hot columns included), or its published Parquet."""
-    from tasks.ingest import read_jena
-    from tasks.ingest.jena_weather import feature_columns
-    from tasks.ingest.series_csv import file_rows, read_series_csv
+    from tasks.ingest import feature_columns, file_rows, read_jena, read_series_csv
 
     spec = dataset_spec(dataset)
     features = tuple(features)
