@@ -6,7 +6,8 @@
 Runs without a Prefect server (ephemeral mode). Every new version gets a drift report just before it is published
 (tasks.ingest.drift: data/validation/<dataset>.drift.json and the `drift-<dataset>` artifact), against the rows the latest
 champion trained on (the registry in `artifacts_dir`), else the version it replaces; drift is reported, never
-fatal. A failure anywhere leaves the previously published dataset as it was: the new version is built in a staging
+fatal. Once published, every champion of the dataset's models is scored on the rows it never saw, if the version
+holds any (tasks.publish.new_data: the registry's history, an event, an artifact; never fatal either). A failure anywhere leaves the previously published dataset as it was: the new version is built in a staging
 folder and swapped in only after its validation passed.
 """
 
@@ -24,7 +25,7 @@ from tasks.core.datasets import dataset_spec, store_spec, use_data_dir
 from tasks.core.sources import IMDB, JENA, chosen_sources, default_mirror
 from tasks.ingest import download_source, keep_downloads, reader_for, report_drift, unpack_sources
 from tasks.ingest import validate_new_version
-from tasks.publish import report_validation
+from tasks.publish import judge_champions_on_new_data, report_validation
 
 
 def ingest_dataset(dataset: str, mirror: str | None = None, data_dir: str = "data", files: list[str] | None = None,
@@ -52,6 +53,7 @@ def ingest_dataset(dataset: str, mirror: str | None = None, data_dir: str = "dat
     published = publish_dataset(version, settings.processed_dir, spec.name)
     store_spec(spec, data_dir)  # so that workers sharing the data dir find it by name
     report_validation(spec.name, version)
+    judge_champions_on_new_data(version, spec.name, artifacts_dir)  # never fatal; judges nothing twice
     return published
 
 

@@ -41,7 +41,7 @@ def predict_flow(
     chosen = choose_model(dataset, model, model_dir, runs.registry_dir(artifacts_dir))
     out_dir = runs.prediction_dir(artifacts_dir, runs.new_run_id(), runs.read_settings(chosen).model)
     inputs = {"texts": texts, "file": file, "csv_file": csv_file, "column": column, "files": files}
-    predict_task(dataset, chosen, inputs, data_dir, out_dir, out)
+    predict_task(dataset, chosen, inputs, data_dir, out_dir, out, artifacts_dir)
     publish_predictions(dataset, out_dir)
     return str(out_dir)
 

@@ -2,7 +2,7 @@
 
     python -m flows.train_all --profile quick [--mirror DIR] [--jena-files mpi_roof_2024a.csv ...]
         [--models imdb_conv jena_conv jena_conv_gru] [--train-on local|gpu-pool] [--force]
-        [--retrain on_change|always|on_drift]
+        [--retrain on_change|always|on_drift|on_decay]
 
 Deployed through prefect.yaml as `train-all/train-all` (weekly, `quick`) and `train-all/seed` (the published
 settings). With `train_on="gpu-pool"` every model is trained by the `train-model/gpu` deployment, so GPU workers
@@ -52,7 +52,9 @@ def train_all_flow(
     """Ingest, train every model, evaluate against baselines, promote champions and report; returns report.md.
 
     `retrain`: "on_change" trains a model when its data, code or settings changed; "always" trains every model
-    again (as `force`); "on_drift" only a model whose dataset's drift report flags a feature, or without a champion.
+    again (as `force`); "on_drift" only a model whose dataset's drift report flags a feature, or without a champion;
+    "on_decay" only a model whose champion no longer beats its strongest baseline on the rows of the newest version
+    it never saw (judged during ingestion), or without a champion.
 
     `dataset`: one dataset to train on (a spec file's path, or a name): the default architectures of its kind, or
     those `models` names, each as <architecture>@<dataset> (tasks.core.config.models_for).
@@ -75,8 +77,8 @@ def train_all_flow(
                 for d in sorted({family(m) for m in models})]
     for future in ingested:  # both datasets concurrently
         future.result()
-    not_retrained = plan_retraining(retrain, models, data_dir, artifacts_dir)  # model -> why not, or None
-    to_train = [m for m in models if not not_retrained[m]]
+    plan = plan_retraining(retrain, models, data_dir, artifacts_dir)  # model -> {"train", "reason"}
+    to_train = [m for m in models if plan[m]["train"]]
 
     jobs = [(m, run_id, overrides_for(m, overrides)) for m in to_train]  # each model the values it reads
     run_dirs = train_runs(jobs, profile, data_dir, artifacts_dir, train_on, force)  # on the gpu pool all at once,
@@ -88,10 +90,11 @@ def train_all_flow(
         champion_now = judge_champion(registry, model, run_dir, data_dir,
                                       runs.champion_evaluation_dir(artifacts_dir, run_id, model))
         results.append({"run_dir": run_dir, "promotion": promote_model(registry, model, run_dir, champion_now),
-                        "reused": Path(run_dir).resolve() != runs.run_dir(artifacts_dir, run_id, model).resolve()})
+                        "reused": Path(run_dir).resolve() != runs.run_dir(artifacts_dir, run_id, model).resolve(),
+                        "retrained_because": plan[model]["reason"]})
     results += [{"run_dir": str(champion_model_dir(registry, m)), "promotion": None, "reused": True,
-                 "not_retrained": not_retrained[m]} for m in models if not_retrained[m]]  # the champion stays
-    return write_run_report(results, run_id, profile, artifacts_dir, data_dir)
+                 "not_retrained": plan[m]["reason"]} for m in models if not plan[m]["train"]]  # the champion stays
+    return write_run_report(results, run_id, profile, artifacts_dir, data_dir, retrain)
 
 
 if __name__ == "__main__":  # python -m flows.train_all is `seqconv train-all`

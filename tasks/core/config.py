@@ -332,8 +332,10 @@ LR_SCHEDULES = ("constant", "cosine")  # TrainSettings.lr_schedule (tasks.model.
 TRAIN_ON = ("local", "gpu-pool")  # where train-all trains: in its own process, or on the gpu pool's workers
 # When train-all trains a model: "on_change" when its data, code or settings changed (else the earlier run is
 # reused); "always" trains again regardless (force); "on_drift" only when its dataset's drift report flags a
-# feature of the published version, or the model has no champion yet (tasks.ingest.drift.retraining_plan).
-RETRAIN = ("on_change", "always", "on_drift")
+# feature of the published version, or the model has no champion yet; "on_decay" only when its champion, judged on
+# the rows of a newer version it never saw, no longer beats its strongest baseline there by the blessing margin
+# (tasks.judge.new_data), or it has no champion yet (tasks.ingest.retraining.retraining_plan).
+RETRAIN = ("on_change", "always", "on_drift", "on_decay")
 
 
 def settings_from_json(data: dict) -> TrainSettings:

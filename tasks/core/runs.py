@@ -102,6 +102,11 @@ def trial_run_id(tune_id: str, trial: int, seed: int | None = None) -> str:
     return f"{tune_id}-t{trial:02d}" + ("" if seed is None else f"-s{seed}")
 
 
+def new_data_dir(artifacts_dir: Path | str) -> Path:
+    """artifacts/new-data: the plots of the champions judged on new data (tasks.publish.new_data)."""
+    return Path(artifacts_dir) / "new-data"
+
+
 def registry_dir(artifacts_dir: Path | str) -> Path:
     """artifacts/registry: one <model>.json per champion."""
     return Path(artifacts_dir) / "registry"

@@ -139,7 +139,7 @@ def report_markdown(results: Sequence[Mapping], run_id: str, profile: str) -> st
         counts.append(f"{reused} reused (same data, code and settings as an earlier run; `--force` on the command "
                       "line, `force=true` as a deployment parameter, trains again)")
     if kept:
-        counts.append(f"{kept} not retrained (no drift flagged; the champion stays)")
+        counts.append(f"{kept} not retrained (the retraining policy kept the champion; see below why)")
     # Every model an earlier run's, and none of them skipped by choice: the data, code and settings are as before.
     unchanged = "nothing changed: " if results and not trained and not kept else ""
     lines = [
@@ -172,6 +172,8 @@ def report_markdown(results: Sequence[Mapping], run_id: str, profile: str) -> st
         blessed_line, promoted_line = _verdicts(m, p)
         if r.get("not_retrained"):
             promoted_line = f"**Not retrained:** {r['not_retrained'].removeprefix('not retrained: ')}; the champion stays."
+        elif r.get("retrained_because"):
+            promoted_line = f"**Retrained:** {r['retrained_because']}. {promoted_line}"
         test = m.get("test") or {}
         if "mae_celsius" in test:
             test_line = (f"Test MAE {test['mae_celsius']:.2f} °C ({test[key]:.4g} normalized) "
@@ -255,16 +257,26 @@ def drift_sections(data_dir: Path | None, datasets: Sequence[str], out_dir: Path
 # ---------------------------------------------------------------------------------------------------------------
 @task(task_run_name="report {run_id}")
 def write_run_report(results: list[dict], run_id: str, profile: str, artifacts_dir: Path,
-                     data_dir: Path | None = None) -> str:
+                     data_dir: Path | None = None, retrain: str | None = None) -> str:
     """The run's report.md (written atomically) and its Prefect artifacts: the metrics table and the verdicts,
-    and the data drift of each dataset with a drift report in `data_dir`.
+    the data drift of each dataset with a drift report in `data_dir`, and each champion on the new data it was
+    judged on (tasks.publish.new_data).
 
-    `results`: per model {"run_dir", "promotion", "reused", "not_retrained"}; each metrics.json is read here."""
+    `results`: per model {"run_dir", "promotion", "reused", "not_retrained" or "retrained_because"}; each
+    metrics.json is read here. `retrain`: the retraining policy, named in the report."""
+    from tasks.publish.new_data import new_data_sections
+
     full = [{**r, "metrics": Metrics.read(runs.resolve_run_dir(Path(r["run_dir"]))).data} for r in results]
     publish_metrics_table(metrics_table_rows(full))
     markdown = report_markdown(full, run_id, profile)
+    if retrain:
+        markdown = markdown.replace("\n\n", f"\n\nRetraining policy `{retrain}`.\n\n", 1)
     datasets = sorted({family_of(r["metrics"]["model"]).name for r in full})
-    in_file, in_artifact = drift_sections(data_dir, datasets, runs.report_path(artifacts_dir, run_id).parent)
+    out_dir = runs.report_path(artifacts_dir, run_id).parent
+    in_file, in_artifact = drift_sections(data_dir, datasets, out_dir)
+    models = [r["metrics"]["model"] for r in full]
+    decayed_file, decayed_artifact = new_data_sections(runs.registry_dir(artifacts_dir), models, out_dir)
+    in_file, in_artifact = in_file + decayed_file, in_artifact + decayed_artifact
     publish_report(markdown + "\n".join(in_artifact) + ("\n" if in_artifact else ""))
     if not any(r.get("not_retrained") for r in full) and all(r.get("reused") for r in full):
         log("nothing changed: every model reused (same data, code and settings as an earlier run)")

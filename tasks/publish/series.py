@@ -90,8 +90,12 @@ def prediction_summary(out_dir: Path, limit: int) -> str:
     forecast = read_forecast(out_dir)
     hourly = [r for r in forecast["rows"] if r["reading_time"].endswith(":00:00")] or forecast["rows"]
     notes = "".join(f"\nnote: {n}" for n in forecast.get("notes") or [])
+    columns = ["reading_time", "target_time", "forecast_c", "persistence_c"]
+    if forecast.get("warning"):  # a baseline beats the champion on the newest data (tasks.serve.predict)
+        notes += f"\nwarning: the champion does not beat its baseline on the newest data: {forecast['warning']}"
+        columns += ["baseline_answer", "warning"]
     return (forecast_summary(forecast) + notes + "\n\nevery hour of the last 24 h:\n"
-            + format_table(hourly, limit=30, columns=["reading_time", "target_time", "forecast_c", "persistence_c"]))
+            + format_table(hourly, limit=30, columns=columns, max_width=60 if "warning" in columns else 40))
 
 
 def publish_predictions(out_dir: Path, key: str) -> None:

@@ -194,3 +194,36 @@ def plot_drift(report: Mapping, out: Path, most: int = 4) -> Path | None:
     fig.suptitle(f"{report.get('dataset')}: reference ({ref.get('kind')}, {span(ref)}) vs new ({span(new)}), "
                  "the most moved first")
     return save_png(fig, out)
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# The champion on new data (tasks.judge.new_data)
+# ---------------------------------------------------------------------------------------------------------------
+def plot_new_data(model: str, records: Sequence[Mapping], out: Path) -> Path | None:
+    """The champion's metric over its strongest baseline's on the new rows of each version it was judged on, in
+    order; the line at 1 is the baseline itself (for an error, above it the baseline wins; for a score, below).
+
+    Returns:
+        `out`, or None when there is no record.
+    """
+    if not records:
+        return None
+    fig = new_figure(WIDE)
+    ax = fig.subplots()
+    x = np.arange(len(records))
+    ratios = [float(r["ratio"]) for r in records]
+    colors = [MODEL_COLOR if r.get("beats") else BASELINE_COLOR for r in records]
+    ax.bar(x, ratios, color=colors, width=0.5)
+    ax.set_xlim(-0.75, len(records) - 0.25)
+    ax.set_ylim(0, max(ratios + [1.0]) * 1.25)
+    ax.axhline(1.0, color=TRUTH_COLOR, linewidth=1, linestyle="--", label="the strongest baseline")
+    for i, r in enumerate(records):
+        ax.annotate(f"{r['ratio']:.2f}x {r['baseline']}\n{r['windows']:,} {r.get('unit', 'windows')}", (i, ratios[i]),
+                    ha="center", va="bottom", fontsize="x-small")
+    ax.set_xticks(x, [f"{r['version']}\n{r['champion_run_id']}" for r in records], fontsize="x-small")
+    worse = "above 1: the baseline wins" if not records[-1].get("higher_is_better") else "below 1: the baseline wins"
+    ax.set_ylabel(f"{records[-1]['label']} / baseline's ({worse})")
+    ax.grid(alpha=0.3, axis="y")
+    ax.legend(fontsize="x-small")
+    ax.set_title(f"{model}: the champion on the rows it never saw, per new data version")
+    return save_png(fig, out)

@@ -52,7 +52,10 @@ def ingest_summary(spec: Family, path: Path) -> str:
 def prediction_summary(out_dir: Path, limit: int) -> str:
     """The predictions' table: one row per review."""
     rows = read_prediction_rows(out_dir)
-    return format_table(rows, limit=limit, columns=["row", "label", "probability", "known_words", "flag", "excerpt"])
+    columns = ["row", "label", "probability", "known_words", "flag", "excerpt"]
+    if rows and "warning" in rows[0]:  # a baseline beats the champion on the newest data (tasks.serve.predict)
+        columns += ["baseline_answer", "warning"]
+    return format_table(rows, limit=limit, columns=columns, max_width=60 if "warning" in columns else 40)
 
 
 def publish_predictions(out_dir: Path, key: str) -> None:

@@ -20,6 +20,7 @@ from tasks.core.records.metrics import validation_value
 
 ENTRY_FIELDS = ("model", "run_id", "metrics", "data_sha256", "code_commit", "model_path", "promoted_at",
                 "previous_run_id")  # the entry's keys, in the order written
+NEW_DATA = "new_data"  # the extra key holding the champion's judgements on data it never saw (tasks.judge.new_data)
 
 
 def registry_path(registry_dir: Path, model: str) -> Path:
@@ -39,7 +40,7 @@ class RegistryEntry:
     model_path: str  # <run folder>/model.keras, resolved
     promoted_at: str  # ISO 8601, UTC
     previous_run_id: str | None  # the champion before it, None for the first
-    extra: dict = field(default_factory=dict)  # keys beyond ENTRY_FIELDS, kept as read (none are written today)
+    extra: dict = field(default_factory=dict)  # keys beyond ENTRY_FIELDS, kept as read: NEW_DATA, the history
 
     @property
     def model_dir(self) -> Path:
