@@ -18,7 +18,7 @@ from tasks.core import runs
 from tasks.core.atomic import published_version
 from tasks.core.config import family
 from tasks.core.log import log
-from tasks.core.records.registry import NEW_DATA, read_champion
+from tasks.core.records.registry import current_records, read_champion
 from tasks.ingest.drift import read_drift_report
 from tasks.ingest.drift_markdown import describe_reference
 
@@ -42,7 +42,7 @@ def drift_reason(model: str, data_dir: Path) -> tuple[bool, str]:
 def decay_reason(champion: dict) -> tuple[bool, str]:
     """(train?, why) under on_decay: the champion's newest judgement on rows it never saw (its registry entry's
     new-data history) does not beat its strongest baseline by the blessing margin."""
-    records = champion.get(NEW_DATA) or []
+    records = current_records(champion)
     if not records:
         return False, (f"not retrained: champion {champion['run_id']} has not been judged on new data yet (no "
                        "version with rows it never saw since it was promoted)")

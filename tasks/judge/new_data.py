@@ -28,7 +28,7 @@ from tasks.core.config import FAMILIES, TrainSettings
 from tasks.core.errors import DataFormatError
 from tasks.core.log import log
 from tasks.core.records.metrics import Metrics
-from tasks.core.records.registry import NEW_DATA, RegistryEntry
+from tasks.core.records.registry import NEW_DATA, RegistryEntry, current_records
 from tasks.judge.blessing import bless
 from tasks.judge.metrics import binary_metrics, mae, to_celsius
 
@@ -189,7 +189,7 @@ def new_data_record(entry: RegistryEntry, version: Path, data_sha256: str) -> di
 
 
 def history(entry: RegistryEntry | dict | None) -> list[dict]:
-    """The champion's new-data records, oldest first (empty for none)."""
+    """The model's new-data records, of its champion and those before it (each names its own), oldest first."""
     if entry is None:
         return []
     extra = entry.extra if isinstance(entry, RegistryEntry) else entry
@@ -206,7 +206,8 @@ def keep_record(registry_dir: Path, model: str, record: dict) -> RegistryEntry |
         if entry is None or entry.run_id != record["champion_run_id"]:
             log(f"{model}: the champion changed while it was judged on new data; record not kept")
             return None
-        kept = [r for r in history(entry) if r.get("data_sha256") != record["data_sha256"]] + [record]
+        same = lambda r: (r.get("data_sha256"), r.get("champion_run_id")) == (record["data_sha256"], entry.run_id)  # noqa: E731
+        kept = [r for r in history(entry) if not same(r)] + [record]
         updated = dataclasses.replace(entry, extra={**entry.extra, NEW_DATA: kept})
         updated.write(registry_dir)
         return updated
@@ -214,4 +215,4 @@ def keep_record(registry_dir: Path, model: str, record: dict) -> RegistryEntry |
 
 def judged_already(entry: RegistryEntry, data_sha256: str) -> bool:
     """Whether the champion already has a record of this data version (publishing it again judges nothing)."""
-    return any(r.get("data_sha256") == data_sha256 for r in history(entry))
+    return any(r.get("data_sha256") == data_sha256 for r in current_records(entry))

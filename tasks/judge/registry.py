@@ -15,6 +15,7 @@ the old champion or the new one, never half a file.
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import fcntl
 import math
@@ -29,7 +30,7 @@ from tasks.core.config import FAMILIES, architecture, family
 from tasks.core.errors import DataFormatError, SettingsError
 from tasks.core.log import log
 from tasks.core.records.metrics import Metrics, validation_metric, validation_value
-from tasks.core.records.registry import RegistryEntry, read_champion, registry_path
+from tasks.core.records.registry import NEW_DATA, RegistryEntry, read_champion, registry_path
 
 
 # ---------------------------------------------------------------------------------------------------------------
@@ -165,6 +166,9 @@ def promote(registry_dir: Path, model: str, metrics: dict, run_dir: Path) -> dic
         raise DataFormatError(f"{model_file} does not exist: an unfinished or damaged run cannot be promoted")
     previous = RegistryEntry.read(registry_dir, model)
     entry = new_entry(model, metrics, run_dir, previous.run_id if previous else None)
+    if previous is not None and previous.extra.get(NEW_DATA):  # the history over versions outlives a champion;
+        # each record names the champion it judged (tasks.judge.new_data.current_records)
+        entry = dataclasses.replace(entry, extra={NEW_DATA: previous.extra[NEW_DATA]})
     entry.write(registry_dir)
     return entry.to_dict()
 

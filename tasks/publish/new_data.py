@@ -39,8 +39,8 @@ def new_data_lines(model: str, records: Sequence[Mapping], image: str | None = N
         return lines + ["No version with rows the champion never saw has been published since it was promoted."]
     latest = records[-1]
     verdict = "still beats" if latest.get("beats") else "no longer beats"
-    lines += [f"**The champion {latest['champion_run_id']} {verdict} its strongest baseline on the newest data:** "
-              f"{latest['reason']}.", ""]
+    lines += [f"**Champion {latest['champion_run_id']} {verdict} its strongest baseline on the newest data it was "
+              f"judged on:** {latest['reason']}.", ""]
     rows = [[r["version"], r["champion_run_id"], f"{r.get('rows_from') or ''} .. {r.get('rows_to') or ''}",
              r["windows"], f"{r['model'][r['metric']]:.4g}" + _celsius(r["model"]),
              f"{r['baseline']} {r['baseline_value']:.4g}" + _celsius(r["baselines"][r["baseline"]]),
@@ -99,9 +99,12 @@ def emit_new_data_event(model: str, dataset: str, record: Mapping) -> None:
 def publish_new_data(model: str, records: Sequence[Mapping], out_dir: Path) -> None:
     """The `champion-new-data-<model>` markdown artifact: the section, its plot embedded."""
     from prefect.artifacts import create_markdown_artifact
+    from prefect.context import FlowRunContext, TaskRunContext
 
     from tasks.publish.stage_plots import plot_new_data
 
+    if FlowRunContext.get() is None and TaskRunContext.get() is None:  # called as a plain function: no run to show it
+        return
     png = plot_new_data(model, records, Path(out_dir) / f"new-data-{model}.png")
     create_markdown_artifact(markdown="\n".join(new_data_lines(model, records, _embedded(png))).strip() + "\n",
                              key=artifact_key(model), _sync=True,

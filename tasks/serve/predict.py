@@ -15,7 +15,7 @@ from prefect import task
 
 from tasks.core import atomic, runs
 from tasks.core.errors import SettingsError
-from tasks.core.records.registry import NEW_DATA, RegistryEntry
+from tasks.core.records.registry import RegistryEntry, current_records
 from tasks.serve.common import OUTPUT_SUFFIXES, PREDICTIONS, write_predictions
 from tasks.serve.kinds import kind_of
 from tasks.serve.series import FORECAST
@@ -28,7 +28,7 @@ def decayed_record(model_dir: Path, registry_dir: Path) -> dict | None:
     entry = RegistryEntry.read(Path(registry_dir), model)
     if entry is None or entry.model_dir.resolve() != Path(model_dir).resolve():
         return None
-    records = entry.extra.get(NEW_DATA) or []
+    records = current_records(entry)
     return records[-1] if records and not records[-1].get("beats") else None
 
 

@@ -106,6 +106,15 @@ class RegistryEntry:
         return atomic.write_json(registry_path(registry_dir, self.model), self.to_dict())
 
 
+def current_records(entry: RegistryEntry | Mapping | None) -> list[dict]:
+    """The new-data records (NEW_DATA, tasks.judge.new_data) of the entry's own champion, oldest first; the
+    history also holds the records of the champions before it."""
+    if entry is None:
+        return []
+    data = entry.to_dict() if isinstance(entry, RegistryEntry) else entry
+    return [r for r in data.get(NEW_DATA) or [] if r.get("champion_run_id") == data["run_id"]]
+
+
 def read_champion(registry_dir: Path, model: str) -> dict | None:
     """The registry entry of `model`'s champion as a plain dict (RegistryEntry.read), or None if it has none yet.
 
