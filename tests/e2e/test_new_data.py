@@ -4,7 +4,10 @@ The Jena station's January-May file (`mpi_roof_2024a.csv`) is published and `tra
 on a real Prefect server with its cpu and gpu workers; its run becomes the champion (through the registry's own API
 when a smoke-trained model is not blessed). Then the June-October file arrives and the same deployment runs again:
 the drift report flags the season's features, the champion is judged again on the new splits, the challenger is
-trained and compared with it on the same windows, and the decision is reported.
+trained and compared with it on the same windows, and the decision is reported. The second run retrains under
+`on_decay`: during its ingestion the champion is scored on the summer windows it never saw (tasks.judge.new_data),
+the record lands in its registry entry's history, the server receives the `seqconv.champion.*` event, and the
+retraining decision follows the record.
 """
 
 from __future__ import annotations
@@ -67,7 +70,7 @@ def test_new_station_data_is_reported_as_drift_and_the_champion_is_judged_on_it(
     assert set(own["splits"]["val"]["months"]) <= {"2024-01", "2024-02", "2024-03", "2024-04", "2024-05"}
 
     # Summer arrives: the scheduled deployment runs again with its workers' files, both halves of 2024.
-    second, seconds = train_all(service)
+    second, seconds = train_all(service, retrain="on_decay")
     print(f"second train-all run (new data, drift, champion judged again, challenger trained): {seconds:.0f} s")
 
     drift = json.loads((data / "validation" / "jena.drift.json").read_text())
@@ -105,16 +108,54 @@ def test_new_station_data_is_reported_as_drift_and_the_champion_is_judged_on_it(
     assert f"**Promoted: {'yes' if promoted else 'no'}.**" in section, section  # the decision, with its reason
     assert "Data drift: jena" in report and "T (degC)" in report[report.index("Data drift: jena"):]
 
+    # The champion on the summer rows it never saw: in the registry's history (kept when a challenger replaces
+    # it), in the report beside the decision that followed it, and as an event on the server.
+    history = json.loads((registry / f"{MODEL}.json").read_text())["new_data"]
+    (record,) = [r for r in history if r["champion_run_id"] == first]
+    assert record["version"] == drift["new"]["version"] and record["rows_from"] >= "2024-06"
+    assert record["windows"] > 10_000 and record["baseline"] == "persistence"
+    print(f"the champion on the new rows: {record['reason']}")
+    if record["beats"]:
+        assert f"**Not retrained:** champion {first} still beats its baseline: {record['reason']}" in section
+    else:
+        assert f"**Retrained:** champion {first} decayed: {record['reason']}." in section
+    assert "Retraining policy `on_decay`." in report
+    new_data = report[report.index(f"## Champion on new data: {MODEL}"):]
+    assert record["version"] in new_data and f"{record['ratio']:.3f}" in new_data
+    assert (artifacts / "runs" / second / f"new-data-{MODEL}.png").is_file()
+    event = wait_for_event(service, record)
+    assert event["event"] == ("seqconv.champion.holds" if record["beats"] else "seqconv.champion.decayed")
+    assert event["resource"]["seqconv.champion"] == first
+    assert event["payload"]["ratio"] == pytest.approx(record["ratio"])
+
     from prefect.client.orchestration import SyncPrefectClient
     from prefect.client.schemas.filters import ArtifactFilter, ArtifactFilterKey
 
     with SyncPrefectClient(f"http://127.0.0.1:{service['port']}/api") as client:
-        keys = ["drift-jena", "train-all-report"]
+        keys = ["drift-jena", "train-all-report", "champion-new-data-jena-conv-gru"]
         found = client.read_artifacts(artifact_filter=ArtifactFilter(key=ArtifactFilterKey(any_=keys)))
         assert {a.key for a in found} == set(keys)
         latest_drift = max((a for a in found if a.key == "drift-jena"), key=lambda a: a.created)
         assert describe(first) in latest_drift.data
         assert "Forecast target T (degC): KL divergence" in latest_drift.data
+
+
+def wait_for_event(service: dict, record: dict, timeout: float = 60) -> dict:
+    """The `seqconv.champion.*` event about MODEL and the record's version, read back from the server's events API
+    (the server stores events a few seconds after it receives them)."""
+    import httpx
+
+    body = {"filter": {"event": {"prefix": ["seqconv.champion."]},
+                       "resource": {"id": [f"seqconv.model.{MODEL}"]}}, "limit": 50}
+    deadline = time.monotonic() + timeout
+    while True:
+        response = httpx.post(f"http://127.0.0.1:{service['port']}/api/events/filter", json=body, timeout=10)
+        response.raise_for_status()
+        found = [e for e in response.json()["events"] if e["payload"].get("version") == record["version"]]
+        if found or time.monotonic() > deadline:
+            assert len(found) == 1, response.json()
+            return found[0]
+        time.sleep(2)
 
 
 def describe(run_id: str) -> str:
