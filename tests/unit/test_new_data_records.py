@@ -64,3 +64,35 @@ def test_the_documented_automation_fires_on_the_decayed_event():
     assert automation.trigger.expect == {EVENT_DECAYED}
     assert dict(automation.trigger.match.root) == {"prefect.resource.id": "seqconv.model.*"}  # every model's
     assert event_name({"beats": False}) == EVENT_DECAYED and event_name({"beats": True}) == EVENT_HOLDS
+
+
+def test_a_text_champion_is_scored_on_the_reviews_its_version_did_not_hold(tmp_path):
+    """Text: the new reviews are told by their word ids and label, not their place: a version whose train file is
+    the old one and whose test file is all new is judged on the test file's reviews alone."""
+    import shutil
+
+    from tasks.core.profiles import resolve_settings
+    from tasks.ingest import read_imdb_split
+    from tasks.judge.evaluate import evaluate_model
+    from tasks.judge.new_data import new_data_record
+    from tasks.model.train import train_model
+    from tests.support.published import publish_imdb
+
+    old = publish_imdb(tmp_path / "old", n_per_split=200)
+    run_dir = tmp_path / "artifacts" / "runs" / "t1" / "imdb_conv"
+    settings = resolve_settings("imdb_conv", "smoke", {"epochs": "1", "max_train_samples": "200", "maxlen": "60",
+                                                       "max_test_samples": "100", "batch_size": "32"})
+    train_model(settings, tmp_path / "old", run_dir, "t1")
+    metrics = evaluate_model(run_dir, tmp_path / "old", run_dir)
+    promote(tmp_path / "artifacts" / "registry", "imdb_conv", metrics, run_dir)
+    new = tmp_path / "new" / "processed" / "imdb"
+    shutil.copytree(old, new)
+    shutil.copy(publish_imdb(tmp_path / "other", n_per_split=200, seed=1) / "test.parquet", new / "test.parquet")
+
+    entry = RegistryEntry.read(tmp_path / "artifacts" / "registry", "imdb_conv")
+    record = new_data_record(entry, new, "n" * 64)
+    _, labels = read_imdb_split(new, "test")
+    assert record["windows"] == len(labels) == 200 and record["unit"] == "reviews"
+    assert record["baselines"]["majority"]["accuracy"] == pytest.approx(0.5)  # test labels alternate
+    assert record["baseline"] == "majority" and record["ratio"] == pytest.approx(record["model"]["accuracy"] / 0.5)
+    assert new_data_record(entry, old, "o" * 64) is None  # the version it trained on holds nothing new
