@@ -59,7 +59,7 @@ def _celsius(figures: Mapping) -> str:
 def new_data_sections(registry_dir: Path, models: Sequence[str], out_dir: Path) -> tuple[list[str], list[str]]:
     """The "Champion on new data" sections of the models whose champion was judged on new data: (for report.md,
     with the plot beside it in `out_dir`; for the Prefect artifact, with the plot embedded)."""
-    from tasks.judge.new_data import history
+    from tasks.judge import history
     from tasks.publish.stage_plots import plot_new_data
 
     in_file, in_artifact = [], []
@@ -115,7 +115,7 @@ def judge_on_new_data(version: Path, dataset: str, artifacts_dir: Path) -> dict[
     """Every champion of `dataset`'s models scored on the rows of the published `version` it never saw (no
     training), kept in its registry entry, published and emitted; model -> the record, or None (no new rows,
     judged already, or not judged: logged, never fatal, as drift)."""
-    from tasks.judge.new_data import history, judged_already, keep_record, new_data_record
+    from tasks.judge import history, judged_already, keep_record, new_data_record
     from tasks.model import data_fingerprint
 
     registry = runs.registry_dir(artifacts_dir)
