@@ -64,23 +64,25 @@ def score_series(model, s: TrainSettings, path: Path, model_dir: Path) -> dict[s
     from tasks.core.records.normalization import NormalizationRecord
     from tasks.ingest import read_jena
     from tasks.judge.baselines import mean_predictions, persistence_predictions, targets
-    from tasks.model import JENA_TARGET_COL, Normalizer, make_window_dataset, normalize, record_file, window_rows
+    from tasks.model import Normalizer, make_window_dataset, normalize, record_file, window_rows
 
-    seconds, features = read_jena(record_file(path, s))
+    stored = NormalizationRecord.read(model_dir / runs.NORMALIZATION)  # the features it reads, its target's column
+    seconds, features = read_jena(record_file(path, s), tuple(stored.features))
     after = int(np.searchsorted(seconds, seen_until(model_dir), side="right"))  # the first new row
     if after >= len(seconds):
         return None
     rows = window_rows(seconds, (after, len(seconds) - 1), s.lookback, s.delay, s.max_gap_minutes)
     if not len(rows):
         return None
-    normalizer = Normalizer.from_record(NormalizationRecord.read(model_dir / runs.NORMALIZATION))
+    normalizer = Normalizer.from_record(stored)
     series = normalize(features, normalizer)
-    std = float(normalizer.std[JENA_TARGET_COL])
+    target_col = int(stored.target_col)
+    std = float(normalizer.std[target_col])
     ds = make_window_dataset(series, rows, lookback=s.lookback, step=s.step, delay=s.delay,
-                             target_col=JENA_TARGET_COL, batch_size=s.batch_size, shuffle=False, seed=s.seed)
-    truth = targets(series, rows, s.delay, JENA_TARGET_COL)
+                             target_col=target_col, batch_size=s.batch_size, shuffle=False, seed=s.seed)
+    truth = targets(series, rows, s.delay, target_col)
     predictions = {"model": model.predict(ds, verbose=0).ravel(),
-                   "persistence": persistence_predictions(series, rows, s.step, JENA_TARGET_COL),
+                   "persistence": persistence_predictions(series, rows, s.step, target_col),
                    "mean": mean_predictions(rows)}  # 0: the training mean, in the model's own normalization
     scored = {name: {"mae": mae(truth, p), "mae_celsius": to_celsius(mae(truth, p), std), "windows": int(len(rows))}
               for name, p in predictions.items()}

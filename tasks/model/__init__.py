@@ -11,7 +11,7 @@ from tasks.model.text import prepare_imdb
 from tasks.model.normalizer import Normalizer, normalize
 from tasks.model.splits import season_of
 from tasks.model.train import fingerprint_data, train_model_task
-from tasks.model.windows import JENA_TARGET_COL, make_window_dataset, window_rows
+from tasks.model.windows import make_window_dataset, window_rows
 
 
 def __getattr__(name: str):
@@ -36,4 +36,4 @@ def __getattr__(name: str):
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
-__all__ = ["EVAL_SPLITS", "JENA_TARGET_COL", "Normalizer", "build_bag_of_words", "data_fingerprint", "dataset_path", "encode_reviews", "fingerprint_data", "in_order", "jena_dataset", "jena_split_facts", "make_window_dataset", "multi_hot_batches", "normalize", "own_default_seeds", "prepare_imdb", "prepare_jena", "record_file", "season_of", "split_settings", "train_model_task", "window_rows"]
+__all__ = ["EVAL_SPLITS", "Normalizer", "build_bag_of_words", "data_fingerprint", "dataset_path", "encode_reviews", "fingerprint_data", "in_order", "jena_dataset", "jena_split_facts", "make_window_dataset", "multi_hot_batches", "normalize", "own_default_seeds", "prepare_imdb", "prepare_jena", "record_file", "season_of", "split_settings", "train_model_task", "window_rows"]

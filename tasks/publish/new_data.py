@@ -13,7 +13,7 @@ from pathlib import Path
 from prefect import task
 
 from tasks.core import runs
-from tasks.core.config import MODEL_FAMILY
+from tasks.core.config import family
 from tasks.core.errors import SeqconvError
 from tasks.core.log import log
 from tasks.core.records.registry import RegistryEntry
@@ -111,6 +111,19 @@ def publish_new_data(model: str, records: Sequence[Mapping], out_dir: Path) -> N
                              description=f"{model}'s champion on the rows of each new version it never saw")
 
 
+def champions_of(registry_dir: Path, dataset: str) -> list[str]:
+    """The models of `dataset` with an entry in the registry: its registered architectures', and any
+    <architecture>@<dataset> champion."""
+    models = set()
+    for path in Path(registry_dir).glob("*.json"):
+        try:
+            if family(path.stem) == dataset:
+                models.add(path.stem)
+        except SeqconvError:  # a file of no model: not ours to judge
+            continue
+    return sorted(models)
+
+
 def judge_on_new_data(version: Path, dataset: str, artifacts_dir: Path) -> dict[str, dict | None]:
     """Every champion of `dataset`'s models scored on the rows of the published `version` it never saw (no
     training), kept in its registry entry, published and emitted; model -> the record, or None (no new rows,
@@ -120,7 +133,7 @@ def judge_on_new_data(version: Path, dataset: str, artifacts_dir: Path) -> dict[
 
     registry = runs.registry_dir(artifacts_dir)
     out: dict[str, dict | None] = {}
-    for model in sorted(m for m, family in MODEL_FAMILY.items() if family == dataset):
+    for model in champions_of(registry, dataset):
         out[model] = None
         try:
             entry = RegistryEntry.read(registry, model)

@@ -40,8 +40,7 @@ def baseline_answer(row: Mapping[str, Any], record: Mapping[str, Any], model_dir
         return row["persistence_c"]
     if name == "mean":
         n = atomic.read_json(Path(model_dir) / runs.NORMALIZATION, "the model's training statistics")
-        col = n["features"].index(n["target"])
-        return round(float(n["mean"][col]), 3)
+        return round(float(n["mean"][int(n["target_col"])]), 3)
     if name == "majority":
         return "positive" if record["baselines"]["majority"].get("predicted_class") else "negative"
     return None
