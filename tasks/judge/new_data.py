@@ -158,7 +158,10 @@ def new_data_record(entry: RegistryEntry, version: Path, data_sha256: str) -> di
     model_dir = entry.model_dir
     s = runs.read_settings(model_dir)
     spec = FAMILIES[s.family]
-    model = keras.models.load_model(model_dir / runs.MODEL, compile=False)
+    try:
+        model = keras.models.load_model(model_dir / runs.MODEL, compile=False)
+    except (OSError, ValueError) as error:
+        raise DataFormatError(f"{model_dir / runs.MODEL}: cannot be loaded as a Keras model ({error})") from None
     scored = SCORERS[spec.kind](model, s, Path(version), model_dir)
     if scored is None:
         return None

@@ -147,8 +147,8 @@ def judge_on_new_data(version: Path, dataset: str, artifacts_dir: Path) -> dict[
                 log(f"{model}: version {Path(version).name} holds no window the champion {entry.run_id} never saw")
                 continue
             kept = keep_record(registry, model, record)
-        except (SeqconvError, OSError) as error:
-            log(f"{model}: champion not judged on new data ({error})", logging.WARNING)
+        except Exception as error:  # noqa: BLE001 - as drift: never fails ingestion; the log says what went wrong
+            log(f"{model}: champion not judged on new data ({type(error).__name__}: {error})", logging.WARNING)
             continue
         if kept is None:
             continue

@@ -26,6 +26,7 @@ def record(champion: str, version: str, beats: bool, ratio: float) -> dict:
 
 
 def champion(tmp_path: Path, run_id: str, mae: float) -> Path:
+    """A registry under tmp_path whose jena_conv champion is run `run_id` (a run folder with a stand-in model)."""
     run_dir = tmp_path / "runs" / run_id / "jena_conv"
     run_dir.mkdir(parents=True)
     (run_dir / "model.keras").write_bytes(b"weights")
@@ -96,3 +97,14 @@ def test_a_text_champion_is_scored_on_the_reviews_its_version_did_not_hold(tmp_p
     assert record["baselines"]["majority"]["accuracy"] == pytest.approx(0.5)  # test labels alternate
     assert record["baseline"] == "majority" and record["ratio"] == pytest.approx(record["model"]["accuracy"] / 0.5)
     assert new_data_record(entry, old, "o" * 64) is None  # the version it trained on holds nothing new
+
+
+def test_a_champion_that_cannot_be_judged_never_fails_ingestion(tmp_path):
+    """As drift: a champion whose model cannot be loaded is logged and left without a record, not an error."""
+    from tasks.publish.new_data import judge_on_new_data
+    from tests.support.published import publish_jena
+
+    registry = champion(tmp_path / "artifacts", "r1", 0.30)  # its model.keras holds no model
+    version = publish_jena(tmp_path / "data")
+    assert judge_on_new_data(version, "jena", tmp_path / "artifacts") == {"jena_conv": None}
+    assert "new_data" not in RegistryEntry.read(registry, "jena_conv").extra
