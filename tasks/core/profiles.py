@@ -11,6 +11,7 @@ from pathlib import Path
 import tasks.core.config as config  # PROFILES_DIR is read at call time (tests point it at a folder of their own)
 from tasks.core.config import (
     MODELS,
+    ON,
     PROFILE_NAME,
     PROFILES,
     RECORDED,
@@ -22,6 +23,7 @@ from tasks.core.config import (
     is_model,
     settings_types,
 )
+from tasks.core.datasets import dataset_spec
 from tasks.core.errors import SettingsError
 
 PROFILE_FILE_KEYS = ("base", "description", "models", "created_by")  # what a profile file may hold
@@ -29,7 +31,8 @@ PROFILE_FILE_KEYS = ("base", "description", "models", "created_by")  # what a pr
 
 def resolve_settings(model: str, profile: str, overrides: dict[str, str] | None = None) -> TrainSettings:
     """The settings of one run: TrainSettings defaults < PUBLISHED[model] < PROFILES[base] < the profile file's
-    values for the model < overrides.
+    values for the model < overrides. For a model on a spec'd dataset (<architecture>@<dataset>) the dataset's
+    spec [settings] win over the built-in profile's (its windows are rows of the grid it was sized for).
 
     `profile` is a built-in profile (PROFILES; then it is its own base and there is no file), or a profile file
     (profile_file: `profiles/<name>.json`, or a path ending in .json). Overrides come as strings (from
@@ -38,7 +41,11 @@ def resolve_settings(model: str, profile: str, overrides: dict[str, str] | None 
     """
     registration = architecture(model)  # an unknown model names the known ones
     base, from_file = profile_layers(profile, model)
-    values: dict = {**registration.published, **PROFILES[base][architecture(model).kind], **from_file, "profile": profile}
+    built_in = PROFILES[base][registration.kind]
+    if ON in model:  # <architecture>@<dataset>: a built-in
+        # profile's windows are rows of the grid it was sized for; the dataset's spec sets its own
+        built_in = {k: v for k, v in built_in.items() if k not in dataset_spec(registration.dataset).settings}
+    values: dict = {**registration.published, **built_in, **from_file, "profile": profile}
     values.update(typed_settings(overrides or {}, model=model))
     settings = TrainSettings(model=model, **values)
     check_settings(settings)

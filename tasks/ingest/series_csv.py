@@ -85,10 +85,10 @@ def parse_series_csv(path: Path, encoding: str, delimiter: str, spec_path: str) 
     try:
         frame = pd.read_csv(path, encoding=encoding, sep=delimiter, dtype="string",
                             keep_default_na=False, skipinitialspace=True)
-    except UnicodeDecodeError as error:
-        line = path.read_bytes()[: error.start].count(b"\n") + 1
-        raise DataFormatError(f"{path}: line {line}: byte 0x{error.object[error.start]:02x} is not "
-                              f"{encoding} (record.encoding of {spec_path})") from None
+    except UnicodeDecodeError:  # its offsets are within a chunk pandas decoded: find the line itself
+        line, byte, column = undecodable(path, encoding)
+        raise DataFormatError(f"{path}: line {line}: byte 0x{byte:02x} (character {column}) is not {encoding} "
+                              f"(record.encoding of {spec_path})") from None
     except (pd.errors.ParserError, pd.errors.EmptyDataError) as error:
         raise DataFormatError(f"{path}: not a readable CSV ({error})") from None
     frame.columns = [str(c).strip() for c in frame.columns]
@@ -97,6 +97,16 @@ def parse_series_csv(path: Path, encoding: str, delimiter: str, spec_path: str) 
     for column in frame.columns:
         frame[column] = frame[column].str.strip()
     return frame
+
+
+def undecodable(path: Path, encoding: str) -> tuple[int, int, int]:
+    """(line, byte, character position in the line, from 1) of the first byte of a file that is not `encoding`."""
+    for number, line in enumerate(Path(path).read_bytes().split(b"\n"), 1):
+        try:
+            line.decode(encoding)
+        except UnicodeDecodeError as error:
+            return number, line[error.start], len(line[: error.start].decode(encoding, errors="replace")) + 1
+    return 0, 0, 0
 
 
 def needed_columns(record: Record) -> tuple[str, ...]:
@@ -127,7 +137,8 @@ def file_rows(name: str, frame: pd.DataFrame, record: Record, spec_path: str) ->
     values, missing = {}, {}
     for column in candidates:
         text = frame[column]
-        absent_cell = text.isin(missing_marks)
+        marks = [*record.missing, *record.missing_by_column.get(column, [])]
+        absent_cell = text.isin(missing_marks | {str(m) for m in marks if not _is_number(m)})
         numbers = pd.to_numeric(text.mask(absent_cell), errors="coerce")
         bad = numbers.isna() & ~absent_cell
         if bad.any():
@@ -135,11 +146,7 @@ def file_rows(name: str, frame: pd.DataFrame, record: Record, spec_path: str) ->
             raise DataFormatError(
                 f"{name}: line {row + 2}: column {column!r} holds {text.iloc[row]!r}, not a number; a text column "
                 f"must be dropped (record.drop) or one-hot (record.one_hot) in {spec_path}")
-        markers = [*record.missing, *record.missing_by_column.get(column, [])]
-        numbers = numbers.astype("float64").mask(numbers.isin([float(m) for m in markers if _is_number(m)]))
-        extra_text = [str(m) for m in record.missing_by_column.get(column, []) if not _is_number(m)]
-        if extra_text:
-            numbers = numbers.mask(text.isin(extra_text))
+        numbers = numbers.astype("float64").mask(numbers.isin([float(m) for m in marks if _is_number(m)]))
         values[column] = numbers
         if int(numbers.isna().sum()):
             missing[column] = int(numbers.isna().sum())

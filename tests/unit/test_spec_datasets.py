@@ -85,8 +85,10 @@ def test_an_architecture_on_another_dataset_of_its_kind_is_named_for_it(tmp_path
     assert (on.name, on.dataset, on.kind, on.book) == ("jena_conv@sensor", "sensor", "series", None)
     assert "step" not in on.published and on.published["epochs"] == 20  # the windows are the dataset's
     assert family("jena_conv@sensor") == "sensor" and family("jena_conv") == "jena"
-    s = resolve_settings("jena_tcn@sensor", "smoke")
-    assert (s.model, s.step, s.delay, s.lookback, s.filters) == ("jena_tcn@sensor", 1, 6, 288, 28)
+    s = resolve_settings("jena_tcn@sensor", "smoke")  # smoke's lookback (288 rows of Jena's grid) is not the
+    # sensor's: its spec's 2 days are
+    assert (s.model, s.step, s.delay, s.lookback, s.filters, s.epochs) == ("jena_tcn@sensor", 1, 6, 48, 28, 2)
+    assert resolve_settings("jena_tcn@sensor", "smoke", {"lookback": "72"}).lookback == 72
     assert s.spec.name == "sensor" and TrainSettings(model="jena_conv").step == 6
     assert models_for("sensor") == ["jena_conv@sensor", "jena_conv_gru@sensor"]
     assert models_for("sensor", ["jena_tcn"]) == ["jena_tcn@sensor"]

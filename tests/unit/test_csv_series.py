@@ -1,0 +1,159 @@
+"""A user's time series in CSV files (format csv_series, tasks.ingest.series_csv): an hourly record timed by
+year/month/day/hour columns, with NA readings, a text column and a gap, read as its spec says; and the one-line
+errors a bad file or spec gets (file, line and column, or spec key)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from tasks.core.datasets import SpecError, read_spec
+from tasks.core.errors import DataFormatError
+from tasks.ingest.series_csv import check_record, combine_series, read_series_csv
+
+pytestmark = pytest.mark.unit
+
+SPEC = """
+name = "sensor"
+kind = "series"
+format = "csv_series"
+description = "an hourly sensor"
+
+[sources]
+files = [{{ name = "sensor.csv" }}]
+
+[record]
+time_parts = {{ year = "Year", month = "Month", day = "Day", hour = "Hour" }}
+interval = "1h"
+target = "temp"
+unit = "°C"
+{record}
+"""
+HOURS = 24 * 10
+GAP = range(100, 106)  # hours without a row
+NA = (30, 31, 200)  # hours whose humidity is NA
+
+
+def write_csv(path: Path, *, hours: int = HOURS, edit=None, encoding: str = "utf-8") -> Path:
+    """An hourly sensor log: Year/Month/Day/Hour, temp, humidity ("NA" where none), site (text), note (text)."""
+    rows = ["Year,Month,Day,Hour,temp,humidity,site,note"]
+    start = pd.Timestamp("2024-01-01")
+    for h in range(hours):
+        if h in GAP:
+            continue
+        t = start + pd.Timedelta(hours=h)
+        humidity = "NA" if h in NA else f"{50 + 10 * np.sin(h / 5):.2f}"
+        rows.append(f"{t.year},{t.month},{t.day},{t.hour},{5 + 3 * np.sin(h / 24 * 2 * np.pi):.3f},{humidity},"
+                    f"{'north' if h % 2 else 'south'},checked by Zoë")
+    rows.insert(50, rows[49])  # an identical repeat
+    if edit:
+        rows = edit(rows)
+    path.write_text("\n".join(rows) + "\n", encoding=encoding)
+    return path
+
+
+def spec_at(tmp_path: Path, record: str = 'drop = ["note"]\none_hot = { site = ["north", "south"] }'):
+    path = tmp_path / "sensor.toml"
+    path.write_text(SPEC.format(record=record), encoding="utf-8")
+    spec = read_spec(path)
+    check_record(spec.record, spec.path)
+    return spec
+
+
+def combined(tmp_path: Path, spec, csv: Path | None = None):
+    csv = csv or write_csv(tmp_path / "sensor.csv")
+    return combine_series([(csv.name, read_series_csv(csv, spec.record, spec.path))], spec)
+
+
+def test_an_hourly_record_with_a_composite_time_nas_a_text_column_and_a_gap(tmp_path):
+    table, report = combined(tmp_path, spec_at(tmp_path))
+    assert list(table.columns) == ["timestamp", "temp", "humidity", "site=north", "site=south"]
+    assert len(table) == HOURS - len(GAP) - len(NA)  # a missing reading leaves the grid: never a zero
+    assert table["timestamp"].iloc[0] == pd.Timestamp("2024-01-01 00:00") and table["humidity"].notna().all()
+    assert (table["site=north"] + table["site=south"] == 1).all()
+    assert table.loc[table["timestamp"] == pd.Timestamp("2024-01-01 01:00"), "site=north"].item() == 1.0
+    assert all(table[c].dtype == np.float32 for c in table.columns[1:])
+    repairs = report["repairs"]
+    assert repairs["repeated_timestamps_dropped"] == 1 and repairs["missing_readings"] == {"humidity": 3}
+    assert repairs["rows_with_missing_readings_dropped"] == 3 and repairs["readings_interpolated"] == {}
+    hole = next(g for g in report["gaps"] if g["after"] == "2024-01-05 03:00:00")  # hour 99, then 106
+    assert (hole["before"], hole["missing_steps"]) == ("2024-01-05 10:00:00", 6)
+    assert report["gap_count"] == 3  # that hole, and the rows of the NA hours 30-31 and 200
+
+
+def test_interpolate_fills_missing_readings_from_their_neighbours(tmp_path):
+    spec = spec_at(tmp_path, 'drop = ["note", "site"]\nfill = "interpolate"')
+    table, report = combined(tmp_path, spec)
+    assert len(table) == HOURS - len(GAP) and report["repairs"]["readings_interpolated"] == {"humidity": 3}
+    at = table.set_index("timestamp")["humidity"]
+    before, after = at[pd.Timestamp("2024-01-02 05:00")], at[pd.Timestamp("2024-01-02 08:00")]  # NA at 06, 07
+    assert at[pd.Timestamp("2024-01-02 06:00")] == pytest.approx(before + (after - before) / 3, abs=1e-4)
+
+
+def test_a_time_zone_stores_utc(tmp_path):
+    spec = spec_at(tmp_path, 'drop = ["note", "site"]\ntime_zone = "Europe/Berlin"')
+    table, _ = combined(tmp_path, spec)
+    assert table["timestamp"].iloc[0] == pd.Timestamp("2023-12-31 23:00")  # midnight in Berlin, winter: UTC+1
+
+
+def test_sentinels_and_column_markers_are_gaps_never_values(tmp_path):
+    spec = spec_at(tmp_path, 'drop = ["note", "site"]\nmissing = [-9999]\nmissing_by_column = { temp = ["--"] }')
+    csv = write_csv(tmp_path / "sensor.csv", edit=lambda rows: [
+        rows[0], rows[1].replace(",5.000,50.00,", ",--,-9999,"), *rows[2:]])  # hour 0: temp "--", humidity -9999
+    table, report = combined(tmp_path, spec, csv)
+    assert report["repairs"]["missing_readings"] == {"temp": 1, "humidity": 4}
+    assert table["timestamp"].iloc[0] == pd.Timestamp("2024-01-01 01:00")
+    assert (table[["temp", "humidity"]] > -9000).all().all()
+
+
+@pytest.mark.parametrize("record, edit, message", [
+    ('drop = ["note"]', None,
+     r"sensor.csv: line 2: column 'site' holds 'south', not a number; a text column must be dropped "
+     r"\(record.drop\) or one-hot \(record.one_hot\)"),
+    ('drop = ["note"]\none_hot = { site = ["north"] }', None,
+     r"sensor.csv: line 2: column 'site' holds 'south', not one of its categories \['north'\]"),
+    ('drop = ["note", "site"]\nfeatures = ["temp", "pressure"]', None, r"sensor.csv: no column 'pressure'"),
+    ('drop = ["note", "site"]', lambda rows: rows[:7] + [rows[7].replace("2024,1,1,6,", "2024,13,1,6,")] + rows[8:],
+     r"sensor.csv: line 8: Year/Month/Day/Hour hold '2024/13/1/6', not a time \(record.time_parts of "),
+    ('drop = ["note", "site"]', lambda rows: rows + [rows[3].replace(rows[3].split(",")[4], "100.000", 1)],
+     r"1 row\(s\) repeat a time with other readings .*record.duplicates = \"first\", \"last\" or \"mean\""),
+])
+def test_a_bad_file_is_one_error_naming_file_line_and_column(tmp_path, record, edit, message):
+    spec = spec_at(tmp_path, record)
+    csv = write_csv(tmp_path / "sensor.csv", edit=edit)
+    with pytest.raises(DataFormatError, match=message):
+        combined(tmp_path, spec, csv)
+
+
+def test_a_repeated_time_is_resolved_by_the_rule_the_spec_picks(tmp_path):
+    spec = spec_at(tmp_path, 'drop = ["note", "site"]\nduplicates = "mean"')
+    csv = write_csv(tmp_path / "sensor.csv", edit=lambda rows: rows + [
+        rows[3].replace(rows[3].split(",")[4], "100.000", 1)])
+    table, report = combined(tmp_path, spec, csv)
+    first = float(csv.read_text().splitlines()[3].split(",")[4])
+    assert table["temp"].iloc[2] == pytest.approx((first + 100) / 2)
+    assert report["repairs"]["repeated_timestamps"]["conflicting"] == 1
+
+
+def test_bytes_that_are_not_the_spec_s_encoding_are_an_error_naming_line_and_byte(tmp_path):
+    spec = spec_at(tmp_path)
+    csv = write_csv(tmp_path / "sensor.csv", encoding="latin-1")  # "Zoë" as 0xEB
+    with pytest.raises(DataFormatError, match=r"sensor.csv: line 2: byte 0xeb \(character 43\) is not utf-8 \(record.encoding of "):
+        combined(tmp_path, spec, csv)
+
+
+@pytest.mark.parametrize("record, message", [
+    ('time = "when"', r"record.time or record.time_parts: name the time column, or the columns of its parts, not both"),
+    ('fill = "zero"', r"record.fill='zero'; allowed: gap, interpolate"),
+    ('ranges = { temp = [10] }', r"record.ranges.temp: expected \[low, high\]"),
+    ('time_zone = "Mars/Olympus"', r"record.time_zone='Mars/Olympus' is not a time zone"),
+    ('features = ["humidity"]', r"record.target 'temp' is not one of record.features"),
+    ('colour = "blue"', r"unknown key record.colour"),
+])
+def test_a_bad_record_section_is_one_error_naming_the_spec_key(tmp_path, record, message):
+    with pytest.raises(SpecError, match=message) as caught:
+        spec_at(tmp_path, record)
+    assert str(tmp_path / "sensor.toml") in str(caught.value)
