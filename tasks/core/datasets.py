@@ -136,13 +136,15 @@ class DatasetSpec:
 
     def run_defaults(self) -> dict[str, Any]:
         """`settings` with durations resolved: rows of the record's grid for lookback, step and delay, minutes for
-        max_gap_minutes."""
+        max_gap_minutes, whole days for block_days."""
         resolved = {}
         for key, value in self.settings.items():
             if isinstance(value, str) and DURATION.match(value):
                 minutes = duration_minutes(value, f"{self.path}: settings.{key}")
                 if key.endswith("_minutes"):
                     resolved[key] = minutes
+                elif key.endswith("_days"):  # block_days: whole days
+                    resolved[key] = rows_of(minutes, 24 * 60, f"{self.path}: settings.{key}")
                 else:
                     resolved[key] = rows_of(minutes, self.record.interval_minutes, f"{self.path}: settings.{key}")
             else:

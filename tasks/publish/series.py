@@ -72,14 +72,12 @@ def ingest_summary(spec: Family, path: Path) -> str:
     from tasks.ingest import read_provenance
 
     p = read_provenance(path / spec.files[0])
-    r = p["repairs"]
+    repairs = ", ".join(f"{key.replace('_', ' ')} {value}" for key, value in p["repairs"].items()
+                        if value and key != "repeated_timestamps")  # each reader records its own repairs
     return (
         f"{spec.name}: {p['rows']:,} rows, {p['first']} to {p['last']} -> {path}\n"
-        f"  repairs: {r['repeated_timestamps_dropped']} repeated timestamp(s) dropped {r['repeated_timestamps']}, "
-        f"sentinels interpolated {r['sentinels_interpolated'] or 'none'}, "
-        f"rows sorted {r['rows_out_of_order_sorted']}; -9999 in columns not kept: "
-        f"{r['sentinels_in_dropped_columns'] or 'none'}\n"
-        f"  grid: {p['gap_count']} gap(s), {p['missing_steps']:,} missing 10-minute steps"
+        f"  repairs: {repairs or 'none'}\n"
+        f"  grid: {p['gap_count']} gap(s), {p['missing_steps']:,} missing {spec.interval_minutes}-minute steps"
         + "".join(f"\n    {g['after']} -> {g['before']} ({g['hours']} h)" for g in p["gaps"][:5])
     )
 

@@ -59,7 +59,7 @@ def build_serving_model(model_dir: Path, settings: TrainSettings | None = None) 
     model_dir = Path(model_dir)
     settings = settings or runs.read_settings(model_dir)
     model = load_model(model_dir / runs.MODEL)
-    return kind_of(settings.family).build_serving(model, model_dir, settings, f"{settings.model}_serving")
+    return kind_of(settings.family).build_serving(model, model_dir, settings, f"{settings.model}_serving".replace("@", "-on-"))  # Keras names take no @
 
 
 def export_saved_model(built: Any, family: str, path: Path) -> None:
