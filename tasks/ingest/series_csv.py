@@ -185,7 +185,8 @@ def parse_times(name: str, frame: pd.DataFrame, record: Record, spec_path: str) 
             f" as {record.time_format!r} (record.time_format of {spec_path})" if record.time_format
             else f" in ISO 8601 (set record.time_format in {spec_path})")
     else:
-        parts = {part: pd.to_numeric(frame[column], errors="coerce") for part, column in record.time_parts.items()}
+        parts = {part: pd.to_numeric(frame[column], errors="coerce").astype("float64")  # NaN, not <NA>
+                 for part, column in record.time_parts.items()}
         stamps = pd.to_datetime(pd.DataFrame(parts), errors="coerce")
         columns = "/".join(record.time_parts.values())
         described = f"{columns} hold {{value!r}}, not a time (record.time_parts of {spec_path})"
@@ -245,6 +246,7 @@ def combine_series(frames: list[tuple[str, pd.DataFrame]], spec: DatasetSpec) ->
     if record.target not in columns:
         raise DataFormatError(f"{spec.path}: record.target {record.target!r} is not a numeric column of the data")
     table = pd.concat(parts, ignore_index=True).sort_values(TIME, kind="stable", ignore_index=True)
+    check_interval(table, spec)
 
     repeated = table[TIME].duplicated(keep="first")
     identical = table.duplicated(subset=[TIME, *columns], keep="first")
@@ -302,6 +304,30 @@ def combine_series(frames: list[tuple[str, pd.DataFrame]], spec: DatasetSpec) ->
         **grid_gaps(table[TIME], interval),
     }
     return table, report
+
+
+def check_interval(table: pd.DataFrame, spec: DatasetSpec) -> None:
+    """Refuse a record that is not sampled on its spec's interval: the most common step between its times is
+    another, or most of its rows are off the grid. A few rows off the grid are gaps, not this error.
+
+    Args:
+        table: the rows of every file, sorted by time, with the _FILE and _LINE columns.
+    """
+    step = spec.record.interval_minutes * 60
+    seconds = table[TIME].to_numpy().astype("datetime64[s]").astype(np.int64)
+    steps = np.diff(np.unique(seconds))
+    if not len(steps):
+        return
+    values, counts = np.unique(steps, return_counts=True)
+    modal = int(values[counts.argmax()])
+    off = seconds % step != 0
+    if modal == step and off.mean() <= 0.5:
+        return
+    row = table.iloc[int(np.flatnonzero(off)[0]) if off.any() else int(np.flatnonzero(np.diff(seconds) != step)[0]) + 1]
+    raise DataFormatError(
+        f"{row[_FILE]}: line {row[_LINE]}: {row[TIME]} is off the {spec.record.interval} grid of record.interval in "
+        f"{spec.path}: the most common step between rows is {modal / 60:g} minutes and {int(off.sum()):,} of "
+        f"{len(seconds):,} rows are off the grid; set record.interval to the record's sampling interval")
 
 
 def series_arrow(table: pd.DataFrame) -> pa.Table:

@@ -107,3 +107,50 @@ def test_train_all_on_a_spec_then_predict_from_a_recent_file_and_from_serving(tm
                     (window["door"] == "open").to_numpy(float), (window["door"] == "shut").to_numpy(float)], axis=1)
     served = float(np.asarray(serving.predict(raw[None], verbose=0)).reshape(-1)[0])
     assert served == pytest.approx(headline["forecast_c"], abs=1e-3)
+
+
+def write_own(folder: Path, log: pd.DataFrame, spec: str = SPEC) -> Path:
+    folder.mkdir(parents=True, exist_ok=True)
+    log.to_csv(folder / "greenhouse.csv", index=False)
+    (folder / "greenhouse.toml").write_text(spec, encoding="utf-8")
+    return folder / "greenhouse.toml"
+
+
+def test_a_bad_spec_is_one_error_line_before_anything_starts(tmp_path):
+    spec = write_own(tmp_path / "mine", readings("2024-03-01", 24 * 30, seed=1),
+                     SPEC.replace('interval = "1h"', 'interval = "1h"\nsampling = "hourly"'))
+    result = cli("flows.ingest", str(spec), "--data-dir", str(tmp_path / "data"))
+    assert result.returncode != 0 and "Traceback" not in result.stderr + result.stdout
+    errors = [line for line in (result.stderr + result.stdout).splitlines() if line.startswith("error:")]
+    assert errors == [f"error: {spec}: unknown key record.sampling; allowed in record: target, interval, time, "
+                      "time_format, time_parts, time_zone, encoding, delimiter, missing, missing_text, "
+                      "missing_by_column, features, drop, one_hot, ranges, fill, duplicates, unit"]
+    assert not (tmp_path / "data").exists()
+
+
+@pytest.mark.parametrize("edit, spec_edit, message", [
+    (lambda log: log.drop(columns=["temp"]), None,
+     r"greenhouse.csv: no column 'temp' \(named in .*greenhouse.toml\)"),
+    (lambda log: log.assign(Day=log["Day"].astype(str).where(log.index != 30, "thirty")), None,
+     r"greenhouse.csv: line 32: Year/Month/Day/Hour hold '2024/3/thirty/6', not a time"),
+    (lambda log: log, [('drop = ["note"]', 'drop = []')],
+     r"greenhouse.csv: line 2: column 'note' holds 'ok', not a number; a text column must be dropped"),
+    (lambda log: log.head(24 * 4), None,
+     r"greenhouse: \d\d rows on the 1h grid; a window of .*greenhouse.toml's settings .* needs at least 165"),
+    (lambda log: log, [('interval = "1h"', 'interval = "3h"'), ('step = "1h"', 'step = "3h"')],
+     r"greenhouse.csv: line 3: 2024-03-01 01:00:00 is off the 3h grid of record.interval in .*greenhouse.toml: the "
+     r"most common step between rows is 60 minutes and 480 of 720 rows are off the grid"),
+])
+def test_bad_data_is_one_error_naming_file_row_and_column_and_publishes_nothing(
+        prefect_harness, tmp_path, edit, spec_edit, message):
+    from flows.ingest import ingest_flow
+    from tasks.core.errors import SeqconvError
+
+    spec_text = SPEC
+    for old, new in spec_edit or []:
+        spec_text = spec_text.replace(old, new)
+    spec = write_own(tmp_path / "mine", edit(readings("2024-03-01", 24 * 30, seed=1)), spec_text)
+    with pytest.raises(SeqconvError, match=message):
+        ingest_flow(str(spec), data_dir=str(tmp_path / "data"), artifacts_dir=str(tmp_path / "artifacts"))
+    assert not (tmp_path / "data" / "processed" / "greenhouse").exists()
+    assert not (tmp_path / "data" / "specs").exists()
