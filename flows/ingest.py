@@ -8,7 +8,8 @@ Runs without a Prefect server (ephemeral mode). Every new version gets a drift r
 champion trained on (the registry in `artifacts_dir`), else the version it replaces; drift is reported, never
 fatal. Once published, every champion of the dataset's models is scored on the rows it never saw, if the version
 holds any (tasks.publish.new_data: the registry's history, an event, an artifact; never fatal either). A failure anywhere leaves the previously published dataset as it was: the new version is built in a staging
-folder and swapped in only after its validation passed.
+folder and swapped in only after its validation passed. Last, the versions nothing needs are pruned
+(tasks.core.retention: never the champions', a resumable run's or the newest runs').
 """
 
 from __future__ import annotations
@@ -22,6 +23,7 @@ from tasks.core.atomic import publish_dataset
 from tasks.core.cache import cached_path
 from tasks.core.config import IngestSettings
 from tasks.core.datasets import dataset_spec, store_spec, use_data_dir
+from tasks.core.retention import prune_after_publishing
 from tasks.core.sources import IMDB, JENA, chosen_sources, default_mirror
 from tasks.ingest import download_source, keep_downloads, reader_for, report_drift, unpack_sources
 from tasks.ingest import validate_new_version
@@ -54,6 +56,7 @@ def ingest_dataset(dataset: str, mirror: str | None = None, data_dir: str = "dat
     store_spec(spec, data_dir)  # so that workers sharing the data dir find it by name
     report_validation(spec.name, version)
     judge_champions_on_new_data(version, spec.name, artifacts_dir)  # never fatal; judges nothing twice
+    prune_after_publishing(settings.processed_dir, spec.name, artifacts_dir)  # what nothing needs (retention)
     return published
 
 

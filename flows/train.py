@@ -41,9 +41,9 @@ def train_model_flow(
     earlier run unless `force`."""
     use_data_dir(data_dir)  # a spec'd dataset's spec is stored there
     settings = resolve_settings(model, profile, overrides)
-    data_sha256 = fingerprint_data(data_dir, family(model))
     run_id = run_id or runs.new_run_id()
     run_dir = runs.run_dir(artifacts_dir, run_id, model)
+    data_sha256 = fingerprint_data(data_dir, family(model), run_dir)  # a resumed run's: the version it started on
     trained = Path(cached_path(train_model_task, settings, data_dir, run_dir, run_id, data_sha256, force=force))
     export_serving_task(trained)  # the model with its preprocessing inside: serving/ (kept if already made)
     evaluate_model_task(trained, data_dir, trained, artifacts_dir)

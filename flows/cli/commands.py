@@ -13,8 +13,8 @@ import argparse
 from pathlib import Path
 
 from flows.cli.command import Command, flow_module, start_temporary_server
-from flows.cli.options import (evaluate_options, ingest_options, predict_options, train_all_options, train_options,
-                               tune_options)
+from flows.cli.options import (evaluate_options, ingest_options, predict_options, prune_options, train_all_options,
+                               train_options, tune_options, versions_options)
 
 
 def ingest(args: argparse.Namespace) -> int:
@@ -183,6 +183,50 @@ def predict(args: argparse.Namespace) -> int:
     return 0
 
 
+def _listed_versions(args: argparse.Namespace, removing: bool) -> tuple[list, list]:
+    """Every dataset's versions with what needs each, and those nothing needs (removed when `removing`)."""
+    from tasks.core.errors import SettingsError
+    from tasks.core.retention import datasets_in, prune, retention_from_env
+
+    processed = Path(args.data_dir) / "processed"
+    names = [args.dataset] if args.dataset else datasets_in(processed)
+    if args.dataset and args.dataset not in datasets_in(processed):
+        raise SettingsError(f"--dataset {args.dataset}: not published in {processed} "
+                            f"(published: {', '.join(datasets_in(processed)) or 'none'})")
+    retention = retention_from_env(args.keep_runs)
+    listed, unneeded = [], []
+    for name in names:
+        versions, removed = prune(processed, name, Path(args.artifacts_dir), retention, dry_run=not removing)
+        listed += versions
+        unneeded += removed
+    return listed, unneeded
+
+
+def versions(args: argparse.Namespace) -> int:
+    """`seqconv versions`: each dataset version, its size, when it was published and what needs it."""
+    from tasks.core.retention import versions_table
+
+    listed, _ = _listed_versions(args, removing=False)
+    print(versions_table(listed) if listed else f"no dataset versions in {Path(args.data_dir) / 'processed'}")
+    return 0
+
+
+def prune(args: argparse.Namespace) -> int:
+    """`seqconv prune`: list what nothing needs; remove it with --yes."""
+    from tasks.core.retention import human_size, versions_table
+
+    listed, unneeded = _listed_versions(args, removing=args.yes)
+    print(versions_table(listed, unneeded, dry_run=not args.yes) if listed else "no dataset versions")
+    freed = human_size(sum(v.size for v in unneeded))
+    if not unneeded:
+        print("nothing to remove: every version is needed")
+    elif args.yes:
+        print(f"removed {len(unneeded)} version(s), {freed}")
+    else:
+        print(f"would remove {len(unneeded)} version(s), {freed}: rerun with --yes to remove them")
+    return 0
+
+
 COMMANDS: dict[str, Command] = {c.name: c for c in (  # in the order `seqconv --help` lists them
     Command("ingest", "flows.ingest", "download, validate and publish a dataset", ingest_options, ingest),
     Command("train", "flows.train", "train one model, judge it and plot it", train_options, train),
@@ -193,4 +237,8 @@ COMMANDS: dict[str, Command] = {c.name: c for c in (  # in the order `seqconv --
     Command("evaluate", "flows.evaluate", "judge a saved model on the published data", evaluate_options, evaluate),
     Command("predict", "flows.predict", "predict with a champion: raw review text, or the next 24 h of weather",
             predict_options, predict),
+    Command("versions", "flows.versions", "list each dataset version, its size and what needs it",
+            versions_options, versions),
+    Command("prune", "flows.versions", "remove the dataset versions nothing needs (only lists them without --yes)",
+            prune_options, prune),
 )}

@@ -117,3 +117,19 @@ def predict_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--data-dir", default="data", help="holds processed/ (word index, published weather)")
     parser.add_argument("--artifacts-dir", default="artifacts", help="holds registry/; results go to predictions/")
     parser.add_argument("--out", default=None, help="also write the predictions to this .csv or .jsonl file")
+
+
+def versions_options(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--dataset", default=None, help="one dataset (default: every published one)")
+    parser.add_argument("--data-dir", default="data", help="holds processed/ and its .versions/")
+    parser.add_argument("--artifacts-dir", default="artifacts",
+                        help="holds registry/ and runs/: what needs a version (its champions and runs)")
+    parser.add_argument("--keep-runs", type=int, default=None, metavar="N",
+                        help="keep the versions the newest N finished runs of each dataset trained on "
+                             "(default: $SEQCONV_KEEP_RUNS, else 3)")
+
+
+def prune_options(parser: argparse.ArgumentParser) -> None:
+    versions_options(parser)
+    parser.add_argument("--yes", action="store_true",
+                        help="remove the versions nothing needs (without it: only list what would be removed)")

@@ -145,28 +145,30 @@ def finalize_version(staged: Path, link: Path, key: str) -> Path:
     return version
 
 
-def point_link(version: Path, link: Path, keep: int = 1) -> Path:
-    """Point `link` at `version` in one atomic rename; keep the `keep` newest other versions, drop the rest.
-
-    A reader may still hold the previous version open, hence keep=1. A real folder at `link` (not made by us)
-    is refused rather than lost.
+def point_link(version: Path, link: Path) -> Path:
+    """Point `link` at `version` in one atomic rename. Never deletes a version: a champion, a resumable run or a
+    reader may need an older one, and only tasks.core.retention knows; `seqconv prune` and the ingest flows remove
+    what nothing needs. A real folder at `link` (not made by us) is refused rather than lost.
     """
     version, link = Path(version), Path(link)
     _refuse_real_folder(link)
     remove_stale_staging(link)  # a run whose build is cached makes no staging folder: clean up here too
+    log = version.parent / published_log_name(link.name)
+    published = log.read_text(encoding="utf-8").split() if log.is_file() else []
+    if version.name not in published:  # before the link moves: a version is never published unrecorded
+        write_text(log, "".join(f"{name}\n" for name in [*published, version.name]))
     if not (link.is_symlink() and link.resolve() == version.resolve()):
         tmp_link = link.parent / f".{link.name}.{uuid.uuid4().hex}.link"
         os.symlink(os.path.relpath(version, link.parent), tmp_link)
         os.replace(tmp_link, link)
-    os.utime(version)  # "newest" below means most recently published
-    older = sorted(
-        (p for p in version.parent.glob(f"{link.name}-*") if p != version),
-        key=lambda p: p.stat().st_mtime,
-        reverse=True,
-    )
-    for path in older[keep:]:
-        shutil.rmtree(path, ignore_errors=True)
+    os.utime(version)  # "newest" (tasks.core.retention) means most recently published
     return link
+
+
+def published_log_name(dataset: str) -> str:
+    """`.versions/.<dataset>.published`: the names of the versions of `dataset` ever published, one a line, so that
+    pruning tells a version an ingest is still validating from one published before."""
+    return f".{dataset}.published"
 
 
 def discard_version(version: Path, link: Path) -> None:

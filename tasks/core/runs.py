@@ -1,7 +1,7 @@
 """The run folder's layout, reuse and provenance: one module owns where a run's files live.
 
     artifacts/
-      runs/<run-id>/<model>/      one training run: model.keras, history.csv, settings.json, training.json,
+      runs/<run-id>/<model>/      one training run: model.keras, history.csv, settings.json, data_version.json, training.json,
                                   normalization.json (Jena), word_index.json and .sha256 (IMDB), data_profile.json, then
                                   metrics.json, evaluation.npz, plots and serving/
       runs/<run-id>/report.md     train-all's report
@@ -35,6 +35,8 @@ PACKAGES = ("tensorflow", "keras", "prefect", "numpy", "pandas", "pyarrow", "gre
 
 MODEL = "model.keras"  # the best epoch's model
 SETTINGS = "settings.json"  # the resolved TrainSettings, profile included
+DATA_VERSION = "data_version.json"  # the dataset version a run trains on, written before its first epoch (a resumed
+# run goes on with it; tasks.core.retention keeps it)
 TRAINING = "training.json"  # what training measured; written last, so its presence means training finished
 NORMALIZATION = "normalization.json"  # Jena: the training rows' mean and std, and the window shape
 DATA_PROFILE = "data_profile.json"  # what the training rows looked like (tasks.ingest.drift): the drift reference

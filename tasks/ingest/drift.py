@@ -201,7 +201,7 @@ def report_drift(version: Path, processed_dir: Path, dataset: str, artifacts_dir
     one already published (sources unchanged). Never fails: a problem is logged and written into the report.
 
     Runs before the swap because the version published now is the fallback reference, and after the swap
-    tasks.core.atomic.point_link may prune older ones."""
+    the ingest flow may prune older ones (tasks.core.retention)."""
     previous = published_version(Path(processed_dir), dataset)
     if previous is not None and previous == Path(version).resolve():
         log(f"{dataset}: the same version is published again; no drift report")

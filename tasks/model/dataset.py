@@ -12,6 +12,7 @@ from typing import Any
 
 import numpy as np
 
+from tasks.core import atomic, runs
 from tasks.core.atomic import published_link, published_version
 from tasks.core.cache import files_sha256
 from tasks.core.config import FAMILIES
@@ -34,6 +35,27 @@ def dataset_path(data_dir: Path, family: str) -> Path:
             f"run `python -m flows.ingest {family} --data-dir {data_dir}` first"
         )
     return path
+
+
+def run_dataset_path(data_dir: Path, family: str, run_dir: Path) -> Path:
+    """The version a run trains on: the one it started on (its data_version.json) when it is resumed, so a version
+    published meanwhile never mixes into its epochs (tasks.core.retention keeps that version while the run is
+    unfinished); else the one published now (dataset_path)."""
+    record = Path(run_dir) / runs.DATA_VERSION
+    if not record.is_file():
+        return dataset_path(data_dir, family)
+    started = atomic.read_json(record, "written when the run started training")
+    version = Path(data_dir) / "processed" / atomic.VERSIONS / Path(str(started.get("path", ""))).name
+    if started.get("dataset") != family or not version.is_dir():
+        raise SettingsError(f"{run_dir} started training on {started.get('path')}, which is gone from {data_dir}: "
+                            "it cannot be resumed on the same data; train with a new run id")
+    return version.resolve()
+
+
+def record_run_dataset(run_dir: Path, family: str, path: Path) -> None:
+    """Note in a run folder, before its first epoch, which dataset version it trains on (run_dataset_path)."""
+    if not (Path(run_dir) / runs.DATA_VERSION).is_file():
+        atomic.write_json(Path(run_dir) / runs.DATA_VERSION, {"dataset": family, "path": str(Path(path).resolve())})
 
 
 def data_fingerprint(path: Path, family: str) -> dict[str, Any]:

@@ -31,7 +31,7 @@ from tasks.core import atomic, runs
 from tasks.core.cache import Content, training_key
 from tasks.core.config import TrainSettings
 from tasks.core.log import log
-from tasks.model.dataset import data_fingerprint, dataset_path
+from tasks.model.dataset import data_fingerprint, dataset_path, record_run_dataset, run_dataset_path
 from tasks.model.kinds import KINDS, settings_for_data
 
 
@@ -171,9 +171,10 @@ def train_model(s: TrainSettings, data_dir: Path, run_dir: Path, run_id: str = "
 
     import tasks.model.checkpoint as checkpoint
 
-    path = dataset_path(data_dir, s.family)  # fail before any work if the data is missing
+    path = run_dataset_path(data_dir, s.family, run_dir)  # fail before any work if the data is missing
     s = settings_for_data(path, s)  # a series: the split "auto" resolves to on this data, and why
     run_dir.mkdir(parents=True, exist_ok=True)
+    record_run_dataset(run_dir, s.family, path)
     atomic.write_json(run_dir / runs.SETTINGS, s.as_record())
     keras.utils.set_random_seed(s.seed)
     if s.deterministic:
@@ -251,6 +252,9 @@ def train_model_task(settings: TrainSettings, data_dir: Path, run_dir: Path, run
 
 
 @task(task_run_name="fingerprint {family} data")
-def fingerprint_data(data_dir: Path, family: str) -> str:
-    """sha256 of the published Parquet a model family trains on (what the training cache is keyed by)."""
-    return data_fingerprint(dataset_path(Path(data_dir), family), family)["sha256"]
+def fingerprint_data(data_dir: Path, family: str, run_dir: Path | None = None) -> str:
+    """sha256 of the Parquet a model family trains on (what the training cache is keyed by): the published
+    version's, or the one an unfinished run in `run_dir` started on (run_dataset_path)."""
+    data = Path(data_dir)
+    path = run_dataset_path(data, family, Path(run_dir)) if run_dir else dataset_path(data, family)
+    return data_fingerprint(path, family)["sha256"]
