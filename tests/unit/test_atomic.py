@@ -12,19 +12,19 @@ from tasks.core import atomic
 pytestmark = pytest.mark.unit
 
 
-def publish(link: Path, content: str, keep: int = 1) -> Path:
+def publish(link: Path, content: str) -> Path:
     """As the ingest flows publish: stage, seal as the version named by its content, then swap the link."""
     with atomic.staging_dir(link) as staging:
         (staging / "data.txt").write_text(content)
         version = atomic.finalize_version(staging, link, key=content)
-    return atomic.point_link(version, link, keep=keep)
+    return atomic.point_link(version, link)
 
 
 def versions(link: Path) -> list[str]:
-    return sorted(p.name for p in (link.parent / atomic.VERSIONS).iterdir())
+    return sorted(p.name for p in (link.parent / atomic.VERSIONS).iterdir() if not p.name.startswith("."))
 
 
-def test_point_link_swaps_the_link_and_keeps_one_older_version(tmp_path: Path) -> None:
+def test_point_link_swaps_the_link_and_never_deletes_a_version(tmp_path: Path) -> None:
     link = tmp_path / "processed" / "jena"
 
     assert publish(link, "v1") == link
@@ -35,20 +35,14 @@ def test_point_link_swaps_the_link_and_keeps_one_older_version(tmp_path: Path) -
     publish(link, "v2")
     second = os.readlink(link)
     assert second != first and (link / "data.txt").read_text() == "v2"
-    assert versions(link) == sorted([Path(first).name, Path(second).name])  # the previous one is kept
 
     publish(link, "v3")
     assert (link / "data.txt").read_text() == "v3"
-    assert versions(link) == sorted([Path(second).name, Path(os.readlink(link)).name])  # v1 pruned
+    # Only tasks.core.retention removes a version (a champion or a resumable run may need v1).
+    assert versions(link) == ["jena-v1", "jena-v2", "jena-v3"]
+    log = link.parent / atomic.VERSIONS / atomic.published_log_name("jena")
+    assert log.read_text().split() == ["jena-v1", "jena-v2", "jena-v3"]
     assert not any(p.name.startswith(".") and p.name.endswith(".link") for p in link.parent.iterdir())
-
-
-def test_point_link_keep_zero_prunes_every_older_version(tmp_path: Path) -> None:
-    link = tmp_path / "imdb"
-    publish(link, "v1", keep=0)
-    publish(link, "v2", keep=0)
-
-    assert versions(link) == [Path(os.readlink(link)).name]
 
 
 def test_finalize_version_keeps_the_first_build_of_the_same_content(tmp_path: Path) -> None:

@@ -36,7 +36,8 @@ def trained(tmp_path_factory):
 def test_training_writes_only_what_it_measured(trained):
     settings, base, run_dir, training = trained
     assert sorted(p.name for p in run_dir.iterdir()) == [
-        "data_profile.json", "history.csv", "model.keras", "normalization.json", "settings.json", "training.json"]
+        "data_profile.json", "data_version.json", "history.csv", "model.keras", "normalization.json", "settings.json",
+        "training.json"]
     assert json.loads((run_dir / "training.json").read_text()) == training
     assert training["epochs_run"] == 2 and training["run_id"] == "r1" and training["profile"] == "smoke"
     assert 1 <= training["best_epoch"] <= 2 and training["monitor"] == "val_loss"
