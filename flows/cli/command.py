@@ -4,8 +4,8 @@ The bottom of flows/cli/: it imports nothing of flows/ at the top (flows.cli.ter
 Prefect) and reaches a flow module only through `flow_module`, once the options parsed. Options parse before Prefect
 or TensorFlow are imported (each costs seconds), so `seqconv <name> --help` and a bad option answer at once. A user
 sees one `error: ...` line and an exit code, never a traceback unless they ask for one with `--debug`: 2 for a bad
-option or setting (the code argparse uses), 1 for anything else (bad data, a failed download, a failed validation),
-130 when interrupted.
+option or setting (the code argparse uses), 1 for anything else (bad data, a failed download, a failed validation,
+an OSError such as a full disk or a read-only folder, named by its stage and path), 130 when interrupted.
 """
 from __future__ import annotations
 
@@ -86,6 +86,10 @@ def run_command(command: Command, argv: list[str] | None = None, prog: str | Non
             traceback.print_exc()
         if isinstance(error, SeqconvError):
             return _fail(f"error: {error}", 2 if isinstance(error, SettingsError) else 1)
+        if isinstance(error, OSError):  # a full disk, a read-only folder, a permission: where, not a traceback
+            from tasks.core.errors import os_error_line
+
+            return _fail(f"error: {os_error_line(error, command.name)}", 1)
         # a bug or an environment problem: still one line, unless --debug
         return _fail(f"error: unexpected {type(error).__name__}: {error} (rerun with --debug for the traceback)", 1)
     _close_view()

@@ -21,7 +21,7 @@ from typing import Any, Iterator
 
 from prefect import task
 
-from tasks.core.errors import DataFormatError, SeqconvError
+from tasks.core.errors import DataFormatError, SeqconvError, with_path
 
 VERSIONS = ".versions"  # hidden folder beside a published link that holds the immutable versions
 
@@ -38,6 +38,9 @@ def write_bytes(path: Path, data: bytes) -> Path:
             f.flush()
             os.fsync(f.fileno())
         os.replace(tmp, path)
+    except OSError as error:  # a full disk says no file: name the one being written
+        Path(tmp).unlink(missing_ok=True)
+        raise with_path(error, path) from error
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
         raise
@@ -74,13 +77,23 @@ def staging_dir(link: Path) -> Iterator[Path]:
     try:
         yield path
     except OSError as error:  # a full disk, a read-only mount: say where and what, and that nothing changed
+        file = getattr(error, "filename", None) or _newest_file(path)  # a writer's full disk names no file
         shutil.rmtree(path, ignore_errors=True)
-        where = f" ({error.filename})" if getattr(error, "filename", None) else ""
-        raise StagingError(f"writing a new version of {link.name} into {path}{where}: {error.strerror or error}; "
-                           f"nothing was published, {link} is as it was") from error
+        where = f" ({file})" if file else ""
+        raise StagingError(f"ingest stage: writing a new version of {link.name} into {path}{where}: "
+                           f"{error.strerror or error}; nothing was published, {link} is as it was") from error
     except BaseException:
         shutil.rmtree(path, ignore_errors=True)
         raise
+
+
+def _newest_file(folder: Path) -> str | None:
+    """The file last written in `folder`: the one a writer was filling when its disk ran full."""
+    try:
+        files = [p for p in Path(folder).rglob("*") if p.is_file()]
+        return str(max(files, key=lambda p: p.stat().st_mtime_ns)) if files else None
+    except OSError:
+        return None
 
 
 _OWNER = re.compile(r"\.pid(\d+)@([^/]+)$")  # the end of a staging folder's name: .pid<pid>@<host>

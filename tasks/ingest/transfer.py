@@ -6,6 +6,7 @@ What the bytes must hash to is tasks.ingest.checksums; where a verified file goe
 
 from __future__ import annotations
 
+import errno
 import http.client
 import os
 import re
@@ -19,7 +20,7 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
-from tasks.core.errors import DownloadError
+from tasks.core.errors import DownloadError, with_path
 from tasks.core.sources import Source
 
 CHUNK_BYTES = 1024 * 1024  # read and hash 1 MiB at a time
@@ -107,7 +108,18 @@ def _copy_from_folder(name: str, path: Path, part: Path) -> None:
     """Copy a file from a local mirror folder into the .part file."""
     if not path.is_file():
         raise DownloadError(f"{name}: not in the mirror folder: {path} does not exist")
-    shutil.copyfile(path, part)
+    try:
+        shutil.copyfile(path, part)
+    except OSError as error:  # a full disk during the copy names no file
+        raise with_path(error, part) from error
+
+
+DISK_ERRNOS = {errno.ENOSPC, errno.EDQUOT, errno.EROFS, errno.EACCES, errno.EPERM, errno.EFBIG}
+
+
+def _is_local_disk_error(error: BaseException) -> bool:
+    """Whether an OSError while streaming to disk is the disk's (full, read-only, not ours), not the connection's."""
+    return isinstance(error, OSError) and error.errno in DISK_ERRNOS
 
 
 def _open_url(url: str, headers: dict[str, str], timeout: float) -> http.client.HTTPResponse:
@@ -162,6 +174,8 @@ def _download(name: str, url: str, part: Path, timeout: float, canonical: bool =
             with part.open("ab") as out:
                 out.write(error.partial)
         except (OSError, http.client.HTTPException) as error:
+            if _is_local_disk_error(error):  # not the connection: the disk; no retry helps, the path says where
+                raise with_path(error, part) from error
             raise DownloadError(
                 f"{name}: connection lost after {first + received} bytes of {url} ({error}); "
                 f"kept {part.name} to resume",

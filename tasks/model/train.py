@@ -30,6 +30,7 @@ from prefect import task
 from tasks.core import atomic, runs
 from tasks.core.cache import Content, training_key
 from tasks.core.config import TrainSettings
+from tasks.core.errors import with_path
 from tasks.core.log import log
 from tasks.model.dataset import data_fingerprint, dataset_path, record_run_dataset, run_dataset_path
 from tasks.model.kinds import KINDS, settings_for_data
@@ -207,8 +208,12 @@ def train_model(s: TrainSettings, data_dir: Path, run_dir: Path, run_id: str = "
     if last is not None and last.best_weights.is_file():
         model.load_weights(last.best_weights)
     tmp_model = run_dir / f".model.{os.getpid()}.keras"
-    model.save(tmp_model)
-    os.replace(tmp_model, run_dir / runs.MODEL)
+    try:
+        model.save(tmp_model)
+        os.replace(tmp_model, run_dir / runs.MODEL)
+    except OSError as error:  # a full disk: no half-written model left behind, and the error names the file
+        tmp_model.unlink(missing_ok=True)
+        raise with_path(error, run_dir / runs.MODEL) from error
 
     training = {
         "model": s.model,

@@ -81,9 +81,17 @@ def test_a_full_disk_while_writing_a_version_names_the_dataset_and_path_and_lose
             (staging / "train.parquet").write_text("half-written")
             raise OSError(errno.ENOSPC, "No space left on device", str(staging / "test.parquet"))
     message = str(caught.value)
-    assert "writing a new version of imdb into" in message and "test.parquet" in message
+    assert message.startswith("ingest stage: writing a new version of imdb into") and "test.parquet" in message
     assert "No space left on device" in message and f"nothing was published, {link} is as it was" in message
     assert not staging.exists() and os.readlink(link) == target and (link / "data.txt").read_text() == "good"
+
+    with pytest.raises(atomic.StagingError) as caught:  # a writer's full disk names no file: the one it was filling
+        with atomic.staging_dir(link) as staging:
+            (staging / "train.parquet").write_text("whole")
+            os.utime(staging / "train.parquet", (1, 1))
+            (staging / "test.parquet").write_text("half-wri")
+            raise OSError(errno.ENOSPC, "No space left on device")
+    assert f"({staging / 'test.parquet'}): No space left on device;" in str(caught.value)
 
 
 def test_point_link_refuses_to_replace_a_real_folder(tmp_path: Path) -> None:
