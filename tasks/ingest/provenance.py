@@ -11,7 +11,7 @@ from typing import Any
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from tasks.core.errors import DataFormatError
+from tasks.core.errors import DataFormatError, with_path
 
 METADATA_KEY = b"seqconv"  # Parquet schema metadata key holding our provenance JSON
 
@@ -20,7 +20,10 @@ def write_parquet(table: pa.Table, path: Path, provenance: dict[str, Any]) -> Pa
     """Write `table` with `provenance` as JSON in the schema metadata (into a staging folder, never in place)."""
     metadata = dict(table.schema.metadata or {})
     metadata[METADATA_KEY] = json.dumps(provenance, default=str).encode("utf-8")
-    pq.write_table(table.replace_schema_metadata(metadata), path, compression="zstd")
+    try:
+        pq.write_table(table.replace_schema_metadata(metadata), path, compression="zstd")
+    except OSError as error:  # pyarrow's full disk names no file (and removes the half-written one)
+        raise with_path(error, path) from error
     return Path(path)
 
 

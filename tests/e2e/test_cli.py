@@ -179,7 +179,7 @@ def test_an_unreachable_source_fails_in_seconds_with_one_error_and_no_tracebacks
 
 
 # ---------------------------------------------------------------------------------------------------------------
-# Every bad input of the ingest suite, through the real command: one error line, no traceback unless --debug
+# Bad inputs of the ingest suite through the real command: one error line, no traceback unless --debug
 # ---------------------------------------------------------------------------------------------------------------
 def _ingest(mirror: str, data_dir: Path, dataset: str, files: list[str] | None, *extra: str,
             env: dict | None = None) -> subprocess.CompletedProcess:
@@ -216,29 +216,7 @@ def _one_error(result: subprocess.CompletedProcess) -> str:
     return result.stderr
 
 
-BAD_CASES = ["header-only station file", "header-only station file beside a good one", "truncated zip",
-             "zip entry with ../", "csv without a column", "non-numeric cell", "out of physical range",
-             "too few rows for the splits", "overlapping files that disagree", "npz whose pickle would run code",
-             "truncated npz", "npz with label 2", "npz with a rank beyond the index"]
-
-
-@pytest.mark.parametrize("bad", BAD_CASES)
-def test_a_bad_input_is_one_error_line_without_a_traceback(bad, ingested_data, fixture_mirror, tmp_path):
-    """As tests/e2e/test_ingest_flow.py's bad inputs (a published dataset already there, the mirror over HTTP),
-    through the command a user runs."""
-    from tests.support import fixtures
-    from tests.support.http_mirror import HttpMirror
-
-    write_bad, dataset, files, _, says = _bad_inputs()[bad]
-    mirror = fixtures.write_bad_mirror(tmp_path / "mirror", write_bad, fixture_mirror)
-    data_dir = tmp_path / "data"
-    shutil.copytree(ingested_data, data_dir, symlinks=True)
-    with HttpMirror(mirror) as server:
-        result = _ingest(server.base_url, data_dir, dataset, files)
-    assert result.returncode == 1, result.stderr[-3000:]
-    stderr = _one_error(result)
-    for text in says:
-        assert text in stderr
+# Each of the ingest suite's bad inputs through the real command, and every other command's: tests/e2e/test_errors.py
 
 
 def test_a_checksum_mismatch_is_one_error_line_without_a_traceback(prefect_harness, fixture_mirror, tmp_path):
