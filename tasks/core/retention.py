@@ -31,7 +31,6 @@ from pathlib import Path
 from prefect import task
 
 from tasks.core import atomic, runs
-from tasks.core.config import MODELS
 from tasks.core.errors import SeqconvError, SettingsError
 from tasks.core.log import log
 from tasks.core.records.registry import RegistryEntry
@@ -148,7 +147,7 @@ def champion_needs(artifacts_dir: Path) -> list[Need]:
     registry = runs.registry_dir(artifacts_dir)
     needs = []
     for path in sorted(registry.glob("*.json")) if registry.is_dir() else []:
-        if path.stem not in MODELS:  # another record beside the entries: not a champion
+        if "." in path.stem:  # another record beside the entries (<model>.<what>.json): not a champion
             continue
         entry = RegistryEntry.read(registry, path.stem)
         if entry is None:
@@ -188,7 +187,7 @@ def run_needs(artifacts_dir: Path, newest_runs: int) -> list[Need]:
 
 def version_sha256(version: Path) -> str | None:
     """The sha256 a run records for the data in a version folder (tasks.model.dataset.data_fingerprint): its
-    Parquet files in their spec's order; None for a folder that is not a built-in dataset's."""
+    Parquet files in their spec's order; None for a folder of a dataset whose spec is not found."""
     from tasks.core.cache import files_sha256
     from tasks.core.config import FAMILIES
 
@@ -209,6 +208,9 @@ def needs_of(processed_dir: Path, dataset: str, artifacts_dir: Path,
     Raises:
         DataFormatError: a registry entry that cannot be read.
     """
+    from tasks.core.datasets import use_data_dir
+
+    use_data_dir(Path(processed_dir).parent)  # a user's dataset: its spec is stored with the data (version_sha256)
     retention = retention or RetentionSettings()
     versions = list_versions(processed_dir, dataset)
     current = atomic.published_version(processed_dir, dataset)
