@@ -273,14 +273,14 @@ def human_size(size: int) -> str:
 def versions_table(versions: list[Version], removed: list[Version] | None = None, dry_run: bool = False) -> str:
     """The listing `seqconv versions` and `seqconv prune` print: one line per version, what needs it, its size."""
     removed_names = {v.path for v in removed or []}
-    lines = []
+    lines = [f"{'version':<24}  {'size':>9}  {'published (UTC)':<20}  needed by"]
     for v in versions:
         when = time.strftime("%Y-%m-%d %H:%M", time.gmtime(v.published_at))
         if v.path in removed_names:
             why = "nothing: would be removed" if dry_run else "nothing: removed"
         else:
             why = "; ".join(v.needed_by) or "nothing (prunable)"
-        lines.append(f"{v.name:<24}  {human_size(v.size):>9}  {when} UTC  {why}")
+        lines.append(f"{v.name:<24}  {human_size(v.size):>9}  {when:<20}  {why}")
     return "\n".join(lines)
 
 

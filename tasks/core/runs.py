@@ -1,9 +1,9 @@
 """The run folder's layout, reuse and provenance: one module owns where a run's files live.
 
     artifacts/
-      runs/<run-id>/<model>/      one training run: model.keras, history.csv, settings.json, data_version.json, training.json,
-                                  normalization.json (Jena), word_index.json and .sha256 (IMDB), data_profile.json, then
-                                  metrics.json, evaluation.npz, plots and serving/
+      runs/<run-id>/<model>/      one training run: model.keras, history.csv, settings.json, data_version.json,
+                                  training.json, normalization.json (Jena), word_index.json and .sha256 (IMDB),
+                                  data_profile.json, then metrics.json, evaluation.npz, plots and serving/
       runs/<run-id>/report.md     train-all's report
       evaluations/<eval-id>/<model>/   a saved model judged again (flows.evaluate): metrics.json, plots
       predictions/<id>/<model>/   predictions with a saved model (flows.predict): predictions.csv, forecast

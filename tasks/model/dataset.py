@@ -42,7 +42,7 @@ def run_dataset_path(data_dir: Path, family: str, run_dir: Path) -> Path:
     published meanwhile never mixes into its epochs (tasks.core.retention keeps that version while the run is
     unfinished); else the one published now (dataset_path)."""
     record = Path(run_dir) / runs.DATA_VERSION
-    if not record.is_file():
+    if not record.is_file() or (Path(run_dir) / runs.TRAINING).is_file():  # not started, or nothing left to train
         return dataset_path(data_dir, family)
     started = atomic.read_json(record, "written when the run started training")
     version = Path(data_dir) / "processed" / atomic.VERSIONS / Path(str(started.get("path", ""))).name
