@@ -82,16 +82,18 @@ def _forecast_arrays(times, truth_c, model_c, baseline_c) -> tuple[np.ndarray, .
     return (when, *series)
 
 
-def _draw_forecast(ax, when, truth, model, baseline, model_name: str, baseline_name: str) -> None:
-    """One stretch on `ax`: measured, forecast and baseline; the legend gives each forecast's MAE on it."""
+def _draw_forecast(ax, when, truth, model, baseline, model_name: str, baseline_name: str, unit: str = "°C",
+                   quantity: str = "Temperature") -> None:
+    """One stretch on `ax`: measured, forecast and baseline; the legend gives each forecast's MAE on it, in the
+    target's unit."""
     ax.plot(when, truth, color=TRUTH_COLOR, linewidth=1.6, label="measured")
     ax.plot(when, model, color=MODEL_COLOR, linewidth=1.3,
-            label=f"{model_name} (MAE {np.mean(np.abs(model - truth)):.2f} °C)")  # fmt: skip
+            label=f"{model_name} (MAE {np.mean(np.abs(model - truth)):.2f} {unit})")  # fmt: skip
     ax.plot(when, baseline, color=BASELINE_COLOR, linewidth=1.2, linestyle="--",
-            label=f"{baseline_name} (MAE {np.mean(np.abs(baseline - truth)):.2f} °C)")  # fmt: skip
+            label=f"{baseline_name} (MAE {np.mean(np.abs(baseline - truth)):.2f} {unit})")  # fmt: skip
     date_axis(ax)
     ax.set_xlabel("Date of the forecast target")
-    ax.set_ylabel("Temperature (°C)")
+    ax.set_ylabel(f"{quantity} ({unit})")
     ax.grid(alpha=0.3)
 
 
@@ -102,8 +104,11 @@ def plot_jena_stretches(
     title: str,
     model_name: str,
     baseline_name: str = "persistence",
+    unit: str = "°C",
+    quantity: str = "Temperature",
 ) -> Path:
-    """Several stretches of forecasts (e.g. one per season), one panel each, stacked.
+    """Several stretches of forecasts (e.g. one per season), one panel each, stacked; figures in `unit`, the
+    target's (`quantity`, the y axis's name).
 
     Each panel's title names the stretch and gives the MAE of the model and the baseline on exactly the windows
     it draws.
@@ -127,10 +132,10 @@ def plot_jena_stretches(
     fig = _new_figure((WIDE[0], 1.0 + 3.0 * len(checked)))
     axes = fig.subplots(len(checked), 1, squeeze=False)[:, 0]
     for ax, (label, when, truth, model, baseline) in zip(axes, checked):
-        _draw_forecast(ax, when, truth, model, baseline, model_name, baseline_name)
+        _draw_forecast(ax, when, truth, model, baseline, model_name, baseline_name, unit, quantity)
         span = f"{str(when[0].astype('datetime64[D]'))} to {str(when[-1].astype('datetime64[D]'))}"
-        ax.set_title(f"{label}, {span}: {model_name} MAE {np.mean(np.abs(model - truth)):.2f} °C, "
-                     f"{baseline_name} {np.mean(np.abs(baseline - truth)):.2f} °C on {when.size:,} windows",
+        ax.set_title(f"{label}, {span}: {model_name} MAE {np.mean(np.abs(model - truth)):.2f} {unit}, "
+                     f"{baseline_name} {np.mean(np.abs(baseline - truth)):.2f} {unit} on {when.size:,} windows",
                      fontsize="medium")
         ax.legend(loc="upper right", fontsize="x-small", framealpha=0.8)
     fig.suptitle(title)

@@ -35,10 +35,10 @@ def read_forecast(out_dir: Path) -> dict:
 
 def forecast_summary(forecast: Mapping) -> str:
     """The forecast in one sentence: "12.3 °C at 2024-10-21 08:40:00, 24.5 h after the last reading ..."."""
-    h = forecast["headline"]
-    return (f"{forecast.get('model', 'the model')}: {h['forecast_c']:.1f} °C at {h['target_time']}, "
+    h, unit = forecast["headline"], forecast.get("unit", "°C")  # the target's unit (its dataset's spec)
+    return (f"{forecast.get('model', 'the model')}: {h['forecast_c']:.1f} {unit} at {h['target_time']}, "
             f"{h['horizon_hours']:g} h after the last reading ({h['reading_time']}); persistence says "
-            f"{h['persistence_c']:.1f} °C. From {forecast['source']}.")
+            f"{h['persistence_c']:.1f} {unit}. From {forecast['source']}.")
 
 
 def forecast_markdown(out_dir: Path) -> str:

@@ -30,12 +30,19 @@ def metric_of(metrics: Mapping) -> tuple[str, str, bool]:
     return spec.metric, spec.label, spec.higher_is_better
 
 
-def celsius_first(split: Mapping | None, key: str) -> str | None:
-    """A split's figure as a person reads it: "2.61 °C (0.312)" for Jena's MAE, "0.8764" for IMDB's accuracy."""
+def unit_of(metrics: Mapping) -> str:
+    """The unit of a series model's target (its dataset's spec: °C for Jena); "" for text."""
+    record = family_of(str(metrics.get("model"))).record
+    return record.unit if record else ""
+
+
+def celsius_first(split: Mapping | None, key: str, unit: str = "°C") -> str | None:
+    """A split's figure as a person reads it: "2.61 °C (0.312)" for Jena's MAE (the target's unit first),
+    "0.8764" for IMDB's accuracy."""
     if not split or split.get(key) is None:
         return None
     if split.get("mae_celsius") is not None:
-        return f"{split['mae_celsius']:.2f} °C ({split[key]:.4g})"
+        return f"{split['mae_celsius']:.2f} {unit} ({split[key]:.4g})"
     return f"{split[key]:.4g}"
 
 
@@ -56,16 +63,17 @@ def metrics_table_rows(results: Sequence[Mapping]) -> list[dict]:
     for item in results:
         m, p = item["metrics"], item.get("promotion") or {}
         key, label, _ = metric_of(m)
+        unit = unit_of(m)
         head.append({
             "model": m["model"],
             "run_id": m.get("run_id"),
-            "metric": label.removeprefix("val ") + (" °C" if "mae_celsius" in m["validation"] else ""),
-            "val": celsius_first(m["validation"], key),
-            "test": celsius_first(m.get("test"), key),
+            "metric": label.removeprefix("val ") + (f" {unit}" if "mae_celsius" in m["validation"] else ""),
+            "val": celsius_first(m["validation"], key, unit),
+            "test": celsius_first(m.get("test"), key, unit),
             "val_normalized": _round(m["validation"][key]),
             "test_normalized": _round((m.get("test") or {}).get(key)),
         })
-        baselines.append({f"val_{name}": celsius_first(b.get("val"), key)
+        baselines.append({f"val_{name}": celsius_first(b.get("val"), key, unit)
                           for name, b in (m.get("baselines") or {}).items()})
         tail.append({
             "blessed": m.get("blessed"),
@@ -155,14 +163,15 @@ def report_markdown(results: Sequence[Mapping], run_id: str, profile: str) -> st
     for r in results:
         m, p = r["metrics"], r.get("promotion") or {}
         key, label, _ = metric_of(m)
+        unit = unit_of(m)
         b = m.get("blessing") or {}
         strongest = None
         if "baseline" in b:
-            strongest = f"{b['baseline']} {celsius_first((m.get('baselines') or {}).get(b['baseline'], {}).get('val'), key) or format(b['baseline_value'], '.4g')}"
+            strongest = f"{b['baseline']} {celsius_first((m.get('baselines') or {}).get(b['baseline'], {}).get('val'), key, unit) or format(b['baseline_value'], '.4g')}"
         champion = (f"{p['champion_run_id']} ({p['champion_value']:.4g})" if p.get("champion_run_id") else "none yet")
         tag = " (not retrained)" if r.get("not_retrained") else " (reused)" if r.get("reused") else ""
         summary.append([m["model"] + tag, label.removeprefix("val "),
-                        celsius_first(m["validation"], key), celsius_first(m.get("test"), key), strongest,
+                        celsius_first(m["validation"], key, unit), celsius_first(m.get("test"), key, unit), strongest,
                         m.get("blessed"), p.get("promoted"), champion])
     lines += markdown_table(["model", "metric", "validation", "test", "strongest baseline (val)", "blessed", "promoted",
                      "champion"], summary)

@@ -59,9 +59,13 @@ def plot_test_split(arrays: Mapping[str, np.ndarray], metrics: Mapping, out_dir:
     stretches = [(SEASON_NAMES[season], seconds[shown], arrays["test_truth"][shown],
                   arrays["test_predictions"][shown], arrays["test_persistence"][shown])
                  for season, shown in season_stretches(seconds)]
-    title = (f"{model}: temperature 24 h ahead, the first {FORECAST_DAYS} days of test windows in each season — "
-             f"test MAE {test['mae_celsius']:.2f} °C on all {test['windows']:,} windows")
-    return [plot_jena_stretches(stretches, out_dir / "predictions.png", title=title, model_name=model)]
+    record = family_of(model).record  # the target and its unit, from the dataset's spec
+    s = metrics.get("settings") or {}
+    hours = s.get("delay", 144) * family_of(model).interval_minutes / 60
+    title = (f"{model}: {record.target} {hours:g} h ahead, the first {FORECAST_DAYS} days of test windows in each "
+             f"season — test MAE {test['mae_celsius']:.2f} {record.unit} on all {test['windows']:,} windows")
+    return [plot_jena_stretches(stretches, out_dir / "predictions.png", title=title, model_name=model,
+                                unit=record.unit, quantity=record.target)]
 
 
 # ---------------------------------------------------------------------------------------------------------------

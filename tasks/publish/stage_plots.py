@@ -94,6 +94,8 @@ def plot_forecast(
     *,
     title: str,
     model_name: str = "model",
+    unit: str = "°C",
+    quantity: str = "Temperature",
     days: float = 3.0,
 ) -> Path:
     """The last days of measured temperature and the forecasts made from the last 24 hours of readings.
@@ -111,6 +113,7 @@ def plot_forecast(
         out: the PNG to write.
         title: the figure title; say what is shown (model, source, last reading).
         model_name: legend name of the model.
+        unit, quantity: the target's unit and name (the dataset's spec), for the axis and the annotation.
         days: days of measurements shown before the last reading.
 
     Returns:
@@ -139,11 +142,11 @@ def plot_forecast(
             label="persistence (temperature at the reading)")  # fmt: skip
     ax.axvline(as_dates(seen[-1:])[0], color="gray", linewidth=1.0, linestyle=":", label="last reading")
     ax.plot(as_dates(when[-1:]), model[-1:], "o", color="tab:blue")
-    ax.annotate(f"{model[-1]:.1f} °C", (as_dates(when[-1:])[0], model[-1]), textcoords="offset points",
+    ax.annotate(f"{model[-1]:.1f} {unit}", (as_dates(when[-1:])[0], model[-1]), textcoords="offset points",
                 xytext=(-4, 8), ha="right", color="tab:blue", fontsize="small")  # fmt: skip
     date_axis(ax)
     ax.set_xlabel("Time (station time); forecasts drawn at the time they are for")
-    ax.set_ylabel("Temperature (°C)")
+    ax.set_ylabel(f"{quantity} ({unit})")
     ax.grid(alpha=0.3)
     ax.legend(loc="lower center", bbox_to_anchor=(0.5, 1.0), ncols=4, frameon=False, fontsize="small")
     fig.suptitle(title)

@@ -7,7 +7,7 @@ from pathlib import Path
 
 from tasks.core.config import FAMILIES
 from tasks.publish.kinds import kind_of
-from tasks.publish.report import celsius_first, metric_of
+from tasks.publish.report import celsius_first, metric_of, unit_of
 
 
 def prediction_summary(dataset: str, out_dir: Path, limit: int = 20) -> str:
@@ -25,11 +25,13 @@ def ingest_summary(dataset: str, path: Path) -> str:
 def evaluation_summary(metrics: Mapping) -> str:
     """One evaluation in a few lines: the model, validation and test beside the strongest baseline, the blessing."""
     key, label, _ = metric_of(metrics)
+    unit = unit_of(metrics)
     b = metrics.get("blessing") or {}
     lines = [f"{metrics['model']} on {str((metrics.get('data') or {}).get('path'))}"]
     for split, name in (("validation", "val"), ("test", "test")):
-        figure = celsius_first(metrics.get(split), key)
-        baselines = ", ".join(f"{n} {celsius_first(v.get(name), key)}" for n, v in (metrics.get("baselines") or {}).items())
+        figure = celsius_first(metrics.get(split), key, unit)
+        baselines = ", ".join(f"{n} {celsius_first(v.get(name), key, unit)}"
+                              for n, v in (metrics.get("baselines") or {}).items())
         lines.append(f"  {split}: {figure}   baselines: {baselines}")
     lines.append(f"  {'blessed' if metrics.get('blessed') else 'not blessed'}: {b.get('reason')}")
     return "\n".join(lines)

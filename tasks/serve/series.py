@@ -321,14 +321,15 @@ def forecast_from(model_dir: Path, files: Sequence[Path | str] | None, data_dir:
     out_dir.mkdir(parents=True, exist_ok=True)
     write_predictions(result.rows, out_dir / PREDICTIONS)
     model_name = settings.model
+    unit = settings.spec.record.unit  # the target's, from the dataset's spec
     headline = result.headline
     seen_seconds, seen_c = observed_temperature(data, normalization.target)
     plot_forecast(seen_seconds, seen_c, result.target_seconds, result.forecast_c, result.persistence_c,
-                  out_dir / FORECAST_PLOT, model_name=model_name,
-                  title=f"{model_name}: {headline['forecast_c']:.1f} °C at {headline['target_time']} "
+                  out_dir / FORECAST_PLOT, model_name=model_name, unit=unit, quantity=normalization.target,
+                  title=f"{model_name}: {headline['forecast_c']:.1f} {unit} at {headline['target_time']} "
                         f"(last reading {headline['reading_time']}, {data.source})")
     atomic.write_json(out_dir / FORECAST, {**result.to_json(), "model_dir": str(model_dir.resolve()),
-                                           "model": model_name})
+                                           "model": model_name, "target": normalization.target, "unit": unit})
     return result.rows
 
 

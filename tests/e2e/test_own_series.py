@@ -34,7 +34,7 @@ missing = [-9999]
 drop = ["note"]
 one_hot = { door = ["open", "shut"] }
 target = "temp"
-unit = "°C"
+unit = "degC"
 
 [settings]
 lookback = "2d"
@@ -88,6 +88,7 @@ def test_train_all_on_a_spec_then_predict_from_a_recent_file_and_from_serving(tm
     assert metrics["validation"]["mae_celsius"] > 0 and metrics["test"]["windows"] > 0
     rows = len(log) - int((log["humidity"] == "NA").sum())  # a row with a missing reading is a gap, not a zero
     assert "jena_conv_gru@greenhouse" in result.stdout and f"greenhouse: {rows:,} rows" in result.stdout
+    assert f"{metrics['validation']['mae_celsius']:.2f} degC" in result.stdout  # the target's unit, the spec's
 
     recent = readings("2024-05-10", 24 * 4, seed=2)  # four days of new readings, the model's own format
     recent.to_csv(tmp_path / "recent.csv", index=False)
@@ -97,6 +98,7 @@ def test_train_all_on_a_spec_then_predict_from_a_recent_file_and_from_serving(tm
     (out,) = (artifacts / "predictions").iterdir()
     forecast = json.loads((next(out.iterdir()) / "forecast.json").read_text())
     headline = forecast["headline"]
+    assert forecast["unit"] == "degC" and f"{headline['forecast_c']:.1f} degC at" in result.stdout
     assert headline["reading_time"] == "2024-05-13 23:00:00" and headline["horizon_hours"] == 7.0
 
     from tests.support.serving import load_serving

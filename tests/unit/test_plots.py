@@ -154,10 +154,11 @@ def test_season_panel_titles_give_the_mae_of_what_they_draw(monkeypatch, tmp_pat
     predictions = np.where(seconds < 1_711_929_600, 1.0, 3.0)  # winter and March 1 °C off, then 3 °C
     arrays = {"test_seconds": seconds, "test_truth": truth, "test_predictions": predictions,
               "test_persistence": truth + 2.0}
-    plot_series_test_split(arrays, {"model": "m", "test": {"mae_celsius": 2.5, "windows": seconds.size}}, tmp_path)
+    plot_series_test_split(arrays, {"model": "jena_conv", "test": {"mae_celsius": 2.5, "windows": seconds.size}},
+                           tmp_path)  # the unit is its dataset's (jena: °C)
     titles = [ax.get_title() for ax in drawn["fig"].axes]
     assert [title.split(",")[0] for title in titles] == ["Winter (DJF)", "Spring (MAM)", "Summer (JJA)",
                                                          "Autumn (SON)"]
-    assert "m MAE 1.00 °C, persistence 2.00 °C on 240 windows" in titles[0]  # 1-10 January, 240 hours
-    assert "m MAE 1.00 °C" in titles[1] and "m MAE 3.00 °C" in titles[2]
+    assert "jena_conv MAE 1.00 °C, persistence 2.00 °C on 240 windows" in titles[0]  # 1-10 January, 240 hours
+    assert "jena_conv MAE 1.00 °C" in titles[1] and "jena_conv MAE 3.00 °C" in titles[2]
     assert "2.50 °C on all 8,783 windows" in drawn["fig"].get_suptitle()
