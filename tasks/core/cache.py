@@ -39,6 +39,7 @@ FORMAT_CODE: dict[str, tuple[str, ...]] = {  # a spec's format -> its reader's m
     "keras_imdb": ("ingest.keras_imdb", "ingest.imdb_reviews", "ingest.imdb_suite"),
     "jena_station": ("ingest.jena_station", "ingest.jena_weather", "ingest.jena_suite"),
     "csv_series": ("ingest.csv_series", "ingest.series_csv", "ingest.series_suite", "ingest.jena_weather"),
+    "text_files": ("ingest.text_files", "ingest.text_sources", "core.vocabulary"),
 }
 DATASET_STAGES = ("version", "raw", "normalized")  # "<dataset>-<stage>" kinds of cached result
 CODE: dict[str, tuple[str, ...]] = {  # kind of cached result -> the tasks modules (dotted, below tasks/) whose code can change it

@@ -57,11 +57,41 @@ class Sources:
 
 
 @dataclass(frozen=True)
+class TextFiles:
+    """Where the texts and labels are in a user's files (format `text_files`, tasks.ingest.text_sources)."""
+
+    layout: str  # "table": CSV, TSV or JSONL rows; "folders": a folder per label of text files (optionally under
+    # train/ val/ test/ folders); "lines": one file per label (its name without extension), one text a line
+    text_column: str = "text"  # table: the column holding the text
+    label_column: str = "label"  # table: the column holding the label, named as the data names it
+    split_column: str = ""  # table: a column of train / val / test; "" = no split in the data
+    delimiter: str = ""  # table: "" = by extension (.csv comma, .tsv tab); .jsonl/.ndjson are JSON lines
+    encoding: str = "utf-8"  # of every file (a Python codec name)
+    undecodable: str = "error"  # bytes that do not decode: "error" (names file, line and byte) or "replace"
+    # (with U+FFFD, counted per file in the raw validation report)
+    fractions: dict = field(default_factory=lambda: {"train": 0.7, "val": 0.1, "test": 0.2})  # the seeded,
+    # stratified split when the data has none; when it has train and test but no val, val is fractions.val of
+    # train (stratified)
+    seed: int = 1  # of that split
+
+
+@dataclass(frozen=True)
+class TextVocabulary:
+    """The vocabulary built from the training split (tasks.core.vocabulary); its sequence length is settings.maxlen."""
+
+    standardize: str = "lower_and_strip_punctuation"  # Keras' default; or "keras_imdb" (imdb.npz's), "none"
+    max_tokens: int = 20_000  # ids in the published vocabulary: padding, OOV and the most frequent words; a run's
+    # settings.num_words may keep fewer
+
+
+@dataclass(frozen=True)
 class Text:
-    splits: tuple[str, ...]  # the splits a source holds, e.g. train and test
-    rows_per_split: int  # texts in each split
-    balance_tolerance: float  # a split's positive share may differ from 0.5 by at most this
-    labels: tuple[str, ...]  # the labels' names, by label number
+    splits: tuple[str, ...] = ("train", "test")  # the splits a source holds, e.g. train and test
+    rows_per_split: int = 0  # texts in each split; 0: not checked (a user's corpus)
+    balance_tolerance: float = 1.0  # a split's positive share may differ from 0.5 by at most this (two labels)
+    labels: tuple[str, ...] = ()  # the labels' names, by label number; () = those of the data, sorted
+    files: TextFiles | None = None  # text_files: where texts and labels are in the files
+    vocabulary: TextVocabulary | None = None  # text_files: the vocabulary the pipeline builds
 
 
 TIME_PARTS = ("year", "month", "day", "hour", "minute", "second")  # record.time_parts' keys

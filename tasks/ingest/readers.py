@@ -19,6 +19,7 @@ from tasks.core.errors import SettingsError
 import tasks.ingest.csv_series as csv_series
 import tasks.ingest.jena_station as jena_station
 import tasks.ingest.keras_imdb as keras_imdb
+import tasks.ingest.text_files as text_files
 
 
 @dataclass(frozen=True)
@@ -38,6 +39,8 @@ READERS: dict[str, Reader] = {  # a spec's `format` -> its reader
                            jena_station.validate_normalized_jena, jena_station.UNPACKS),
     "csv_series": Reader(csv_series.validate_raw_series, csv_series.normalize_series,  # a user's CSV series
                          csv_series.validate_normalized_series, csv_series.UNPACKS),
+    "text_files": Reader(text_files.validate_raw_texts, text_files.normalize_texts,  # a user's labelled texts
+                         text_files.validate_normalized_texts, text_files.UNPACKS),
 }
 
 
