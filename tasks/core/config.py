@@ -27,7 +27,7 @@ from tasks.core.datasets import DatasetSpec, Evaluation, Record, Text, builtin_n
 from tasks.core.errors import SettingsError
 from tasks.core.kinds import KINDS
 
-RECORDED = ("model", "profile", "split_reason")  # TrainSettings fields the code sets, never a profile or --set
+RECORDED = ("model", "profile", "split_reason", "labels")  # TrainSettings fields the code sets, never a profile or --set
 IMDB_LEARNING_RATE = 1e-4  # the book's RMSprop(lr=1e-4) for the IMDB convnet
 RMSPROP_LEARNING_RATE = 1e-3  # RMSprop's default in Keras 2 and 3, used by the book wherever it wrote RMSprop()
 

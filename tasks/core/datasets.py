@@ -25,6 +25,7 @@ from tasks.core.kinds import KINDS
 SPECS_DIR = Path(__file__).resolve().parents[2] / "datasets"  # the built-in specs: <name>.toml
 DURATION = re.compile(r"^\s*(\d+)\s*(min|h|d)\s*$")
 MINUTES = {"min": 1, "h": 60, "d": 24 * 60}
+RECORDED = ("split_reason", "labels")  # settings set from the data when it is read, never in a spec
 
 
 class SpecError(SettingsError):
@@ -219,7 +220,7 @@ def read_spec(path: Path | str) -> DatasetSpec:
     section = {"text": "text", "series": "record"}[spec.kind]
     if getattr(spec, section) is None:
         raise SpecError(f"{path}: a {spec.kind} dataset needs a [{section}] section")
-    allowed = [f.name for f in fields(KINDS[spec.kind]) if f.name != "split_reason"]
+    allowed = [f.name for f in fields(KINDS[spec.kind]) if f.name not in RECORDED]
     for key in spec.settings:
         if key not in allowed:
             raise SpecError(f"{path}: unknown key settings.{key}; a {spec.kind} dataset's settings are "

@@ -24,6 +24,8 @@ class TextSettings:
     max_train_samples: int = 0  # subsample the training set (0 = all 25,000); for smoke runs
     max_test_samples: int = 0  # subsample the test set (0 = all 25,000); for smoke runs
     bow_epochs: int = 4  # bag-of-words baseline epochs
+    labels: int = 2  # the labels of the data a run trains on (recorded, not a knob): set when the data is read
+    # (tasks.model.text.settings_for_data); two: a sigmoid output, more: a softmax
 
     def check(self, s: Any) -> list[str]:
         problems = []

@@ -14,6 +14,8 @@ Where is X:
   provenance      Parquet with provenance in its metadata
   normalize       a new dataset version's content-addressed name
   readers         which reader ingests a dataset (its spec's format): one table
+  text_sources    a user's labelled texts read from CSV/TSV/JSONL, folders or line files, decoded as the spec says
+  text_files      the user-texts reader's tasks: labels, splits, the vocabulary, published as texts.parquet
   keras_imdb      the IMDB reader's tasks: the Keras npz validated, normalized into a version, validated again
   jena_station    the Jena reader's tasks: the station's CSVs validated, combined into a version, validated again
   imdb_suite      the IMDB expectations
@@ -26,7 +28,7 @@ Where is X:
   retraining      which models train-all retrains on drift
 """
 
-from tasks.ingest.data_profiles import imdb_training_profile, jena_training_profile
+from tasks.ingest.data_profiles import imdb_training_profile, jena_training_profile, texts_training_profile
 from tasks.ingest.download import download_source, keep_downloads
 from tasks.ingest.drift import read_drift, report_drift
 from tasks.ingest.drift_markdown import describe_reference
@@ -41,4 +43,4 @@ from tasks.ingest.retraining import plan_retraining
 from tasks.ingest.unpack import unpack_sources
 from tasks.ingest.validate import validate_new_version
 
-__all__ = ["describe_reference", "download_source", "feature_columns", "file_rows", "read_series_csv", "imdb_training_profile", "jena_training_profile", "keep_downloads", "load_word_index", "normalize_imdb", "normalize_jena_files", "plan_retraining", "read_drift", "read_imdb_split", "read_jena", "read_jena_seconds", "read_jena_csv", "read_provenance", "reader_for", "report_drift", "unpack_sources", "validate_new_version", "validate_normalized_imdb", "validate_normalized_jena", "validate_raw_imdb", "validate_raw_jena"]
+__all__ = ["describe_reference", "download_source", "feature_columns", "file_rows", "read_series_csv", "imdb_training_profile", "jena_training_profile", "keep_downloads", "load_word_index", "normalize_imdb", "normalize_jena_files", "plan_retraining", "read_drift", "read_imdb_split", "read_jena", "read_jena_seconds", "read_jena_csv", "read_provenance", "reader_for", "texts_training_profile", "report_drift", "unpack_sources", "validate_new_version", "validate_normalized_imdb", "validate_normalized_jena", "validate_raw_imdb", "validate_raw_jena"]

@@ -137,6 +137,15 @@ def imdb_training_profile(encoded: list[np.ndarray], labels: np.ndarray, num_wor
     return imdb_profile(ranks, lengths, labels, num_words)
 
 
+def texts_training_profile(encoded: list[np.ndarray], labels: np.ndarray, num_words: int) -> dict[str, Any]:
+    """The profile of a user's texts a model trained on, from their unpadded vocabulary ids (tasks.core.vocabulary:
+    1 is the OOV word): the figures of `imdb_profile`, the label share being the mean label number."""
+    lengths = np.fromiter(map(len, encoded), dtype=np.int64, count=len(encoded))
+    ids = np.concatenate([np.asarray(r, dtype=np.int64) for r in encoded]) if len(encoded) else np.zeros(0)
+    ranks = np.where(ids == 1, num_words, ids - INDEX_FROM)  # as imdb_review_figures counts: id = rank + INDEX_FROM
+    return {**imdb_profile(ranks, lengths, labels, num_words), "dataset": "texts"}
+
+
 def jena_training_profile(version: Path, train_ranges: list[tuple[int, int]], file: str = "jena.parquet",
                           names: tuple[str, ...] | None = None, dataset: str = "jena") -> dict[str, Any]:
     """The profile of the raw rows of a series version's training split (inclusive row ranges, tasks.model.splits):

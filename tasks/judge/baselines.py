@@ -28,7 +28,7 @@ from tasks.core.config import RMSPROP_LEARNING_RATE, TrainSettings
 from tasks.core.errors import DataFormatError, SettingsError
 from tasks.core.log import log
 from tasks.core.sources import IMDB_MAX_FEATURES
-from tasks.judge.metrics import binary_metrics, mae, to_celsius
+from tasks.judge.metrics import binary_metrics, label_metrics, mae, multiclass_metrics, to_celsius
 from tasks.model import EVAL_SPLITS
 
 if TYPE_CHECKING:  # annotations only: Keras is imported where a model is built or loaded
@@ -170,28 +170,32 @@ def jena_baselines(
 # ---------------------------------------------------------------------------------------------------------------
 # IMDB
 # ---------------------------------------------------------------------------------------------------------------
-def majority_baseline(train_labels: np.ndarray, eval_labels: np.ndarray) -> dict:
-    """Predict the training set's most common class for every review.
+def majority_baseline(train_labels: np.ndarray, eval_labels: np.ndarray, labels: int = 2) -> dict:
+    """Predict the training set's most common label for every text.
 
     A constant score ranks every review equal, so its AUC is exactly 0.5. On a tie (IMDB's training set is
-    exactly balanced) the class is 0, negative, as numpy's argmax picks the first maximum.
+    exactly balanced) the label is the first, 0 (negative), as numpy's argmax picks the first maximum.
 
     Args:
-        train_labels: (n_train,) labels 0/1 the majority is taken from.
-        eval_labels: (n_eval,) labels 0/1 it is scored on, both classes present.
+        train_labels: (n_train,) label numbers the majority is taken from.
+        eval_labels: (n_eval,) label numbers it is scored on (two labels: both present).
+        labels: how many labels the dataset has.
 
     Returns:
-        binary_metrics' dict plus "predicted_class".
+        binary_metrics' dict (two labels) or multiclass_metrics' (more), plus "predicted_class".
 
     Raises:
-        DataFormatError: on empty or non-binary labels.
+        DataFormatError: on empty labels or a label number outside 0..labels-1.
     """
     train_labels = np.asarray(train_labels).reshape(-1)
-    if train_labels.size == 0 or not np.isin(train_labels, (0, 1)).all():
-        raise DataFormatError(f"{train_labels.size} training labels; expected at least one, each 0 or 1")
-    majority = int(np.argmax(np.bincount(train_labels.astype(np.int64), minlength=2)))
+    if train_labels.size == 0 or not np.isin(train_labels, np.arange(labels)).all():
+        raise DataFormatError(f"{train_labels.size} training labels; expected at least one, each in 0..{labels - 1}")
+    majority = int(np.argmax(np.bincount(train_labels.astype(np.int64), minlength=labels)))
     eval_labels = np.asarray(eval_labels).reshape(-1)
-    metrics = binary_metrics(eval_labels, np.full(eval_labels.shape, float(majority)))
+    if labels > 2:
+        metrics = multiclass_metrics(eval_labels, np.eye(labels)[np.full(eval_labels.shape, majority)])
+    else:
+        metrics = binary_metrics(eval_labels, np.full(eval_labels.shape, float(majority)))
     return {"predicted_class": majority, **metrics}
 
 
@@ -206,6 +210,7 @@ def fit_bag_of_words(
     seed: int,
     num_words: int = IMDB_MAX_FEATURES,
     learning_rate: float = RMSPROP_LEARNING_RATE,
+    labels: int = 2,
 ) -> keras.Model:
     """Train the bag-of-words baseline (tasks.model.architectures.build_bag_of_words) on multi-hot reviews.
 
@@ -224,6 +229,7 @@ def fit_bag_of_words(
         seed: seeds Python, numpy and the backend (weights, shuffling) through keras.utils.set_random_seed.
         num_words: vocabulary size, the width of the multi-hot vectors.
         learning_rate: RMSprop step size.
+        labels: the dataset's labels (a sigmoid for two, a softmax for more).
 
     Returns:
         The trained model; its History is `model.history`.
@@ -237,7 +243,8 @@ def fit_bag_of_words(
 
     if epochs < 1 or batch_size < 1:
         raise SettingsError(f"epochs {epochs} and batch_size {batch_size}: expected both at least 1")
-    train_labels = np.asarray(train_labels, dtype=np.float32).reshape(-1)
+    label_type = np.float32 if labels <= 2 else np.int32
+    train_labels = np.asarray(train_labels, dtype=label_type).reshape(-1)
     if len(train_reviews) != train_labels.size or train_labels.size == 0:
         raise SettingsError(
             f"{len(train_reviews)} training reviews and {train_labels.size} labels; expected one label each, "
@@ -245,7 +252,7 @@ def fit_bag_of_words(
         )
     validation_data = None
     if val_reviews is not None:
-        val_labels = np.asarray(val_labels, dtype=np.float32).reshape(-1)
+        val_labels = np.asarray(val_labels, dtype=label_type).reshape(-1)
         if len(val_reviews) != val_labels.size:
             raise SettingsError(f"{len(val_reviews)} validation reviews and {val_labels.size} labels")
         validation_data = multi_hot_batches(val_reviews, val_labels, batch_size=batch_size, num_words=num_words)
@@ -254,21 +261,21 @@ def fit_bag_of_words(
     train_batches = multi_hot_batches(train_reviews, train_labels, batch_size=batch_size, num_words=num_words,
                                       shuffle=True, seed=seed)  # ((batch, num_words), (batch,)), new order each epoch
     with own_default_seeds(seed):  # the same seed builds the same weights, whatever else the process does
-        model = build_bag_of_words(num_words, learning_rate=learning_rate)
+        model = build_bag_of_words(num_words, learning_rate=learning_rate, labels=labels)
     model.fit(train_batches, epochs=epochs, validation_data=validation_data, shuffle=False, verbose=0)
     return model
 
 
 def bag_of_words_metrics(model: keras.Model, reviews: Sequence[np.ndarray], labels: np.ndarray) -> dict:
-    """binary_metrics of a bag-of-words model on reviews encoded as for fit_bag_of_words.
+    """label_metrics of a bag-of-words model on reviews encoded as for fit_bag_of_words.
 
     Args:
         model: from fit_bag_of_words; its input width is the vocabulary size.
         reviews: unpadded, offset reviews (tasks.model.encoding.offset_reviews).
-        labels: (n,) labels 0/1.
+        labels: (n,) label numbers.
 
     Returns:
-        binary_metrics' dict.
+        binary_metrics' dict (a sigmoid output) or multiclass_metrics' (a softmax).
     """
     from tasks.model import multi_hot_batches
 
@@ -277,7 +284,8 @@ def bag_of_words_metrics(model: keras.Model, reviews: Sequence[np.ndarray], labe
         return binary_metrics(labels, np.zeros(0))  # refuses zero reviews with its own message
     # Encoded a batch at a time: 512 reviews x 10,000 words of float32 is 20 MB, not 1 GB for 25,000 reviews.
     batches = multi_hot_batches(reviews, batch_size=512, num_words=num_words)
-    return binary_metrics(labels, model.predict(batches, verbose=0).reshape(-1))
+    scores = model.predict(batches, verbose=0)
+    return label_metrics(labels, scores.reshape(-1) if scores.shape[-1] == 1 else scores)
 
 
 BOW_BATCH_SIZE = 512  # reviews per step of the bag-of-words baseline: a small dense model, big batches train fast
@@ -294,7 +302,7 @@ def bag_of_words_baseline(data, s: TrainSettings, data_sha256: str, artifacts_di
         {"val": binary_metrics, "test": binary_metrics}.
     """
     settings = {name: getattr(s, name) for name in ("num_words", "validation_split", "max_train_samples",
-                                                    "max_test_samples", "bow_epochs", "seed")}
+                                                    "max_test_samples", "bow_epochs", "seed", "labels")}
     key = short_key("bag-of-words", data_sha256, settings)
     folder = runs.baselines_dir(artifacts_dir, s.family, key)
     cached = folder / BAG_OF_WORDS
@@ -305,7 +313,8 @@ def bag_of_words_baseline(data, s: TrainSettings, data_sha256: str, artifacts_di
             return {split: stored[split] for split in EVAL_SPLITS}
     log(f"training the bag-of-words baseline once for this dataset version -> {folder}")
     bow = fit_bag_of_words(data.offset["train"], data.y["train"], data.offset["val"], data.y["val"],
-                           epochs=s.bow_epochs, batch_size=BOW_BATCH_SIZE, seed=s.seed, num_words=s.num_words)
+                           epochs=s.bow_epochs, batch_size=BOW_BATCH_SIZE, seed=s.seed, num_words=s.num_words,
+                           labels=s.labels)
     metrics = {split: bag_of_words_metrics(bow, data.offset[split], data.y[split]) for split in EVAL_SPLITS}
     folder.mkdir(parents=True, exist_ok=True)
     tmp = folder / f".bag_of_words.{os.getpid()}.keras"

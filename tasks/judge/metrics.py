@@ -170,3 +170,60 @@ def binary_metrics(y_true: np.ndarray, y_prob: np.ndarray, threshold: float = 0.
         "roc_auc": roc_auc(y_true, y_prob),
         "confusion_matrix": [[tn, fp], [fn, tp]],
     }
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# More than two labels
+# ---------------------------------------------------------------------------------------------------------------
+def multiclass_metrics(y_true: np.ndarray, y_prob: np.ndarray) -> dict:
+    """Accuracy, macro-F1 and the confusion matrix of a softmax output: a text gets its most probable label.
+
+    Macro-F1 is the mean over labels of each label's F1 (2 precision recall / (precision + recall)), every label
+    weighing the same however many texts it has; a label never predicted nor present scores 0 (sklearn's
+    zero_division=0).
+
+    Args:
+        y_true: (n,) label numbers 0..k-1.
+        y_prob: (n, k) probabilities (or any scores: only their argmax counts).
+
+    Returns:
+        {"reviews": n, "accuracy": a, "macro_f1": f, "f1": [per label], "confusion_matrix": k x k} (rows true
+        label, columns predicted), JSON-ready.
+
+    Raises:
+        DataFormatError: no labels, a label outside 0..k-1, or non-finite scores.
+        ValueError: lengths that do not pair up.
+    """
+    y_prob = np.asarray(y_prob, dtype=np.float64)
+    y_true = np.asarray(y_true).reshape(-1)
+    if y_prob.ndim != 2 or y_prob.shape[0] != y_true.size:
+        raise ValueError(f"{y_true.size} labels and scores of shape {y_prob.shape}; expected (labels, classes)")
+    if y_true.size == 0:
+        raise DataFormatError("no labels: metrics of zero texts are undefined")
+    k = y_prob.shape[1]
+    if not np.isin(y_true, np.arange(k)).all():
+        bad = y_true[~np.isin(y_true, np.arange(k))][0].item()
+        raise DataFormatError(f"label {bad!r} found; expected label numbers 0..{k - 1}")
+    if not np.isfinite(y_prob).all():
+        raise DataFormatError("non-finite scores; expected finite probabilities (did training diverge?)")
+    y_true = y_true.astype(np.int64)
+    y_pred = np.argmax(y_prob, axis=1)
+    confusion = np.bincount(k * y_true + y_pred, minlength=k * k).reshape(k, k)
+    tp = np.diag(confusion).astype(np.float64)
+    denominator = confusion.sum(axis=0) + confusion.sum(axis=1)  # predicted + true = 2tp + fp + fn
+    f1 = np.divide(2 * tp, denominator, out=np.zeros(k), where=denominator > 0)
+    return {
+        "reviews": int(y_true.size),
+        "accuracy": float(tp.sum() / y_true.size),
+        "macro_f1": float(f1.mean()),
+        "f1": [float(v) for v in f1],
+        "confusion_matrix": confusion.tolist(),
+    }
+
+
+def label_metrics(y_true: np.ndarray, y_prob: np.ndarray) -> dict:
+    """binary_metrics for a sigmoid output ((n,) or (n, 1)), multiclass_metrics for a softmax one ((n, k>2))."""
+    y_prob = np.asarray(y_prob)
+    if y_prob.ndim == 2 and y_prob.shape[1] > 2:
+        return multiclass_metrics(y_true, y_prob)
+    return binary_metrics(y_true, y_prob)

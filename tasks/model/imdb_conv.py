@@ -13,13 +13,14 @@ from tasks.core.architectures import OUTPUT_LAYERS
 from tasks.core.config import IMDB_LEARNING_RATE
 from tasks.core.errors import SettingsError
 from tasks.core.sources import IMDB_MAX_FEATURES, IMDB_MAXLEN
-from tasks.model.blocks import binary_metrics
+from tasks.model.blocks import classifier_head, classifier_loss, classifier_metrics
 
 
 def build(s, n_features: int, optimizer: keras.optimizers.Optimizer) -> keras.Model:
     """The model a run's settings (tasks.core.config.TrainSettings) name; text has no features per timestep."""
     return build_imdb_conv(s.num_words, s.maxlen, dropout=s.dropout, embedding_dropout=s.embedding_dropout,
-                           output_layer=s.output_layer, learning_rate=s.learning_rate, optimizer=optimizer)
+                           output_layer=s.output_layer, learning_rate=s.learning_rate, optimizer=optimizer,
+                           labels=s.labels)
 
 
 def build_imdb_conv(
@@ -32,6 +33,7 @@ def build_imdb_conv(
     output_layer: str = "sigmoid",
     learning_rate: float = IMDB_LEARNING_RATE,
     optimizer: keras.optimizers.Optimizer | None = None,
+    labels: int = 2,
 ) -> keras.Model:
     """The book's IMDB 1D convnet (listing 6.45): 1,315,937 parameters with the defaults.
 
@@ -51,9 +53,12 @@ def build_imdb_conv(
             log, so a logit outside that range gets no gradient.
         learning_rate: RMSprop step size (the book's 1e-4).
         optimizer: an optimizer to compile with instead of RMSprop(learning_rate) (make_optimizer).
+        labels: the dataset's labels: two end in the sigmoid above, more in Dense(labels, softmax) under sparse
+            categorical cross-entropy (tasks.model.blocks.classifier_head).
 
     Returns:
-        A compiled model: (batch, maxlen) int32 ids -> (batch, 1) probability of a positive review.
+        A compiled model: (batch, maxlen) int32 ids -> (batch, 1) probability of a positive review (two labels),
+        or (batch, labels) probabilities.
     """
     inputs = keras.Input(shape=(maxlen,), dtype="int32", name="tokens")  # (batch, time)
     x = layers.Embedding(max_features, embedding_dim)(inputs)  # (batch, 500, 128)
@@ -67,11 +72,11 @@ def build_imdb_conv(
         x = layers.Dropout(dropout)(x)
     if output_layer not in OUTPUT_LAYERS:
         raise SettingsError(f"output_layer={output_layer!r}: must be one of {', '.join(OUTPUT_LAYERS)}")
-    outputs = layers.Dense(1, activation=OUTPUT_LAYERS[output_layer])(x)  # (batch, 1)
+    outputs = classifier_head(x, labels, OUTPUT_LAYERS[output_layer])  # (batch, 1) or (batch, labels)
     model = keras.Model(inputs, outputs, name="imdb_conv")
     model.compile(
         optimizer=optimizer or keras.optimizers.RMSprop(learning_rate=learning_rate),
-        loss="binary_crossentropy",
-        metrics=binary_metrics(),
+        loss=classifier_loss(labels),
+        metrics=classifier_metrics(labels),
     )
     return model

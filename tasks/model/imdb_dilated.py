@@ -18,6 +18,7 @@ from keras import layers
 
 from tasks.core.config import RMSPROP_LEARNING_RATE
 from tasks.core.sources import IMDB_MAX_FEATURES, IMDB_MAXLEN
+from tasks.model.blocks import classifier_head, classifier_loss, classifier_metrics
 
 
 def build(s, n_features: int, optimizer: keras.optimizers.Optimizer) -> keras.Model:
@@ -25,7 +26,7 @@ def build(s, n_features: int, optimizer: keras.optimizers.Optimizer) -> keras.Mo
     return build_imdb_dilated(s.num_words, s.maxlen, filters=s.filters, kernel_size=s.kernel_size,
                               dilation_levels=s.dilation_levels, embedding_dropout=s.embedding_dropout,
                               word_dropout=s.word_dropout, dropout=s.dropout, learning_rate=s.learning_rate,
-                              optimizer=optimizer)
+                              optimizer=optimizer, labels=s.labels)
 
 
 def build_imdb_dilated(
@@ -41,6 +42,7 @@ def build_imdb_dilated(
     dropout: float = 0.0,
     learning_rate: float = RMSPROP_LEARNING_RATE,
     optimizer: keras.optimizers.Optimizer | None = None,
+    labels: int = 2,
 ) -> keras.Model:
     """Word vectors, a stem convolution, residual blocks of dilated convolutions, max and average pooling.
 
@@ -63,9 +65,11 @@ def build_imdb_dilated(
         dropout: rate of a Dropout on the pooled features before the output layer; 0 leaves it out.
         learning_rate: RMSprop step size, when no optimizer is given.
         optimizer: an optimizer to compile with instead of RMSprop(learning_rate) (architectures.make_optimizer).
+        labels: the dataset's labels: a sigmoid for two, Dense(labels, softmax) for more (blocks.classifier_head).
 
     Returns:
-        A compiled model: (batch, maxlen) int32 ids -> (batch, 1) probability of a positive review.
+        A compiled model: (batch, maxlen) int32 ids -> (batch, 1) probability of a positive review (two labels),
+        or (batch, labels) probabilities.
     """
     inputs = keras.Input(shape=(maxlen,), dtype="int32", name="tokens")  # (batch, time)
     x = layers.Embedding(max_features, embedding_dim)(inputs)  # (batch, maxlen, 128)
@@ -85,11 +89,11 @@ def build_imdb_dilated(
     ])  # (batch, 2 * filters)
     if dropout > 0:
         pooled = layers.Dropout(dropout)(pooled)
-    outputs = layers.Dense(1, activation="sigmoid")(pooled)  # (batch, 1)
+    outputs = classifier_head(pooled, labels)  # (batch, 1) or (batch, labels)
     model = keras.Model(inputs, outputs, name="imdb_dilated")
     model.compile(
         optimizer=optimizer or keras.optimizers.RMSprop(learning_rate=learning_rate),
-        loss="binary_crossentropy",
-        metrics=["accuracy", keras.metrics.AUC(name="auc")],
+        loss=classifier_loss(labels),
+        metrics=classifier_metrics(labels),
     )
     return model

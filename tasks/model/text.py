@@ -7,6 +7,7 @@ training and evaluation see exactly the book's reviews.
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 from dataclasses import dataclass
 from pathlib import Path
@@ -15,24 +16,67 @@ import numpy as np
 
 from tasks.core import atomic, runs
 from tasks.core.config import TrainSettings
-from tasks.core.errors import DataFormatError
+from tasks.core.errors import DataFormatError, SettingsError
+from tasks.core.vocabulary import read_vocabulary
 from tasks.core.log import log
 from tasks.ingest import read_imdb_split
 from tasks.model.dataset import in_order
 
+VOCABULARY, TEXTS = "vocabulary.json", "texts.parquet"  # a text_files version's (tasks.ingest.text_files)
 KERAS_IMDB_SEED = 113  # keras.datasets.imdb.load_data shuffles train, then test, with RandomState(113)
 
 
 @dataclass
 class TextData:
     x: dict[str, np.ndarray]  # split -> (reviews, maxlen) int32 ids
-    y: dict[str, np.ndarray]  # split -> (reviews,) float32 0/1
+    y: dict[str, np.ndarray]  # split -> (reviews,) float32 0/1, or int32 label numbers for more than two labels
     offset: dict[str, list[np.ndarray]]  # split -> unpadded ids (for the bag-of-words baseline)
 
 
 def settings_for_data(path: Path, s: TrainSettings) -> TrainSettings:
-    """The settings a run trains with on the reviews at `path`: as they are (nothing is chosen from the data)."""
-    return s
+    """The settings a run trains with on the texts at `path`: the number of labels is the data's (a user's corpus
+    names them in its vocabulary.json; IMDB's are two); a vocabulary smaller than num_words is an error."""
+    vocabulary_file = Path(path) / VOCABULARY
+    if not vocabulary_file.is_file():
+        return s
+    vocabulary = read_vocabulary(vocabulary_file)
+    if s.num_words > vocabulary.size:
+        raise SettingsError(f"num_words={s.num_words}: the vocabulary of {path} has {vocabulary.size} ids "
+                            f"(text.vocabulary.max_tokens); set num_words <= {vocabulary.size}")
+    return dataclasses.replace(s, labels=len(vocabulary.labels))
+
+
+def prepare_texts(path: Path, s: TrainSettings) -> TextData:
+    """A user's texts (format text_files) as model inputs: the published split, label numbers in the vocabulary's
+    order, ids by the version's vocabulary (tasks.core.vocabulary), the first `num_words` of them; each split in a
+    seeded shuffled order (as prepare_imdb's), so a smoke run's subset holds every label."""
+    import pyarrow.parquet as pq
+
+    vocabulary = read_vocabulary(Path(path) / VOCABULARY)
+    table = pq.read_table(Path(path) / TEXTS).to_pandas()
+    number = {label: i for i, label in enumerate(vocabulary.labels)}
+    rng = np.random.RandomState(KERAS_IMDB_SEED)
+    limits = {"train": s.max_train_samples, "val": int(np.ceil(s.max_train_samples * s.validation_split)),
+              "test": s.max_test_samples}
+    data = TextData({}, {}, {})
+    for split in ("train", "val", "test"):
+        part = table[table["split"] == split]
+        order = rng.permutation(len(part))
+        if limits[split]:
+            order = order[:limits[split]]
+        if not len(order):
+            raise DataFormatError(f"{path}: no {split} texts; a text dataset needs train, val and test texts")
+        texts = part["text"].to_numpy()[order]
+        data.offset[split] = vocabulary.ids(texts, s.num_words)
+        data.x[split] = vocabulary.encode(texts, s.maxlen, s.num_words)
+        labels = part["label"].map(number).to_numpy()[order]
+        data.y[split] = labels.astype(np.float32 if s.labels <= 2 else np.int32)
+    return data
+
+
+def prepare_text(path: Path, s: TrainSettings) -> TextData:
+    """The texts of a dataset version as model inputs, by the format of its spec."""
+    return PREPARERS[s.spec.format](path, s)
 
 
 def prepare_imdb(path: Path, s: TrainSettings) -> TextData:
@@ -74,12 +118,17 @@ def prepare_imdb(path: Path, s: TrainSettings) -> TextData:
 def fit_arguments(s: TrainSettings, path: Path, run_dir: Path) -> tuple[dict, int]:
     """The reviews of one run as `model.fit` arguments, and 0 features per timestep (a review is word ids). Also
     writes data_profile.json: what the training reviews looked like, the reference for drift (tasks.ingest.drift)."""
-    from tasks.ingest import imdb_training_profile
+    from tasks.ingest import imdb_training_profile, texts_training_profile
 
-    data = prepare_imdb(path, s)
-    atomic.write_json(run_dir / runs.DATA_PROFILE, imdb_training_profile(data.offset["train"], data.y["train"],
-                                                                         s.num_words))
-    keep_word_index(path, run_dir)
+    data = prepare_text(path, s)
+    if s.spec.format == "text_files":
+        atomic.write_json(run_dir / runs.DATA_PROFILE, texts_training_profile(data.offset["train"], data.y["train"],
+                                                                              s.num_words))
+        keep_vocabulary(path, run_dir)
+    else:
+        atomic.write_json(run_dir / runs.DATA_PROFILE, imdb_training_profile(data.offset["train"], data.y["train"],
+                                                                             s.num_words))
+        keep_word_index(path, run_dir)
     return dict(x=data.x["train"], y=data.y["train"], batch_size=s.batch_size,
                 validation_data=in_order(data.x["val"], data.y["val"], s.batch_size)), 0
 
@@ -96,3 +145,15 @@ def keep_word_index(dataset: Path, run_dir: Path) -> None:
     data = source.read_bytes()
     atomic.write_bytes(run_dir / runs.WORD_INDEX, data)
     atomic.write_text(run_dir / runs.WORD_INDEX_SHA256, f"{hashlib.sha256(data).hexdigest()}  {runs.WORD_INDEX}\n")
+
+
+def keep_vocabulary(dataset: Path, run_dir: Path) -> None:
+    """Copy the vocabulary of the dataset version a run trains on into its folder, with its sha256, as
+    keep_word_index does the word index: raw text is encoded as the model saw it wherever the run is used."""
+    data = (Path(dataset) / VOCABULARY).read_bytes()
+    atomic.write_bytes(run_dir / VOCABULARY, data)
+    atomic.write_text(run_dir / VOCABULARY_SHA256, f"{hashlib.sha256(data).hexdigest()}  {VOCABULARY}\n")
+
+
+PREPARERS = {"keras_imdb": prepare_imdb, "text_files": prepare_texts}  # a text spec's format -> its reader here
+VOCABULARY_SHA256 = "vocabulary.sha256"  # a run's copy's sha256, as `sha256sum` writes it

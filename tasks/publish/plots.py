@@ -189,40 +189,44 @@ def plot_confusion_matrix(
     out: Path,
     *,
     title: str,
-    labels: tuple[str, str] = ("negative", "positive"),
+    labels: tuple[str, ...] = ("negative", "positive"),
 ) -> Path:
-    """The 2 x 2 confusion matrix as a heat map, each cell with its count and share of all reviews.
+    """The k x k confusion matrix (2 x 2 for two labels) as a heat map, each cell with its count and share of all
+    texts.
 
     Args:
-        matrix: [[tn, fp], [fn, tp]], rows the true class and columns the predicted one (binary_metrics' layout).
+        matrix: rows the true label and columns the predicted one (binary_metrics' [[tn, fp], [fn, tp]] for two).
         out: the PNG to write.
         title: figure title.
-        labels: names of class 0 and class 1.
+        labels: the labels' names, by label number.
 
     Returns:
         `out`.
 
     Raises:
-        ValueError: if the matrix is not 2 x 2 of non-negative counts with at least one review.
+        ValueError: if the matrix is not k x k (k the labels) of non-negative counts with at least one text.
     """
     counts = np.asarray(matrix)
-    if counts.shape != (2, 2) or (counts < 0).any() or counts.sum() == 0:
-        raise ValueError(f"confusion matrix {counts.tolist()}: expected [[tn, fp], [fn, tp]] of counts >= 0")
+    k = len(labels)
+    if counts.shape != (k, k) or (counts < 0).any() or counts.sum() == 0:
+        raise ValueError(f"confusion matrix {counts.tolist()}: expected {k} x {k} counts >= 0 (rows true labels)")
     counts = counts.astype(np.int64)
     total = int(counts.sum())
 
-    fig = _new_figure((PANEL[1] + 0.6, PANEL[1] + 0.2))
+    side = PANEL[1] + 0.6 * max(k - 2, 0)  # room for each further label
+    fig = _new_figure((side + 0.6, side + 0.2))
     ax = fig.subplots()
     image = ax.imshow(counts, cmap="Blues", vmin=0)
     for (row, col), count in np.ndenumerate(counts):
         dark = count > counts.max() / 2  # white text on the dark cells, black on the light ones
         ax.text(col, row, f"{count:,}\n{count / total:.1%}", ha="center", va="center",
-                color="white" if dark else "black", fontsize="large")  # fmt: skip
-    ax.set_xticks([0, 1], [f"{labels[0]} (0)", f"{labels[1]} (1)"])
-    ax.set_yticks([0, 1], [f"{labels[0]} (0)", f"{labels[1]} (1)"], rotation=90, va="center")
+                color="white" if dark else "black", fontsize="large" if k <= 3 else "small")  # fmt: skip
+    names = [f"{name} ({i})" for i, name in enumerate(labels)]
+    ax.set_xticks(range(k), names, rotation=0 if k <= 2 else 30, ha="center" if k <= 2 else "right")
+    ax.set_yticks(range(k), names, rotation=90 if k <= 2 else 0, va="center")
     ax.set_xlabel("Predicted class")
     ax.set_ylabel("True class")
     fig.colorbar(image, ax=ax, label="Reviews", shrink=0.8)
-    accuracy = (counts[0, 0] + counts[1, 1]) / total
+    accuracy = np.trace(counts) / total
     ax.set_title(f"{title}\naccuracy {accuracy:.1%} of {total:,} reviews", fontsize="medium")
     return _save(fig, out)

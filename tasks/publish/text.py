@@ -24,10 +24,15 @@ MAX_TABLE_ROWS = 1_000  # rows of a predictions table artifact; the CSV in the p
 # The figures of an evaluation
 # ---------------------------------------------------------------------------------------------------------------
 def plot_test_split(arrays: Mapping[str, np.ndarray], metrics: Mapping, out_dir: Path) -> list[Path]:
-    """roc.png and confusion.png of the test split."""
+    """roc.png and confusion.png of the test split (two labels); confusion.png alone for more (a ROC curve is
+    of one label against the other)."""
     from tasks.judge import roc_curve
 
     model, test = metrics["model"], metrics["test"]
+    if len(test["confusion_matrix"]) > 2:
+        labels = tuple(metrics.get("labels") or range(len(test["confusion_matrix"])))
+        return [plot_confusion_matrix(test["confusion_matrix"], out_dir / "confusion.png", labels=tuple(map(str, labels)),
+                                      title=f"{model}: test confusion matrix (macro-F1 {test['macro_f1']:.3f})")]
     fpr, tpr, _ = roc_curve(arrays["test_labels"], arrays["test_scores"])
     return [
         plot_roc(fpr, tpr, test["roc_auc"], out_dir / "roc.png",
