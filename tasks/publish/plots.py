@@ -209,7 +209,7 @@ def plot_confusion_matrix(
     counts = np.asarray(matrix)
     k = len(labels)
     if counts.shape != (k, k) or (counts < 0).any() or counts.sum() == 0:
-        raise ValueError(f"confusion matrix {counts.tolist()}: expected {k} x {k} counts >= 0 (rows true labels)")
+        raise ValueError(f"confusion matrix {counts.tolist()}: expected {k} x {k} counts >= 0, rows the true labels ([[tn, fp], [fn, tp]] for two)")
     counts = counts.astype(np.int64)
     total = int(counts.sum())
 
