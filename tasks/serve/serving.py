@@ -76,7 +76,8 @@ def export_saved_model(built: Any, family: str, path: Path) -> None:
     archive.track(built)
 
     def serve(x):
-        return {output: tf.reshape(built(x, training=False), [-1])}  # (batch,)
+        y = built(x, training=False)
+        return {output: tf.reshape(y, [-1]) if y.shape[-1] == 1 else y}  # (batch,), or (batch, labels) past two
 
     archive.add_endpoint(SIGNATURE, serve, input_signature=[kind.input_spec(built)])
     archive.write_out(str(path), verbose=False)
@@ -141,7 +142,8 @@ def export_serving(model_dir: Path) -> Path | None:
             "saved_model": SAVED_MODEL,
             "signature": SIGNATURE,
             "input": {"name": name, "dtype": spec.dtype.name, "shape": list(spec.shape.as_list())},
-            "output": {"name": output, "dtype": kind.OUTPUT_DTYPE, "shape": [None], "meaning": meaning},
+            "output": {"name": output, "dtype": kind.OUTPUT_DTYPE, "meaning": meaning,
+                       "shape": [None] if built.output_shape[-1] == 1 else [None, built.output_shape[-1]]},
             **made_from,
             "code": serving_code(),
             "versions": {"tensorflow": tf.__version__, "keras": keras.__version__},

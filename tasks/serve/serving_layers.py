@@ -108,3 +108,60 @@ def pad_front(ids: tf.RaggedTensor, maxlen: int) -> tf.Tensor:
     source = tf.range(maxlen)[None, :] - (maxlen - lengths)[:, None]  # column of `left` each output column takes
     taken = tf.gather(left, tf.maximum(source, 0), batch_dims=1)
     return tf.where(source >= 0, taken, tf.constant(PAD_CHAR, tf.int32))
+
+
+@keras.saving.register_keras_serializable(package="seqconv")
+class VocabularyEncoder(keras.layers.Layer):
+    """(batch,) raw text strings -> (batch, maxlen) int32 ids by a dataset's vocabulary (tasks.core.vocabulary),
+    as its training data was encoded: the recipe in TensorFlow string ops, split, each word's id (1 when not
+    held, or from num_words up), the last `maxlen` ids padded at the front.
+
+    Args:
+        tokens: the vocabulary's tokens by id (0 padding, 1 OOV, then the words).
+        standardize: its recipe (a key of tasks.core.vocabulary.RECIPES).
+        num_words: ids from num_words up become the OOV id.
+        maxlen: ids per text.
+    """
+
+    def __init__(self, tokens: Sequence[str], standardize: str, num_words: int, maxlen: int, **kwargs: Any):
+        super().__init__(**kwargs)
+        from tasks.core.vocabulary import RECIPES
+
+        if standardize not in RECIPES:
+            raise ValueError(f"standardize={standardize!r}; expected one of {', '.join(RECIPES)}")
+        self.tokens, self.standardize = [str(t) for t in tokens], standardize
+        self.num_words, self.maxlen = int(num_words), int(maxlen)
+        self.lookup = keras.layers.StringLookup(vocabulary=self.tokens[2:], num_oov_indices=1, mask_token=None,
+                                                output_mode="int", name="vocabulary")
+        self._convert_input_args = False  # strings: nothing to cast
+        self._allow_non_tensor_positional_args = True
+
+    def build(self, input_shape=None) -> None:
+        self.built = True
+
+    def words(self, texts):
+        """(batch, None) words by the recipe, as tasks.core.vocabulary.words splits them."""
+        from tasks.core.vocabulary import IMDB_FILTERS, KERAS_STRIP
+
+        if self.standardize == "keras_imdb":
+            standard = tf.strings.regex_replace(tf.strings.lower(texts), filter_pattern(IMDB_FILTERS), " ")
+            tokens = tf.strings.split(standard, sep=" ")
+            return tf.ragged.boolean_mask(tokens, tokens != "")
+        if self.standardize == "lower_and_strip_punctuation":
+            texts = tf.strings.regex_replace(tf.strings.lower(texts), filter_pattern(KERAS_STRIP), "")
+        return tf.strings.split(tf.strings.regex_replace(texts, "[ \\t\\n\\r\\f\\v]+", " "), sep=None)
+
+    def call(self, texts):
+        texts = tf.reshape(tf.convert_to_tensor(texts, dtype=tf.string), [-1])  # (batch,): (batch, 1) accepted
+        words = self.words(texts)
+        ids = tf.cast(words.with_flat_values(self.lookup(words.flat_values)), tf.int32) + 1  # 0 (not held) -> OOV 1
+        flat = ids.flat_values
+        ids = ids.with_flat_values(tf.where(flat < self.num_words, flat, tf.ones_like(flat)))
+        return pad_front(ids, self.maxlen)
+
+    def compute_output_spec(self, texts):
+        return keras.KerasTensor((texts.shape[0], self.maxlen), dtype="int32")
+
+    def get_config(self) -> dict[str, Any]:
+        return {**super().get_config(), "tokens": self.tokens, "standardize": self.standardize,
+                "num_words": self.num_words, "maxlen": self.maxlen}
