@@ -20,12 +20,35 @@ OOV_TOLERANCE = 0.01  # the mean share of a review's words outside the vocabular
 
 def new_rows(version: Path) -> pd.DataFrame:
     """The new rows drift is measured on: the per-review figures of the version's train split."""
-    return imdb_review_figures(*read_imdb_flat(Path(version), "train"))
+    return imdb_review_figures(*_train_flat(Path(version)))
 
 
 def version_profile(version: Path) -> dict:
     """The profile of a published version's train split (the reference when no champion has one)."""
-    return imdb_profile(*read_imdb_flat(Path(version), "train"))
+    return imdb_profile(*_train_flat(Path(version)))
+
+
+def _train_flat(version: Path) -> tuple:
+    """(ranks, lengths, labels[, num_words]) of a version's train split: IMDB's word ranks, or a user's texts
+    (tasks.ingest.text_files) by the version's vocabulary, as imdb_review_figures reads ranks (id = rank +
+    INDEX_FROM, OOV beyond the vocabulary); the label figure of more than two labels is the mean label number."""
+    from tasks.ingest.text_files import TEXTS, read_published_texts, version_vocabulary
+
+    if not (version / TEXTS).is_file():
+        return read_imdb_flat(version, "train")
+    import numpy as np
+
+    from tasks.core.sources import INDEX_FROM
+
+    vocabulary = version_vocabulary(version)
+    frame = read_published_texts(version)
+    train = frame[frame["split"] == "train"]
+    ids = vocabulary.ids(list(train["text"]))
+    lengths = np.fromiter(map(len, ids), dtype=np.int64, count=len(ids))
+    flat = np.concatenate(ids).astype(np.int64) if ids else np.zeros(0, np.int64)
+    ranks = np.where(flat == 1, vocabulary.size, flat - INDEX_FROM)
+    labels = train["label"].map({label: i for i, label in enumerate(vocabulary.labels)}).to_numpy()
+    return ranks, lengths, labels, vocabulary.size
 
 
 def text_drift(reference: dict, frame: pd.DataFrame) -> list[dict]:
