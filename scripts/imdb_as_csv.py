@@ -8,6 +8,7 @@ the training split only, and a stratified validation split (docs/examples/imdb_r
 
 Usage (writes outside the repository; never copy the mirror's data into it):
     .venv/bin/python scripts/imdb_as_csv.py ../shared/datasets /tmp/imdb-text
+    .venv/bin/seqconv train-all --dataset /tmp/imdb-text/imdb_reviews.toml --models imdb_conv,imdb_dilated
 """
 
 from __future__ import annotations
@@ -27,7 +28,8 @@ LABELS = ("negative", "positive")
 
 
 def write_imdb_csv(mirror: Path, out_dir: Path) -> Path:
-    """imdb_reviews.csv in out_dir (written beside, then renamed): 50,000 rows of text, label, split."""
+    """imdb_reviews.csv in out_dir (written beside, then renamed): 50,000 rows of text, label, split; and the
+    spec that reads it (docs/examples/imdb_reviews.toml) beside it."""
     npz = Path(mirror) / "imdb.npz"
     arrays = load_imdb_npz(npz, file_sha256(npz))  # read without unpickling code
     words = {rank: word for word, rank in load_word_index(Path(mirror) / "imdb_word_index.json").items()}
@@ -41,6 +43,8 @@ def write_imdb_csv(mirror: Path, out_dir: Path) -> Path:
             for review, label in zip(arrays[f"x_{split}"], arrays[f"y_{split}"]):
                 writer.writerow([" ".join(words[r] for r in review), LABELS[int(label)], split])
     part.replace(target)
+    spec = ROOT / "docs" / "examples" / "imdb_reviews.toml"  # its source is the CSV beside it
+    (out_dir / spec.name).write_bytes(spec.read_bytes())
     return target
 
 
