@@ -338,6 +338,11 @@ def kind_defaults(data: dict) -> dict:
             "curve_label": "MAE (normalized)", "unit": "windows", "baselines": ["persistence", "mean"],
             # the key keeps its historical name: it is the MAE in the target's unit, whatever the unit
             "compared": "mae_celsius", "compared_label": f"val MAE ({unit})" if unit else "val MAE"}}
+    if kind == "text" and data.get("format") == "text_files":
+        return {"published": ["texts.parquet", "vocabulary.json"], "predicts_with": "", "evaluation": {
+            "metric": "accuracy", "label": "val accuracy", "higher_is_better": True, "monitor": "val_accuracy",
+            "curve": "accuracy", "curve_label": "Accuracy", "unit": "texts", "baselines": ["majority", "bag_of_words"],
+            "compared": "accuracy", "compared_label": "val accuracy"}}
     return {}
 
 
