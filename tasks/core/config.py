@@ -77,6 +77,7 @@ class Family(Evaluation):
     interval_minutes: int = 0  # series: the record's sampling period; 0 for text
     record: Record | None = None  # series: what one row is (its features, target, unit), from the spec
     text: Text | None = None  # text: its splits and labels, from the spec
+    format: str = ""  # the reader of its sources (the spec's format): a stage reading its published files asks
 
     @property
     def mode(self) -> str:
@@ -91,7 +92,7 @@ class Family(Evaluation):
         return cls(**judged, name=spec.name, kind=spec.kind, files=spec.published,
                    predicts_with=spec.predicts_with or default,
                    interval_minutes=spec.record.interval_minutes if spec.record else 0, record=spec.record,
-                   text=spec.text)
+                   text=spec.text, format=spec.format)
 
 
 class Families(Mapping):

@@ -16,7 +16,7 @@ import numpy as np
 
 from tasks.core import atomic, runs
 from tasks.core.config import TrainSettings
-from tasks.core.errors import DataFormatError, SettingsError
+from tasks.core.errors import DataFormatError
 from tasks.core.vocabulary import read_vocabulary
 from tasks.core.log import log
 from tasks.ingest import read_imdb_split
@@ -35,15 +35,12 @@ class TextData:
 
 def settings_for_data(path: Path, s: TrainSettings) -> TrainSettings:
     """The settings a run trains with on the texts at `path`: the number of labels is the data's (a user's corpus
-    names them in its vocabulary.json; IMDB's are two); a vocabulary smaller than num_words is an error."""
+    names them in its vocabulary.json; IMDB's are two). A vocabulary smaller than num_words leaves the embedding's
+    last rows unused, as Keras' TextVectorization's max_tokens is a ceiling."""
     vocabulary_file = Path(path) / VOCABULARY
     if not vocabulary_file.is_file():
         return s
-    vocabulary = read_vocabulary(vocabulary_file)
-    if s.num_words > vocabulary.size:
-        raise SettingsError(f"num_words={s.num_words}: the vocabulary of {path} has {vocabulary.size} ids "
-                            f"(text.vocabulary.max_tokens); set num_words <= {vocabulary.size}")
-    return dataclasses.replace(s, labels=len(vocabulary.labels))
+    return dataclasses.replace(s, labels=len(read_vocabulary(vocabulary_file).labels))
 
 
 def prepare_texts(path: Path, s: TrainSettings) -> TextData:

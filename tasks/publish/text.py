@@ -50,8 +50,13 @@ def ingest_summary(spec: Family, path: Path) -> str:
     "imdb: 25,000 train + 25,000 test reviews -> data/processed/imdb"."""
     from tasks.ingest import read_provenance
 
-    parts = " + ".join(f"{read_provenance(path / name)['rows']:,} {Path(name).stem}" for name in spec.files)
-    return f"{spec.name}: {parts} {spec.unit} -> {path}"
+    parts = []
+    for name in (n for n in spec.files if n.endswith(".parquet")):  # a user's texts: their vocabulary.json too
+        provenance = read_provenance(path / name)
+        splits = provenance.get("splits")  # one table of every split (tasks.ingest.text_files)
+        parts += ([f"{n:,} {split}" for split, n in splits.items() if n] if splits else
+                  [f"{provenance['rows']:,} {Path(name).stem}"])
+    return f"{spec.name}: {' + '.join(parts)} {spec.unit} -> {path}"
 
 
 def prediction_summary(out_dir: Path, limit: int) -> str:
