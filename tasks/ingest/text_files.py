@@ -145,11 +145,15 @@ def source_paths(sources: list) -> tuple[list[Path], list[str]]:
 
 
 def text_frame(texts: Texts, splits: np.ndarray | None = None) -> pd.DataFrame:
-    """One row per text: its label, characters, words (split on whitespace) and split: what the suites check."""
+    """One row per text: its label, characters, words (split on whitespace) and split, and where an empty text is
+    (file:line, else None): what the suites check, their examples naming the rows."""
+    n_words = np.fromiter((len(t.split()) for t in texts.text), dtype=np.int64, count=len(texts.text))
+    where = texts.where or [f"row {i + 1}" for i in range(len(texts.text))]
     return pd.DataFrame({
         "label": pd.Series(texts.label, dtype=object),
         "n_chars": np.fromiter(map(len, texts.text), dtype=np.int64, count=len(texts.text)),
-        "n_words": np.fromiter((len(t.split()) for t in texts.text), dtype=np.int64, count=len(texts.text)),
+        "n_words": n_words,
+        "empty_text": pd.Series([w if n == 0 else None for w, n in zip(where, n_words)], dtype=object),
         "split": pd.Series(list(splits) if splits is not None else [s or "" for s in texts.split], dtype=object),
     })
 
@@ -161,7 +165,7 @@ def text_suite(stage: str, spec: DatasetSpec, labels: tuple[str, ...], splits: t
     expectations = [
         expect("ExpectColumnValuesToBeInSet", True, "labels are the dataset's", column="label",
                value_set=list(labels)),
-        expect("ExpectColumnValuesToBeBetween", True, "no empty text", column="n_words", min_value=1),
+        expect("ExpectColumnValuesToBeNull", True, "no empty text (examples: where)", column="empty_text"),
     ]
     if spec.text.rows_per_split and stage == "normalized":
         expectations.append(expect("ExpectTableRowCountToEqual", True, "the spec's rows_per_split",
@@ -254,7 +258,8 @@ def validate_normalized_texts(dataset: str, version: Path, validation_dir: Path)
     for split in SPLITS:
         part = frame[frame["split"] == split]
         if len(part):
-            texts = Texts(text=list(part["text"]), label=list(part["label"]))
+            texts = Texts(text=list(part["text"]), label=list(part["label"]),
+                          where=[f"{TEXTS} row {i + 1}" for i in part.index])
             results.append(run_suite(text_frame(texts, part["split"].to_numpy()),
                                      text_suite("normalized", spec, labels, SPLITS), split))
     return report_normalized(dataset, version, results, validation_dir)

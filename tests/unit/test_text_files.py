@@ -311,3 +311,25 @@ def test_the_published_table_is_text_label_split(tmp_path):
     assert table.column_names == ["text", "label", "split"] and table.num_rows == 30
     assert set(table.column("split").to_pylist()) == {"train", "val", "test"}
     assert VOCABULARY == "vocabulary.json"
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# The suites made from the spec
+# ---------------------------------------------------------------------------------------------------------------
+def test_the_raw_suite_fails_on_an_empty_text_and_reports_replaced_bytes(tmp_path):
+    import json
+
+    from tasks.core.datasets import user_spec
+    from tasks.core.errors import ValidationFailed
+    from tasks.ingest.text_files import validate_raw_texts
+
+    spec = user_spec(spec_file(tmp_path, 'layout = "table"\nundecodable = "replace"'))
+    trap = encoding_trap(tmp_path)
+    path = validate_raw_texts.fn(spec.name, fetched(trap), tmp_path / "validation")
+    report = json.loads(path.read_text())
+    assert report["success"] and report["batches"][0]["failed_soft"][0]["observed"] == {"trap.csv": 2}
+
+    rows = corpus(20) + [("   ", "bug")]
+    with pytest.raises(ValidationFailed, match=r"column 'empty_text': expect_column_values_to_be_null \(no empty "
+                                               r"text \(examples: where\)\): 1 of 21 rows; e.g. \['empty.csv:22'\]"):
+        validate_raw_texts.fn(spec.name, fetched(write_csv(tmp_path / "empty.csv", rows)), tmp_path / "validation")
