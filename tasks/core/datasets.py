@@ -58,6 +58,15 @@ class Sources:
 
 
 @dataclass(frozen=True)
+class Fractions:
+    """The shares of a seeded stratified split, each label dealt the same way (text.files.fractions)."""
+
+    train: float = 0.7
+    val: float = 0.1
+    test: float = 0.2
+
+
+@dataclass(frozen=True)
 class TextFiles:
     """Where the texts and labels are in a user's files (format `text_files`, tasks.ingest.text_sources)."""
 
@@ -70,9 +79,8 @@ class TextFiles:
     encoding: str = "utf-8"  # of every file (a Python codec name)
     undecodable: str = "error"  # bytes that do not decode: "error" (names file, line and byte) or "replace"
     # (with U+FFFD, counted per file in the raw validation report)
-    fractions: dict = field(default_factory=lambda: {"train": 0.7, "val": 0.1, "test": 0.2})  # the seeded,
-    # stratified split when the data has none; when it has train and test but no val, val is fractions.val of
-    # train (stratified)
+    fractions: Fractions = Fractions()  # the seeded, stratified split when the data has none; when it has train
+    # and test but no val, val is fractions.val of train (stratified)
     seed: int = 1  # of that split
 
 
@@ -81,8 +89,7 @@ class TextVocabulary:
     """The vocabulary built from the training split (tasks.core.vocabulary); its sequence length is settings.maxlen."""
 
     standardize: str = "lower_and_strip_punctuation"  # Keras' default; or "keras_imdb" (imdb.npz's), "none"
-    max_tokens: int = 20_000  # ids in the published vocabulary: padding, OOV and the most frequent words; a run's
-    # settings.num_words may keep fewer
+    max_tokens: int = 20_000  # ids in the vocabulary: padding, OOV, the most frequent words (num_words keeps fewer)
 
 
 @dataclass(frozen=True)

@@ -52,12 +52,9 @@ def text_keys(spec: DatasetSpec) -> tuple[TextFiles, TextVocabulary]:
     except LookupError:
         raise SpecError(f"{spec.path}: text.files.encoding={files.encoding!r} is not an encoding Python knows "
                         "(e.g. utf-8, latin-1, cp1252)") from None
-    fractions = files.fractions
-    if (set(fractions) - set(SPLITS) or not {"train", "test"} <= set(fractions)
-            or not all(isinstance(v, (int, float)) and not isinstance(v, bool) and 0 <= v < 1 for v in
-                       fractions.values())
-            or not math.isclose(sum(fractions.values()), 1.0, abs_tol=1e-9)):
-        raise SpecError(f"{spec.path}: text.files.fractions={fractions!r}; expected train, test (and val), each in "
+    fractions = fraction_table(files)
+    if not all(0 <= v < 1 for v in fractions.values()) or not math.isclose(sum(fractions.values()), 1.0, abs_tol=1e-9):
+        raise SpecError(f"{spec.path}: text.files.fractions={fractions!r}; expected train, val and test each in "
                         "[0, 1), summing to 1")
     if vocabulary.standardize not in RECIPES:
         raise SpecError(f"{spec.path}: text.vocabulary.standardize={vocabulary.standardize!r}; allowed: "
@@ -65,6 +62,10 @@ def text_keys(spec: DatasetSpec) -> tuple[TextFiles, TextVocabulary]:
     if vocabulary.max_tokens < 4:
         raise SpecError(f"{spec.path}: text.vocabulary.max_tokens={vocabulary.max_tokens}; need at least 4")
     return files, vocabulary
+
+
+def fraction_table(files: TextFiles) -> dict[str, float]:
+    return {split: getattr(files.fractions, split) for split in SPLITS}
 
 
 # ---------------------------------------------------------------------------------------------------------------
@@ -97,7 +98,8 @@ def assign_splits(texts: Texts, files: TextFiles) -> np.ndarray:
     labels = np.array(texts.label, dtype=object)
     rng = np.random.default_rng(files.seed)
     if not given.any():
-        return _stratified(labels, np.arange(len(labels)), files.fractions, rng, np.full(len(labels), "", object))
+        return _stratified(labels, np.arange(len(labels)), fraction_table(files), rng,
+                           np.full(len(labels), "", object))
     if not given.all():
         row = int(np.flatnonzero(given == "")[0])
         raise DataFormatError(f"{texts.where[row]}: no split, while other texts have one; name the split of every "
@@ -105,9 +107,9 @@ def assign_splits(texts: Texts, files: TextFiles) -> np.ndarray:
     for split in ("train", "test"):
         if split not in set(given):
             raise DataFormatError(f"{texts.where[0]}: the data names splits {sorted(set(given))} but no {split!r}")
-    if "val" not in set(given) and files.fractions.get("val", 0) > 0:
+    if "val" not in set(given) and files.fractions.val > 0:
         train = np.flatnonzero(given == "train")
-        share = files.fractions["val"]
+        share = files.fractions.val
         given = _stratified(labels, train, {"train": 1 - share, "val": share}, rng, given)
     return given
 

@@ -263,6 +263,7 @@ def test_a_zip_escaping_its_folder_is_refused(tmp_path):
     ('layout = "table"\nundecodable = "ignore"', "", "text.files.undecodable='ignore'"),
     ('layout = "table"\nencoding = "utf-9"', "", "text.files.encoding='utf-9'"),
     ('layout = "table"\nfractions = { train = 0.9, test = 0.2 }', "", "text.files.fractions="),
+    ('layout = "table"\nfractions = { train = 1.0, val = 0.0, test = 0.0 }', "", "text.files.fractions="),
     ('layout = "table"', 'standardize = "stem"', "text.vocabulary.standardize='stem'"),
     ('layout = "table"', "max_tokens = 2", "text.vocabulary.max_tokens=2"),
 ])
@@ -276,6 +277,8 @@ def test_a_bad_spec_value_names_the_spec_file_and_key(tmp_path, files, vocabular
 def test_an_unknown_text_files_key_is_refused_by_the_spec_reader(tmp_path):
     with pytest.raises(SpecError, match=r"tickets.toml: unknown key text.files.colum; allowed in text.files: layout"):
         read_spec(spec_file(tmp_path, 'layout = "table"\ncolum = "x"'))
+    with pytest.raises(SpecError, match=r"tickets.toml: unknown key text.files.fractions.validation; allowed"):
+        read_spec(spec_file(tmp_path, 'layout = "table"\nfractions = { train = 0.8, validation = 0.2 }'))
 
 
 # ---------------------------------------------------------------------------------------------------------------
