@@ -43,6 +43,10 @@ def text_keys(spec: DatasetSpec) -> tuple[TextFiles, TextVocabulary]:
     files, vocabulary = spec.text.files, spec.text.vocabulary or TextVocabulary()
     if files is None:
         raise SpecError(f"{spec.path}: format \"text_files\" needs a [text.files] section (its layout key at least)")
+    for key, default in (("splits", ("train", "test")), ("balance_tolerance", 1.0)):  # the keras_imdb reader's
+        if getattr(spec.text, key) != default:
+            raise SpecError(f"{spec.path}: text.{key} is not read by format \"text_files\" (the splits are the "
+                            "data's or text.files.fractions; labels need not balance); leave it out")
     if files.layout not in LAYOUTS:
         raise SpecError(f"{spec.path}: text.files.layout={files.layout!r}; allowed: {', '.join(LAYOUTS)}")
     if files.undecodable not in ("error", "replace"):

@@ -274,6 +274,12 @@ def test_a_bad_spec_value_names_the_spec_file_and_key(tmp_path, files, vocabular
     assert str(error.value).startswith(f"{tmp_path / 'tickets.toml'}: {key}")
 
 
+def test_a_text_key_the_reader_does_not_read_is_refused(tmp_path):
+    spec = read_spec(spec_file(tmp_path, 'layout = "table"', "balance_tolerance = 0.1"))
+    with pytest.raises(SpecError, match=r"tickets.toml: text.balance_tolerance is not read by format \"text_files\""):
+        text_keys(spec)
+
+
 def test_an_unknown_text_files_key_is_refused_by_the_spec_reader(tmp_path):
     with pytest.raises(SpecError, match=r"tickets.toml: unknown key text.files.colum; allowed in text.files: layout"):
         read_spec(spec_file(tmp_path, 'layout = "table"\ncolum = "x"'))
