@@ -21,6 +21,7 @@ from typing import Any
 
 from tasks.core.errors import SettingsError
 from tasks.core.kinds import KINDS
+from tasks.core.text_spec import TextFiles, TextVocabulary
 
 SPECS_DIR = Path(__file__).resolve().parents[2] / "datasets"  # the built-in specs: <name>.toml
 DURATION = re.compile(r"^\s*(\d+)\s*(min|h|d)\s*$")
@@ -55,41 +56,6 @@ class Sources:
     base_url: str = ""  # the canonical folder, ending in "/"; empty: each file's name is a URL or a local path
     # (relative to the spec file's folder), fetched from there and never from a mirror
     station: Station | None = None  # files a user names instead of the defaults (series), None: no such choice
-
-
-@dataclass(frozen=True)
-class Fractions:
-    """The shares of a seeded stratified split, each label dealt the same way (text.files.fractions)."""
-
-    train: float = 0.7
-    val: float = 0.1
-    test: float = 0.2
-
-
-@dataclass(frozen=True)
-class TextFiles:
-    """Where the texts and labels are in a user's files (format `text_files`, tasks.ingest.text_sources)."""
-
-    layout: str  # "table": CSV, TSV or JSONL rows; "folders": a folder per label of text files (optionally under
-    # train/ val/ test/ folders); "lines": one file per label (its name without extension), one text a line
-    text_column: str = "text"  # table: the column holding the text
-    label_column: str = "label"  # table: the column holding the label, named as the data names it
-    split_column: str = ""  # table: a column of train / val / test; "" = no split in the data
-    delimiter: str = ""  # table: "" = by extension (.csv comma, .tsv tab); .jsonl/.ndjson are JSON lines
-    encoding: str = "utf-8"  # of every file (a Python codec name)
-    undecodable: str = "error"  # bytes that do not decode: "error" (names file, line and byte) or "replace"
-    # (with U+FFFD, counted per file in the raw validation report)
-    fractions: Fractions = Fractions()  # the seeded, stratified split when the data has none; when it has train
-    # and test but no val, val is fractions.val of train (stratified)
-    seed: int = 1  # of that split
-
-
-@dataclass(frozen=True)
-class TextVocabulary:
-    """The vocabulary built from the training split (tasks.core.vocabulary); its sequence length is settings.maxlen."""
-
-    standardize: str = "lower_and_strip_punctuation"  # Keras' default; or "keras_imdb" (imdb.npz's), "none"
-    max_tokens: int = 20_000  # ids in the vocabulary: padding, OOV, the most frequent words (num_words keeps fewer)
 
 
 @dataclass(frozen=True)

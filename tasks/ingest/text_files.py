@@ -18,9 +18,10 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 from prefect import task
 
-from tasks.core import atomic
+from tasks.core import atomic, runs
 from tasks.core.atomic import published_link
-from tasks.core.datasets import DatasetSpec, SpecError, TextFiles, TextVocabulary
+from tasks.core.datasets import DatasetSpec, SpecError
+from tasks.core.text_spec import TextFiles, TextVocabulary
 from tasks.core.errors import DataFormatError
 from tasks.core.vocabulary import RECIPES, Vocabulary, build_vocabulary
 from tasks.ingest.normalize import version_cache_key, version_key
@@ -31,8 +32,8 @@ from tasks.ingest.unpack import extract_zip
 from tasks.ingest.validate import normalized_cache_key, raw_cache_key, raw_key, report, report_normalized
 
 UNPACKS = False  # zips are extracted here: a zip of texts holds many files, not the one CSV tasks.ingest.unpack finds
-TEXTS = "texts.parquet"  # a version's texts: text, label, split
-VOCABULARY = "vocabulary.json"  # a version's vocabulary, built from its train split
+TEXTS = runs.TEXTS  # a version's texts: text, label, split
+VOCABULARY = runs.VOCABULARY  # a version's vocabulary, built from its train split
 
 
 # ---------------------------------------------------------------------------------------------------------------

@@ -18,7 +18,7 @@ import threading
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from tasks.core.datasets import TextFiles
+from tasks.core.text_spec import TextFiles
 from tasks.core.errors import DataFormatError
 
 LAYOUTS = ("table", "folders", "lines")

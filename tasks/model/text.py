@@ -22,7 +22,7 @@ from tasks.core.log import log
 from tasks.ingest import read_imdb_split
 from tasks.model.dataset import in_order
 
-VOCABULARY, TEXTS = "vocabulary.json", "texts.parquet"  # a text_files version's (tasks.ingest.text_files)
+VOCABULARY, VOCABULARY_SHA256, TEXTS = runs.VOCABULARY, runs.VOCABULARY_SHA256, runs.TEXTS  # a version's too
 KERAS_IMDB_SEED = 113  # keras.datasets.imdb.load_data shuffles train, then test, with RandomState(113)
 
 
@@ -153,4 +153,3 @@ def keep_vocabulary(dataset: Path, run_dir: Path) -> None:
 
 
 PREPARERS = {"keras_imdb": prepare_imdb, "text_files": prepare_texts}  # a text spec's format -> its reader here
-VOCABULARY_SHA256 = "vocabulary.sha256"  # a run's copy's sha256, as `sha256sum` writes it

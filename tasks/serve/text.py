@@ -28,17 +28,24 @@ from tasks.core.log import log
 from tasks.core.sources import IMDB_MAX_FEATURES, IMDB_MAXLEN, INDEX_FROM
 from tasks.serve.common import PREDICTIONS, load_model, write_predictions
 from tasks.serve.tokens import text_to_ranks
+from tasks.serve.user_text import (  # the batch, threshold and excerpt of every text prediction
+    EXCERPT_CHARS,
+    PREDICT_BATCH,
+    SIGNATURE_INPUT,
+    THRESHOLD,
+    predict_texts,
+    run_vocabulary,
+    vocabulary_serving,
+)
 from tasks.serve.word_index import run_word_index, word_index_file
 
 NUM_WORDS = IMDB_MAX_FEATURES  # vocabulary of the IMDB model: ids 0..9999
 MAXLEN = IMDB_MAXLEN  # words per review the model reads, the last ones
-PREDICT_BATCH = 512  # reviews per model batch: 512 x 500 int32 ids, ~33 MB of activations in the first conv
-THRESHOLD = 0.5  # probability above which a review is positive (Keras' binary accuracy: y_pred > 0.5)
-EXCERPT_CHARS = 60  # characters of each review shown in the output rows
-SIGNATURE = ("reviews", "probability", "probability that the review is positive")  # the serving model's input
-# name, output name and what the output is
+# the serving model's input name, output name and what the output is
+SIGNATURE = (SIGNATURE_INPUT, "probability", "probability that the review is positive (of each label, past two)")
 OUTPUT_DTYPE = "float32"  # the serving model's output, as serving.json states it
-SERVING_CODE = ("serve.text", "serve.tokens", "serve.word_index", "serve.serving_layers", "core.vocabulary")  # what builds its serving
+SERVING_CODE = ("serve.text", "serve.user_text", "serve.tokens", "serve.word_index", "serve.serving_layers",
+                "core.vocabulary")  # what builds its serving
 # model, below tasks/ (tasks.serve.serving adds its own)
 
 
@@ -132,71 +139,6 @@ def review_flag(words: int, known: int, vocab: int, maxlen: int = MAXLEN) -> str
     if known + 1 > maxlen:  # + the start token; pad_sequences keeps the last maxlen ids
         return f"read the last {maxlen} of {known} words"
     return ""
-
-
-# ---------------------------------------------------------------------------------------------------------------
-# A user's texts (a dataset with its own vocabulary, tasks.core.vocabulary) to their labels
-# ---------------------------------------------------------------------------------------------------------------
-def run_vocabulary(model_dir: Path):
-    """The vocabulary a run trained with: its own copy, checked against the sha256 recorded at training; None for
-    a run without one (an IMDB run reads its word index instead).
-
-    Raises:
-        DataFormatError: the copy does not match its recorded sha256 or is missing one.
-    """
-    import hashlib
-
-    from tasks.core.errors import DataFormatError
-    from tasks.core.vocabulary import read_vocabulary
-    from tasks.model.text import VOCABULARY, VOCABULARY_SHA256
-
-    path = Path(model_dir) / VOCABULARY
-    if not path.is_file():
-        return None
-    sidecar = Path(model_dir) / VOCABULARY_SHA256
-    recorded = (sidecar.read_text().split() or [""])[0] if sidecar.is_file() else None
-    actual = hashlib.sha256(path.read_bytes()).hexdigest()
-    if recorded != actual:
-        raise DataFormatError(f"{path}: sha256 {actual}, but {sidecar} "
-                              f"{'is missing' if recorded is None else f'says {recorded}'}: the run's vocabulary is "
-                              "not the one it trained with; restore it or train the model again")
-    return read_vocabulary(path)
-
-
-def predict_texts(model: Any, texts: Sequence[str], vocabulary, *, num_words: int, maxlen: int,
-                  batch_size: int = PREDICT_BATCH) -> list[dict[str, Any]]:
-    """Labels of raw texts by a model trained on a user's texts: one row per text, in input order.
-
-    Returns:
-        Per text: row, label (its name: the most probable one; for two labels, the second when its probability
-        is above 0.5), probability (of that label), words, known_words (in the vocabulary the model reads), flag,
-        excerpt.
-    """
-    from tasks.model import in_order
-
-    ids = vocabulary.ids(texts, num_words)
-    x = vocabulary.encode(texts, maxlen, num_words)
-    scores = (np.asarray(model.predict(in_order(x, batch_size=batch_size), verbose=0), dtype=np.float64)
-              if len(texts) else np.empty((0, 1)))
-    rows = []
-    for i, text in enumerate(texts):
-        if scores.shape[1] == 1:
-            p1 = float(scores[i, 0])
-            label, p = (1, p1) if p1 > THRESHOLD else (0, 1 - p1)
-        else:
-            label = int(np.argmax(scores[i]))
-            p = float(scores[i, label])
-        words, known = len(ids[i]), int(np.count_nonzero(ids[i] != 1))
-        rows.append({
-            "row": i + 1,
-            "label": vocabulary.labels[label],
-            "probability": p,
-            "words": words,
-            "known_words": known,
-            "flag": review_flag(words, known, known, maxlen + 1).replace("review", "text"),
-            "excerpt": " ".join(text[: EXCERPT_CHARS * 2].split())[:EXCERPT_CHARS],
-        })
-    return rows
 
 
 # ---------------------------------------------------------------------------------------------------------------
@@ -378,23 +320,8 @@ def build_serving(model: Any, model_dir: Path, settings: TrainSettings, name: st
     """The serving model of a run (with_encoder over its own word index, or VocabularyEncoder over its own
     vocabulary), and what it was built from."""
     vocabulary = run_vocabulary(model_dir)
-    if vocabulary is not None:
-        import hashlib
-
-        import keras
-
-        from tasks.model.text import VOCABULARY
-        from tasks.serve.serving_layers import VocabularyEncoder
-
-        texts = keras.Input(shape=(), dtype="string", name=SIGNATURE[0])  # (batch,)
-        ids = VocabularyEncoder(vocabulary.tokens, vocabulary.standardize, settings.num_words, settings.maxlen,
-                                name="encode_texts")(texts)
-        built = keras.Model(texts, model(ids), name=name)  # (batch, 1) or (batch, labels)
-        data = (Path(model_dir) / VOCABULARY).read_bytes()
-        return built, {"vocabulary": {"file": str(Path(model_dir) / VOCABULARY), "sha256": hashlib.sha256(data)
-                                      .hexdigest(), "tokens": vocabulary.size, "standardize": vocabulary.standardize,
-                                      "labels": list(vocabulary.labels)},
-                       "num_words": settings.num_words, "maxlen": settings.maxlen}
+    if vocabulary is not None:  # a user's texts
+        return vocabulary_serving(model, model_dir, settings, vocabulary, name)
     index = run_word_index(model_dir)
     log(index.note)
     built = with_encoder(model, index.words, settings.num_words, settings.maxlen, name)
