@@ -41,8 +41,9 @@ def ingest_dataset(dataset: str, mirror: str | None = None, data_dir: str = "dat
     reader = reader_for(spec)
     settings = IngestSettings(data_dir=Path(data_dir), mirror=mirror or default_mirror(), jena_files=tuple(files or ()))
     # Named files (a station's) grow as the half-year goes on: without a published checksum, fetch them each run.
-    downloads = [download_source.submit(s, None if s.own else settings.mirror, settings.raw_dir,  # a user's file
-                                        refresh=bool(files))  # is where its spec says, never on a mirror
+    # A user's own file is where its spec says, never on a mirror, and may have changed since: fetched each run.
+    downloads = [download_source.submit(s, None if s.own else settings.mirror, settings.raw_dir,
+                                        refresh=bool(files) or s.own)
                  for s in chosen_sources(spec, files)]
     fetched = [d.result() for d in downloads]
     sources = unpack_sources(spec.name, fetched, settings.raw_dir) if reader.unpacks else fetched

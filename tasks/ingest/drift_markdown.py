@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any, Mapping
 
 from tasks.core.artifacts import artifact_key, in_prefect_run
-from tasks.core.datasets import builtin_spec
+from tasks.core.datasets import dataset_spec
 from tasks.core.tables import describe_months, markdown_table
 
 DRIFT_KEY_PREFIX = "drift"  # Prefect artifact "drift-<dataset>"
@@ -39,7 +39,7 @@ def drift_markdown(report: Mapping[str, Any], image: str | None = None) -> str:
         flagged = report.get("flagged") or []
         lines += [f"Flagged: {', '.join(flagged) if flagged else 'none'}.", ""]
         series = "kl" in (report.get("thresholds") or {})  # a time series' report: a KL divergence per feature
-        name = builtin_spec(report["dataset"]).record.target if series else None
+        name = dataset_spec(report["dataset"]).record.target if series else None
         target = next((f for f in report["features"] if f["name"] == name), None)
         if target is not None:  # what the models forecast, whatever moved most
             kl = "inf" if target["kl"] is None else f"{target['kl']:.3g}"

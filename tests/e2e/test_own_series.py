@@ -156,3 +156,19 @@ def test_bad_data_is_one_error_naming_file_row_and_column_and_publishes_nothing(
         ingest_flow(str(spec), data_dir=str(tmp_path / "data"), artifacts_dir=str(tmp_path / "artifacts"))
     assert not (tmp_path / "data" / "processed" / "greenhouse").exists()
     assert not (tmp_path / "data" / "specs").exists()
+
+
+def test_a_changed_file_is_read_again_and_drift_is_reported_against_the_previous_version(prefect_harness, tmp_path):
+    from flows.ingest import ingest_flow
+
+    spec = write_own(tmp_path / "mine", readings("2024-03-01", 24 * 30, seed=1))
+    where = dict(data_dir=str(tmp_path / "data"), artifacts_dir=str(tmp_path / "artifacts"))
+    first = Path(ingest_flow(str(spec), **where)).resolve()
+    warmer = readings("2024-03-01", 24 * 40, seed=1)
+    warmer["temp"] += 8  # the user's file grows and warms: same path, new bytes
+    write_own(tmp_path / "mine", warmer)
+    second = Path(ingest_flow(str(spec), **where)).resolve()
+    assert second != first
+    drift = json.loads((tmp_path / "data" / "validation" / "greenhouse.drift.json").read_text())
+    assert drift["reference"]["kind"] == "previous_version"
+    assert [f["name"] for f in drift["features"] if f["flagged"]] == ["temp"]
