@@ -76,11 +76,13 @@ def ingest_summary(spec: Family, path: Path) -> str:
     from tasks.ingest import read_provenance
 
     p = read_provenance(path / spec.files[0])
-    repairs = ", ".join(f"{key.replace('_', ' ')} {value}" for key, value in p["repairs"].items()
-                        if value and key != "repeated_timestamps")  # each reader records its own repairs
+    r = p["repairs"]
+    others = ", ".join(f"{key.replace('_', ' ')} {value}" for key, value in r.items()  # each reader's own
+                       if value and key not in ("repeated_timestamps", "repeated_timestamps_dropped"))
     return (
         f"{spec.name}: {p['rows']:,} rows, {p['first']} to {p['last']} -> {path}\n"
-        f"  repairs: {repairs or 'none'}\n"
+        f"  repairs: {r['repeated_timestamps_dropped']} repeated timestamp(s) dropped {r['repeated_timestamps']}"
+        f"{'; ' + others if others else ''}\n"
         f"  grid: {p['gap_count']} gap(s), {p['missing_steps']:,} missing {spec.interval_minutes}-minute steps"
         + "".join(f"\n    {g['after']} -> {g['before']} ({g['hours']} h)" for g in p["gaps"][:5])
     )
