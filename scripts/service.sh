@@ -27,6 +27,16 @@
 # More GPU machines: run `prefect worker start --pool gpu --name <host>-<gpu> --limit 1` on each, with
 # PREFECT_API_URL pointing at this server, PREFECT_API_AUTH_STRING from .service/auth, and the same checkout path
 # and shared data/artifacts folders (see docs/service.md).
+# A GPU pool's run refuses to train where TensorFlow sees no GPU (tasks.model.device): on a host without one (a test
+# machine, a CPU-only pool kept on purpose) start with SEQCONV_ALLOW_CPU_ON_GPU_POOL=1, which the workers pass on.
+# `status` ends with `seqconv doctor` for this host (and the image): TensorFlow's build, CUDA, the GPUs it sees.
+#
+# Containers (docs/service.md, "Containers"): SEQCONV_DOCKER=1 also creates the Docker pools docker-cpu and
+# docker-gpu, builds the image (Dockerfile) and deploys prefect.docker.yaml with these defaults: SEQCONV_IMAGE
+# (seqconv; a name with a registry, e.g. registry.example.com/seqconv, is pushed there), SEQCONV_IMAGE_TAG (latest),
+# SEQCONV_BASE_IMAGE (python:3.11-slim), SEQCONV_GPU (1: the gpu extra and every GPU of the host requested; 0: a CPU
+# image, no device request), SEQCONV_SHARED (the checkout: data/ and artifacts/ under it, mounted at the same path),
+# SEQCONV_DOCKER_USER (the owner of SEQCONV_SHARED as uid:gid; root is refused), and starts one Docker worker a pool.
 set -euo pipefail
 
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
@@ -54,6 +64,8 @@ case "$DB" in sqlite|postgres) ;; *) echo "DB=$DB: expected sqlite or postgres" 
 # The cluster's folder is remembered, so that `stop` and `status` find one started with SEQCONV_PG_DIR elsewhere.
 PG_DIR=${SEQCONV_PG_DIR:-$(cat "$SERVICE_DIR/postgres.dir" 2>/dev/null || echo "$SERVICE_DIR/postgres")}
 PG_OWNER=${SEQCONV_PG_OS_USER:-postgres}
+DOCKER=${SEQCONV_DOCKER:-0}
+case "$DOCKER" in 0|1) ;; *) echo "SEQCONV_DOCKER=$DOCKER: expected 0 or 1" >&2; exit 2 ;; esac
 
 started() { [ -f "$SERVICE_DIR/$1.pid" ] && kill -0 "$(cat "$SERVICE_DIR/$1.pid")" 2>/dev/null; }
 
@@ -194,6 +206,51 @@ launch_server() {  # database URL or "": secrets go through the server's environ
   )
 }
 
+# --- Containers: the image and the container pools' deployments (prefect.docker.yaml), built on this host.
+docker_settings() {  # exports the settings prefect.docker.yaml reads, with their defaults
+  export SEQCONV_IMAGE=${SEQCONV_IMAGE:-seqconv} SEQCONV_IMAGE_TAG=${SEQCONV_IMAGE_TAG:-latest}
+  export SEQCONV_BASE_IMAGE=${SEQCONV_BASE_IMAGE:-python:3.11-slim} SEQCONV_GPU=${SEQCONV_GPU:-1}
+  export SEQCONV_SHARED=${SEQCONV_SHARED:-$ROOT} SEQCONV_SERVICE=$SERVICE_DIR
+  export SEQCONV_ALLOW_CPU_ON_GPU_POOL=${SEQCONV_ALLOW_CPU_ON_GPU_POOL:-0}
+  case "$SEQCONV_GPU" in 0|1) ;; *) echo "error: SEQCONV_GPU=$SEQCONV_GPU: expected 0 or 1" >&2; exit 2 ;; esac
+  [ -d "$SEQCONV_SHARED" ] || { echo "error: SEQCONV_SHARED=$SEQCONV_SHARED: no such folder" >&2; exit 2; }
+  export SEQCONV_DOCKER_USER=${SEQCONV_DOCKER_USER:-$(stat -c %u:%g "$SEQCONV_SHARED")}
+  case "$SEQCONV_DOCKER_USER" in
+    0|0:*|root|root:*) echo "error: the containers would run as root (SEQCONV_DOCKER_USER=$SEQCONV_DOCKER_USER, the" \
+      "owner of $SEQCONV_SHARED): set SEQCONV_DOCKER_USER to the uid:gid that owns its data/ and artifacts/" >&2; exit 2 ;;
+  esac
+}
+
+deploy_docker() {  # the image built from the Dockerfile, and prefect.docker.yaml's deployments
+  command -v docker >/dev/null && docker info >/dev/null 2>&1 \
+    || { echo "error: SEQCONV_DOCKER=1 needs a running Docker daemon (docker info fails)" >&2; exit 1; }
+  docker_settings
+  for pool in docker-cpu docker-gpu; do
+    "$BIN/prefect" work-pool inspect "$pool" >/dev/null 2>&1 || "$BIN/prefect" work-pool create "$pool" --type docker >/dev/null
+  done
+  # This host's copy of the file: no push for an image without a registry (it stays in this host's daemon), no
+  # device request for a CPU image (a daemon without the NVIDIA runtime refuses one).
+  "$BIN/python" - "$ROOT/prefect.docker.yaml" "$SERVICE_DIR/prefect.docker.yaml" <<'PY'
+import os, sys, yaml
+spec = yaml.safe_load(open(sys.argv[1]))
+first = os.environ["SEQCONV_IMAGE"].split("/")[0]
+if "/" not in os.environ["SEQCONV_IMAGE"] or not ("." in first or ":" in first or first == "localhost"):
+    spec.pop("push", None)
+if os.environ["SEQCONV_GPU"] == "0":
+    for deployment in spec["deployments"]:
+        deployment["work_pool"]["job_variables"]["container_create_kwargs"].pop("device_requests", None)
+with open(sys.argv[2] + ".part", "w") as f:
+    yaml.safe_dump(spec, f, sort_keys=False)
+os.replace(sys.argv[2] + ".part", sys.argv[2])
+PY
+  (cd "$ROOT" && "$BIN/prefect" --no-prompt deploy --prefect-file "$SERVICE_DIR/prefect.docker.yaml" --all \
+      >"$SERVICE_DIR/deploy-docker.log" 2>&1) \
+    || { echo "prefect deploy (containers) failed: see $SERVICE_DIR/deploy-docker.log" >&2
+         tail -30 "$SERVICE_DIR/deploy-docker.log" >&2; exit 1; }
+  echo "$SEQCONV_IMAGE:$SEQCONV_IMAGE_TAG" >"$SERVICE_DIR/docker.image"
+  echo "image $SEQCONV_IMAGE:$SEQCONV_IMAGE_TAG built; containers run as $SEQCONV_DOCKER_USER with $SEQCONV_SHARED"
+}
+
 start() {
   if [ "$API_HOST" != 127.0.0.1 ] && [ ! -s "$AUTH_FILE" ]; then
     echo "error: SEQCONV_API_HOST=$API_HOST lets other machines reach the API, and there is no auth string in" \
@@ -227,6 +284,12 @@ start() {
     || { echo "prefect deploy failed: see $SERVICE_DIR/deploy.log" >&2; tail -30 "$SERVICE_DIR/deploy.log" >&2; exit 1; }
   (cd "$ROOT" && "$BIN/python" -m flows.lost_runs) \
     || { echo "the lost-run automation could not be created (above)" >&2; exit 1; }
+  if [ "$DOCKER" = 1 ]; then
+    deploy_docker
+    for pool in docker-cpu docker-gpu; do
+      launch "worker-$pool" bash -c "cd '$ROOT' && exec '$BIN/prefect' worker start --pool $pool --type docker"
+    done
+  fi
   launch worker-cpu bash -c "cd '$ROOT' && exec '$BIN/prefect' worker start --pool cpu --type process"
   if [ -z "$GPUS" ]; then
     launch worker-gpu bash -c "cd '$ROOT' && exec '$BIN/prefect' worker start --pool gpu --type process"
@@ -242,7 +305,9 @@ start() {
 
 workers() {  # the gpu workers this service started (worker-gpu, or worker-gpu0, worker-gpu1, ...), then worker-cpu
   local pidfile
-  for pidfile in "$SERVICE_DIR"/worker-gpu*.pid; do [ -f "$pidfile" ] && basename "$pidfile" .pid; done
+  for pidfile in "$SERVICE_DIR"/worker-gpu*.pid "$SERVICE_DIR"/worker-docker-*.pid; do
+    [ -f "$pidfile" ] && basename "$pidfile" .pid
+  done
   echo worker-cpu
 }
 
@@ -258,6 +323,11 @@ stop() {
     rm -f "$SERVICE_DIR/$name.pid"
   done
   rm -f "$SERVICE_DIR/server.host"
+  if [ -f "$SERVICE_DIR/docker.image" ]; then  # the containers its Docker workers started, if any still run
+    local containers; containers=$(docker ps -q --filter "label=seqconv.service=$SERVICE_DIR" 2>/dev/null || true)
+    if [ -n "$containers" ]; then docker kill $containers >/dev/null 2>&1 || true; echo "containers stopped"; fi
+    rm -f "$SERVICE_DIR/docker.image"
+  fi
   pg_stop  # last: the server writes to it until it stops
 }
 
@@ -280,6 +350,15 @@ status() {
     esac
   fi
   echo "API: $PREFECT_API_URL (auth: $([ -s "$AUTH_FILE" ] && echo "on, $AUTH_FILE" || echo off))"
+  # What each kind of worker here trains on (other hosts: run `seqconv doctor` there, or the image's below)
+  echo "this host (seqconv doctor):"
+  "$BIN/seqconv" doctor 2>&1 | sed 's/^/  /' || true
+  if [ -f "$SERVICE_DIR/docker.image" ]; then
+    local image; image=$(cat "$SERVICE_DIR/docker.image")
+    local gpus=; if docker info 2>/dev/null | grep -qi 'runtimes:.*nvidia'; then gpus="--gpus all"; fi
+    echo "the image $image${gpus:+ (--gpus all)}:"
+    docker run --rm $gpus "$image" seqconv doctor 2>&1 | sed 's/^/  /' || true
+  fi
 }
 
 case "${1:-}" in

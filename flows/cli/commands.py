@@ -13,8 +13,8 @@ import argparse
 from pathlib import Path
 
 from flows.cli.command import Command, flow_module, start_temporary_server
-from flows.cli.options import (evaluate_options, ingest_options, predict_options, prune_options, train_all_options,
-                               train_options, tune_options, versions_options)
+from flows.cli.options import (doctor_options, evaluate_options, ingest_options, predict_options, prune_options,
+                               train_all_options, train_options, tune_options, versions_options)
 
 
 def ingest(args: argparse.Namespace) -> int:
@@ -227,6 +227,18 @@ def prune(args: argparse.Namespace) -> int:
     return 0
 
 
+def doctor(args: argparse.Namespace) -> int:
+    """`seqconv doctor`: this host's TensorFlow (version, CUDA build, the GPUs it sees), without Prefect; with
+    --require-gpu, the refusal a GPU pool's training run would give here."""
+    from tasks.model.device import NoGpuError, build_lines, refusal, tensorflow_build
+
+    build = tensorflow_build()
+    print("\n".join(build_lines(build)))
+    if args.require_gpu and not build["gpus"]:
+        raise NoGpuError(refusal(build))
+    return 0
+
+
 COMMANDS: dict[str, Command] = {c.name: c for c in (  # in the order `seqconv --help` lists them
     Command("ingest", "flows.ingest", "download, validate and publish a dataset", ingest_options, ingest),
     Command("train", "flows.train", "train one model, judge it and plot it", train_options, train),
@@ -241,4 +253,6 @@ COMMANDS: dict[str, Command] = {c.name: c for c in (  # in the order `seqconv --
             versions_options, versions),
     Command("prune", "flows.versions", "remove the dataset versions nothing needs (only lists them without --yes)",
             prune_options, prune),
+    Command("doctor", "flows.cli", "this host's TensorFlow: its version, whether built with CUDA, the GPUs it sees",
+            doctor_options, doctor),
 )}

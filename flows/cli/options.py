@@ -57,7 +57,9 @@ def train_all_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--models", nargs="+", default=None,
                         help=f"any of {', '.join(MODELS)}, or <architecture>@<dataset> (default: "
                              f"{' '.join(DEFAULT_MODELS)})")
-    parser.add_argument("--train-on", default="local", choices=list(TRAIN_ON))
+    parser.add_argument("--train-on", default="local", choices=list(TRAIN_ON),
+                        help="local (default): here, one model after another; gpu-pool: all at once on "
+                             "train-model/gpu (process workers); docker-pool: on train-model/docker-gpu (containers)")
     parser.add_argument("--set", dest="overrides", action="append", default=[], metavar="KEY=VALUE")
     parser.add_argument("--force", action="store_true", help="train again even for unchanged data and code")
     parser.add_argument("--retrain", default="on_change", choices=list(RETRAIN),
@@ -85,7 +87,8 @@ def tune_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--write-profile", default=None, metavar="NAME",
                         help="write the winner as profiles/NAME.json (or this .json path), for --profile NAME")
     parser.add_argument("--train-on", default="local", choices=list(TRAIN_ON),
-                        help="local: the trials one after another here; gpu-pool: all at once on train-model/gpu")
+                        help="local: the trials one after another here; gpu-pool: all at once on train-model/gpu; "
+                             "docker-pool: all at once in containers, on train-model/docker-gpu")
     parser.add_argument("--data-dir", default="data", help="holds processed/ from the ingest flows")
     parser.add_argument("--artifacts-dir", default="artifacts",
                         help="trials go to <this>/runs/<tune-id>-tNN/, the table to <this>/tunes/<tune-id>/")
@@ -133,3 +136,9 @@ def prune_options(parser: argparse.ArgumentParser) -> None:
     versions_options(parser)
     parser.add_argument("--yes", action="store_true",
                         help="remove the versions nothing needs (without it: only list what would be removed)")
+
+
+def doctor_options(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--require-gpu", action="store_true",
+                        help="fail (exit 1, one error: line with the fix) unless TensorFlow sees a GPU, as a GPU "
+                             "pool's training run does")

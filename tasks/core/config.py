@@ -330,7 +330,9 @@ OPTIMIZERS = {"rmsprop": "RMSprop", "adam": "Adam"}  # TrainSettings.optimizer -
 # (tasks.model.architectures.make_optimizer builds it): the book's RMSprop, or Adam
 LR_SCHEDULES = ("constant", "cosine")  # TrainSettings.lr_schedule (tasks.model.train.learning_rate_at)
 
-TRAIN_ON = ("local", "gpu-pool")  # where train-all trains: in its own process, or on the gpu pool's workers
+# Where train-all and tune train: in their own process, or on a deployment's workers (flows.dispatch): the process
+# pool `gpu` (prefect.yaml) or the container pool `docker-gpu` (prefect.docker.yaml).
+TRAIN_ON = {"local": None, "gpu-pool": "train-model/gpu", "docker-pool": "train-model/docker-gpu"}
 # When train-all trains a model: "on_change" when its data, code or settings changed (else the earlier run is
 # reused); "always" trains again regardless (force); "on_drift" only when its dataset's drift report flags a
 # feature of the published version, or the model has no champion yet; "on_decay" only when its champion, judged on

@@ -193,6 +193,7 @@ def where() -> dict[str, Any]:
         "pid": os.getpid(),
         "cuda_visible_devices": os.environ.get("CUDA_VISIBLE_DEVICES"),  # None: every GPU the host has
         "worker": os.environ.get("PREFECT__WORKER_NAME"),  # set by Prefect 3's workers in the runs they start
+        "container": os.path.exists("/.dockerenv"),  # Docker's mark in every container it runs (a Docker pool's run)
     }
 
 

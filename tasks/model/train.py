@@ -21,7 +21,6 @@ import math
 import os
 import shutil
 import time
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -33,32 +32,13 @@ from tasks.core.config import TrainSettings
 from tasks.core.errors import with_path
 from tasks.core.log import log
 from tasks.model.dataset import data_fingerprint, dataset_path, record_run_dataset, run_dataset_path
+from tasks.model.device import check_gpu_pool, describe_device
 from tasks.model.kinds import KINDS, settings_for_data
 
 
 # ---------------------------------------------------------------------------------------------------------------
 # Training machinery
 # ---------------------------------------------------------------------------------------------------------------
-@dataclass
-class Device:
-    name: str  # e.g. "CPU (2 cores)", "GPU: NVIDIA H200", "2 x NVIDIA H200 (MirroredStrategy)"
-    gpus: int
-    strategy: Any  # tf.distribute strategy: default on one device, MirroredStrategy across several GPUs
-
-
-def describe_device() -> Device:
-    """Which device trains, and how (MirroredStrategy when there are several GPUs)."""
-    import tensorflow as tf
-
-    gpus = tf.config.list_physical_devices("GPU")
-    if not gpus:
-        return Device(f"CPU ({os.cpu_count()} cores)", 0, tf.distribute.get_strategy())
-    name = tf.config.experimental.get_device_details(gpus[0]).get("device_name", "GPU")
-    if len(gpus) > 1:
-        return Device(f"{len(gpus)} x {name} (MirroredStrategy)", len(gpus), tf.distribute.MirroredStrategy())
-    return Device(f"GPU: {name}", 1, tf.distribute.get_strategy())
-
-
 def keep_history(path: Path, epochs_done: int) -> None:
     """Cut a CSVLogger history back to the epochs a resumed run keeps (rows of later epochs, and a row torn by a
     kill, belong to work that is about to be redone); no snapshot to resume from means no history."""
@@ -172,6 +152,8 @@ def train_model(s: TrainSettings, data_dir: Path, run_dir: Path, run_id: str = "
 
     import tasks.model.checkpoint as checkpoint
 
+    device = describe_device()
+    check_gpu_pool(device)  # a GPU pool's run on a host whose TensorFlow sees no GPU: refused, before any work
     path = run_dataset_path(data_dir, s.family, run_dir)  # fail before any work if the data is missing
     s = settings_for_data(path, s)  # a series: the split "auto" resolves to on this data, and why
     run_dir.mkdir(parents=True, exist_ok=True)
@@ -180,7 +162,6 @@ def train_model(s: TrainSettings, data_dir: Path, run_dir: Path, run_id: str = "
     keras.utils.set_random_seed(s.seed)
     if s.deterministic:
         tf.config.experimental.enable_op_determinism()
-    device = describe_device()
     log(f"training {s.model} ({s.profile}) on {device.name} -> {run_dir}")
 
     fit_args, n_features = KINDS[s.spec.kind].fit_arguments(s, path, run_dir)

@@ -155,7 +155,7 @@ def test_with_the_string_train_all_completes_through_the_workers(service):
     assert (artifacts / "registry" / "imdb_conv.json").is_file()
     remembered = {k: v for k, v in env.items() if k != "SEQCONV_API_HOST"}  # status finds the address it runs on
     status = subprocess.run(["bash", str(SERVICE), "status"], env=remembered, capture_output=True, text=True,
-                            timeout=60)
+                            timeout=180)  # it ends with seqconv doctor, which imports TensorFlow
     assert f"API: {service['api']} (auth: on, " in status.stdout, status.stdout + status.stderr
     for log in ("worker-cpu", "worker-gpu"):
         text = (base / "service" / f"{log}.log").read_text(errors="replace")

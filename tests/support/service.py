@@ -89,6 +89,8 @@ def running_service(db: str, fixture_mirror: Path, base: Path, auth: bool = Fals
         "PREFECT_HOME": str(base / "prefect-home"),
         "SEQCONV_MIRROR": str(mirror),
         "SEQCONV_JENA_FILES": JENA_FILES,
+        # this machine has no GPU: the gpu pool's runs would refuse to train (tasks.model.device) without it
+        "SEQCONV_ALLOW_CPU_ON_GPU_POOL": "1",
         **settings,  # last: a test's own settings win
     })
     pg_dir = None
@@ -130,13 +132,14 @@ def second_host_worker(api: str, base: Path, name: str, cuda: str, storage: Path
                        auth: str | None = None) -> Iterator[subprocess.Popen]:
     """A gpu worker started as on a second host (docs/service.md, "More GPU machines"): from its own folder
     `base/<name>`, with its own PREFECT_HOME and only PREFECT_API_URL, PREFECT_API_AUTH_STRING (when `auth`),
-    PREFECT_LOCAL_STORAGE_PATH (`storage`, the shared result store) and CUDA_VISIBLE_DEVICES set; `--limit 1`.
+    PREFECT_LOCAL_STORAGE_PATH (`storage`, the shared result store), CUDA_VISIBLE_DEVICES and the opt-in to train
+    on this machine's CPU set; `--limit 1`.
     Ended with its whole process group; fails if anything of it is left."""
     host = base / name
     host.mkdir()
     env = clean_env()
     env.update(PREFECT_API_URL=api, PREFECT_HOME=str(host / "prefect-home"), PREFECT_LOCAL_STORAGE_PATH=str(storage),
-               CUDA_VISIBLE_DEVICES=cuda)
+               CUDA_VISIBLE_DEVICES=cuda, SEQCONV_ALLOW_CPU_ON_GPU_POOL="1")  # no GPU here (tasks.model.device)
     if auth:
         env["PREFECT_API_AUTH_STRING"] = auth
     with open(host / "worker.log", "wb") as log:
@@ -211,8 +214,11 @@ def infrastructure_pid(run) -> int:
 
 
 def train_all_killing_a_jena_run(client, data: Path, artifacts: Path, models: list[str], overrides: dict[str, str],
-                                 epochs: int, timeout: float, kill: Callable[[object], list[int]]) -> tuple:
-    """Run train-all from its deployment (smoke, train_on=gpu-pool) and, once, kill the first jena train-model run
+                                 epochs: int, timeout: float, kill: Callable[[object], list], *,
+                                 deployment: str = "train-all/train-all", train_on: str = "gpu-pool",
+                                 **parameters) -> tuple:
+    """Run train-all from `deployment` (smoke, `train_on`; `parameters` besides, e.g. a mirror) and, once, kill the
+    first jena train-model run
     seen Running between its first and its last finished epoch: `kill(run)` kills what a failure takes down and
     returns the pids. Returns (train-all's flow run, final; the victim: run, model, run_dir, epochs, pids,
     killed_at, killed_perf), the victim None where no jena run was seen in time to kill."""
@@ -221,10 +227,10 @@ def train_all_killing_a_jena_run(client, data: Path, artifacts: Path, models: li
     from prefect.client.schemas.filters import FlowFilter, FlowFilterName
     from prefect.client.schemas.objects import StateType
 
-    deployment = client.read_deployment_by_name("train-all/train-all")
+    deployment = client.read_deployment_by_name(deployment)
     train_all = client.create_flow_run_from_deployment(deployment.id, parameters=dict(
-        profile="smoke", data_dir=str(data), artifacts_dir=str(artifacts), models=models, train_on="gpu-pool",
-        overrides=overrides))
+        profile="smoke", data_dir=str(data), artifacts_dir=str(artifacts), models=models, train_on=train_on,
+        overrides=overrides, **parameters))
     victim = None
     deadline = time.monotonic() + timeout
     while not (train_all := client.read_flow_run(train_all.id)).state.is_final():
