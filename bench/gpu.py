@@ -200,16 +200,21 @@ def main(argv: list[str] | None = None) -> int:
 
     out = Path(args.out or ROOT / "artifacts" / "bench" / ("gpu-quick.json" if args.quick else "gpu.json"))
     out.parent.mkdir(parents=True, exist_ok=True)
+    from tasks.model.device import build_lines, tensorflow_build
+
     gpus = [d.name for d in tf.config.list_logical_devices("GPU")]
+    build = tensorflow_build()
     document = {
         "units": {"epoch_seconds": "wall seconds per epoch, validation included", "wait_fraction":
                   "share of a training step waiting for input (1 - pipeline / in-memory steps/s)",
                   "ms_per_batch": "milliseconds per batch of 128 windows"},
         "machine": {"gpus": gpus, **machine()},
+        "tensorflow_build": build,  # seqconv doctor's view: CUDA build, the NVIDIA wheels (gpu extra), GPUs seen
         "settings": {"epochs": args.epochs, "quick": args.quick, "budget_s": args.budget_s, "rows": args.rows},
         "epochs": {}, "input_wait": {}, "device_gather": {}, "skipped": [], "errors": {},
     }
     print(f"devices: {gpus or 'no GPU: CPU only'}; budget {args.budget_s:.0f} s", flush=True)
+    print("\n".join(build_lines(build)), flush=True)
     began = time.perf_counter()
     spent: dict[str, float] = {}  # seconds each float32 case took: the estimate for its mixed-precision twin
 

@@ -88,6 +88,12 @@ def docker_service(fixture_mirror):
         shutil.rmtree(shared, ignore_errors=True)
 
 
+def worker_logs(shared: Path) -> str:
+    """The ends of the Docker workers' logs (they hold the containers' output), for a failure's message."""
+    return "\n".join(f"--- {log.name}\n{log.read_text(errors='replace')[-4000:]}"
+                     for log in sorted((shared / "service").glob("worker-docker-*.log")))
+
+
 def kill_container(run) -> list[str]:
     """The container of a Docker worker's run, killed as a dying host would (infrastructure_pid: "<daemon>:<id>")."""
     container = run.infrastructure_pid.rsplit(":", 1)[-1]
@@ -122,8 +128,8 @@ def test_train_all_trains_in_containers_and_a_killed_container_resumes(docker_se
             deployment="train-all/docker", train_on="docker-pool", mirror=str(shared / "mirror"),
             jena_files=JENA_FILES.split())
         seconds = time.perf_counter() - started
+        assert train_all.state.is_completed(), (train_all.state, worker_logs(shared))
         assert victim is not None, "no jena run was seen between its first and last epoch: nothing was killed"
-        assert train_all.state.is_completed(), train_all.state
         assert train_all.work_pool_name == "docker-cpu", train_all.work_pool_name
         runs = client.read_flow_runs(flow_filter=FlowFilter(name=FlowFilterName(any_=["train-model"])))
         killed = client.read_flow_run(victim["run"].id)
