@@ -48,5 +48,7 @@ COPY prefect.toml ./
 RUN printf '#!/opt/venv/bin/python\nimport sys\nfrom flows.cli import main\nsys.exit(main())\n' > /opt/venv/bin/seqconv \
  && chmod 755 /opt/venv/bin/seqconv
 
+# a uid without an entry in /etc/passwd (the owner of the mounted folders) gets HOME=/ from Docker: /tmp instead
+ENV HOME=/tmp
 USER seqconv
 CMD ["seqconv", "doctor"]

@@ -67,6 +67,7 @@ def tensorflow_build() -> dict[str, Any]:
         # (tensorflow[and-cuda]) brings them as the nvidia-* wheels, or the host has them installed system-wide
         "cuda_wheels": importlib.util.find_spec("nvidia") is not None
         and importlib.util.find_spec("nvidia.cudnn") is not None,
+        "container": os.path.exists("/.dockerenv"),  # Docker's mark in every container it runs
     }
 
 
@@ -92,23 +93,27 @@ def needs_gpu(environ: Mapping[str, str] = os.environ) -> bool:
 
 def refusal(build: Mapping[str, Any]) -> str:
     """The one line a GPU pool's run answers when TensorFlow sees no GPU: the host, what it saw, and the fix."""
-    extra = ("install the gpu extra on this host (pip install -c constraints.txt '.[gpu]'; in a container, the "
-             "image built with --build-arg GPU=1)")
+    container = build.get("container", False)
+    extra = ("the image built with --build-arg GPU=1 (the gpu extra)" if container else
+             "install the gpu extra on this host (pip install -c constraints.txt '.[gpu]')")
     if not build["built_with_cuda"]:
-        saw, fix = f"TensorFlow {build['tensorflow']} is a CPU-only build", extra
-    elif not build.get("cuda_wheels"):
-        saw = (f"TensorFlow {build['tensorflow']} (CUDA {build['cuda']}) sees no GPU, only "
-               f"{', '.join(build['devices']) or 'no device'}, and the NVIDIA library wheels are not installed")
-        fix = f"{extra}, and check that `nvidia-smi` lists the GPU"
+        saw, fixes = f"TensorFlow {build['tensorflow']} is a CPU-only build", [extra]
     else:
         saw = (f"TensorFlow {build['tensorflow']} (CUDA {build['cuda']}) sees no GPU, only "
                f"{', '.join(build['devices']) or 'no device'}")
-        fix = "check that `nvidia-smi` lists the GPU on the host" + (
+        fixes = []
+        if not build.get("cuda_wheels"):
+            saw += ", and the NVIDIA library wheels are not installed"
+            fixes.append(extra)
+        fixes.append("check that `nvidia-smi` lists the GPU on the host" + (
             f" and CUDA_VISIBLE_DEVICES={build['cuda_visible_devices']!r} names it"
-            if build.get("cuda_visible_devices") is not None else "") + \
-            "; in a container, the pool's device request (device_requests, with the NVIDIA container toolkit)"
-    return (f"{build['host']}: this run is on a GPU pool ({POOL_DEVICE}=gpu) and {saw}: {fix}; or set "
-            f"{ALLOW_CPU}=1 in the worker's environment to train on the CPU anyway")
+            if build.get("cuda_visible_devices") is not None else ""))
+    if container:
+        fixes.append("give the container the GPU: the pool's device request (device_requests in "
+                     "prefect.docker.yaml; the NVIDIA container toolkit on the host)")
+    return (f"{build['host']}{' (in a container)' if container else ''}: this run is on a GPU pool "
+            f"({POOL_DEVICE}=gpu) and {saw}: {'; '.join(fixes)}; or set {ALLOW_CPU}=1 in the worker's environment "
+            f"(a container's: the pool's job variables) to train on the CPU anyway")
 
 
 def check_gpu_pool(device: Device, environ: Mapping[str, str] = os.environ) -> None:

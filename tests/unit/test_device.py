@@ -25,17 +25,25 @@ def test_only_a_gpu_pools_run_without_the_opt_in_needs_a_gpu(environ, needed):
     assert needs_gpu(environ) is needed
 
 
-@pytest.mark.parametrize("build, saw, fix", [
-    ({"built_with_cuda": False, "cuda": None, "cudnn": None}, "TensorFlow 2.21.0 is a CPU-only build", "gpu extra"),
-    ({"cuda_wheels": False}, "sees no GPU, only CPU:0, and the NVIDIA library wheels are not installed", "nvidia-smi"),
-    ({}, "TensorFlow 2.21.0 (CUDA 12.5.1) sees no GPU, only CPU:0", "device_requests"),
-    ({"cuda_visible_devices": "3"}, "sees no GPU", "CUDA_VISIBLE_DEVICES='3'"),
+@pytest.mark.parametrize("build, saw, fixes", [
+    ({"built_with_cuda": False, "cuda": None, "cudnn": None}, "TensorFlow 2.21.0 is a CPU-only build",
+     ["install the gpu extra on this host"]),
+    ({"cuda_wheels": False}, "sees no GPU, only CPU:0, and the NVIDIA library wheels are not installed",
+     ["install the gpu extra on this host", "nvidia-smi"]),
+    ({}, "TensorFlow 2.21.0 (CUDA 12.5.1) sees no GPU, only CPU:0", ["nvidia-smi"]),
+    ({"cuda_visible_devices": "3"}, "sees no GPU", ["nvidia-smi", "CUDA_VISIBLE_DEVICES='3'"]),
+    ({"container": True, "cuda_wheels": False}, "the NVIDIA library wheels are not installed",
+     ["the image built with --build-arg GPU=1", "device_requests"]),
+    ({"container": True}, "sees no GPU", ["nvidia-smi", "device_requests"]),
 ])
-def test_the_refusal_names_the_host_what_tensorflow_saw_and_the_fix(build, saw, fix):
+def test_the_refusal_names_the_host_what_tensorflow_saw_and_the_fix(build, saw, fixes):
     line = refusal({**BUILD, **build})
-    assert line.startswith("gpu-box-3: this run is on a GPU pool (SEQCONV_POOL_DEVICE=gpu) and "), line
-    assert saw in line and fix in line and "\n" not in line, line
-    assert line.endswith(f"or set {ALLOW_CPU}=1 in the worker's environment to train on the CPU anyway"), line
+    where = "gpu-box-3 (in a container)" if build.get("container") else "gpu-box-3"
+    assert line.startswith(f"{where}: this run is on a GPU pool (SEQCONV_POOL_DEVICE=gpu) and "), line
+    assert saw in line and all(fix in line for fix in fixes) and "\n" not in line, line
+    assert ("device_requests" in line) == bool(build.get("container")), line
+    assert line.endswith(f"or set {ALLOW_CPU}=1 in the worker's environment (a container's: the pool's job "
+                         "variables) to train on the CPU anyway"), line
 
 
 def test_a_gpu_device_or_the_opt_in_passes_the_check():
