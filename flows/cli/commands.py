@@ -230,7 +230,7 @@ def prune(args: argparse.Namespace) -> int:
 def doctor(args: argparse.Namespace) -> int:
     """`seqconv doctor`: this host's TensorFlow (version, CUDA build, the GPUs it sees), without Prefect; with
     --require-gpu, the refusal a GPU pool's training run would give here."""
-    from tasks.model.device import NoGpuError, build_lines, refusal, tensorflow_build
+    from tasks.model import NoGpuError, build_lines, refusal, tensorflow_build
 
     build = tensorflow_build()
     print("\n".join(build_lines(build)))

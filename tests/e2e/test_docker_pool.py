@@ -36,7 +36,8 @@ from tests.support.service import ROOT, JENA_FILES, running_service, stray_proce
     wait_until
 from tests.support.service import backend as chosen_backend
 
-pytestmark = pytest.mark.e2e
+# a whole train-all in containers: minutes on 2 cores, more when other jobs load them (pyproject's default 900 s)
+pytestmark = [pytest.mark.e2e, pytest.mark.timeout(1800)]
 BACKEND = chosen_backend()
 BASE_IMAGE = "seqconv-base:bookworm"  # scripts/base_image.sh's default tag, kept between runs
 IMAGE, TAG = "seqconv-e2e", "test"
