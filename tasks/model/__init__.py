@@ -37,4 +37,4 @@ def __getattr__(name: str):
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
-__all__ = ["EVAL_SPLITS", "NoGpuError", "Normalizer", "build_bag_of_words", "data_fingerprint", "dataset_path", "encode_reviews", "fingerprint_data", "in_order", "jena_dataset", "jena_split_facts", "make_window_dataset", "multi_hot_batches", "normalize", "own_default_seeds", "prepare_imdb", "prepare_text", "prepare_jena", "record_file", "season_of", "split_settings", "train_model_task", "window_rows"]
+__all__ = ["EVAL_SPLITS", "NoGpuError", "Normalizer", "build_bag_of_words", "data_fingerprint", "dataset_path", "encode_reviews", "fingerprint_data", "in_order", "jena_dataset", "jena_split_facts", "make_window_dataset", "multi_hot_batches", "normalize", "own_default_seeds", "prepare_imdb", "prepare_text", "prepare_jena", "record_file", "season_of", "split_settings", "train_model_task", "window_rows", "build_lines", "refusal", "tensorflow_build"]

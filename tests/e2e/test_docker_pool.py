@@ -156,6 +156,7 @@ def test_train_all_trains_in_containers_a_killed_one_resumes_and_a_gpu_less_one_
         run_dir = victim["run_dir"].parent / model
         record = json.loads((run_dir / "training.json").read_text())
         assert record["ran_on"]["container"] is True and record["device"].startswith("CPU ("), record
+        # written by the containers' user: every process of the service on this host runs as this test's user
         assert (run_dir / "model.keras").stat().st_uid == uid and (run_dir / "serving").is_dir(), run_dir
     report = (victim["run_dir"].parent / "report.md").read_text()
     assert report.count(" on CPU (") >= len(MODELS), report  # the report says which device trained each model

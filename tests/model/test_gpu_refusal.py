@@ -33,7 +33,8 @@ def test_a_gpu_pool_run_without_a_gpu_is_refused_and_trains_with_the_opt_in(tmp_
         train_model(settings, data, run_dir, "r1")
     message = str(refused.value)
     assert "\n" not in message, message
-    assert message.startswith(f"{socket.gethostname()}: this run is on a GPU pool"), message
+    where = socket.gethostname() + (" (in a container)" if os.path.exists("/.dockerenv") else "")
+    assert message.startswith(f"{where}: this run is on a GPU pool"), message
     assert "sees no GPU, only CPU:0" in message or "CPU-only build" in message, message  # what TensorFlow saw
     assert "gpu extra" in message and f"{ALLOW_CPU}=1" in message, message  # the fix, and the way around it
     assert not run_dir.exists(), "a refused run must leave nothing behind"
