@@ -89,7 +89,9 @@ def one_service(db: str, mirror: Path, deployment: str) -> dict[str, float]:
     env = {k: v for k, v in os.environ.items() if not k.startswith("PREFECT_")}
     env.update(DB=db, SEQCONV_PORT=str(port), SEQCONV_SERVICE_DIR=str(base / "service"),
                PREFECT_HOME=str(base / "prefect-home"), SEQCONV_PG_DIR=str(pg_dir), SEQCONV_MIRROR=str(mirror),
-               SEQCONV_JENA_FILES=STATION_FILES)
+               SEQCONV_JENA_FILES=STATION_FILES,
+               # the gpu pool's runs may train on a CPU (tasks.model.device); nothing changes on a GPU host
+               SEQCONV_ALLOW_CPU_ON_GPU_POOL="1")
     params = ["--param", f"data_dir={base / 'data'}"]
     if deployment.startswith("train-all/"):
         params += ["--param", "profile=smoke", "--param", f"artifacts_dir={base / 'artifacts'}"]
