@@ -294,10 +294,27 @@ def store_spec(spec: DatasetSpec, data_dir: Path | str) -> Path | None:
         return None
     target = stored_spec_path(data_dir, spec.name)
     data = Path(spec.path).read_bytes()
-    if target.is_file() and target.read_bytes() == data:
+    origin = str(spec_folder(spec))  # its relative source paths stay relative to where the user keeps it
+    folder_file = target.with_suffix(FOLDER_SUFFIX)
+    if target.is_file() and target.read_bytes() == data and folder_file.is_file() \
+            and folder_file.read_text(encoding="utf-8") == origin:
         return target
     target.parent.mkdir(parents=True, exist_ok=True)
+    atomic.write_text(folder_file, origin)
     return atomic.write_bytes(target, data)
+
+
+FOLDER_SUFFIX = ".folder"  # <data_dir>/specs/<name>.folder: the folder of the spec file the user gave
+
+
+def spec_folder(spec: DatasetSpec) -> Path:
+    """The folder a spec's relative source paths are relative to: its file's, or for a spec stored with the data,
+    the folder of the file it was stored from."""
+    path = Path(spec.path)
+    stored = path.with_suffix(FOLDER_SUFFIX)
+    if path.parent.name == SPECS_SUBDIR and stored.is_file():
+        return Path(stored.read_text(encoding="utf-8").strip())
+    return path.resolve().parent
 
 
 def kind_defaults(data: dict) -> dict:

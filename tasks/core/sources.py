@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from tasks.core.datasets import DatasetSpec, builtin_spec
+from tasks.core.datasets import DatasetSpec, builtin_spec, spec_folder
 from tasks.core.errors import SettingsError
 
 # ---------------------------------------------------------------------------------------------------------------
@@ -50,7 +50,7 @@ def sources_of(spec: DatasetSpec) -> tuple[Source, ...]:
             base, _, name = f.name.rpartition("/")
             own.append(Source(name, base + "/", f.sha256, f.md5, own=True))
         else:
-            path = Path(spec.path).parent / Path(f.name).expanduser()
+            path = spec_folder(spec) / Path(f.name).expanduser()
             own.append(Source(path.name, str(path.resolve().parent) + "/", f.sha256, f.md5, own=True))
     return tuple(own)
 

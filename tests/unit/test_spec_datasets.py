@@ -12,6 +12,7 @@ from tasks.core.config import FAMILIES, TrainSettings, architecture, family, mod
 from tasks.core.datasets import SpecError, dataset_spec, store_spec, use_data_dir
 from tasks.core.errors import SettingsError
 from tasks.core.profiles import resolve_settings
+from tasks.core.sources import sources_of
 
 pytestmark = pytest.mark.unit
 
@@ -70,6 +71,8 @@ def test_a_stored_spec_is_found_by_name_from_its_data_dir(tmp_path, fresh):
         dataset_spec("sensor")
     use_data_dir(data_dir)
     assert dataset_spec("sensor").run_defaults()["delay"] == 6
+    (source,) = sources_of(dataset_spec("sensor"))  # a relative path stays relative to the user's folder
+    assert source.own and Path(source.url) == tmp_path.resolve() / "sensor.csv"
 
 
 def test_a_spec_named_like_a_built_in_is_refused(tmp_path, fresh):
