@@ -11,7 +11,7 @@ PROFILE ?= quick
 MODELS ?=  # empty: the registrations' default models (tasks.core.architectures, default=True)
 PYTEST_ARGS ?=
 
-.PHONY: run test docs test-unit test-data test-model test-e2e bench bench-ingest bench-gpu service-start service-stop clean
+.PHONY: run test docs test-unit test-data test-model test-e2e bench bench-ingest bench-ingest-scale bench-gpu service-start service-stop clean
 
 $(BIN)/.installed: pyproject.toml constraints.txt
 	$(PYTHON) -m venv $(VENV)
@@ -43,6 +43,9 @@ bench: $(BIN)/.installed
 
 bench-ingest: $(BIN)/.installed
 	$(BIN)/python -m bench.ingest
+
+bench-ingest-scale: $(BIN)/.installed  # a user's data at scale beside the built-in readers; several minutes
+	$(BIN)/python -m bench.ingest_scale
 
 bench-gpu: $(BIN)/.installed  # on a GPU machine; under 10 minutes
 	$(BIN)/python -m bench.gpu

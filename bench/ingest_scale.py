@@ -165,7 +165,7 @@ def run_case(dataset: str, mirror: str | None, files: list[str] | None, data_dir
     lap("normalize")
     reader.validate_normalized.fn(spec.name, version, settings.validation_dir)
     lap("validate_normalized")
-    publish_dataset(version, settings.processed_dir, spec.name)
+    publish_dataset.fn(version, settings.processed_dir, spec.name)
     lap("publish")
     figures["seconds"] = round(time.perf_counter() - begun, 3)
     figures["steps"] = steps

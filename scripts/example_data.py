@@ -6,7 +6,7 @@
 - `sensor.csv`: 120 days of hourly readings of a greenhouse sensor (temperature, humidity, heater power, whether
   the door was open, the site's name), with the warts of a real log: `NA`s, a -999 sentinel, an hour missing;
   `sensor_recent.csv`: the 4 days after it, for `seqconv predict`.
-- `tickets.csv`: 900 support tickets labelled billing, bug or praise, each with its label's words among common
+- `tickets.csv`: 2,100 support tickets labelled billing, bug or praise, each with its label's words among common
   ones; `tickets_new.csv`: 5 new tickets without labels, for `seqconv predict`.
 
 Synthetic, seeded, with a signal a model learns in seconds (the temperature follows the day and the heater; each
@@ -72,7 +72,7 @@ def write_sensor(folder: Path, rng: np.random.Generator) -> None:
 def write_tickets(folder: Path, rng: np.random.Generator) -> None:
     labels = list(WORDS)
     rows = []
-    for i in range(900):
+    for i in range(2100):
         label = labels[i % len(labels)]
         words = list(rng.choice(COMMON, size=int(rng.integers(5, 12))))
         words += list(rng.choice(WORDS[label], size=int(rng.integers(2, 4))))
