@@ -76,10 +76,6 @@ def test_the_sensor_example_from_file_to_forecast(prefect_harness, tmp_path):
 
 
 def test_the_tickets_example_from_file_to_labels(prefect_harness, tmp_path):
-    from tasks.ingest.readers import READERS
-
-    if "text_files" not in READERS:
-        pytest.skip("format text_files is not in this checkout")
     _, train, predict = run_example("tickets", tmp_path)
 
     assert "tickets: 1,470 train + 210 val + 420 test texts" in train.stdout  # as the page says
