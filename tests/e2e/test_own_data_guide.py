@@ -27,6 +27,14 @@ def included_scripts() -> list[str]:
     return INCLUDED.findall(PAGE.read_text(encoding="utf-8"))
 
 
+def shown_output(example: str) -> list[str]:
+    """The lines of the first `text` block the page shows after the example's commands (what the user sees)."""
+    page = PAGE.read_text(encoding="utf-8")
+    after = page[page.index(f'--8<-- "docs/examples/{example}.sh"'):]
+    block = after[after.index("```text\n") + len("```text\n"):]
+    return block[:block.index("```")].splitlines()
+
+
 def run_example(name: str, folder: Path) -> list[subprocess.CompletedProcess]:
     """Each line of docs/examples/<name>.sh, in order, in `folder`; stops at the first that fails."""
     from prefect.settings import PREFECT_API_URL
@@ -59,7 +67,9 @@ def test_the_sensor_example_from_file_to_forecast(prefect_harness, tmp_path):
     ingest_fetch, train, predict = run_example("sensor", tmp_path)
 
     assert "wrote sensor.csv, sensor.toml, sensor_recent.csv" in ingest_fetch.stdout
-    assert "sensor: 2,866 rows, 2026-01-01 00:00:00 to 2026-04-30 23:00:00" in train.stdout  # as the page says
+    summary = shown_output("sensor")[:3]  # the rows, repairs and gaps, as the page shows them
+    assert summary[0].startswith("sensor: 2,866 rows, 2026-01-01 00:00:00 to 2026-04-30 23:00:00")
+    assert all(line in train.stdout for line in summary)
     assert (tmp_path / "data" / "specs" / "sensor.toml").read_bytes() == (ROOT / "docs/examples/sensor.toml").read_bytes()
     champion = json.loads((tmp_path / "artifacts" / "registry" / "jena_conv_gru@sensor.json").read_text())
     run = next((tmp_path / "artifacts" / "runs").glob("*/jena_conv_gru@sensor"))
@@ -78,7 +88,8 @@ def test_the_sensor_example_from_file_to_forecast(prefect_harness, tmp_path):
 def test_the_tickets_example_from_file_to_labels(prefect_harness, tmp_path):
     _, train, predict = run_example("tickets", tmp_path)
 
-    assert "tickets: 1,470 train + 210 val + 420 test texts" in train.stdout  # as the page says
+    assert shown_output("tickets")[0] == "tickets: 1,470 train + 210 val + 420 test texts -> data/processed/tickets"
+    assert shown_output("tickets")[0] in train.stdout  # as the page shows it
     assert "imdb_conv@tickets" in train.stdout and "macro-F1" in train.stdout
     assert (tmp_path / "artifacts" / "registry" / "imdb_conv@tickets.json").is_file()
     (out,) = (tmp_path / "artifacts" / "predictions").glob("*/imdb_conv@tickets")
