@@ -40,6 +40,24 @@ class ArchitectureSettings:
         return problems
 
 
+# imdb_conv's layers (tasks.model.imdb_conv builds them from these): two valid convolutions with a pooling between
+IMDB_CONV_KERNEL, IMDB_CONV_POOL = 7, 5
+
+
+def valid_conv_min_length(*layers: tuple[str, int]) -> int:
+    """The shortest input a stack of unpadded ("valid") Conv1D and MaxPooling1D layers leaves one step of: walk back
+    from one output step, a convolution of kernel k adding k - 1 steps and a pooling of size p multiplying by p.
+    Shorter inputs fail when Keras builds the model ("Computed output size would be zero")."""
+    length = 1
+    for layer, size in reversed(layers):
+        length = length + size - 1 if layer == "conv" else length * size
+    return length
+
+
+IMDB_CONV_MIN_MAXLEN = valid_conv_min_length(("conv", IMDB_CONV_KERNEL), ("pool", IMDB_CONV_POOL),
+                                             ("conv", IMDB_CONV_KERNEL))  # 41 words
+
+
 @dataclass(frozen=True)
 class ImdbConvSettings(ArchitectureSettings):
     dropout: float = 0.0  # dropout before the output layer (0 = as published); adds no parameters
@@ -51,6 +69,10 @@ class ImdbConvSettings(ArchitectureSettings):
         problems = super().check(s)
         if self.output_layer not in OUTPUT_LAYERS:
             problems.append(f"output_layer={self.output_layer!r}: must be one of {', '.join(OUTPUT_LAYERS)}")
+        if s.maxlen < IMDB_CONV_MIN_MAXLEN:
+            problems.append(f"maxlen={s.maxlen}: imdb_conv needs at least {IMDB_CONV_MIN_MAXLEN} words per text "
+                            f"(Conv1D({IMDB_CONV_KERNEL}), MaxPooling1D({IMDB_CONV_POOL}), Conv1D({IMDB_CONV_KERNEL}) "
+                            "leave nothing of fewer)")
         return problems
 
 

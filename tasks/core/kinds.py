@@ -31,8 +31,8 @@ class TextSettings:
         problems = []
         if not 0 < self.validation_split < 1:
             problems.append(f"validation_split={self.validation_split}: must be between 0 and 1")
-        if self.num_words < 4 or self.maxlen < 13:  # below 13 words the two Conv1D(7) layers have nothing to slide on
-            problems.append(f"num_words={self.num_words}, maxlen={self.maxlen}: need num_words >= 4 and maxlen >= 13")
+        if self.num_words < 4 or self.maxlen < 1:  # what an architecture's layers need besides is its own check
+            problems.append(f"num_words={self.num_words}, maxlen={self.maxlen}: need num_words >= 4 and maxlen >= 1")
         if self.max_train_samples < 0 or self.max_test_samples < 0 or self.bow_epochs < 1:
             problems.append("max_train_samples and max_test_samples must be >= 0 and bow_epochs >= 1")
         return problems

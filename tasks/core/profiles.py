@@ -6,6 +6,7 @@ The tables these layers come from (TrainSettings, PUBLISHED, PROFILES) are in ta
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import tasks.core.config as config  # PROFILES_DIR is read at call time (tests point it at a folder of their own)
@@ -48,8 +49,26 @@ def resolve_settings(model: str, profile: str, overrides: dict[str, str] | None 
     values: dict = {**registration.published, **built_in, **from_file, "profile": profile}
     values.update(typed_settings(overrides or {}, model=model))
     settings = TrainSettings(model=model, **values)
-    check_settings(settings)
+    try:
+        check_settings(settings)
+    except SettingsError as error:  # say where each refused value came from, so the user knows what to edit
+        origins = [f"{key} from {where}" for key in dict.fromkeys(re.findall(r"\b([a-z_]+)=", str(error)))
+                   if (where := setting_origin(key, model, profile, overrides or {}, from_file))]
+        raise SettingsError(f"{error}" + (f" ({'; '.join(origins)})" if origins else "")) from None
     return settings
+
+
+def setting_origin(key: str, model: str, profile: str, overrides: dict, from_file: dict) -> str:
+    """Where a run's value of `key` came from, in resolve_settings' order (the last layer that sets it wins); ""
+    for the defaults and published values."""
+    if key in overrides:
+        return f"--set {key}"
+    if key in from_file:
+        return f"profile file {profile_file(profile)}: field models.{model}.{key}"
+    spec = dataset_spec(architecture(model).dataset)
+    if key in spec.settings:
+        return f"{spec.path}: settings.{key}"
+    return ""
 
 
 def typed_settings(values: dict, where: str = "", *, model: str) -> dict:

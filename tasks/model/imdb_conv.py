@@ -9,7 +9,7 @@ from __future__ import annotations
 import keras
 from keras import layers
 
-from tasks.core.architectures import OUTPUT_LAYERS
+from tasks.core.architectures import IMDB_CONV_KERNEL, IMDB_CONV_POOL, OUTPUT_LAYERS
 from tasks.core.config import IMDB_LEARNING_RATE
 from tasks.core.errors import SettingsError
 from tasks.core.sources import IMDB_MAX_FEATURES, IMDB_MAXLEN
@@ -64,9 +64,9 @@ def build_imdb_conv(
     x = layers.Embedding(max_features, embedding_dim)(inputs)  # (batch, 500, 128)
     if embedding_dropout > 0:
         x = layers.SpatialDropout1D(embedding_dropout)(x)
-    x = layers.Conv1D(32, 7, activation="relu")(x)  # (batch, 494, 32)
-    x = layers.MaxPooling1D(5)(x)  # (batch, 98, 32)
-    x = layers.Conv1D(32, 7, activation="relu")(x)  # (batch, 92, 32)
+    x = layers.Conv1D(32, IMDB_CONV_KERNEL, activation="relu")(x)  # (batch, 494, 32)
+    x = layers.MaxPooling1D(IMDB_CONV_POOL)(x)  # (batch, 98, 32)
+    x = layers.Conv1D(32, IMDB_CONV_KERNEL, activation="relu")(x)  # (batch, 92, 32)
     x = layers.GlobalMaxPooling1D()(x)  # (batch, 32)
     if dropout > 0:
         x = layers.Dropout(dropout)(x)

@@ -102,3 +102,51 @@ def test_an_architecture_on_another_dataset_of_its_kind_is_named_for_it(tmp_path
         architecture("jena_conv@jena")
     with pytest.raises(SettingsError, match=r"unknown dataset 'nowhere'"):
         architecture("jena_conv@nowhere")
+
+
+TICKETS = """
+name = "tickets"
+kind = "text"
+format = "text_files"
+description = "support tickets"
+
+[sources]
+files = [{{ name = "tickets.csv" }}]
+
+[text.files]
+layout = "table"
+text_column = "text"
+label_column = "label"
+fractions = {{ train = 0.7, val = 0.1, test = 0.2 }}
+{evaluation}
+[settings]
+num_words = 2000
+maxlen = {maxlen}
+"""
+
+
+def write_tickets(folder: Path, maxlen: int = 40, evaluation: str = "") -> Path:
+    path = folder / "tickets.toml"
+    path.write_text(TICKETS.format(maxlen=maxlen, evaluation=evaluation))
+    return path
+
+
+def test_a_maxlen_too_short_for_imdb_conv_is_refused_naming_the_spec_key_or_the_set(tmp_path, fresh):
+    from tasks.model.imdb_conv import build_imdb_conv
+
+    spec = dataset_spec(str(write_tickets(tmp_path, maxlen=40)))
+    with pytest.raises(SettingsError) as refused:
+        resolve_settings("imdb_conv@tickets", "smoke")
+    message = str(refused.value)
+    assert "maxlen=40: imdb_conv needs at least 41 words per text" in message
+    assert message.endswith(f"(maxlen from {spec.path}: settings.maxlen)")
+    with pytest.raises(SettingsError, match=r"maxlen=30: .*\(maxlen from --set maxlen\)$"):
+        resolve_settings("imdb_conv@tickets", "smoke", {"maxlen": "30"})
+    assert resolve_settings("imdb_conv@tickets", "smoke", {"maxlen": "41"}).maxlen == 41
+    # the limit is the layers' own: 41 words build, 40 do not
+    assert build_imdb_conv(max_features=50, maxlen=41, embedding_dim=4).output_shape == (None, 1)
+    with pytest.raises(ValueError, match="output size would be zero"):
+        build_imdb_conv(max_features=50, maxlen=40, embedding_dim=4)
+    # imdb_dilated pads every convolution, so it reads the short texts
+    assert resolve_settings("imdb_dilated@tickets", "smoke").maxlen == 40
+
