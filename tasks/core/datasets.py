@@ -187,7 +187,11 @@ def read_spec(path: Path | str) -> DatasetSpec:
         raise SpecError(f"dataset spec {path} does not exist") from None
     except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError) as error:
         raise SpecError(f"dataset spec {path} cannot be read as TOML: {error}") from None
-    spec = _build(DatasetSpec, {"settings": {}, **kind_defaults(data), **data, "path": str(path)}, str(path), "")
+    defaults = kind_defaults(data)
+    if isinstance(data.get("evaluation"), dict) and "evaluation" in defaults:  # a user's [evaluation] may set one
+        # key (unit = "tickets") and keep the kind's others
+        data = {**data, "evaluation": {**defaults["evaluation"], **data["evaluation"]}}
+    spec = _build(DatasetSpec, {"settings": {}, **defaults, **data, "path": str(path)}, str(path), "")
     if spec.kind not in KINDS:
         raise SpecError(f"{path}: kind={spec.kind!r}; expected one of {', '.join(KINDS)}")
     section = {"text": "text", "series": "record"}[spec.kind]

@@ -14,6 +14,7 @@ from pathlib import Path
 from prefect import task
 
 from tasks.core.artifacts import artifact_key, in_prefect_run
+from tasks.core.config import FAMILIES
 from tasks.core.tables import MAX_EMBEDDED_PNG
 from tasks.publish.kinds import kind_of
 
@@ -163,4 +164,4 @@ def publish_predictions(dataset: str, out_dir: Path) -> None:
     the forecast as markdown with its plot (`forecast-jena`)."""
     if not in_prefect_run():
         return
-    kind_of(dataset).publish_predictions(Path(out_dir), predictions_key(dataset))
+    kind_of(dataset).publish_predictions(Path(out_dir), predictions_key(dataset), FAMILIES[dataset])

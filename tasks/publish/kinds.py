@@ -32,7 +32,7 @@ class PublishKind(Protocol):
     def prediction_summary(self, out_dir: Path, limit: int) -> str:
         """A predictions folder of this kind for the terminal."""
 
-    def publish_predictions(self, out_dir: Path, key: str) -> None:
+    def publish_predictions(self, out_dir: Path, key: str, spec: Family) -> None:
         """A predictions folder of this kind as a Prefect artifact under `key` (inside a Prefect run)."""
 
     def split_lines(self, metrics: Sequence[Mapping]) -> list[str]:

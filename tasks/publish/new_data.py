@@ -13,7 +13,7 @@ from pathlib import Path
 from prefect import task
 
 from tasks.core import runs
-from tasks.core.config import family
+from tasks.core.config import family, family_of
 from tasks.core.errors import SeqconvError
 from tasks.core.log import log
 from tasks.core.records.registry import RegistryEntry
@@ -45,7 +45,7 @@ def new_data_lines(model: str, records: Sequence[Mapping], image: str | None = N
              r["windows"], f"{r['model'][r['metric']]:.4g}" + _celsius(r["model"]),
              f"{r['baseline']} {r['baseline_value']:.4g}" + _celsius(r["baselines"][r["baseline"]]),
              f"{r['ratio']:.3f}", "yes" if r.get("beats") else "no"] for r in records]
-    lines += markdown_table(["version", "champion", "new rows", r"windows/reviews", records[-1]["label"],
+    lines += markdown_table(["version", "champion", "new rows", family_of(model).unit, records[-1]["label"],
                              "strongest baseline", "ratio", "beats by the margin"], rows)
     if image:
         lines += ["", f"![{model} on new data]({image})"]

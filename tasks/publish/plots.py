@@ -51,6 +51,7 @@ def plot_jena_predictions(
         baseline_c: (n,) the baseline's forecast, °C.
         out: the PNG to write.
         title: figure title.
+        unit: what the cells count, as the dataset's spec says it ([evaluation] unit: "reviews", "texts").
         model_name: legend name of the model.
         baseline_name: legend name of the baseline.
 
@@ -190,6 +191,7 @@ def plot_confusion_matrix(
     *,
     title: str,
     labels: tuple[str, ...] = ("negative", "positive"),
+    unit: str = "reviews",
 ) -> Path:
     """The k x k confusion matrix (2 x 2 for two labels) as a heat map, each cell with its count and share of all
     texts.
@@ -226,7 +228,7 @@ def plot_confusion_matrix(
     ax.set_yticks(range(k), names, rotation=90 if k <= 2 else 0, va="center")
     ax.set_xlabel("Predicted class")
     ax.set_ylabel("True class")
-    fig.colorbar(image, ax=ax, label="Reviews", shrink=0.8)
+    fig.colorbar(image, ax=ax, label=unit.capitalize(), shrink=0.8)
     accuracy = np.trace(counts) / total
-    ax.set_title(f"{title}\naccuracy {accuracy:.1%} of {total:,} reviews", fontsize="medium")
+    ax.set_title(f"{title}\naccuracy {accuracy:.1%} of {total:,} {unit}", fontsize="medium")
     return _save(fig, out)

@@ -190,7 +190,7 @@ def report_markdown(results: Sequence[Mapping], run_id: str, profile: str) -> st
         else:
             auc = f", ROC AUC {test['roc_auc']:.4g}" if "roc_auc" in test else ""
             f1 = f", macro-F1 {test['macro_f1']:.4g}" if "macro_f1" in test else ""  # more than two labels
-            test_line = f"Test accuracy {test.get(key, float('nan')):.4g}{auc}{f1} on {test.get('reviews', '?'):,} reviews."
+            test_line = f"Test accuracy {test.get(key, float('nan')):.4g}{auc}{f1} on {test.get('reviews', '?'):,} {family_of(str(m['model'])).unit}."
             if "macro_f1" in test:  # rows the true label, columns the predicted one
                 test_line += " Confusion matrix (rows true, columns predicted): " + "; ".join(
                     " ".join(f"{n:,}" for n in row) for row in test["confusion_matrix"]) + "."

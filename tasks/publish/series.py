@@ -102,12 +102,12 @@ def prediction_summary(out_dir: Path, limit: int) -> str:
             + format_table(hourly, limit=30, columns=columns, max_width=60 if "warning" in columns else 40))
 
 
-def publish_predictions(out_dir: Path, key: str) -> None:
+def publish_predictions(out_dir: Path, key: str, spec: Family) -> None:
     """The forecast as a markdown artifact under `key`, its plot inside; call inside a Prefect run."""
     from prefect.artifacts import create_markdown_artifact
 
     create_markdown_artifact(markdown=forecast_markdown(Path(out_dir)), key=key, _sync=True,
-                             description="The temperature 24 h after the last reading, persistence beside it.")
+                             description=f"The {spec.record.target if spec.record else 'target'} forecast from the last reading, persistence beside it.")
 
 
 # ---------------------------------------------------------------------------------------------------------------

@@ -11,7 +11,7 @@ from pathlib import Path
 import numpy as np
 
 from tasks.core.architectures import BookResult
-from tasks.core.config import Family
+from tasks.core.config import Family, family_of
 from tasks.core.tables import format_table
 from tasks.publish.plots import plot_confusion_matrix, plot_roc
 from tasks.publish.predictions import read_prediction_rows
@@ -29,16 +29,18 @@ def plot_test_split(arrays: Mapping[str, np.ndarray], metrics: Mapping, out_dir:
     from tasks.judge import roc_curve
 
     model, test = metrics["model"], metrics["test"]
+    unit = family_of(model).unit  # what the dataset's texts are called: IMDB's reviews, a user's texts
     if len(test["confusion_matrix"]) > 2:
         labels = tuple(metrics.get("labels") or range(len(test["confusion_matrix"])))
         return [plot_confusion_matrix(test["confusion_matrix"], out_dir / "confusion.png", labels=tuple(map(str, labels)),
-                                      title=f"{model}: test confusion matrix (macro-F1 {test['macro_f1']:.3f})")]
+                                      title=f"{model}: test confusion matrix (macro-F1 {test['macro_f1']:.3f})",
+                                      unit=unit)]
     fpr, tpr, _ = roc_curve(arrays["test_labels"], arrays["test_scores"])
     return [
         plot_roc(fpr, tpr, test["roc_auc"], out_dir / "roc.png",
-                 title=f"{model}: ROC on the test set ({test['reviews']:,} reviews)"),
+                 title=f"{model}: ROC on the test set ({test['reviews']:,} {unit})"),
         plot_confusion_matrix(test["confusion_matrix"], out_dir / "confusion.png",
-                              title=f"{model}: test confusion matrix (threshold 0.5)"),
+                              title=f"{model}: test confusion matrix (threshold 0.5)", unit=unit),
     ]
 
 
@@ -68,13 +70,13 @@ def prediction_summary(out_dir: Path, limit: int) -> str:
     return format_table(rows, limit=limit, columns=columns, max_width=60 if "warning" in columns else 40)
 
 
-def publish_predictions(out_dir: Path, key: str) -> None:
+def publish_predictions(out_dir: Path, key: str, spec: Family) -> None:
     """The predictions as a table artifact under `key` (the first MAX_TABLE_ROWS rows); call inside a Prefect run."""
     from prefect.artifacts import create_table_artifact
 
     rows = read_prediction_rows(out_dir)
     create_table_artifact(table=rows[:MAX_TABLE_ROWS], key=key, _sync=True,
-                          description=f"{len(rows):,} reviews: probability of a positive review, label, known "
+                          description=f"{len(rows):,} {spec.unit}: the predicted label, its probability, known "
                                       f"words ({Path(out_dir) / 'predictions.csv'})")
 
 

@@ -150,3 +150,24 @@ def test_a_maxlen_too_short_for_imdb_conv_is_refused_naming_the_spec_key_or_the_
     # imdb_dilated pads every convolution, so it reads the short texts
     assert resolve_settings("imdb_dilated@tickets", "smoke").maxlen == 40
 
+
+def test_a_text_datasets_count_unit_is_texts_unless_its_evaluation_names_one(tmp_path, fresh):
+    assert dataset_spec(str(write_tickets(tmp_path, maxlen=64))).evaluation.unit == "texts"
+    named = dataset_spec(str(write_tickets(tmp_path, 64, '\n[evaluation]\nunit = "tickets"\n')))
+    assert named.evaluation.unit == "tickets" and named.evaluation.metric == "accuracy"  # the others kept
+    assert FAMILIES["imdb"].unit == "reviews"
+
+
+def test_the_report_and_the_confusion_plot_count_in_the_datasets_unit(tmp_path, fresh):
+    from tasks.publish.report import report_markdown
+    from tasks.publish.text import plot_test_split
+    from tests.unit.test_report_artifacts import IMDB
+
+    dataset_spec(str(write_tickets(tmp_path, 64, '\n[evaluation]\nunit = "tickets"\n')))
+    tickets = {**IMDB, "model": "imdb_conv@tickets", "test": {"reviews": 420, "accuracy": 0.9, "macro_f1": 0.89,
+                                                             "confusion_matrix": [[140, 0, 0], [1, 139, 0], [0, 40, 100]]}}
+    text = report_markdown([{"metrics": IMDB, "promotion": None}, {"metrics": tickets, "promotion": None}], "r", "smoke")
+    assert "Test accuracy 0.8711, ROC AUC 0.93 on 500 reviews." in text  # IMDB's spec says reviews
+    assert "Test accuracy 0.9, macro-F1 0.89 on 420 tickets." in text and "420 reviews" not in text
+    [png] = plot_test_split({}, tickets, tmp_path)
+    assert png.name == "confusion.png" and png.stat().st_size > 1000
