@@ -10,12 +10,14 @@ from __future__ import annotations
 
 import json
 import subprocess
+import sys
 import time
 from pathlib import Path
 
 import pytest
 
-from tests.support.service import SERVICE, running_service
+from tasks.core.architectures import ARCHITECTURES
+from tests.support.service import ROOT, SERVICE, running_service
 from tests.support.service import backend as chosen_backend
 
 pytestmark = pytest.mark.e2e
@@ -84,3 +86,37 @@ def test_deployment_run_trains_on_the_gpu_pool_and_names_a_champion(service):
     assert champion["model"] == "imdb_conv" and Path(champion["model_path"]).is_file()
     metrics = json.loads((Path(champion["model_path"]).parent / "metrics.json").read_text())
     assert metrics["profile"] == "smoke" and metrics["blessed"] is True
+
+
+def test_a_deployment_run_with_a_dataset_parameter_trains_a_users_spec(service):
+    """`service.sh run train-all/train-all --param dataset=<spec.toml>`: the deployment's flow ingests the user's
+    dataset, its models train on the gpu pool's worker (another process, which finds the spec by its name in the
+    data dir) and become champions; nothing of imdb or jena is trained."""
+    env, base = service["env"], service["base"]
+    data, artifacts, examples = base / "own-data", base / "own-artifacts", base / "examples"
+    made = subprocess.run([sys.executable, str(ROOT / "scripts" / "example_data.py"), str(examples)],
+                          capture_output=True, text=True, timeout=120)
+    assert made.returncode == 0, made.stderr
+    run = subprocess.run(
+        ["bash", str(SERVICE), "run", "train-all/train-all", "--param", "profile=smoke",
+         "--param", f"data_dir={data}", "--param", f"artifacts_dir={artifacts}",
+         "--param", f"dataset={examples / 'tickets.toml'}"],
+        env=env, capture_output=True, text=True, timeout=900,
+    )
+    assert run.returncode == 0, run.stdout[-3000:] + run.stderr[-3000:]
+    assert (data / "specs" / "tickets.toml").read_bytes() == (examples / "tickets.toml").read_bytes()
+    models = [f"{a.name}@tickets" for a in ARCHITECTURES.values() if a.default and a.kind == "text"]  # train-all's
+    assert "imdb_conv@tickets" in models
+    champions = sorted(p.stem for p in (artifacts / "registry").glob("*.json"))
+    assert champions == sorted(models), champions
+    report = next((artifacts / "runs").glob("*/report.md")).read_text(encoding="utf-8")
+    assert "420 texts" in report and "reviews" not in report  # the spec's count unit, not IMDB's
+
+    from prefect.client.orchestration import SyncPrefectClient
+    from prefect.client.schemas.filters import FlowFilter, FlowFilterName
+
+    with SyncPrefectClient(service["api"]) as client:
+        trained = [r for r in client.read_flow_runs(flow_filter=FlowFilter(name=FlowFilterName(any_=["train-model"])))
+                   if "@tickets" in str(r.parameters.get("model"))]
+        assert sorted(r.parameters["model"] for r in trained) == sorted(models)
+        assert all(r.state.is_completed() and r.work_pool_name == "gpu" for r in trained), trained
