@@ -37,22 +37,22 @@ def shown_output(example: str) -> list[str]:
 
 def run_example(name: str, folder: Path) -> list[subprocess.CompletedProcess]:
     """Each line of docs/examples/<name>.sh, in order, in `folder`; stops at the first that fails."""
-    from prefect.settings import PREFECT_API_URL
-
     for link in ("scripts", "docs"):
         if not (folder / link).exists():
             (folder / link).symlink_to(ROOT / link)
+    lines = (ROOT / "docs" / "examples" / f"{name}.sh").read_text(encoding="utf-8").splitlines()
+    return [run_line(line, folder) for line in lines if line.strip() and not line.lstrip().startswith("#")]
+
+
+def run_line(line: str, folder: Path) -> subprocess.CompletedProcess:
+    """One command line, as a user types it in `folder`, on the test's Prefect server; it must succeed."""
+    from prefect.settings import PREFECT_API_URL
+
     env = {**os.environ, "PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ['PATH']}",
            "PREFECT_API_URL": PREFECT_API_URL.value(), "PYTHONPATH": str(ROOT)}
-    done = []
-    for line in (ROOT / "docs" / "examples" / f"{name}.sh").read_text(encoding="utf-8").splitlines():
-        if not line.strip() or line.lstrip().startswith("#"):
-            continue
-        result = subprocess.run(["bash", "-c", line], cwd=folder, env=env, capture_output=True, text=True,
-                                timeout=600)
-        assert result.returncode == 0, f"`{line}` exited {result.returncode}:\n{result.stderr[-3000:]}"
-        done.append(result)
-    return done
+    result = subprocess.run(["bash", "-c", line], cwd=folder, env=env, capture_output=True, text=True, timeout=600)
+    assert result.returncode == 0, f"`{line}` exited {result.returncode}:\n{result.stderr[-3000:]}"
+    return result
 
 
 def test_the_page_shows_both_examples_commands():
@@ -84,6 +84,14 @@ def test_the_sensor_example_from_file_to_forecast(prefect_harness, tmp_path):
     assert all(math.isfinite(float(r["forecast_c"])) for r in rows)
     assert "jena_conv_gru@sensor: " in predict.stdout and "From sensor_recent.csv." in predict.stdout
 
+    # tune on the user's dataset: the trial with the run's own settings reuses its training
+    tune = run_line("seqconv tune --model jena_conv_gru@sensor --profile smoke --grid dropout=0,0.5", tmp_path)
+    assert "# Tune " in tune.stdout and "jena_conv_gru@sensor" in tune.stdout and "**Winner: trial" in tune.stdout
+    assert "°C" in tune.stdout  # the sensor's unit, from its spec
+    (table,) = (tmp_path / "artifacts" / "tunes").glob("*/tune.md")
+    trials = [line for line in table.read_text(encoding="utf-8").splitlines() if re.match(r"\| (\*\*)?\d", line)]
+    assert len(trials) == 2, trials  # dropout 0 and 0.5, each trained or reused
+
 
 def test_the_tickets_example_from_file_to_labels(prefect_harness, tmp_path):
     _, train, predict = run_example("tickets", tmp_path)
@@ -99,3 +107,10 @@ def test_the_tickets_example_from_file_to_labels(prefect_harness, tmp_path):
     assert [r["row"] for r in rows] == [str(i) for i in range(1, len(texts) + 1)]  # one row per text, in order
     assert {r["label"] for r in rows} <= {"billing", "bug", "praise"}
     assert all(1 / 3 <= float(r["probability"]) <= 1 for r in rows)  # the most likely of three labels
+
+    # the champion judged again on the published version, by its name
+    evaluated = run_line("seqconv evaluate --champion imdb_conv@tickets", tmp_path)
+    assert "\nimdb_conv@tickets on " in "\n" + evaluated.stdout, evaluated.stdout
+    assert "baselines: majority 0.3" in evaluated.stdout and "blessed: val accuracy" in evaluated.stdout
+    (judged,) = (tmp_path / "artifacts" / "evaluations").glob("*/imdb_conv@tickets")
+    assert json.loads((judged / "metrics.json").read_text())["test"]["reviews"] == 420  # the test split's texts
