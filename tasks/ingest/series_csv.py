@@ -5,11 +5,16 @@ Nothing about any one record is known here: the time column (or the columns of i
 the interval, the missing-value markers, the columns to use, drop or one-hot, the duplicate rule and the fill rule
 all come from the spec. A reading that is missing is a gap (its row leaves the grid) or, where the spec says
 `fill = "interpolate"`, interpolated from its neighbours; never a zero. Errors name the file, line and column.
+
+Memory: a file is read CHUNK_ROWS rows at a time as text, each chunk checked and turned into a time and one number
+per reading (float32, as published, unless a repair computes values: reading_dtype) before the next is read, so
+what grows with the rows is about what training holds (BENCHMARKS.md, section 13).
 """
 
 from __future__ import annotations
 
-import functools
+from collections.abc import Iterator
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -28,17 +33,58 @@ _FILE, _LINE = "__file", "__line"  # where each row came from, while files are c
 # ---------------------------------------------------------------------------------------------------------------
 # One file
 # ---------------------------------------------------------------------------------------------------------------
-def read_series_csv(path: Path, record: Record, spec_path: str) -> pd.DataFrame:
-    """`parse_series_csv`, memoized per file version (the raw suite and normalization read the same files). Treat
-    the frame as read-only."""
-    path = Path(path).resolve()
-    stat = path.stat()
-    return _cached(path, stat.st_size, stat.st_mtime_ns, record.encoding, record.delimiter, spec_path)
+CHUNK_ROWS = 100_000  # rows of text held at once while a file is read: its cells never all live as strings
 
 
-@functools.lru_cache(maxsize=8)
-def _cached(path: Path, size: int, mtime_ns: int, encoding: str, delimiter: str, spec_path: str) -> pd.DataFrame:
-    return parse_series_csv(path, encoding, delimiter, spec_path)
+@dataclass(frozen=True)
+class SeriesFile:
+    """One CSV of a user's record, read by `file_rows` chunk by chunk (so a file's cells are never all held as
+    text at once), every time it is asked for: reading twice costs seconds, keeping the rows costs memory."""
+
+    path: Path
+    encoding: str
+    delimiter: str
+    spec_path: str
+
+    def header(self) -> list[str]:
+        """The file's column names, stripped."""
+        return [str(c).strip() for c in self._read(nrows=0).columns]
+
+    def chunks(self, columns: set[str]) -> Iterator[pd.DataFrame]:
+        """The file's rows, CHUNK_ROWS at a time: `columns`, every cell as text (stripped). Every column is read
+        (not `usecols`): pandas would not decode the others, and a byte that is not the encoding is an error."""
+        reader = self._read(chunksize=CHUNK_ROWS)
+        with reader:
+            while True:
+                try:
+                    chunk = next(reader)
+                except StopIteration:
+                    return
+                except Exception as error:  # noqa: BLE001 - decoding and parsing errors, as _read words them
+                    raise self._error(error) from None
+                yield pd.DataFrame({name: chunk[column].str.strip() for column in chunk.columns
+                                    if (name := str(column).strip()) in columns})
+
+    def _read(self, **how: Any):
+        try:
+            return pd.read_csv(self.path, encoding=self.encoding, sep=self.delimiter, dtype="string",
+                               keep_default_na=False, skipinitialspace=True, **how)
+        except Exception as error:  # noqa: BLE001 - worded by _error, or raised as it is
+            raise self._error(error) from None
+
+    def _error(self, error: Exception) -> Exception:
+        if isinstance(error, UnicodeDecodeError):  # its offsets are within a chunk pandas decoded: find the line
+            line, byte, column = undecodable(self.path, self.encoding)
+            return DataFormatError(f"{self.path}: line {line}: byte 0x{byte:02x} (character {column}) is not "
+                                   f"{self.encoding} (record.encoding of {self.spec_path})")
+        if isinstance(error, (pd.errors.ParserError, pd.errors.EmptyDataError)):
+            return DataFormatError(f"{self.path}: not a readable CSV ({error})")
+        return error
+
+
+def read_series_csv(path: Path, record: Record, spec_path: str) -> SeriesFile:
+    """One CSV of a user's record (or a zip of one), to be read by `file_rows`."""
+    return SeriesFile(Path(path).resolve(), record.encoding, record.delimiter, spec_path)
 
 
 def time_columns(record: Record) -> tuple[str, ...]:
@@ -79,26 +125,6 @@ def check_record(record: Record, spec_path: str) -> None:
                             "(e.g. Europe/Berlin, UTC)") from None
 
 
-def parse_series_csv(path: Path, encoding: str, delimiter: str, spec_path: str) -> pd.DataFrame:
-    """One CSV of a user's record: its columns by name (stripped), every cell as text (stripped)."""
-    path = Path(path)
-    try:
-        frame = pd.read_csv(path, encoding=encoding, sep=delimiter, dtype="string",
-                            keep_default_na=False, skipinitialspace=True)
-    except UnicodeDecodeError:  # its offsets are within a chunk pandas decoded: find the line itself
-        line, byte, column = undecodable(path, encoding)
-        raise DataFormatError(f"{path}: line {line}: byte 0x{byte:02x} (character {column}) is not {encoding} "
-                              f"(record.encoding of {spec_path})") from None
-    except (pd.errors.ParserError, pd.errors.EmptyDataError) as error:
-        raise DataFormatError(f"{path}: not a readable CSV ({error})") from None
-    frame.columns = [str(c).strip() for c in frame.columns]
-    if frame.empty:
-        raise DataFormatError(f"{path}: a header and no data rows; expected at least one reading")
-    for column in frame.columns:
-        frame[column] = frame[column].str.strip()
-    return frame
-
-
 def undecodable(path: Path, encoding: str) -> tuple[int, int, int]:
     """(line, byte, character position in the line, from 1) of the first byte of a file that is not `encoding`."""
     for number, line in enumerate(Path(path).read_bytes().split(b"\n"), 1):
@@ -116,65 +142,88 @@ def needed_columns(record: Record) -> tuple[str, ...]:
     return tuple(dict.fromkeys(named))
 
 
-def file_rows(name: str, frame: pd.DataFrame, record: Record, spec_path: str) -> tuple[pd.DataFrame, dict]:
+def reading_dtype(record: Record) -> type:
+    """The type readings are held in while a record is read and combined: float32, as published and trained on,
+    unless a repair computes new values (interpolation, the mean of repeated rows): those are computed from the
+    readings as written, in float64, and only their results rounded to float32."""
+    return np.float64 if record.fill == "interpolate" or record.duplicates == "mean" else np.float32
+
+
+def file_rows(name: str, file: SeriesFile, record: Record, spec_path: str) -> tuple[pd.DataFrame, dict]:
     """One file's rows: the time (UTC where the spec names a zone) and the numeric readings, missing ones NaN.
+
+    The file is read CHUNK_ROWS rows at a time, each chunk's cells checked and turned into numbers before the next
+    is read; what is kept is a time and one number (reading_dtype) per reading, and two counts per column.
 
     Returns:
         (the rows: timestamp, then numeric features, then one-hot columns; the counts of missing readings by
-        column and the columns not used).
+        column, the columns not used and the rows read).
     Raises:
         DataFormatError: a column the spec names is missing, a time does not parse (its first row), a column
             holds text and is neither dropped nor one-hot, or a category is not the spec's.
     """
-    absent = [c for c in needed_columns(record) if c not in frame.columns]
+    header = file.header()
+    absent = [c for c in needed_columns(record) if c not in header]
     if absent:
         raise DataFormatError(f"{name}: no column {absent[0]!r} (named in {spec_path}); it has "
-                              f"{', '.join(repr(c) for c in frame.columns)}")
-    stamps = parse_times(name, frame, record, spec_path)
+                              f"{', '.join(repr(c) for c in header)}")
     skip = {*time_columns(record), *record.drop, *record.one_hot}
-    candidates = list(record.features) or [c for c in frame.columns if c not in skip]
+    candidates = list(record.features) or [c for c in header if c not in skip]
+    dtype = reading_dtype(record)
     missing_marks = set(record.missing_text)
-    values, missing = {}, {}
-    for column in candidates:
-        text = frame[column]
-        marks = [*record.missing, *record.missing_by_column.get(column, [])]
-        absent_cell = text.isin(missing_marks | {str(m) for m in marks if not _is_number(m)})
-        numbers = pd.to_numeric(text.mask(absent_cell), errors="coerce")
-        bad = numbers.isna() & ~absent_cell
-        if bad.any():
-            row = int(np.flatnonzero(bad.to_numpy())[0])
-            raise DataFormatError(
-                f"{name}: line {row + 2}: column {column!r} holds {text.iloc[row]!r}, not a number; a text column "
-                f"must be dropped (record.drop) or one-hot (record.one_hot) in {spec_path}")
-        numbers = numbers.astype("float64").mask(numbers.isin([float(m) for m in marks if _is_number(m)]))
-        values[column] = numbers
-        if int(numbers.isna().sum()):
-            missing[column] = int(numbers.isna().sum())
-    for column, categories in record.one_hot.items():
-        text = frame[column]
-        absent_cell = text.isin(missing_marks)
-        unknown = ~text.isin(categories) & ~absent_cell
-        if unknown.any():
-            row = int(np.flatnonzero(unknown.to_numpy())[0])
-            raise DataFormatError(f"{name}: line {row + 2}: column {column!r} holds {text.iloc[row]!r}, not one of "
-                                  f"its categories {categories} (record.one_hot.{column} of {spec_path})")
-        for category in categories:
-            values[f"{column}={category}"] = (text == category).astype("float64").mask(absent_cell)
-        if absent_cell.any():
-            missing[column] = int(absent_cell.sum())
-    rows = pd.DataFrame(values)
-    rows.insert(0, TIME, stamps)
-    unused = [c for c in frame.columns if c not in skip and c not in candidates]
-    return rows, {"missing": missing, "unused": unused}
+    stamps, values, missing, rows, written = [], {}, {}, 0, False
+    for frame in file.chunks({*time_columns(record), *candidates, *record.one_hot}):
+        first = rows + 2  # the file line of the chunk's first row (the header is line 1)
+        chunk_stamps, written = parse_times(name, frame, record, spec_path, first)
+        stamps.append(chunk_stamps)
+        for column in candidates:
+            text = frame[column]
+            marks = [*record.missing, *record.missing_by_column.get(column, [])]
+            absent_cell = text.isin(missing_marks | {str(m) for m in marks if not _is_number(m)})
+            numbers = pd.to_numeric(text.mask(absent_cell), errors="coerce")
+            bad = numbers.isna() & ~absent_cell
+            if bad.any():
+                row = int(np.flatnonzero(bad.to_numpy())[0])
+                raise DataFormatError(
+                    f"{name}: line {row + first}: column {column!r} holds {text.iloc[row]!r}, not a number; a text "
+                    f"column must be dropped (record.drop) or one-hot (record.one_hot) in {spec_path}")
+            numbers = numbers.astype("float64").mask(numbers.isin([float(m) for m in marks if _is_number(m)]))
+            values.setdefault(column, []).append(numbers.to_numpy(dtype=dtype))
+            missing[column] = missing.get(column, 0) + int(numbers.isna().sum())
+        for column, categories in record.one_hot.items():
+            text = frame[column]
+            absent_cell = text.isin(missing_marks)
+            unknown = ~text.isin(categories) & ~absent_cell
+            if unknown.any():
+                row = int(np.flatnonzero(unknown.to_numpy())[0])
+                raise DataFormatError(f"{name}: line {row + first}: column {column!r} holds {text.iloc[row]!r}, "
+                                      f"not one of its categories {categories} (record.one_hot.{column} of "
+                                      f"{spec_path})")
+            for category in categories:
+                values.setdefault(f"{column}={category}", []).append(
+                    (text == category).astype("float64").mask(absent_cell).to_numpy(dtype=dtype))
+            missing[column] = missing.get(column, 0) + int(absent_cell.sum())
+        rows += len(frame)
+    if not rows:
+        raise DataFormatError(f"{file.path}: a header and no data rows; expected at least one reading")
+    times = localized(name, file, np.concatenate(stamps), written, record)
+    table = pd.DataFrame({TIME: times})
+    for column in list(values):  # one column at a time, its chunks let go as it is joined
+        table[column] = np.concatenate(values.pop(column))
+    unused = [c for c in header if c not in skip and c not in candidates]
+    return table, {"missing": {c: n for c, n in missing.items() if n}, "unused": unused, "rows": rows}
 
 
 def _is_number(value: Any) -> bool:
     return isinstance(value, (int, float)) and not isinstance(value, bool)
 
 
-def parse_times(name: str, frame: pd.DataFrame, record: Record, spec_path: str) -> pd.Series:
-    """The time of every row as datetime64[s]: UTC where the spec names a zone, else as given; the first row that
-    does not parse is an error naming it."""
+def parse_times(name: str, frame: pd.DataFrame, record: Record, spec_path: str,
+                first: int = 2) -> tuple[np.ndarray, bool]:
+    """The time of every row of a chunk (whose first row is file line `first`) as datetime64[s], and whether they
+    are local times of the spec's zone still to be placed in UTC (`localized` does that over the whole file, so
+    a clock change is seen whole); a time that gives its UTC offset is in UTC. The first row that does not parse
+    is an error naming it."""
     if record.time:
         text = frame[record.time]
         if record.time_format:
@@ -193,32 +242,40 @@ def parse_times(name: str, frame: pd.DataFrame, record: Record, spec_path: str) 
     if stamps.isna().any():
         row = int(np.flatnonzero(stamps.isna().to_numpy())[0])
         value = "/".join(frame[c].iloc[row] for c in time_columns(record))
-        raise DataFormatError(f"{name}: line {row + 2}: " + described.format(value=value))
-    if record.time_zone:
-        if getattr(stamps.dt, "tz", None) is None:
-            try:
-                stamps = stamps.dt.tz_localize(record.time_zone, ambiguous="infer", nonexistent="NaT")
-            except Exception as error:  # noqa: BLE001 - an ambiguous hour that cannot be inferred
-                raise DataFormatError(f"{name}: a local time of {record.time_zone} cannot be placed in UTC "
-                                      f"({error}); give UTC offsets in the times") from None
-            if stamps.isna().any():
-                row = int(np.flatnonzero(stamps.isna().to_numpy())[0])
-                raise DataFormatError(f"{name}: line {row + 2}: {frame[time_columns(record)[0]].iloc[row]!r} does "
-                                      f"not exist in {record.time_zone} (a clock change)")
+        raise DataFormatError(f"{name}: line {row + first}: " + described.format(value=value))
+    written = getattr(stamps.dt, "tz", None) is None and bool(record.time_zone)
+    if getattr(stamps.dt, "tz", None) is not None:
         stamps = stamps.dt.tz_convert("UTC").dt.tz_localize(None)
-    elif getattr(stamps.dt, "tz", None) is not None:
-        stamps = stamps.dt.tz_convert("UTC").dt.tz_localize(None)
-    return stamps.astype("datetime64[s]")
+    return stamps.astype("datetime64[s]").to_numpy(), written
+
+
+def localized(name: str, file: SeriesFile, stamps: np.ndarray, written: bool, record: Record) -> np.ndarray:
+    """A file's times (parse_times' chunks joined) in UTC: local ones (`written`) placed in the spec's zone."""
+    if not written:
+        return stamps
+    local = pd.Series(stamps)
+    try:
+        placed = local.dt.tz_localize(record.time_zone, ambiguous="infer", nonexistent="NaT")
+    except Exception as error:  # noqa: BLE001 - an ambiguous hour that cannot be inferred
+        raise DataFormatError(f"{name}: a local time of {record.time_zone} cannot be placed in UTC "
+                              f"({error}); give UTC offsets in the times") from None
+    if placed.isna().any():
+        row = int(np.flatnonzero(placed.isna().to_numpy())[0])
+        column = time_columns(record)[0]
+        chunk = next(c for i, c in enumerate(file.chunks({column})) if (i + 1) * CHUNK_ROWS > row)
+        raise DataFormatError(f"{name}: line {row + 2}: {chunk[column].iloc[row % CHUNK_ROWS]!r} does "
+                              f"not exist in {record.time_zone} (a clock change)")
+    return placed.dt.tz_convert("UTC").dt.tz_localize(None).astype("datetime64[s]").to_numpy()
 
 
 # ---------------------------------------------------------------------------------------------------------------
 # The files combined
 # ---------------------------------------------------------------------------------------------------------------
-def combine_series(frames: list[tuple[str, pd.DataFrame]], spec: DatasetSpec) -> tuple[pd.DataFrame, dict[str, Any]]:
+def combine_series(frames: list[tuple[str, SeriesFile]], spec: DatasetSpec) -> tuple[pd.DataFrame, dict[str, Any]]:
     """The files of a record as one table on its grid, sorted, one row per time, and a report of every repair.
 
     Args:
-        frames: (file name, frame from read_series_csv) in any order; the result does not depend on it.
+        frames: (file name, read_series_csv's file) in any order; the result does not depend on it.
     Raises:
         DataFormatError: as file_rows; a time repeated with other readings (unless record.duplicates picks a
             rule); a record with no complete row.
@@ -228,71 +285,92 @@ def combine_series(frames: list[tuple[str, pd.DataFrame]], spec: DatasetSpec) ->
     twice = sorted({n for n in names if names.count(n) > 1})
     if twice:
         raise DataFormatError(f"{twice[0]} is given {names.count(twice[0])} times; expected each source file once")
-    parts, missing, unused, moved = [], {}, {}, 0
-    for name, frame in sorted(frames, key=lambda item: item[0]):
+    parts, missing, unused, moved, columns, read = [], {}, {}, 0, None, {}
+    for index, (name, frame) in enumerate(sorted(frames, key=lambda item: item[0])):
         rows, facts = file_rows(name, frame, record, spec.path)
-        rows[_FILE], rows[_LINE] = name, np.arange(len(rows)) + 2
+        if columns is None:
+            columns = list(rows.columns.drop(TIME))
+        elif list(rows.columns.drop(TIME)) != columns:
+            raise DataFormatError(f"{name}: columns {list(rows.columns.drop(TIME))} differ from "
+                                  f"the other files' {columns}; name the features in record.features")
+        rows[_FILE] = np.int32(index)  # an index into the sorted names, not a string a row
+        rows[_LINE] = np.arange(2, len(rows) + 2, dtype=np.int32)
         moved += rows_moved_by_sorting(rows[TIME].to_numpy().astype("int64"))
         parts.append(rows)
         for column, n in facts["missing"].items():
             missing[column] = missing.get(column, 0) + n
         if facts["unused"]:
             unused[name] = facts["unused"]
-    columns = list(parts[0].columns.drop([TIME, _FILE, _LINE]))
-    for name, part in zip(sorted(names), parts):
-        if list(part.columns.drop([TIME, _FILE, _LINE])) != columns:
-            raise DataFormatError(f"{name}: columns {list(part.columns.drop([TIME, _FILE, _LINE]))} differ from "
-                                  f"the other files' {columns}; name the features in record.features")
+        read[name] = facts["rows"]
     if record.target not in columns:
         raise DataFormatError(f"{spec.path}: record.target {record.target!r} is not a numeric column of the data")
-    table = pd.concat(parts, ignore_index=True).sort_values(TIME, kind="stable", ignore_index=True)
-    check_interval(table, spec)
+    table = pd.concat(parts, ignore_index=True) if len(parts) > 1 else parts[0]
+    del parts
+    if not table[TIME].is_monotonic_increasing:  # a copy only when the rows are out of order
+        table = table.sort_values(TIME, kind="stable", ignore_index=True)
+    sorted_names = sorted(names)
+    check_interval(table, spec, sorted_names)
 
-    repeated = table[TIME].duplicated(keep="first")
-    identical = table.duplicated(subset=[TIME, *columns], keep="first")
+    repeated = table[TIME].duplicated(keep="first").to_numpy()
+    identical = np.zeros(len(table), dtype=bool)
+    shared = table[TIME].duplicated(keep=False).to_numpy()
+    if shared.any():  # compare whole rows only where a time repeats
+        identical[shared] = table[shared].duplicated(subset=[TIME, *columns], keep="first").to_numpy()
     conflicting = repeated & ~identical
     resolved = int(conflicting.sum())
     if resolved and record.duplicates == "error":
-        row = int(np.flatnonzero(conflicting.to_numpy())[0])
+        row = int(np.flatnonzero(conflicting)[0])
         other = table.iloc[row]
         first = table[table[TIME] == other[TIME]].iloc[0]
         raise DataFormatError(
-            f"{resolved} row(s) repeat a time with other readings (first: {other[TIME]}: {first[_FILE]} line "
-            f"{first[_LINE]} and {other[_FILE]} line {other[_LINE]}); fix the rows, or pick a rule: record."
+            f"{resolved} row(s) repeat a time with other readings (first: {other[TIME]}: "
+            f"{sorted_names[int(first[_FILE])]} line {int(first[_LINE])} and {sorted_names[int(other[_FILE])]} "
+            f"line {int(other[_LINE])}); fix the rows, or pick a rule: record."
             f"duplicates = \"first\", \"last\" or \"mean\" in {spec.path}")
-    table = table[~(repeated & identical)]
+    identical_dropped = int((repeated & identical).sum())
+    keep = ~(repeated & identical)
     if resolved:
-        keep = {"first": "first", "last": "last", "mean": "mean"}[record.duplicates]
-        table = table.groupby(TIME, sort=True, as_index=False)[columns].agg(keep)
-    table = table[[TIME, *columns]].reset_index(drop=True)
+        rule = {"first": "first", "last": "last", "mean": "mean"}[record.duplicates]
+        table = table[keep].groupby(TIME, sort=True, as_index=False)[columns].agg(rule)
+        keep = np.ones(len(table), dtype=bool)
 
+    # off the grid, then (where gaps are left as gaps) missing a reading: one mask, one copy of the rows kept
     seconds = table[TIME].to_numpy().astype("datetime64[s]").astype(np.int64)
-    off_grid = seconds % (interval * 60) != 0
-    table = table[~off_grid].reset_index(drop=True)
+    off_grid = keep & (seconds % (interval * 60) != 0)
+    keep &= ~off_grid
+    del seconds
+    if record.fill == "interpolate":
+        incomplete = np.zeros(len(table), dtype=bool)
+    else:  # a row with a missing reading leaves the grid: windows see the hole (max_gap_minutes)
+        incomplete = np.zeros(len(table), dtype=bool)
+        for column in columns:
+            incomplete |= table[column].isna().to_numpy()
+        incomplete &= keep
+        keep &= ~incomplete
+    table = table.loc[keep, [TIME, *columns]].reset_index(drop=True) if not keep.all() \
+        else table[[TIME, *columns]]
+    dropped = int(incomplete.sum())
 
+    interpolated = {}
     if record.fill == "interpolate":  # the Jena reader's repair, on the rows in time order
         interpolated = {c: int(table[c].isna().sum()) for c in columns if table[c].isna().any()}
         for column in interpolated:
             table[column] = table[column].interpolate(method="linear", limit_direction="both")
-        dropped = 0
-    else:  # a row with a missing reading leaves the grid: windows see the hole (max_gap_minutes)
-        interpolated = {}
-        incomplete = table[columns].isna().any(axis=1)
-        dropped = int(incomplete.sum())
-        table = table[~incomplete].reset_index(drop=True)
     if table.empty:
         raise DataFormatError(f"{', '.join(sorted(names))}: no row with every reading on the {spec.record.interval} "
                               f"grid; expected at least one")
     for column in columns:
-        table[column] = table[column].astype("float32")
+        if table[column].dtype != np.float32:
+            table[column] = table[column].astype("float32")
     report = {
         "rows": len(table),
+        "rows_read": read,  # by file
         "first": str(table[TIME].iloc[0]),
         "last": str(table[TIME].iloc[-1]),
         "features": columns,
         "repairs": {
-            "repeated_timestamps_dropped": int((repeated & identical).sum()),
-            "repeated_timestamps": {"identical": int((repeated & identical).sum()), "conflicting": resolved,
+            "repeated_timestamps_dropped": identical_dropped,
+            "repeated_timestamps": {"identical": identical_dropped, "conflicting": resolved,
                                     "rule": record.duplicates},
             "missing_readings": missing,  # by column, before the fill rule
             "rows_with_missing_readings_dropped": dropped,
@@ -306,12 +384,12 @@ def combine_series(frames: list[tuple[str, pd.DataFrame]], spec: DatasetSpec) ->
     return table, report
 
 
-def check_interval(table: pd.DataFrame, spec: DatasetSpec) -> None:
+def check_interval(table: pd.DataFrame, spec: DatasetSpec, names: list[str]) -> None:
     """Refuse a record that is not sampled on its spec's interval: the most common step between its times is
     another, or most of its rows are off the grid. A few rows off the grid are gaps, not this error.
 
     Args:
-        table: the rows of every file, sorted by time, with the _FILE and _LINE columns.
+        table: the rows of every file, sorted by time, with the _FILE (an index into `names`) and _LINE columns.
     """
     step = spec.record.interval_minutes * 60
     seconds = table[TIME].to_numpy().astype("datetime64[s]").astype(np.int64)
@@ -325,9 +403,10 @@ def check_interval(table: pd.DataFrame, spec: DatasetSpec) -> None:
         return
     row = table.iloc[int(np.flatnonzero(off)[0]) if off.any() else int(np.flatnonzero(np.diff(seconds) != step)[0]) + 1]
     raise DataFormatError(
-        f"{row[_FILE]}: line {row[_LINE]}: {row[TIME]} is off the {spec.record.interval} grid of record.interval in "
-        f"{spec.path}: the most common step between rows is {modal / 60:g} minutes and {int(off.sum()):,} of "
-        f"{len(seconds):,} rows are off the grid; set record.interval to the record's sampling interval")
+        f"{names[int(row[_FILE])]}: line {int(row[_LINE])}: {row[TIME]} is off the {spec.record.interval} grid of "
+        f"record.interval in {spec.path}: the most common step between rows is {modal / 60:g} minutes and "
+        f"{int(off.sum()):,} of {len(seconds):,} rows are off the grid; set record.interval to the record's "
+        "sampling interval")
 
 
 def series_arrow(table: pd.DataFrame) -> pa.Table:

@@ -157,3 +157,37 @@ def test_a_bad_record_section_is_one_error_naming_the_spec_key(tmp_path, record,
     with pytest.raises(SpecError, match=message) as caught:
         spec_at(tmp_path, record)
     assert str(tmp_path / "sensor.toml") in str(caught.value)
+
+
+def test_a_file_read_in_chunks_gives_the_same_table_and_names_lines_across_chunks(tmp_path, monkeypatch):
+    import tasks.ingest.series_csv as series_csv
+
+    spec = spec_at(tmp_path)
+    whole, whole_report = combined(tmp_path, spec)
+    monkeypatch.setattr(series_csv, "CHUNK_ROWS", 7)  # the file's 236 rows in 34 chunks
+    chunked, chunked_report = combined(tmp_path, spec)
+    pd.testing.assert_frame_equal(whole, chunked)
+    assert whole_report == chunked_report
+    csv = write_csv(tmp_path / "sensor.csv", edit=lambda rows: rows[:99] + [rows[99].replace(",south,", ",west,").replace(",north,", ",west,")]
+                    + rows[100:])
+    with pytest.raises(DataFormatError, match=r"sensor.csv: line 100: column 'site' holds 'west', not one of"):
+        combined(tmp_path, spec, csv)
+
+
+def test_a_local_time_that_does_not_exist_is_named_by_its_line_in_a_later_chunk(tmp_path, monkeypatch):
+    import tasks.ingest.series_csv as series_csv
+
+    monkeypatch.setattr(series_csv, "CHUNK_ROWS", 5)
+    path = tmp_path / "sensor.toml"
+    path.write_text(SPEC.replace('time_parts = {{ year = "Year", month = "Month", day = "Day", hour = "Hour" }}',
+                                 'time = "when"').format(record='time_zone = "Europe/Berlin"\n'
+                                                                'time_format = "%Y-%m-%d %H:%M"'), encoding="utf-8")
+    spec = read_spec(path)
+    check_record(spec.record, spec.path)
+    hours = pd.date_range("2024-03-30 12:00", "2024-03-31 05:00", freq="h")
+    lines = ["when,temp"] + [f"{t:%Y-%m-%d %H:%M},{i}.5" for i, t in enumerate(hours)]
+    csv = tmp_path / "sensor.csv"
+    csv.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    with pytest.raises(DataFormatError, match=r"sensor.csv: line 16: '2024-03-31 02:00' does not exist in "
+                                              r"Europe/Berlin \(a clock change\)"):
+        combined(tmp_path, spec, csv)
