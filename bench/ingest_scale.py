@@ -149,11 +149,12 @@ def run_case(dataset: str, mirror: str | None, files: list[str] | None, data_dir
     spec = dataset_spec(dataset)
     reader = reader_for(spec)
     settings = IngestSettings(data_dir=data_dir, mirror=mirror, jena_files=tuple(files or ()))
-    steps, clock = {}, [time.perf_counter()]
+    steps, peaks, clock = {}, {}, [time.perf_counter()]
 
     def lap(name: str) -> None:
         now = time.perf_counter()
         steps[name], clock[0] = round(now - clock[0], 3), now
+        peaks[name] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024  # the peak so far: which step set it
 
     begun = clock[0]
     fetched = [fetch(s, None if s.own else settings.mirror, settings.raw_dir) for s in chosen_sources(spec, files)]
@@ -169,6 +170,7 @@ def run_case(dataset: str, mirror: str | None, files: list[str] | None, data_dir
     lap("publish")
     figures["seconds"] = round(time.perf_counter() - begun, 3)
     figures["steps"] = steps
+    figures["peak_rss_after_step_bytes"] = peaks
     figures["published_rows"] = sum(pq.ParquetFile(p).metadata.num_rows for p in Path(version).glob("*.parquet"))
     figures["published_bytes"] = sum(p.stat().st_size for p in Path(version).iterdir() if p.is_file())
     figures["input_bytes"] = sum(Path(f.path).stat().st_size for f in fetched)
@@ -278,7 +280,10 @@ def main(argv: list[str] | None = None) -> int:
         results.append(figures)
         print(f"  {figures['published_rows']:,} rows in {figures['seconds']:.1f} s, peak RSS "
               f"{figures['peak_rss_bytes'] / 2**20:,.0f} MiB; steps: "
-              + ", ".join(f"{k} {v:.1f} s" for k, v in figures["steps"].items()), flush=True)
+              + ", ".join(f"{k} {v:.1f} s" for k, v in figures["steps"].items())
+              + "; peak RSS after each: " + ", ".join(
+                  f"{k} {v / 2**20:,.0f} MiB" for k, v in figures.get("peak_rss_after_step_bytes", {}).items()),
+              flush=True)
     print()
     print(table(results))
     for line in slopes(results):

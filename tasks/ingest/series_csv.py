@@ -33,7 +33,7 @@ _FILE, _LINE = "__file", "__line"  # where each row came from, while files are c
 # ---------------------------------------------------------------------------------------------------------------
 # One file
 # ---------------------------------------------------------------------------------------------------------------
-CHUNK_ROWS = 100_000  # rows of text held at once while a file is read: its cells never all live as strings
+CHUNK_ROWS = 25_000  # rows of text held at once while a file is read: its cells never all live as strings
 
 
 @dataclass(frozen=True)
@@ -206,6 +206,7 @@ def file_rows(name: str, file: SeriesFile, record: Record, spec_path: str) -> tu
         rows += len(frame)
     if not rows:
         raise DataFormatError(f"{file.path}: a header and no data rows; expected at least one reading")
+    pa.default_memory_pool().release_unused()  # the chunks' text lived in Arrow's pool: give it back, not keep it
     times = localized(name, file, np.concatenate(stamps), written, record)
     table = pd.DataFrame({TIME: times})
     for column in list(values):  # one column at a time, its chunks let go as it is joined

@@ -193,12 +193,14 @@ def results_to_json(dataset: str, stage: str, results: list[SuiteResult], extra:
     )
 
 
-def run_suite_on_float32(frame: pd.DataFrame, suite, batch: str) -> SuiteResult:
+def run_suite_on_float32(frame: pd.DataFrame, suite, batch: str, widen: Any = None) -> SuiteResult:
     """`run_suite` for a frame with float32 columns, four times faster on the classic file (4.8 s -> 1.1 s).
 
     GX vectorizes a range check only on int64 and float64 columns; on float32 it makes one Python call per value.
     So the dtype expectations run on the frame as stored, every other one on a float64 copy (exact: every float32
-    is a float64), and the two results are merged into one.
+    is a float64), and the two results are merged into one. `widen` names the columns copied to float64 (default:
+    every float32 column); a caller whose other expectations on the rest are vectorized on float32 (not null,
+    unique) passes only the columns a range check reads, so the copy does not cost 8 bytes a reading.
     """
     import great_expectations as gx
 
@@ -207,7 +209,8 @@ def run_suite_on_float32(frame: pd.DataFrame, suite, batch: str) -> SuiteResult:
         return gx.ExpectationSuite(name=suite.name, expectations=kept)
 
     typed = run_suite(frame, part(True), batch)
-    widened = frame.astype({c: "float64" for c in frame.columns if frame[c].dtype == np.float32})
+    widened = frame.astype({c: "float64" for c in frame.columns
+                            if frame[c].dtype == np.float32 and (widen is None or c in widen)})
     values = run_suite(widened, part(False), batch)
     return SuiteResult(
         suite=suite.name,
