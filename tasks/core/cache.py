@@ -38,7 +38,8 @@ VERSION_CODE = ("ingest.normalize", "ingest.provenance", "ingest.validate", "ing
 FORMAT_CODE: dict[str, tuple[str, ...]] = {  # a spec's format -> its reader's modules (tasks.ingest.readers)
     "keras_imdb": ("ingest.keras_imdb", "ingest.imdb_reviews", "ingest.imdb_suite"),
     "jena_station": ("ingest.jena_station", "ingest.jena_weather", "ingest.jena_suite"),
-    "csv_series": ("ingest.csv_series", "ingest.series_csv", "ingest.series_suite", "ingest.jena_weather"),
+    "csv_series": ("ingest.csv_series", "ingest.series_csv", "ingest.series_file", "ingest.series_suite",
+                   "ingest.jena_weather"),
     "text_files": ("ingest.text_files", "ingest.text_sources", "core.vocabulary"),
 }
 DATASET_STAGES = ("version", "raw", "normalized")  # "<dataset>-<stage>" kinds of cached result

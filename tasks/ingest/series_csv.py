@@ -7,14 +7,13 @@ all come from the spec. A reading that is missing is a gap (its row leaves the g
 `fill = "interpolate"`, interpolated from its neighbours; never a zero. Errors name the file, line and column.
 
 Memory: a file is read CHUNK_ROWS rows at a time as text, each chunk checked and turned into a time and one number
-per reading (float32, as published, unless a repair computes values: reading_dtype) before the next is read, so
+per reading (float32, as published, unless a repair computes values: reading_dtype) before the next is read
+(tasks.ingest.series_file), so
 what grows with the rows is about what training holds (BENCHMARKS.md, section 13).
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -25,6 +24,7 @@ import pyarrow as pa
 from tasks.core.datasets import TIME_PARTS, DatasetSpec, Record
 from tasks.core.errors import DataFormatError
 from tasks.ingest.jena_weather import grid_gaps, rows_moved_by_sorting
+from tasks.ingest.series_file import SeriesFile
 
 TIME = "timestamp"  # the published table's time column (as Jena's)
 _FILE, _LINE = "__file", "__line"  # where each row came from, while files are combined (for messages)
@@ -33,55 +33,6 @@ _FILE, _LINE = "__file", "__line"  # where each row came from, while files are c
 # ---------------------------------------------------------------------------------------------------------------
 # One file
 # ---------------------------------------------------------------------------------------------------------------
-CHUNK_ROWS = 25_000  # rows of text held at once while a file is read: its cells never all live as strings
-
-
-@dataclass(frozen=True)
-class SeriesFile:
-    """One CSV of a user's record, read by `file_rows` chunk by chunk (so a file's cells are never all held as
-    text at once), every time it is asked for: reading twice costs seconds, keeping the rows costs memory."""
-
-    path: Path
-    encoding: str
-    delimiter: str
-    spec_path: str
-
-    def header(self) -> list[str]:
-        """The file's column names, stripped."""
-        return [str(c).strip() for c in self._read(nrows=0).columns]
-
-    def chunks(self, columns: set[str]) -> Iterator[pd.DataFrame]:
-        """The file's rows, CHUNK_ROWS at a time: `columns`, every cell as text (stripped). Every column is read
-        (not `usecols`): pandas would not decode the others, and a byte that is not the encoding is an error."""
-        reader = self._read(chunksize=CHUNK_ROWS)
-        with reader:
-            while True:
-                try:
-                    chunk = next(reader)
-                except StopIteration:
-                    return
-                except Exception as error:  # noqa: BLE001 - decoding and parsing errors, as _read words them
-                    raise self._error(error) from None
-                yield pd.DataFrame({name: chunk[column].str.strip() for column in chunk.columns
-                                    if (name := str(column).strip()) in columns})
-
-    def _read(self, **how: Any):
-        try:
-            return pd.read_csv(self.path, encoding=self.encoding, sep=self.delimiter, dtype="string",
-                               keep_default_na=False, skipinitialspace=True, **how)
-        except Exception as error:  # noqa: BLE001 - worded by _error, or raised as it is
-            raise self._error(error) from None
-
-    def _error(self, error: Exception) -> Exception:
-        if isinstance(error, UnicodeDecodeError):  # its offsets are within a chunk pandas decoded: find the line
-            line, byte, column = undecodable(self.path, self.encoding)
-            return DataFormatError(f"{self.path}: line {line}: byte 0x{byte:02x} (character {column}) is not "
-                                   f"{self.encoding} (record.encoding of {self.spec_path})")
-        if isinstance(error, (pd.errors.ParserError, pd.errors.EmptyDataError)):
-            return DataFormatError(f"{self.path}: not a readable CSV ({error})")
-        return error
-
-
 def read_series_csv(path: Path, record: Record, spec_path: str) -> SeriesFile:
     """One CSV of a user's record (or a zip of one), to be read by `file_rows`."""
     return SeriesFile(Path(path).resolve(), record.encoding, record.delimiter, spec_path)
@@ -123,16 +74,6 @@ def check_record(record: Record, spec_path: str) -> None:
         except Exception:  # noqa: BLE001 - pytz and zoneinfo raise different types for an unknown zone
             raise SpecError(f"{spec_path}: record.time_zone={record.time_zone!r} is not a time zone "
                             "(e.g. Europe/Berlin, UTC)") from None
-
-
-def undecodable(path: Path, encoding: str) -> tuple[int, int, int]:
-    """(line, byte, character position in the line, from 1) of the first byte of a file that is not `encoding`."""
-    for number, line in enumerate(Path(path).read_bytes().split(b"\n"), 1):
-        try:
-            line.decode(encoding)
-        except UnicodeDecodeError as error:
-            return number, line[error.start], len(line[: error.start].decode(encoding, errors="replace")) + 1
-    return 0, 0, 0
 
 
 def needed_columns(record: Record) -> tuple[str, ...]:
@@ -263,8 +204,12 @@ def localized(name: str, file: SeriesFile, stamps: np.ndarray, written: bool, re
     if placed.isna().any():
         row = int(np.flatnonzero(placed.isna().to_numpy())[0])
         column = time_columns(record)[0]
-        chunk = next(c for i, c in enumerate(file.chunks({column})) if (i + 1) * CHUNK_ROWS > row)
-        raise DataFormatError(f"{name}: line {row + 2}: {chunk[column].iloc[row % CHUNK_ROWS]!r} does "
+        seen = 0
+        for chunk in file.chunks({column}):  # read again for the one cell the message names
+            if row < seen + len(chunk):
+                break
+            seen += len(chunk)
+        raise DataFormatError(f"{name}: line {row + 2}: {chunk[column].iloc[row - seen]!r} does "
                               f"not exist in {record.time_zone} (a clock change)")
     return placed.dt.tz_convert("UTC").dt.tz_localize(None).astype("datetime64[s]").to_numpy()
 

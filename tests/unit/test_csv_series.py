@@ -160,11 +160,11 @@ def test_a_bad_record_section_is_one_error_naming_the_spec_key(tmp_path, record,
 
 
 def test_a_file_read_in_chunks_gives_the_same_table_and_names_lines_across_chunks(tmp_path, monkeypatch):
-    import tasks.ingest.series_csv as series_csv
+    import tasks.ingest.series_file as series_file
 
     spec = spec_at(tmp_path)
     whole, whole_report = combined(tmp_path, spec)
-    monkeypatch.setattr(series_csv, "CHUNK_ROWS", 7)  # the file's 236 rows in 34 chunks
+    monkeypatch.setattr(series_file, "CHUNK_ROWS", 7)  # the file's 236 rows in 34 chunks
     chunked, chunked_report = combined(tmp_path, spec)
     pd.testing.assert_frame_equal(whole, chunked)
     assert whole_report == chunked_report
@@ -175,9 +175,9 @@ def test_a_file_read_in_chunks_gives_the_same_table_and_names_lines_across_chunk
 
 
 def test_a_local_time_that_does_not_exist_is_named_by_its_line_in_a_later_chunk(tmp_path, monkeypatch):
-    import tasks.ingest.series_csv as series_csv
+    import tasks.ingest.series_file as series_file
 
-    monkeypatch.setattr(series_csv, "CHUNK_ROWS", 5)
+    monkeypatch.setattr(series_file, "CHUNK_ROWS", 5)
     path = tmp_path / "sensor.toml"
     path.write_text(SPEC.replace('time_parts = {{ year = "Year", month = "Month", day = "Day", hour = "Hour" }}',
                                  'time = "when"').format(record='time_zone = "Europe/Berlin"\n'
