@@ -191,3 +191,35 @@ def test_a_local_time_that_does_not_exist_is_named_by_its_line_in_a_later_chunk(
     with pytest.raises(DataFormatError, match=r"sensor.csv: line 16: '2024-03-31 02:00' does not exist in "
                                               r"Europe/Berlin \(a clock change\)"):
         combined(tmp_path, spec, csv)
+
+
+def test_a_reading_on_a_declared_decimal_bound_passes_both_suites(tmp_path):
+    """10.1 stored as a float32 is 10.1000004: a range that ends at 10.1 must still hold the reading 10.1, in the
+    raw suite (on the file's rows) and in the normalized one (on the table about to be published)."""
+    from tasks.ingest.series_csv import file_rows
+    from tasks.ingest.series_suite import series_normalized_suite, series_raw_suite
+    from tasks.ingest.suite_runner import run_suite, run_suite_on_float32
+
+    spec = spec_at(tmp_path, 'drop = ["note", "site"]\nranges = { temp = [-10.1, 10.1] }')
+
+    def on_the_bounds(rows):
+        rows[1] = rows[1].replace(rows[1].split(",")[4], "10.1", 1)
+        rows[2] = rows[2].replace(rows[2].split(",")[4], "-10.1", 1)
+        return rows
+
+    csv = write_csv(tmp_path / "sensor.csv", edit=on_the_bounds)
+    rows, _ = file_rows(csv.name, read_series_csv(csv, spec.record, spec.path), spec.record, spec.path)
+    assert rows["temp"].max() == np.float32(10.1) and rows["temp"].min() == np.float32(-10.1)
+    raw = run_suite(rows.astype({"temp": "float64"}), series_raw_suite(spec, rows), csv.name)
+    assert raw.success, raw.failed_hard
+    table, _ = combined(tmp_path, spec, csv)
+    features = [c for c in table.columns if c != "timestamp"]
+    normalized = run_suite_on_float32(table, series_normalized_suite(spec, features, 1), "sensor.parquet",
+                                      widen=spec.record.ranges)
+    assert normalized.success, normalized.failed_hard
+
+    beyond = write_csv(tmp_path / "beyond.csv", edit=lambda r: [r[0], r[1].replace(r[1].split(",")[4], "10.2", 1),
+                                                                 *r[2:]])
+    rows, _ = file_rows(beyond.name, read_series_csv(beyond, spec.record, spec.path), spec.record, spec.path)
+    outside = run_suite(rows.astype({"temp": "float64"}), series_raw_suite(spec, rows), beyond.name)
+    assert not outside.success and "record.ranges.temp" in str(outside.failed_hard)
