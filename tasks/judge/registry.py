@@ -272,8 +272,8 @@ def champion_model_dir(registry_dir: Path, model: str) -> Path:
     entry = RegistryEntry.read(registry_dir, model)
     if entry is None:
         raise SettingsError(
-            f"no champion for {model} in {registry_dir}: train one first (`seqconv train-all`, or "
-            f"`python -m flows.train_all --models {model}`; a model becomes champion when it beats its baselines), "
+            f"no champion for {model} in {registry_dir}: train one first (`seqconv train-all --models {model}`; a "
+            "model becomes champion when it beats its baselines), "
             "or name a saved run with --model-dir artifacts/runs/<run-id>/<model>"
         )
     model_dir = entry.model_dir
