@@ -71,7 +71,7 @@ def train_all_options(parser: argparse.ArgumentParser) -> None:
 
 
 def tune_options(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--model", required=True, help=f"one of {', '.join(MODELS)}")
+    parser.add_argument("--model", required=True, help=f"one of {', '.join(MODELS)}, or <architecture>@<dataset>")
     parser.add_argument("--profile", default="quick",
                         help=f"the base every trial starts from: one of {', '.join(PROFILES)} or a profile file "
                              "(default quick)")
@@ -99,7 +99,8 @@ def tune_options(parser: argparse.ArgumentParser) -> None:
 def evaluate_options(parser: argparse.ArgumentParser) -> None:
     which = parser.add_mutually_exclusive_group(required=True)
     which.add_argument("--model-dir", help="a finished run folder, artifacts/runs/<run-id>/<model>")
-    which.add_argument("--champion", metavar="MODEL", help=f"the champion of one of {', '.join(MODELS)}")
+    which.add_argument("--champion", metavar="MODEL",
+                       help=f"the champion of one of {', '.join(MODELS)}, or of <architecture>@<dataset>")
     parser.add_argument("--data-dir", default="data", help="holds processed/<dataset>: the version to judge on")
     parser.add_argument("--artifacts-dir", default="artifacts",
                         help="results go to <this>/evaluations/<eval-id>/<model>/; champions in <this>/registry/")
