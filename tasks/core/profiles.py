@@ -59,10 +59,10 @@ def resolve_settings(model: str, profile: str, overrides: dict[str, str] | None 
 
 
 def setting_origin(key: str, model: str, profile: str, overrides: dict, from_file: dict) -> str:
-    """Where a run's value of `key` came from, in resolve_settings' order (the last layer that sets it wins); ""
-    for the defaults and published values."""
-    if key in overrides:
-        return f"--set {key}"
+    """Where a run's value of `key` came from, in resolve_settings' order (the last layer that sets it wins): a
+    profile file or the dataset's spec; "" for `--set` and for the defaults and published values."""
+    if key in overrides:  # typed on this command line: the message's own `key=value` says which
+        return ""
     if key in from_file:
         return f"profile file {profile_file(profile)}: field models.{model}.{key}"
     spec = dataset_spec(architecture(model).dataset)
