@@ -34,6 +34,7 @@ import pytest
 
 from tests.support.service import ROOT, JENA_FILES, running_service, stray_processes, train_all_killing_a_jena_run, \
     wait_until
+from tests.support.service import KILL_EPOCHS, KILL_OVERRIDES
 from tests.support.service import backend as chosen_backend
 
 # a whole train-all in containers: minutes on 2 cores, more when other jobs load them (pyproject's default 900 s)
@@ -43,8 +44,7 @@ BASE_IMAGE = "seqconv-base:bookworm"  # scripts/base_image.sh's default tag, kep
 IMAGE, TAG = "seqconv-e2e", "test"
 USER = "1000:1000"  # the image's own non-root user; the shared folders are handed to it
 MODELS = ["imdb_conv", "jena_conv"]  # a text and a series model: two containers at once on 2 cores
-EPOCHS = 4  # so the killed run has epochs left after its first snapshot
-OVERRIDES = {"epochs": str(EPOCHS), "steps_per_epoch": "40"}  # jena runs long enough to be killed mid-way
+EPOCHS, OVERRIDES = KILL_EPOCHS, KILL_OVERRIDES  # the killed jena run lives seconds an epoch
 TIMEOUT = 1200  # seconds for the whole train-all run; containers start TensorFlow on 2 loaded cores
 
 

@@ -21,15 +21,13 @@ import pytest
 
 from tests.support.service import infrastructure_pid, kill_trees, running_service, second_host_worker, \
     stray_processes, train_all_killing_a_jena_run, wait_until
+from tests.support.service import KILL_EPOCHS, KILL_OVERRIDES
 from tests.support.service import backend as chosen_backend
 
 pytestmark = pytest.mark.e2e
 BACKEND = chosen_backend()
 MODELS = ["imdb_conv", "jena_conv", "jena_conv_gru"]
-EPOCHS = 4  # every model; so the killed run has epochs left after its first snapshot
-# jena: 40 batches an epoch instead of smoke's 3 (seconds an epoch on 2 cores), so a jena run lives long enough to
-# be killed between its first and last epoch, with seconds to spare for the 0.5 s polling
-OVERRIDES = {"epochs": str(EPOCHS), "steps_per_epoch": "40"}
+EPOCHS, OVERRIDES = KILL_EPOCHS, KILL_OVERRIDES  # the killed jena run lives seconds an epoch
 WORKER_0 = f"gpu-{socket.gethostname()}-0"  # started by scripts/service.sh with SEQCONV_GPUS=0
 WORKER_1 = "host2-gpu1"  # started by the test, as on a second host
 CUDA = {WORKER_0: "0", WORKER_1: "1"}  # each worker's CUDA_VISIBLE_DEVICES

@@ -23,13 +23,13 @@ import pytest
 from flows.lost_runs import HEARTBEAT, HEARTBEAT_SECONDS, LOST_AFTER_SECONDS, LostRunError, wait_for_flow_run
 from tests.support.service import infrastructure_pid, kill_trees, running_service, second_host_worker, \
     stray_processes, train_all_killing_a_jena_run, wait_until
+from tests.support.service import KILL_EPOCHS, KILL_OVERRIDES
 from tests.support.service import backend as chosen_backend
 
 pytestmark = pytest.mark.e2e
 BACKEND = chosen_backend()
 MODELS = ["imdb_conv", "jena_conv", "jena_conv_gru"]
-EPOCHS = 4  # so the killed run has epochs left after its first snapshot
-OVERRIDES = {"epochs": str(EPOCHS), "steps_per_epoch": "40"}  # jena runs long enough to be killed mid-way
+EPOCHS, OVERRIDES = KILL_EPOCHS, KILL_OVERRIDES  # the killed jena run lives seconds an epoch
 WORKER_0 = f"gpu-{socket.gethostname()}-0"  # started by scripts/service.sh with SEQCONV_GPUS=0
 WORKER_1 = "host2-gpu1"  # started by the test, as on a second host, without any heartbeat setting of its own
 TIMEOUT = 900  # seconds for the whole train-all run

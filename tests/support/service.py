@@ -26,6 +26,11 @@ ROOT = Path(__file__).resolve().parents[2]
 SERVICE = ROOT / "scripts" / "service.sh"
 IN_CI = os.environ.get("CI", "").lower() not in ("", "0", "false")
 JENA_FILES = "mpi_roof_2024a.csv mpi_roof_2024b.csv"  # the fixture mirror's station pair
+# train_all_killing_a_jena_run's settings: 4 epochs, so the killed run has epochs left after its first snapshot; and
+# 400 batches an epoch instead of smoke's 3. At 40 a smoke jena epoch took 0.2-0.4 s, and on a quiet CI machine the
+# three epochs after the first snapshot ended between two 0.5 s polls (nothing was killed): 400 gives seconds an epoch.
+KILL_EPOCHS = 4
+KILL_OVERRIDES = {"epochs": str(KILL_EPOCHS), "steps_per_epoch": "400"}
 T = TypeVar("T")
 
 
