@@ -84,9 +84,12 @@ class Record:
     time_format: str = ""  # strptime format of `time`; empty: ISO 8601 (2024-01-31 13:00, 2024-01-31T13:00:00Z)
     time_parts: dict[str, str] = field(default_factory=dict)  # instead of `time`: the columns holding each part
     # of the time, by part (year, month, day, hour, minute, second; year, month and day needed)
+    time_columns: tuple[str, ...] = ()  # instead of `time`: text columns that together hold the time (a date
+    # column and a clock column), joined by a space in this order and read with time_format
     time_zone: str = ""  # IANA name (Europe/Berlin) the times are local to, stored as UTC; empty: naive, as given
     encoding: str = "utf-8"  # of the source files
     delimiter: str = ","  # between the fields of a line
+    decimal: str = "."  # the decimal mark of the readings: "." or "," (1,5 is one and a half)
     missing: tuple[float, ...] = ()  # numbers that mean "no reading" (e.g. -9999), in every column: gaps
     missing_text: tuple[str, ...] = MISSING_TEXT  # cells that mean "no reading" (after stripping spaces)
     missing_by_column: dict[str, list] = field(default_factory=dict)  # column -> more values missing in it alone

@@ -39,17 +39,27 @@ def read_series_csv(path: Path, record: Record, spec_path: str) -> SeriesFile:
 
 
 def time_columns(record: Record) -> tuple[str, ...]:
-    """The columns that time a row: `time`, or the columns of `time_parts`."""
-    return (record.time,) if record.time else tuple(record.time_parts.values())
+    """The columns that time a row: `time`, the columns of `time_parts`, or `time_columns`."""
+    return (record.time,) if record.time else tuple(record.time_parts.values()) or record.time_columns
 
 
 def check_record(record: Record, spec_path: str) -> None:
     """What a spec's [record] must say for this reader, beyond its types; errors name the spec file and key."""
     from tasks.core.datasets import DUPLICATES, FILLS, SpecError
 
-    if bool(record.time) == bool(record.time_parts):
-        raise SpecError(f"{spec_path}: record.time or record.time_parts: name the time column, or the columns of "
-                        f"its parts, not {'both' if record.time else 'neither'}")
+    given = [key for key in ("time", "time_parts", "time_columns") if getattr(record, key)]
+    if len(given) != 1:
+        raise SpecError(f"{spec_path}: record.time, record.time_parts or record.time_columns: name the time column, "
+                        f"the columns of its parts, or the text columns that hold it together, not "
+                        f"{' and '.join(given) if given else 'none of them'}")
+    if record.time_columns and len(record.time_columns) < 2:
+        raise SpecError(f"{spec_path}: record.time_columns: two or more columns (a date and a clock time); one "
+                        f"column is record.time")
+    if record.decimal not in (".", ","):
+        raise SpecError(f"{spec_path}: record.decimal={record.decimal!r}; allowed: '.', ','")
+    if record.decimal == record.delimiter:
+        raise SpecError(f"{spec_path}: record.decimal and record.delimiter are both {record.delimiter!r}; a "
+                        f"decimal comma needs another delimiter (e.g. ';')")
     unknown = sorted(set(record.time_parts) - set(TIME_PARTS))
     if unknown or record.time_parts and not {"year", "month", "day"} <= set(record.time_parts):
         raise SpecError(f"{spec_path}: record.time_parts: keys from {', '.join(TIME_PARTS)}, with year, month and "
@@ -121,7 +131,8 @@ def file_rows(name: str, file: SeriesFile, record: Record, spec_path: str) -> tu
             text = frame[column]
             marks = [*record.missing, *record.missing_by_column.get(column, [])]
             absent_cell = text.isin(missing_marks | {str(m) for m in marks if not _is_number(m)})
-            numbers = pd.to_numeric(text.mask(absent_cell), errors="coerce")
+            dotted = text if record.decimal == "." else text.str.replace(",", ".", regex=False)
+            numbers = pd.to_numeric(dotted.mask(absent_cell), errors="coerce")
             bad = numbers.isna() & ~absent_cell
             if bad.any():
                 row = int(np.flatnonzero(bad.to_numpy())[0])
@@ -147,6 +158,11 @@ def file_rows(name: str, file: SeriesFile, record: Record, spec_path: str) -> tu
         rows += len(frame)
     if not rows:
         raise DataFormatError(f"{file.path}: a header and no data rows; expected at least one reading")
+    empty = [c for c in candidates if missing.get(c, 0) == rows]
+    if empty:  # e.g. the unnamed column a trailing delimiter makes: every row would be a gap
+        raise DataFormatError(f"{name}: column {empty[0]!r} (column {header.index(empty[0]) + 1}) holds no reading "
+                              f"in any of its {rows} rows; drop it (record.drop) or name the columns to use "
+                              f"(record.features) in {spec_path}")
     pa.default_memory_pool().release_unused()  # the chunks' text lived in Arrow's pool: give it back, not keep it
     times = localized(name, file, np.concatenate(stamps), written, record)
     table = pd.DataFrame({TIME: times})
@@ -166,13 +182,16 @@ def parse_times(name: str, frame: pd.DataFrame, record: Record, spec_path: str,
     are local times of the spec's zone still to be placed in UTC (`localized` does that over the whole file, so
     a clock change is seen whole); a time that gives its UTC offset is in UTC. The first row that does not parse
     is an error naming it."""
-    if record.time:
-        text = frame[record.time]
+    if record.time or record.time_columns:
+        text = frame[record.time] if record.time else frame[record.time_columns[0]].str.cat(
+            [frame[c] for c in record.time_columns[1:]], sep=" ")
+        shown = (f"column {record.time!r} holds" if record.time
+                 else f"columns {' + '.join(repr(c) for c in record.time_columns)} hold")
         if record.time_format:
             stamps = pd.to_datetime(text, format=record.time_format, errors="coerce")
         else:
             stamps = pd.to_datetime(text, format="ISO8601", errors="coerce", utc=bool(record.time_zone) or None)
-        described = f"column {record.time!r} holds {{value!r}}, not a time" + (
+        described = f"{shown} {{value!r}}, not a time" + (
             f" as {record.time_format!r} (record.time_format of {spec_path})" if record.time_format
             else f" in ISO 8601 (set record.time_format in {spec_path})")
     else:
@@ -183,7 +202,7 @@ def parse_times(name: str, frame: pd.DataFrame, record: Record, spec_path: str,
         described = f"{columns} hold {{value!r}}, not a time (record.time_parts of {spec_path})"
     if stamps.isna().any():
         row = int(np.flatnonzero(stamps.isna().to_numpy())[0])
-        value = "/".join(frame[c].iloc[row] for c in time_columns(record))
+        value = (" " if record.time_columns else "/").join(frame[c].iloc[row] for c in time_columns(record))
         raise DataFormatError(f"{name}: line {row + first}: " + described.format(value=value))
     written = getattr(stamps.dt, "tz", None) is None and bool(record.time_zone)
     if getattr(stamps.dt, "tz", None) is not None:

@@ -146,7 +146,8 @@ def test_bytes_that_are_not_the_spec_s_encoding_are_an_error_naming_line_and_byt
 
 
 @pytest.mark.parametrize("record, message", [
-    ('time = "when"', r"record.time or record.time_parts: name the time column, or the columns of its parts, not both"),
+    ('time = "when"', r"record.time, record.time_parts or record.time_columns: name the time column, .* not time and "
+     r"time_parts"),
     ('fill = "zero"', r"record.fill='zero'; allowed: gap, interpolate"),
     ('ranges = { temp = [10] }', r"record.ranges.temp: expected \[low, high\]"),
     ('time_zone = "Mars/Olympus"', r"record.time_zone='Mars/Olympus' is not a time zone"),
@@ -223,3 +224,93 @@ def test_a_reading_on_a_declared_decimal_bound_passes_both_suites(tmp_path):
     rows, _ = file_rows(beyond.name, read_series_csv(beyond, spec.record, spec.path), spec.record, spec.path)
     outside = run_suite(rows.astype({"temp": "float64"}), series_raw_suite(spec, rows), beyond.name)
     assert not outside.success and "record.ranges.temp" in str(outside.failed_hard)
+
+
+EUROPEAN = """
+name = "power"
+kind = "series"
+format = "csv_series"
+description = "a household meter as public archives publish it"
+
+[sources]
+files = [{{ name = "power.csv" }}]
+
+[record]
+time_columns = ["Date", "Time"]
+time_format = "%d/%m/%Y %H.%M.%S"
+interval = "1h"
+delimiter = ";"
+decimal = ","
+missing = [-200]
+missing_text = ["", "?"]
+target = "CO"
+{record}
+"""
+
+
+def european_csv(path: Path, hours: int = 48) -> Path:
+    """Date and clock time in two text columns, ';' between fields, decimal commas, -200 and '?' for no reading."""
+    rows = ["Date;Time;CO;NOx"]
+    start = pd.Timestamp("2004-03-10 18:00")
+    for h in range(hours):
+        t = start + pd.Timedelta(hours=h)
+        co = "-200" if h == 5 else "?" if h == 9 else f"{2 + h / 10:.1f}".replace(".", ",")
+        rows.append(f"{t:%d/%m/%Y};{t:%H.%M.%S};{co};{100 + h}")
+    path.write_text("\n".join(rows) + "\n", encoding="utf-8")
+    return path
+
+
+def european_spec(tmp_path: Path, record: str = ""):
+    path = tmp_path / "power.toml"
+    path.write_text(EUROPEAN.format(record=record), encoding="utf-8")
+    spec = read_spec(path)
+    check_record(spec.record, spec.path)
+    return spec
+
+
+def test_a_date_and_a_clock_column_and_decimal_commas_read_as_one_time_and_numbers(tmp_path):
+    spec = european_spec(tmp_path)
+    table, report = combined(tmp_path, spec, european_csv(tmp_path / "power.csv"))
+    assert table["timestamp"].iloc[0] == pd.Timestamp("2004-03-10 18:00")
+    assert table["timestamp"].iloc[-1] == pd.Timestamp("2004-03-12 17:00")
+    assert table.set_index("timestamp").loc[pd.Timestamp("2004-03-10 19:00"), "CO"] == pytest.approx(2.1)
+    assert report["repairs"]["missing_readings"] == {"CO": 2}  # -200 and "?": gaps, never numbers
+    assert len(table) == 46
+
+
+def test_a_time_split_over_two_columns_that_does_not_parse_names_its_line_and_both_cells(tmp_path):
+    spec = european_spec(tmp_path)
+    csv = european_csv(tmp_path / "power.csv")
+    lines = csv.read_text().splitlines()
+    lines[4] = lines[4].replace("21.00.00", "21:00:00")
+    csv.write_text("\n".join(lines) + "\n")
+    with pytest.raises(DataFormatError, match=r"power.csv: line 5: columns 'Date' \+ 'Time' hold "
+                                              r"'10/03/2004 21:00:00', not a time as '%d/%m/%Y %H.%M.%S'"):
+        combined(tmp_path, spec, csv)
+
+
+@pytest.mark.parametrize("edit, message", [
+    (lambda text: text.replace('time_columns = ["Date", "Time"]', 'time_columns = ["Date", "Time"]\ntime = "Date"'),
+     r"power.toml: record.time, record.time_parts or record.time_columns: .* not time and time_columns"),
+    (lambda text: text.replace('time_columns = ["Date", "Time"]', 'time_columns = ["Date"]'),
+     r"power.toml: record.time_columns: two or more columns"),
+    (lambda text: text.replace('decimal = ","', 'decimal = "\'"'), r"power.toml: record.decimal=\"'\"; allowed"),
+    (lambda text: text.replace('delimiter = ";"', 'delimiter = ","'),
+     r"power.toml: record.decimal and record.delimiter are both ','"),
+])
+def test_a_time_or_number_format_the_reader_cannot_follow_is_an_error_naming_the_key(tmp_path, edit, message):
+    path = tmp_path / "power.toml"
+    path.write_text(edit(EUROPEAN.format(record="")), encoding="utf-8")
+    with pytest.raises(SpecError, match=message):
+        check_record(read_spec(path).record, str(path))
+
+
+def test_a_column_without_any_reading_is_named_not_a_gap_in_every_row(tmp_path):
+    """A trailing delimiter on every line (as some public archives write) makes unnamed, empty columns."""
+    csv = european_csv(tmp_path / "power.csv")
+    csv.write_text("\n".join(line + ";;" for line in csv.read_text().splitlines()) + "\n")
+    with pytest.raises(DataFormatError, match=r"power.csv: column 'Unnamed: 4' \(column 5\) holds no reading in any "
+                                              r"of its 48 rows; drop it \(record.drop\)"):
+        combined(tmp_path, european_spec(tmp_path), csv)
+    table, _ = combined(tmp_path, european_spec(tmp_path, 'drop = ["Unnamed: 4", "Unnamed: 5"]'), csv)
+    assert list(table.columns) == ["timestamp", "CO", "NOx"] and len(table) == 46
