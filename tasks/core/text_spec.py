@@ -26,7 +26,10 @@ class TextFiles:
     text_column: str = "text"  # table: the column holding the text
     label_column: str = "label"  # table: the column holding the label, named as the data names it
     split_column: str = ""  # table: a column of train / val / test; "" = no split in the data
-    delimiter: str = ""  # table: "" = by extension (.csv comma, .tsv tab); .jsonl/.ndjson are JSON lines
+    delimiter: str = ""  # table: "" = by extension (.csv comma, .tsv tab); .jsonl/.ndjson are JSON lines; given,
+    # a file of any extension (or none) is read as delimited values
+    columns: tuple[str, ...] = ()  # table: the names of a header-less file's columns, in order (its first line is
+    # then a row); empty: the first line is the header
     encoding: str = "utf-8"  # of every file (a Python codec name)
     undecodable: str = "error"  # bytes that do not decode: "error" (names file, line and byte) or "replace"
     # (with U+FFFD, counted per file in the raw validation report)

@@ -50,6 +50,17 @@ def text_keys(spec: DatasetSpec) -> tuple[TextFiles, TextVocabulary]:
                             "data's or text.files.fractions; labels need not balance); leave it out")
     if files.layout not in LAYOUTS:
         raise SpecError(f"{spec.path}: text.files.layout={files.layout!r}; allowed: {', '.join(LAYOUTS)}")
+    if files.columns:
+        if files.layout != "table":
+            raise SpecError(f"{spec.path}: text.files.columns is read by layout \"table\" only, not "
+                            f"{files.layout!r}; leave it out")
+        named = {"text_column": files.text_column, "label_column": files.label_column,
+                 "split_column": files.split_column}
+        absent = [key for key, column in named.items() if column and column not in files.columns]
+        if absent or len(set(files.columns)) != len(files.columns):
+            raise SpecError(f"{spec.path}: text.files.columns={list(files.columns)!r}: "
+                            + (f"has no {named[absent[0]]!r} (text.files.{absent[0]})" if absent
+                               else "a name given twice"))
     if files.undecodable not in ("error", "replace"):
         raise SpecError(f"{spec.path}: text.files.undecodable={files.undecodable!r}; allowed: error, replace")
     try:

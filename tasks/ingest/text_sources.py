@@ -119,11 +119,15 @@ def _read_bytes(path: Path, name: str, files: TextFiles, texts: Texts) -> str:
 # ---------------------------------------------------------------------------------------------------------------
 def _read_table(path: Path, name: str, files: TextFiles, texts: Texts) -> None:
     suffix = path.suffix.lower()
-    if suffix not in TABLE_SUFFIXES:
-        raise DataFormatError(f"{name}: a table must be .csv, .tsv, .jsonl or .ndjson, not {suffix or 'no extension'}")
+    if suffix not in TABLE_SUFFIXES and not files.delimiter:
+        raise DataFormatError(f"{name}: a table must be .csv, .tsv, .jsonl or .ndjson, not "
+                              f"{suffix or 'no extension'} (or name its text.files.delimiter)")
     content = _read_bytes(path, name, files, texts)
     wanted = [files.text_column, files.label_column] + ([files.split_column] if files.split_column else [])
-    if TABLE_SUFFIXES[suffix] is None:
+    if suffix in TABLE_SUFFIXES and TABLE_SUFFIXES[suffix] is None:
+        if files.columns:
+            raise DataFormatError(f"{name}: JSON lines name their fields; text.files.columns is for a header-less "
+                                  "CSV or TSV")
         for line_number, line in enumerate(content.splitlines(), start=1):
             if not line.strip():
                 continue
@@ -138,7 +142,7 @@ def _read_table(path: Path, name: str, files: TextFiles, texts: Texts) -> None:
     delimiter = files.delimiter or TABLE_SUFFIXES[suffix]
     reader = csv.reader(io.StringIO(content, newline=""), delimiter=delimiter, strict=True)
     try:
-        header = next(reader, None)
+        header = list(files.columns) or next(reader, None)  # named by the spec: the first line is a row
         if header is None:
             raise DataFormatError(f"{name}: empty file; expected a header with {', '.join(wanted)}")
         missing = [c for c in wanted if c not in header]
@@ -149,8 +153,9 @@ def _read_table(path: Path, name: str, files: TextFiles, texts: Texts) -> None:
             if not row:
                 continue
             if len(row) != len(header):
-                raise DataFormatError(f"{name}: line {reader.line_num}: {len(row)} fields; the header has "
-                                      f"{len(header)}")
+                raise DataFormatError(f"{name}: line {reader.line_num}: {len(row)} fields; the "
+                                      + (f"spec's text.files.columns name {len(header)}" if files.columns
+                                         else f"header has {len(header)}"))
             _add_row(dict(zip(header, row)), wanted, f"{name}:{reader.line_num}", files, texts)
     except csv.Error as error:
         raise DataFormatError(f"{name}: line {reader.line_num}: not {delimiter!r}-separated values ({error})") from None

@@ -91,6 +91,36 @@ def test_csv_tsv_and_jsonl_tables_give_the_same_texts_and_labels(tmp_path):
     assert csv_texts.where[0] == "a.csv:2" and jsonl_texts.where[0] == "a.jsonl:1"
 
 
+def test_a_header_less_file_of_any_extension_is_read_by_the_spec_s_columns_and_delimiter(tmp_path):
+    """As the SMS Spam Collection is published: one file, no extension, no header, label TAB text on each line."""
+    rows = corpus(40, labels=2)
+    path = tmp_path / "SMSSpamCollection"
+    path.write_text("".join(f"{label}\t{text}\n" for text, label in rows), encoding="utf-8")
+    spec = read_spec(spec_file(tmp_path, 'layout = "table"\ndelimiter = "\\t"\ncolumns = ["label", "text"]'))
+    text_keys(spec)
+    texts = read_texts(spec, fetched(path))
+    assert list(zip(texts.text, texts.label)) == rows and texts.where[0] == "SMSSpamCollection:1"
+    without = read_spec(spec_file(tmp_path, 'layout = "table"\ncolumns = ["label", "text"]'))
+    with pytest.raises(DataFormatError, match=r"^SMSSpamCollection: a table must be .csv, .tsv, .jsonl or .ndjson, "
+                                              r"not no extension \(or name its text.files.delimiter\)$"):
+        read_texts(without, fetched(path))
+    path.write_text("ham\tfine\nspam\n", encoding="utf-8")
+    with pytest.raises(DataFormatError, match=r"^SMSSpamCollection: line 2: 1 fields; the spec's text.files.columns "
+                                              r"name 2$"):
+        read_texts(spec, fetched(path))
+
+
+@pytest.mark.parametrize("files, message", [
+    ('layout = "table"\ncolumns = ["class", "body"]', r"text.files.columns=\['class', 'body'\]: has no 'text' "
+                                                       r"\(text.files.text_column\)"),
+    ('layout = "table"\ncolumns = ["text", "label", "text"]', r"text.files.columns=.*: a name given twice"),
+    ('layout = "lines"\ncolumns = ["text", "label"]', r"text.files.columns is read by layout \"table\" only"),
+])
+def test_header_less_columns_that_cannot_be_read_name_the_key(tmp_path, files, message):
+    with pytest.raises(SpecError, match=message):
+        text_keys(read_spec(spec_file(tmp_path, files)))
+
+
 def test_several_files_and_a_zip_of_tables_are_read_in_order(tmp_path):
     rows = corpus(90)
     first = write_csv(tmp_path / "one.csv", rows[:30])
