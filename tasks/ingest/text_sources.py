@@ -140,6 +140,8 @@ def _read_table(path: Path, name: str, files: TextFiles, texts: Texts) -> None:
             _add_row(row, wanted, f"{name}:{line_number}", files, texts)
         return
     delimiter = files.delimiter or TABLE_SUFFIXES[suffix]
+    # the csv module refuses a field over 128 KiB by default; a long document is a text, not a broken file
+    csv.field_size_limit(max(csv.field_size_limit(), len(content) + 1))
     reader = csv.reader(io.StringIO(content, newline=""), delimiter=delimiter, strict=True)
     try:
         header = list(files.columns) or next(reader, None)  # named by the spec: the first line is a row

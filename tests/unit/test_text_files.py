@@ -110,6 +110,14 @@ def test_a_header_less_file_of_any_extension_is_read_by_the_spec_s_columns_and_d
         read_texts(spec, fetched(path))
 
 
+def test_a_text_longer_than_the_csv_module_s_field_limit_is_read_whole(tmp_path):
+    rows = corpus(6)
+    rows[3] = ("word " * 60_000 + "end", rows[3][1])  # 300 KB in one field; the csv module's default limit: 128 KiB
+    spec = read_spec(spec_file(tmp_path, 'layout = "table"'))
+    texts = read_texts(spec, fetched(write_csv(tmp_path / "a.csv", rows)))
+    assert list(zip(texts.text, texts.label)) == rows
+
+
 @pytest.mark.parametrize("files, message", [
     ('layout = "table"\ncolumns = ["class", "body"]', r"text.files.columns=\['class', 'body'\]: has no 'text' "
                                                        r"\(text.files.text_column\)"),
