@@ -23,6 +23,17 @@ def pytest_collection_modifyitems(config, items):
             item.add_marker(getattr(pytest.mark, parts[0]))
 
 
+@pytest.fixture
+def csv_field_limit():
+    """The csv module's field limit at its default (128 KiB) for one test, as in a fresh process: the limit is
+    process-wide, and the readers that raise it would otherwise hide a reader that does not."""
+    import csv
+
+    before = csv.field_size_limit(131_072)
+    yield
+    csv.field_size_limit(before)
+
+
 @pytest.fixture(scope="session")
 def shared_datasets() -> Path:
     """The read-only real-data mirror beside the checkout; tests that need it skip where it is absent."""

@@ -210,6 +210,7 @@ def read_reviews_csv(path: Path, column: str) -> list[str]:
     """
     path = Path(path)
     text = _decode_utf8(_read_bytes(path), path)
+    csv.field_size_limit(max(csv.field_size_limit(), len(text) + 1))  # a long review is a review (default: 128 KiB)
     reader = csv.reader(io.StringIO(text, newline=""))
     try:
         header = next(reader)

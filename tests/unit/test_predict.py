@@ -152,6 +152,13 @@ def test_read_reviews_csv_reads_one_column_with_quoted_newlines(tmp_path) -> Non
     assert read_reviews_csv(path, "review") == ["Good, really.\nSecond line", "", "Bad"]
 
 
+def test_read_reviews_csv_reads_a_review_longer_than_the_csv_module_s_field_limit(tmp_path, csv_field_limit) -> None:
+    path = tmp_path / "reviews.csv"
+    long = "word " * 60_000  # 300 KB in one field
+    path.write_text(f'review\nshort\n"{long}"\n', encoding="utf-8")
+    assert read_reviews_csv(path, "review") == ["short", long]
+
+
 def test_read_reviews_csv_missing_column_lists_the_columns(tmp_path) -> None:
     path = tmp_path / "reviews.csv"
     path.write_text("id,text\n1,Good\n", encoding="utf-8")

@@ -110,7 +110,7 @@ def test_a_header_less_file_of_any_extension_is_read_by_the_spec_s_columns_and_d
         read_texts(spec, fetched(path))
 
 
-def test_a_text_longer_than_the_csv_module_s_field_limit_is_read_whole(tmp_path):
+def test_a_text_longer_than_the_csv_module_s_field_limit_is_read_whole(tmp_path, csv_field_limit):
     rows = corpus(6)
     rows[3] = ("word " * 60_000 + "end", rows[3][1])  # 300 KB in one field; the csv module's default limit: 128 KiB
     spec = read_spec(spec_file(tmp_path, 'layout = "table"'))
