@@ -38,8 +38,10 @@ class SpecError(SettingsError):
 # ---------------------------------------------------------------------------------------------------------------
 @dataclass(frozen=True)
 class SourceFile:
-    name: str  # the file's name, the same on the canonical site and on every mirror
-    sha256: str | None = None  # pinned digest of the canonical bytes; None where none is published
+    name: str  # the file's name, the same on the canonical site and on every mirror; a user's: a URL or a local
+    # path (a file, or for texts a folder: tasks.ingest.source_folder)
+    sha256: str | None = None  # pinned digest of the canonical bytes (a folder's: of its content); None where none
+    # is published
     md5: str | None = None  # some sources publish only an md5
 
 
@@ -54,7 +56,7 @@ class Station:
 class Sources:
     files: tuple[SourceFile, ...]  # fetched by default
     base_url: str = ""  # the canonical folder, ending in "/"; empty: each file's name is a URL or a local path
-    # (relative to the spec file's folder), fetched from there and never from a mirror
+    # (relative to the spec file's folder; a file or a folder), fetched from there and never from a mirror
     station: Station | None = None  # files a user names instead of the defaults (series), None: no such choice
 
 

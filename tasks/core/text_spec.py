@@ -22,7 +22,8 @@ class TextFiles:
     """Where the texts and labels are in a user's files (format `text_files`, tasks.ingest.text_sources)."""
 
     layout: str  # "table": CSV, TSV or JSONL rows; "folders": a folder per label of text files (optionally under
-    # train/ val/ test/ folders); "lines": one file per label (its name without extension), one text a line
+    # train/ val/ test/ folders), in a local folder or a zip; "lines": one file per label (its name without
+    # extension), one text a line
     text_column: str = "text"  # table: the column holding the text
     label_column: str = "label"  # table: the column holding the label, named as the data names it
     split_column: str = ""  # table: a column of train / val / test; "" = no split in the data

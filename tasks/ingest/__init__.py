@@ -9,6 +9,7 @@ Where is X:
   download        a verified raw file in place, kept only once its run validated it (tasks download_source,
                   keep_downloads)
   unpack          zips extracted safely, the CSV of each source (task unpack_sources)
+  source_folder   a local folder as a source: copied safely (no links out, no devices), hashed by its content
   imdb_reviews    the IMDB npz read without unpickling code, reviews as Arrow, published splits read back
   jena_weather    the Jena CSVs parsed and combined with every repair recorded, the published table read back
   provenance      Parquet with provenance in its metadata

@@ -18,6 +18,10 @@ from __future__ import annotations
 
 import dataclasses
 import os
+import shutil
+import tempfile
+import urllib.parse
+import urllib.request
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -30,6 +34,7 @@ from tasks.core.errors import ChecksumError, DownloadError
 from tasks.core.log import log
 from tasks.core.sources import Source
 from tasks.ingest.checksums import (
+    VERIFIED_CANONICAL_SHA256,
     VERIFIED_RECORDED,
     Expected,
     expected_digests,
@@ -39,7 +44,8 @@ from tasks.ingest.checksums import (
     read_mirror_checksums,
     read_sidecar,
 )
-from tasks.ingest.transfer import fetch_to_part, resolve_url
+from tasks.ingest.source_folder import copy_folder, replace_folder
+from tasks.ingest.transfer import fetch_to_part, is_url, resolve_url
 
 INCOMING = "incoming"  # raw_dir/incoming/<name>: a new download waiting to be validated beside an older raw file
 
@@ -78,6 +84,9 @@ def fetch(
         DataFormatError: the mirror's SHA256SUMS is malformed.
     """
     url = resolve_url(source, mirror)
+    folder = local_folder(url)
+    if folder is not None:
+        return fetch_folder(source, folder, url, raw_dir)
     final = raw_dir / source.name
     part = raw_dir / f".{source.name}.part"
     sidecar = raw_dir / f"{source.name}.sha256"
@@ -135,6 +144,57 @@ def fetch(
     return FetchedFile(final, source.name, digests["sha256"], url, verified_by, fetched=True)
 
 
+def local_folder(url: str) -> Path | None:
+    """The local folder `url` names (a path, or a file:// URL), or None where it names a file or a remote place."""
+    if is_url(url):
+        if not url.lower().startswith("file://"):
+            return None
+        url = urllib.request.url2pathname(urllib.parse.urlsplit(url).path)
+    return Path(url) if Path(url).is_dir() else None
+
+
+def fetch_folder(source: Source, folder: Path, url: str, raw_dir: Path) -> FetchedFile:
+    """A local folder's snapshot at `raw_dir/<name>/` (tasks.ingest.source_folder: its files copied, links and
+    devices refused, its content hashed), verified against the spec's sha256 where it pins one.
+
+    Copied every run (a user's folder may change at any time; the copy is what is read, so it cannot change while
+    the run reads it): the same digest as the raw snapshot there already keeps that one; a new digest waits in
+    `raw_dir/incoming/<name>/` for the run's validation, as a new file's bytes do (keep_download).
+
+    Raises:
+        DataFormatError: a link out of the folder or to a folder, a device or pipe, an empty folder.
+        ChecksumError: the folder's digest is not the spec's sha256; nothing is left behind.
+    """
+    raw_dir.mkdir(parents=True, exist_ok=True)
+    final, sidecar = raw_dir / source.name, raw_dir / f"{source.name}.sha256"
+    staging = Path(tempfile.mkdtemp(prefix=f".{source.name}.", suffix=".part", dir=raw_dir))
+    try:
+        digest = copy_folder(folder, str(folder), staging)
+    except BaseException:
+        shutil.rmtree(staging, ignore_errors=True)
+        raise
+    verified_by = VERIFIED_RECORDED
+    if source.sha256:
+        if digest != source.sha256.lower():
+            shutil.rmtree(staging, ignore_errors=True)
+            raise ChecksumError(f"{source.name}: the folder {folder} has content digest {digest}, not the spec's "
+                                f"sha256 {source.sha256.lower()} (a folder's digest: docs/own-data.md); the copy "
+                                "was deleted")
+        verified_by = VERIFIED_CANONICAL_SHA256
+    previous = read_sidecar(sidecar) if final.is_dir() else None
+    if previous == digest:  # the folder has not changed: the snapshot there already stands
+        shutil.rmtree(staging, ignore_errors=True)
+        return FetchedFile(final, source.name, digest, url, verified_by, fetched=False)
+    if previous is not None:  # never over the last validated snapshot: wait for the run's validation
+        (raw_dir / INCOMING).mkdir(exist_ok=True)
+        candidate = raw_dir / INCOMING / source.name
+        replace_folder(staging, candidate)
+        return FetchedFile(candidate, source.name, digest, url, verified_by, fetched=True)
+    replace_folder(staging, final)  # nothing validated there to protect (an interrupted run's copy at most)
+    atomic.write_text(sidecar, f"{digest}  {source.name}\n")
+    return FetchedFile(final, source.name, digest, url, verified_by, fetched=True)
+
+
 def keep_download(fetched: FetchedFile, raw_dir: Path) -> FetchedFile:
     """Make a download that its run has validated the raw file `raw_dir/<name>`, in one rename.
 
@@ -148,7 +208,10 @@ def keep_download(fetched: FetchedFile, raw_dir: Path) -> FetchedFile:
     final = raw_dir / fetched.name
     if Path(fetched.path) == final:
         return fetched
-    os.replace(fetched.path, final)
+    if Path(fetched.path).is_dir():  # a folder source's snapshot (fetch_folder)
+        replace_folder(Path(fetched.path), final)
+    else:
+        os.replace(fetched.path, final)
     atomic.write_text(raw_dir / f"{fetched.name}.sha256", f"{fetched.sha256}  {fetched.name}\n")
     return dataclasses.replace(fetched, path=final)
 
