@@ -5,6 +5,8 @@ rows (`data_profile.json`, written by tasks.model.train) after the dataset versi
   (`bins`, `weights`, `tail_weights`), quantiles, mean and std; the rows and the months.
 - IMDB: review length quantiles, label balance (share of positive reviews), the share of words outside the
   `num_words` vocabulary; the reviews.
+- A user's texts: IMDB's figures, and each label's share by its name (`label_shares`): labels are categories, so
+  drift compares their distribution, never a mean label number (tasks.ingest.text_drift).
 """
 
 from __future__ import annotations
@@ -137,13 +139,33 @@ def imdb_training_profile(encoded: list[np.ndarray], labels: np.ndarray, num_wor
     return imdb_profile(ranks, lengths, labels, num_words)
 
 
-def texts_training_profile(encoded: list[np.ndarray], labels: np.ndarray, num_words: int) -> dict[str, Any]:
+def texts_training_profile(encoded: list[np.ndarray], labels: np.ndarray, num_words: int,
+                           names: tuple[str, ...], dataset: str) -> dict[str, Any]:
     """The profile of a user's texts a model trained on, from their unpadded vocabulary ids (tasks.core.vocabulary:
-    1 is the OOV word): the figures of `imdb_profile`, the label share being the mean label number."""
+    1 is the OOV word): the figures of `imdb_profile`, and `label_shares`, each label's share by its name.
+
+    Args:
+        encoded: (texts,) unpadded vocabulary ids.
+        labels: (texts,) label numbers, by `names`.
+        num_words: the vocabulary the model reads.
+        names: the labels' names by label number (the version's vocabulary.json).
+        dataset: the dataset's name, which drift checks the profile is of.
+    """
     lengths = np.fromiter(map(len, encoded), dtype=np.int64, count=len(encoded))
     ids = np.concatenate([np.asarray(r, dtype=np.int64) for r in encoded]) if len(encoded) else np.zeros(0)
     ranks = np.where(ids == 1, num_words, ids - INDEX_FROM)  # as imdb_review_figures counts: id = rank + INDEX_FROM
-    return {**imdb_profile(ranks, lengths, labels, num_words), "dataset": "texts"}
+    return {**imdb_profile(ranks, lengths, labels, num_words), "dataset": dataset,
+            "label_shares": label_shares(np.asarray(names, dtype=object)[np.asarray(labels, dtype=np.int64)], names)}
+
+
+def label_shares(named: np.ndarray, names: tuple[str, ...] = ()) -> dict[str, float]:
+    """Each label's share of the texts, by name: every name of `names` (0 where none has it), then any other
+    label found, in sorted order."""
+    values, counts = np.unique(np.asarray(named, dtype=str), return_counts=True)
+    found = dict(zip(map(str, values), counts.tolist()))
+    total = max(len(named), 1)
+    order = list(names) + sorted(set(found) - set(names))
+    return {name: found.get(name, 0) / total for name in order}
 
 
 def jena_training_profile(version: Path, train_ranges: list[tuple[int, int]], file: str = "jena.parquet",

@@ -29,7 +29,7 @@ from tasks.model import data_fingerprint, dataset_path
 
 EVALUATORS = {"text": evaluate_text, "series": evaluate_series}  # kind (tasks.core.kinds.KINDS) -> how its models are
 # judged: (model, settings, dataset, model folder, data sha256, artifacts folder) -> (results per split, baselines,
-# arrays for the plots, facts about the splits)
+# arrays for the plots, facts about the splits, the kind's own fields of metrics.json: a text model's label names)
 
 
 def save_arrays(path: Path, arrays: dict[str, np.ndarray]) -> Path:
@@ -81,7 +81,7 @@ def evaluate_model(model_dir: Path, data_dir: Path, out_dir: Path, artifacts_dir
     except (OSError, ValueError) as error:
         raise DataFormatError(f"{model_dir / runs.MODEL}: cannot be loaded as a Keras model ({error})") from None
     log(f"evaluating {s.model} from {model_dir} on {path}")
-    results, baselines, arrays, splits = EVALUATORS[spec.kind](model, s, path, model_dir, fingerprint["sha256"],
+    results, baselines, arrays, splits, own = EVALUATORS[spec.kind](model, s, path, model_dir, fingerprint["sha256"],
                                                                artifacts_dir)
     blessing = bless(results["val"][spec.metric], {name: b["val"][spec.metric] for name, b in baselines.items()},
                      higher_is_better=spec.higher_is_better, margin=s.blessing_margin, metric=spec.label)
@@ -100,6 +100,7 @@ def evaluate_model(model_dir: Path, data_dir: Path, out_dir: Path, artifacts_dir
         "blessing": blessing,
         "blessed": blessing["blessed"],
         "splits": splits,
+        **own,
         "data": fingerprint,
         "trained_on": training.get("data"),
         "model_dir": str(model_dir.resolve()),

@@ -17,14 +17,14 @@ from tasks.model import EVAL_SPLITS, Normalizer, jena_dataset, jena_split_facts,
 
 
 def evaluate_series(model, s: TrainSettings, path: Path, model_dir: Path, data_sha256: str,
-                    artifacts_dir: Path) -> tuple[dict, dict, dict, dict]:
+                    artifacts_dir: Path) -> tuple[dict, dict, dict, dict, dict]:
     """MAE (normalized and °C) on every validation and test window, beside persistence and mean on the same
     windows. The data is normalized with the model's own training statistics (its normalization.json), never
     refitted, so a model is judged on new data exactly as it would be used, and split as it was trained
     (the split settings of settings.json, which normalization.json must agree with).
 
     Returns:
-        (results per split, baselines, arrays for the plots, facts about the splits).
+        (results per split, baselines, arrays for the plots, facts about the splits, nothing more to record).
     """
     source = model_dir / runs.NORMALIZATION
     stored = NormalizationRecord.read(source)
@@ -53,4 +53,4 @@ def evaluate_series(model, s: TrainSettings, path: Path, model_dir: Path, data_s
         })
     baselines = jena_baselines(data.series, data.rows, step=s.step, delay=s.delay, target_col=data.target_col,
                                target_std=data.target_std)
-    return results, baselines, arrays, jena_split_facts(data, s)
+    return results, baselines, arrays, jena_split_facts(data, s), {}

@@ -10,16 +10,17 @@ from pathlib import Path
 from tasks.core.config import TrainSettings
 from tasks.judge.baselines import bag_of_words_baseline, majority_baseline
 from tasks.judge.metrics import label_metrics
-from tasks.model import EVAL_SPLITS, in_order, prepare_text
+from tasks.model import EVAL_SPLITS, in_order, label_names, prepare_text
 
 
 def evaluate_text(model, s: TrainSettings, path: Path, model_dir: Path, data_sha256: str,
-                  artifacts_dir: Path) -> tuple[dict, dict, dict, dict]:
+                  artifacts_dir: Path) -> tuple[dict, dict, dict, dict, dict]:
     """Accuracy and ROC AUC (two labels) or accuracy, macro-F1 and the confusion matrix (more) on every validation
     and test text, beside the majority and bag-of-words baselines.
 
     Returns:
-        (results per split, baselines, arrays for the plots, facts about the splits).
+        (results per split, baselines, arrays for the plots, facts about the splits, {"labels": the labels' names
+        by label number, as the data names them}: every figure, report and prediction names labels by these).
     """
     data = prepare_text(path, s)
     # 128 reviews a batch: the Embedding's output alone is batch x 500 x 128 float32 (131 MB at 512)
@@ -33,4 +34,4 @@ def evaluate_text(model, s: TrainSettings, path: Path, model_dir: Path, data_sha
     arrays = {f"{split}_{name}": values for split in EVAL_SPLITS
               for name, values in (("scores", scores[split]), ("labels", data.y[split]))}
     splits = {split: {"reviews": int(len(data.y[split]))} for split in ("train", *EVAL_SPLITS)}
-    return results, baselines, arrays, splits
+    return results, baselines, arrays, splits, {"labels": list(label_names(path, s))}

@@ -7,7 +7,7 @@ from its modules.
 
 from tasks.model.dataset import EVAL_SPLITS, data_fingerprint, dataset_path, in_order
 from tasks.model.series import jena_dataset, jena_split_facts, prepare_jena, record_file, split_settings
-from tasks.model.text import prepare_imdb, prepare_text
+from tasks.model.text import label_names, prepare_imdb, prepare_text
 from tasks.model.normalizer import Normalizer, normalize
 from tasks.model.splits import season_of
 from tasks.model.train import fingerprint_data, train_model_task
@@ -37,4 +37,4 @@ def __getattr__(name: str):
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
-__all__ = ["EVAL_SPLITS", "NoGpuError", "Normalizer", "build_bag_of_words", "data_fingerprint", "dataset_path", "encode_reviews", "fingerprint_data", "in_order", "jena_dataset", "jena_split_facts", "make_window_dataset", "multi_hot_batches", "normalize", "own_default_seeds", "prepare_imdb", "prepare_text", "prepare_jena", "record_file", "season_of", "split_settings", "train_model_task", "window_rows", "build_lines", "refusal", "tensorflow_build"]
+__all__ = ["EVAL_SPLITS", "NoGpuError", "Normalizer", "build_bag_of_words", "data_fingerprint", "dataset_path", "encode_reviews", "fingerprint_data", "in_order", "jena_dataset", "jena_split_facts", "label_names", "make_window_dataset", "multi_hot_batches", "normalize", "own_default_seeds", "prepare_imdb", "prepare_text", "prepare_jena", "record_file", "season_of", "split_settings", "train_model_task", "window_rows", "build_lines", "refusal", "tensorflow_build"]

@@ -43,6 +43,15 @@ def settings_for_data(path: Path, s: TrainSettings) -> TrainSettings:
     return dataclasses.replace(s, labels=len(read_vocabulary(vocabulary_file).labels))
 
 
+def label_names(path: Path, s: TrainSettings) -> tuple[str, ...]:
+    """The labels' names by label number: a user's corpus's, as its data names them (its version's
+    vocabulary.json); else the spec's text.labels (IMDB's negative, positive); else the numbers themselves."""
+    vocabulary_file = Path(path) / VOCABULARY
+    if vocabulary_file.is_file():
+        return read_vocabulary(vocabulary_file).labels
+    return tuple(s.spec.text.labels if s.spec.text and s.spec.text.labels else map(str, range(max(s.labels, 2))))
+
+
 def prepare_texts(path: Path, s: TrainSettings) -> TextData:
     """A user's texts (format text_files) as model inputs: the published split, label numbers in the vocabulary's
     order, ids by the version's vocabulary (tasks.core.vocabulary), the first `num_words` of them; each split in a
@@ -119,8 +128,8 @@ def fit_arguments(s: TrainSettings, path: Path, run_dir: Path) -> tuple[dict, in
 
     data = prepare_text(path, s)
     if s.spec.format == "text_files":
-        atomic.write_json(run_dir / runs.DATA_PROFILE, texts_training_profile(data.offset["train"], data.y["train"],
-                                                                              s.num_words))
+        atomic.write_json(run_dir / runs.DATA_PROFILE, texts_training_profile(
+            data.offset["train"], data.y["train"], s.num_words, label_names(path, s), s.spec.name))
         keep_vocabulary(path, run_dir)
     else:
         atomic.write_json(run_dir / runs.DATA_PROFILE, imdb_training_profile(data.offset["train"], data.y["train"],

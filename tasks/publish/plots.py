@@ -146,7 +146,8 @@ def plot_jena_stretches(
 # ---------------------------------------------------------------------------------------------------------------
 # Text classification: ROC curve and confusion matrix
 # ---------------------------------------------------------------------------------------------------------------
-def plot_roc(fpr: np.ndarray, tpr: np.ndarray, auc: float, out: Path, *, title: str, label: str = "model") -> Path:
+def plot_roc(fpr: np.ndarray, tpr: np.ndarray, auc: float, out: Path, *, title: str, label: str = "model",
+             labels: tuple[str, str] = ("negative", "positive")) -> Path:
     """The ROC curve with the chance diagonal; the legend gives the AUC.
 
     Args:
@@ -156,6 +157,7 @@ def plot_roc(fpr: np.ndarray, tpr: np.ndarray, auc: float, out: Path, *, title: 
         out: the PNG to write.
         title: figure title.
         label: legend name of the model.
+        labels: the names of label 0 and label 1 (the positive class), as the data names them.
 
     Returns:
         `out`.
@@ -177,8 +179,12 @@ def plot_roc(fpr: np.ndarray, tpr: np.ndarray, auc: float, out: Path, *, title: 
     ax.set_xlim(-0.01, 1.01)
     ax.set_ylim(-0.01, 1.01)
     ax.set_aspect("equal")
-    ax.set_xlabel("False positive rate (negatives called positive)")
-    ax.set_ylabel("True positive rate (positives found)")
+    if tuple(labels) == ("negative", "positive"):  # IMDB's, in the words its figures have always used
+        ax.set_xlabel("False positive rate (negatives called positive)")
+        ax.set_ylabel("True positive rate (positives found)")
+    else:
+        ax.set_xlabel(f"False positive rate ({labels[0]} called {labels[1]})")
+        ax.set_ylabel(f"True positive rate ({labels[1]} found)")
     ax.grid(alpha=0.3)
     ax.legend(loc="lower right", fontsize="small")
     ax.set_title(title)

@@ -14,7 +14,7 @@ from prefect import task
 from tasks.core import atomic, runs
 from tasks.core.config import family_of
 from tasks.core.log import log
-from tasks.core.records.metrics import Metrics
+from tasks.core.records.metrics import Metrics, label_names
 from tasks.core.tables import describe_months, markdown_table
 from tasks.publish.artifacts import publish_metrics_table, publish_report
 from tasks.publish.verdicts import opening_lines
@@ -191,9 +191,11 @@ def report_markdown(results: Sequence[Mapping], run_id: str, profile: str) -> st
             auc = f", ROC AUC {test['roc_auc']:.4g}" if "roc_auc" in test else ""
             f1 = f", macro-F1 {test['macro_f1']:.4g}" if "macro_f1" in test else ""  # more than two labels
             test_line = f"Test accuracy {test.get(key, float('nan')):.4g}{auc}{f1} on {test.get('reviews', '?'):,} {family_of(str(m['model'])).unit}."
-            if "macro_f1" in test:  # rows the true label, columns the predicted one
-                test_line += " Confusion matrix (rows true, columns predicted): " + "; ".join(
-                    " ".join(f"{n:,}" for n in row) for row in test["confusion_matrix"]) + "."
+            matrix = test.get("confusion_matrix")
+            if matrix and ("macro_f1" in test or "labels" in m):  # rows the true label, columns the predicted one
+                names = ", ".join(label_names(m, len(matrix)))
+                test_line += f" Confusion matrix (rows true, columns predicted, labels {names}): " + "; ".join(
+                    " ".join(f"{n:,}" for n in row) for row in matrix) + "."
         spe = m.get("seconds_per_epoch")
         if (p or {}).get("champion_now_value") is not None:
             lines += ["", f"## {m['model']}", "",

@@ -12,6 +12,7 @@ import numpy as np
 
 from tasks.core.architectures import BookResult
 from tasks.core.config import Family, family_of
+from tasks.core.records.metrics import label_names
 from tasks.core.tables import format_table
 from tasks.publish.plots import plot_confusion_matrix, plot_roc
 from tasks.publish.predictions import read_prediction_rows
@@ -30,16 +31,16 @@ def plot_test_split(arrays: Mapping[str, np.ndarray], metrics: Mapping, out_dir:
 
     model, test = metrics["model"], metrics["test"]
     unit = family_of(model).unit  # what the dataset's texts are called: IMDB's reviews, a user's texts
-    if len(test["confusion_matrix"]) > 2:
-        labels = tuple(metrics.get("labels") or range(len(test["confusion_matrix"])))
-        return [plot_confusion_matrix(test["confusion_matrix"], out_dir / "confusion.png", labels=tuple(map(str, labels)),
+    labels = label_names(metrics, len(test["confusion_matrix"]))  # as the data names them
+    if len(labels) > 2:
+        return [plot_confusion_matrix(test["confusion_matrix"], out_dir / "confusion.png", labels=labels,
                                       title=f"{model}: test confusion matrix (macro-F1 {test['macro_f1']:.3f})",
                                       unit=unit)]
     fpr, tpr, _ = roc_curve(arrays["test_labels"], arrays["test_scores"])
     return [
         plot_roc(fpr, tpr, test["roc_auc"], out_dir / "roc.png",
-                 title=f"{model}: ROC on the test set ({test['reviews']:,} {unit})"),
-        plot_confusion_matrix(test["confusion_matrix"], out_dir / "confusion.png",
+                 title=f"{model}: ROC on the test set ({test['reviews']:,} {unit})", labels=labels),
+        plot_confusion_matrix(test["confusion_matrix"], out_dir / "confusion.png", labels=labels,
                               title=f"{model}: test confusion matrix (threshold 0.5)", unit=unit),
     ]
 

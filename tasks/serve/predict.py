@@ -15,6 +15,7 @@ from prefect import task
 
 from tasks.core import atomic, runs
 from tasks.core.errors import SettingsError
+from tasks.core.records.metrics import Metrics, label_names
 from tasks.core.records.registry import RegistryEntry, current_records
 from tasks.serve.common import OUTPUT_SUFFIXES, PREDICTIONS, write_predictions
 from tasks.serve.kinds import kind_of
@@ -41,8 +42,11 @@ def baseline_answer(row: Mapping[str, Any], record: Mapping[str, Any], model_dir
     if name == "mean":
         n = atomic.read_json(Path(model_dir) / runs.NORMALIZATION, "the model's training statistics")
         return round(float(n["mean"][int(n["target_col"])]), 3)
-    if name == "majority":
-        return "positive" if record["baselines"]["majority"].get("predicted_class") else "negative"
+    if name == "majority":  # its label named as the model's metrics.json names the data's labels
+        predicted = int(record["baselines"]["majority"].get("predicted_class") or 0)
+        recorded = Metrics.read(model_dir).data if Metrics.path_in(model_dir).is_file() else {}
+        names = label_names(recorded)
+        return names[predicted] if predicted < len(names) else str(predicted)
     return None
 
 

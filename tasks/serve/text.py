@@ -60,6 +60,7 @@ def predict_reviews(
     num_words: int = NUM_WORDS,
     maxlen: int = MAXLEN,
     batch_size: int = PREDICT_BATCH,
+    labels: tuple[str, str] = ("negative", "positive"),
 ) -> list[dict[str, Any]]:
     """Sentiment of raw reviews: one row per review, in input order.
 
@@ -75,10 +76,11 @@ def predict_reviews(
         num_words: the model's vocabulary; ids from num_words up become out-of-vocabulary.
         maxlen: tokens the model reads per review.
         batch_size: reviews per model batch.
+        labels: the names of label 0 and label 1, as the dataset's spec names them (IMDB's text.labels).
 
     Returns:
-        Per review: row (1-based position in `texts`), label ("positive" if probability > 0.5, else
-        "negative"), probability (of positive), words (after tokenizing), known_words (in the index),
+        Per review: row (1-based position in `texts`), label (the second name, "positive", if probability > 0.5,
+        else the first, "negative"), probability (of the second), words (after tokenizing), known_words (in the index),
         vocab_words (known and inside the model's num_words), flag ("" or why the prediction means little),
         excerpt (the text's start).
 
@@ -106,7 +108,7 @@ def predict_reviews(
         vocab = int(np.count_nonzero(ranks < num_words - INDEX_FROM))
         rows.append({
             "row": i + 1,
-            "label": "positive" if p > THRESHOLD else "negative",
+            "label": labels[1] if p > THRESHOLD else labels[0],
             "probability": float(p),
             "words": int(encoded.words[i]),
             "known_words": int(encoded.known[i]),
@@ -274,7 +276,10 @@ def predict_reviews_from(model_dir: Path, texts: list[str], out_dir: Path) -> li
         index = run_word_index(model_dir)
         log(index.note, logging.INFO if index.own else logging.WARNING)  # a fallback is said where it is seen
         model = load_model(Path(model_dir) / runs.MODEL)
-        rows = predict_reviews(model, texts, index.words, num_words=settings.num_words, maxlen=settings.maxlen)
+        names = tuple(settings.spec.text.labels) if settings.spec.text and len(settings.spec.text.labels) == 2 \
+            else ("negative", "positive")
+        rows = predict_reviews(model, texts, index.words, num_words=settings.num_words, maxlen=settings.maxlen,
+                               labels=names)
     Path(out_dir).mkdir(parents=True, exist_ok=True)
     write_predictions(rows, Path(out_dir) / PREDICTIONS)
     return rows

@@ -49,3 +49,26 @@ def publish_imdb(data_dir: Path, n_per_split: int = 600, *, seed: int = 0) -> Pa
         write_parquet(imdb_table(flat, lengths, labels, f"{split}"), folder / f"{split}.parquet",
                       {"sources": [{"name": f"synthetic-{seed}", "sha256": "1" * 64}], "rows": len(labels)})
     return folder
+
+
+def publish_texts(folder: Path, dataset: str, rows: list[tuple[str, str]], *, seed: int = 1) -> Path:
+    """folder/{texts.parquet, vocabulary.json} as the text_files reader publishes a user's texts: (text, label) rows
+    in a seeded stratified split (70/10/20), labels as the data names them (sorted), the training texts'
+    vocabulary."""
+    from tasks.core.text_spec import TextFiles
+    from tasks.core.vocabulary import build_vocabulary
+    from tasks.ingest.text_files import TEXTS, VOCABULARY, assign_splits, texts_table
+    from tasks.ingest.text_sources import Texts
+
+    texts = Texts()
+    for i, (text, label) in enumerate(rows):
+        texts.add(text, label, None, f"{dataset}.csv:{i + 2}")
+    splits = assign_splits(texts, TextFiles(layout="table", seed=seed))
+    vocabulary = build_vocabulary([t for t, s in zip(texts.text, splits) if s == "train"],
+                                  "lower_and_strip_punctuation", 20_000, sorted(set(texts.label)))
+    folder = Path(folder)
+    folder.mkdir(parents=True, exist_ok=True)
+    write_parquet(texts_table(texts, splits), folder / TEXTS,
+                  {"dataset": dataset, "rows": len(rows), "sources": [{"name": f"{dataset}.csv", "sha256": "2" * 64}]})
+    (folder / VOCABULARY).write_text(vocabulary.to_json(), encoding="utf-8")
+    return folder

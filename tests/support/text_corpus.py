@@ -70,3 +70,29 @@ def write_lines(root: Path, rows) -> list[Path]:
         path.write_text("\n".join(texts) + "\n", encoding="utf-8")
         paths.append(path)
     return paths
+
+
+SPEC = """name = "{name}"
+kind = "text"
+format = "text_files"
+description = "{description}"
+
+[sources]
+files = [{{ name = "{source}" }}]
+
+[text.files]
+layout = "{layout}"
+
+[settings]
+num_words = 200
+maxlen = 50
+"""
+
+
+def write_spec(folder: Path, name: str, source: str, layout: str = "table",
+               description: str = "labelled texts") -> Path:
+    """<folder>/<name>.toml: a text_files spec of one source (a file or a folder, relative to the spec), the
+    kind's defaults for the rest."""
+    path = Path(folder) / f"{name}.toml"
+    path.write_text(SPEC.format(name=name, source=source, layout=layout, description=description), encoding="utf-8")
+    return path

@@ -57,6 +57,25 @@ def validation_value(metrics: Mapping) -> float:
         ) from None
 
 
+BINARY_NAMES = ("negative", "positive")  # a two-label record from before names were recorded: IMDB's
+
+
+def label_names(metrics: Mapping, count: int | None = None) -> tuple[str, ...]:
+    """The names of a text model's labels by label number, as its metrics.json or registry entry records them (the
+    data's own: tasks.judge.text); for a record from before they were recorded, IMDB's negative and positive for two
+    labels, the numbers for more.
+
+    Args:
+        metrics: a metrics.json document or a registry entry's metrics.
+        count: how many labels there are (the confusion matrix's side), where the record may not say.
+    """
+    names = metrics.get("labels")
+    if isinstance(names, list) and names and (count is None or len(names) == count):
+        return tuple(map(str, names))
+    count = count or len((metrics.get("test") or {}).get("confusion_matrix") or BINARY_NAMES)
+    return BINARY_NAMES if count == 2 else tuple(map(str, range(count)))
+
+
 @dataclass(frozen=True)
 class Metrics:
     """One metrics.json: the whole document in `data`, and where it was read from (None for one not yet written)."""
