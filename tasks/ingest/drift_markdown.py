@@ -54,11 +54,21 @@ def drift_markdown(report: Mapping[str, Any], image: str | None = None) -> str:
         else:
             lines += markdown_table(["figure", "change", "tolerance", "flagged", "reference", "new"],
                             [[f["name"], f["change"], f["tolerance"], f["flagged"],
-                              f["reference"].get("quantiles", f["reference"].get("mean")),
-                              f["new"].get("quantiles", f["new"].get("mean"))] for f in report["features"]])
+                              _figures(f["reference"]), _figures(f["new"])] for f in report["features"]])
+            moved = next((f["moved"] for f in report["features"] if f.get("moved") and f["flagged"]), None)
+            if moved:  # a user's label distribution: which labels gained and lost texts
+                lines += ["", "Labels that moved: " + "; ".join(
+                    f"{m['label']} {m['reference']:.1%} -> {m['new']:.1%}" for m in moved) + "."]
     if image:
         lines += ["", f"![drift of {report['dataset']}]({image})"]
     return "\n".join(lines) + "\n"
+
+
+def _figures(side: Mapping[str, Any]) -> Any:
+    """What a text report's row shows of one side: quantiles, label shares or a mean."""
+    if "shares" in side:
+        return ", ".join(f"{name} {share:.1%}" for name, share in side["shares"].items())
+    return side.get("quantiles", side.get("mean"))
 
 
 def publish_drift(dataset: str, markdown: str):

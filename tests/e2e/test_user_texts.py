@@ -10,6 +10,7 @@ import json
 from pathlib import Path
 
 import numpy as np
+import pyarrow.parquet as pq
 import pytest
 
 from flows.predict import predict_flow
@@ -117,3 +118,30 @@ def test_one_label_only_publishes_nothing(tickets):
                        dataset=str(spec), models=["imdb_conv"], train_on="local")
     assert not (tickets["data"] / "processed" / "one_label").exists()
     assert not (tickets["data"] / "specs" / "one_label.toml").exists()
+
+
+def test_a_local_folder_per_label_is_ingested_again_only_when_it_changes(prefect_harness, tmp_path):
+    from flows.ingest import ingest_flow
+    from tests.support.text_corpus import write_folders, write_spec as write_text_spec
+
+    rows = corpus(240, labels=3)
+    folder = write_folders(tmp_path / "tickets_tree", rows[:160], split="train")
+    write_folders(folder, rows[160:], split="test")
+    spec = write_text_spec(tmp_path, "tree", "tickets_tree", layout="folders")
+    data = tmp_path / "data"
+
+    first = Path(ingest_flow(str(spec), data_dir=str(data), artifacts_dir=str(tmp_path / "artifacts"))).resolve()
+    table = pq.read_table(first / "texts.parquet").to_pandas()
+    assert len(table) == 240 and set(table["label"]) == set(LABELS)
+    assert (table["split"] == "test").sum() == 80  # the data's own test folder
+    assert (data / "raw" / "tickets_tree" / "test" / "bug").is_dir()  # read from its snapshot
+
+    again = Path(ingest_flow(str(spec), data_dir=str(data), artifacts_dir=str(tmp_path / "artifacts"))).resolve()
+    assert again == first  # unchanged content: the same version
+
+    (folder / "train" / "bug" / "99999.txt").write_text("the app shows an error and a crash", encoding="utf-8")
+    changed = Path(ingest_flow(str(spec), data_dir=str(data), artifacts_dir=str(tmp_path / "artifacts"))).resolve()
+    assert changed != first and len(pq.read_table(changed / "texts.parquet")) == 241
+    drift = json.loads((data / "validation" / "tree.drift.json").read_text())
+    assert "error" not in drift and drift["reference"]["kind"] == "previous_version"
+    assert "label shares" in {f["name"] for f in drift["features"]} and drift["flagged"] == []

@@ -183,3 +183,67 @@ def test_a_broken_reference_gives_a_report_that_says_why(tmp_path):
     assert report["error"] and "parquet" in report["error"].lower()
     assert report["flagged"] == [] and report["new"]["version"] == "jena-new"
     assert "Not computed" in drift.drift_markdown(report)
+
+
+@pytest.fixture
+def tickets_reference(tmp_path):
+    """The profile of a three-label version (a third each): drift's reference of a user's texts."""
+    from tasks.core.datasets import user_spec
+    from tests.support.published import publish_texts
+    from tests.support.text_corpus import corpus, write_spec
+
+    user_spec(write_spec(tmp_path, "tickets_drift", "tickets.csv"))
+    old = publish_texts(tmp_path / "old", "tickets_drift", corpus(300, labels=3))
+    return drift.profile_version(old, "tickets_drift")
+
+
+def test_a_user_texts_label_distribution_is_compared_by_name_not_by_mean_label_number(tmp_path, tickets_reference):
+    from tasks.ingest.drift_markdown import drift_markdown
+    from tests.support.published import publish_texts
+    from tests.support.text_corpus import corpus
+
+    assert tickets_reference["dataset"] == "tickets_drift"
+    assert tickets_reference["label_shares"] == pytest.approx({"billing": 1 / 3, "bug": 1 / 3, "praise": 1 / 3})
+    # bug falls from a third to a tenth, billing and praise share the rest: the mean label number (billing 0, bug
+    # 1, praise 2) stays 1, what the old check compared; the distribution moved by a quarter of the texts
+    rows = corpus(900, labels=3)
+    shifted = [r for r in rows if r[1] == "billing"][:135] + [r for r in rows if r[1] == "bug"][:30] + \
+        [r for r in rows if r[1] == "praise"][:135]
+    new = drift.new_frame(publish_texts(tmp_path / "shifted", "tickets_drift", shifted), "tickets_drift")
+    assert new["label"].mean() == pytest.approx(1.0)
+    report = drift.drift_report(tickets_reference, new, "tickets_drift")
+    shares = {f["name"]: f for f in report["features"]}["label shares"]
+    assert "label shares" in report["flagged"] and "positive share" not in {f["name"] for f in report["features"]}
+    assert shares["change"] == pytest.approx(1 / 3 - 21 / 209)  # total variation: bug's loss, the others' gain
+    assert [m["label"] for m in shares["moved"]][0] == "bug" and len(shares["moved"]) == 3
+    assert shares["moved"][0]["change"] == pytest.approx(21 / 209 - 1 / 3)
+    assert "Labels that moved: bug 33.3% -> 10.0%; " in drift_markdown(report)
+
+    unchanged = publish_texts(tmp_path / "again", "tickets_drift", corpus(300, labels=3, seed=7))
+    same = drift.drift_report(tickets_reference, drift.new_frame(unchanged, "tickets_drift"), "tickets_drift")
+    label = {f["name"]: f for f in same["features"]}["label shares"]
+    assert not label["flagged"] and label["change"] == pytest.approx(0) and label["moved"] == []
+    assert "label shares" not in same["flagged"]
+
+
+def test_a_label_new_to_the_data_is_compared_by_name(tmp_path, tickets_reference):
+    from tests.support.published import publish_texts
+    from tests.support.text_corpus import corpus
+
+    four = publish_texts(tmp_path / "four", "tickets_drift", corpus(400, labels=4))  # shipping is label 3
+    report = drift.drift_report(tickets_reference, drift.new_frame(four, "tickets_drift"), "tickets_drift")
+    shares = {f["name"]: f for f in report["features"]}["label shares"]
+    assert shares["flagged"] and shares["change"] == pytest.approx(0.25)
+    assert shares["moved"][0] == {"label": "shipping", "reference": 0.0, "new": pytest.approx(0.25),
+                                  "change": pytest.approx(0.25)}
+    assert list(shares["new"]["shares"]) == ["billing", "bug", "praise", "shipping"]
+
+
+def test_a_shift_spread_thin_over_many_labels_names_its_largest_gain_and_loss():
+    reference = {f"l{i}": 0.1 for i in range(10)}
+    changes = [0.006, 0.005, 0.005, 0.004, 0.004, -0.006, -0.005, -0.005, -0.004, -0.004]  # none >= 0.01
+    feature = drift.text_drift.label_drift(reference, {f"l{i}": 0.1 + c for i, c in enumerate(changes)})
+    assert feature["flagged"] and feature["change"] == pytest.approx(0.024)
+    assert {m["label"] for m in feature["moved"]} == {"l0", "l5"}
+    calm = drift.text_drift.label_drift(reference, {f"l{i}": 0.1 + c / 2 for i, c in enumerate(changes)})
+    assert not calm["flagged"] and calm["moved"] == []
