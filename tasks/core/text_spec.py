@@ -5,7 +5,7 @@ are in the files, and `[text.vocabulary]`, the vocabulary the pipeline builds. S
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 
 @dataclass(frozen=True)
@@ -31,6 +31,10 @@ class TextFiles:
     # a file of any extension (or none) is read as delimited values
     columns: tuple[str, ...] = ()  # table: the names of a header-less file's columns, in order (its first line is
     # then a row); empty: the first line is the header
+    split_folders: dict[str, str] = field(default_factory=dict)  # folders, lines: the data's split folders when
+    # not named train/ val/ test/, by split (e.g. { train = "20news-bydate-train", test = "20news-bydate-test" })
+    ignore: tuple[str, ...] = ()  # files and folders under a source not read, by name or path below it, glob
+    # patterns (aclImdb: ["unsup", "*.feat", "urls_*.txt", "README", "imdb.vocab", "imdbEr.txt"]); counted
     encoding: str = "utf-8"  # of every file (a Python codec name)
     undecodable: str = "error"  # bytes that do not decode: "error" (names file, line and byte) or "replace"
     # (with U+FFFD, counted per file in the raw validation report)

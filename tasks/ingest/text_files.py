@@ -28,10 +28,10 @@ from tasks.ingest.normalize import version_cache_key, version_key
 from tasks.ingest.provenance import write_parquet
 from tasks.ingest.suite_runner import SuiteResult, expect, run_suite
 from tasks.ingest.text_sources import LAYOUTS, SPLITS, Texts, read_sources
-from tasks.ingest.unpack import extract_zip
+from tasks.ingest.unpack import archive_kind, archive_stem, extract_archive
 from tasks.ingest.validate import normalized_cache_key, raw_cache_key, raw_key, report, report_normalized
 
-UNPACKS = False  # zips are extracted here: a zip of texts holds many files, not the one CSV tasks.ingest.unpack finds
+UNPACKS = False  # archives are extracted here: one of texts holds many files, not the one CSV tasks.ingest.unpack finds
 TEXTS = runs.TEXTS  # a version's texts: text, label, split
 VOCABULARY = runs.VOCABULARY  # a version's vocabulary, built from its train split
 
@@ -61,6 +61,15 @@ def text_keys(spec: DatasetSpec) -> tuple[TextFiles, TextVocabulary]:
             raise SpecError(f"{spec.path}: text.files.columns={list(files.columns)!r}: "
                             + (f"has no {named[absent[0]]!r} (text.files.{absent[0]})" if absent
                                else "a name given twice"))
+    if files.split_folders:
+        if files.layout == "table":
+            raise SpecError(f"{spec.path}: text.files.split_folders is read by layouts \"folders\" and \"lines\", "
+                            "not \"table\" (a table's split is text.files.split_column); leave it out")
+        unknown = sorted(set(files.split_folders) - set(SPLITS))
+        names = list(files.split_folders.values())
+        if unknown or not all(isinstance(n, str) and n and "/" not in n for n in names) or len(set(names)) < len(names):
+            raise SpecError(f"{spec.path}: text.files.split_folders={files.split_folders!r}: expected splits from "
+                            f"{', '.join(SPLITS)}, each to its own folder name")
     if files.undecodable not in ("error", "replace"):
         raise SpecError(f"{spec.path}: text.files.undecodable={files.undecodable!r}; allowed: error, replace")
     try:
@@ -150,13 +159,13 @@ def _stratified(labels: np.ndarray, rows: np.ndarray, fractions: dict, rng, out:
 # Reading sources, the suite
 # ---------------------------------------------------------------------------------------------------------------
 def source_paths(sources: list) -> tuple[list[Path], list[str]]:
-    """The fetched files as paths to read: a zip extracted safely beside it (raw/extracted/<name>/)."""
+    """The fetched files as paths to read: a zip or tar archive extracted safely beside it (raw/extracted/<name>/)."""
     paths, names = [], []
     for source in sources:
         path = Path(source.path)
-        if path.suffix.lower() == ".zip":
-            extract_zip(path, path.parent / "extracted" / path.stem)
-            path = path.parent / "extracted" / path.stem
+        if archive_kind(path):
+            extract_archive(path, path.parent / "extracted" / archive_stem(path))
+            path = path.parent / "extracted" / archive_stem(path)
         paths.append(path)
         names.append(source.name)
     return paths, names
@@ -257,7 +266,8 @@ def normalize_texts(dataset: str, sources: list, raw_report: Path, processed_dir
     provenance = {"dataset": dataset, "rows": len(texts.text),
                   "splits": {s: int((splits == s).sum()) for s in SPLITS},
                   "sources": [{"name": f.name, "sha256": f.sha256} for f in sources],
-                  "repairs": {"undecodable_bytes_replaced": texts.replaced, "blank_lines": texts.blank_lines}}
+                  "repairs": {"undecodable_bytes_replaced": texts.replaced, "blank_lines": texts.blank_lines},
+                  "ignored": texts.ignored}
     with atomic.staging_dir(published_link(processed_dir, dataset)) as staging:
         write_parquet(texts_table(texts, splits), staging / TEXTS, provenance)
         (staging / VOCABULARY).write_text(vocabulary.to_json(), encoding="utf-8")

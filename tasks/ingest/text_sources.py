@@ -15,6 +15,7 @@ import csv
 import io
 import json
 import threading
+from fnmatch import fnmatchcase
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -45,6 +46,7 @@ class Texts:
     where: list[str] = field(default_factory=list)  # "<file>:<line>" (or the file, for one text a file)
     replaced: dict[str, int] = field(default_factory=dict)  # file -> undecodable bytes replaced
     blank_lines: int = 0  # "lines" layout: blank lines between texts, not texts
+    ignored: dict[str, int] = field(default_factory=dict)  # entry left out by text.files.ignore -> its files
 
     def add(self, text: str, label: str, split: str | None, where: str) -> None:
         self.text.append(text)
@@ -88,23 +90,68 @@ def read_sources(paths: list[Path], files: TextFiles, names: list[str] | None = 
     texts = Texts()
     for path, name in zip(paths, names or [str(p) for p in paths]):
         path = Path(path)
+        listing = Listing(path, name, files, texts)
         if files.layout == "table":
-            for file, shown in _files_under(path, name):
+            for file, shown in listing.files_under(path, name):
                 _read_table(file, shown, files, texts)
         elif files.layout == "folders":
-            _read_folders(path, name, files, texts)
+            _read_folders(listing, path, name, files, texts)
         else:
-            _read_lines(path, name, files, texts)
+            _read_lines(listing, path, name, files, texts)
     return texts
 
 
-def _files_under(path: Path, name: str) -> list[tuple[Path, str]]:
-    """A file as itself; a folder's files (hidden ones left out), sorted, each named below `name`."""
-    if path.is_file():
-        return [(path, name)]
-    found = sorted(p for p in path.rglob("*") if p.is_file() and not any(part.startswith(".")
-                                                                          for part in p.relative_to(path).parts))
-    return [(p, f"{name}/{p.relative_to(path).as_posix()}") for p in found]
+@dataclass(frozen=True)
+class Listing:
+    """What is read under one source folder: its entries in sorted order, hidden ones and those text.files.ignore
+    names (by name or by path below the source, glob patterns) left out, the files of each of those counted."""
+
+    root: Path
+    name: str
+    files: TextFiles
+    texts: Texts
+
+    def entries(self, folder: Path) -> list[Path]:
+        kept = []
+        for entry in sorted(folder.iterdir()):
+            if entry.name.startswith("."):
+                continue
+            relative = entry.relative_to(self.root).as_posix()
+            if any(fnmatchcase(entry.name, p) or fnmatchcase(relative, p) for p in self.files.ignore):
+                count = sum(1 for f in entry.rglob("*") if f.is_file()) if entry.is_dir() else 1
+                self.texts.ignored[f"{self.name}/{relative}"] = count  # by path: a folder listed twice counts once
+                continue
+            kept.append(entry)
+        return kept
+
+    def files_under(self, path: Path, name: str) -> list[tuple[Path, str]]:
+        """A file as itself; a folder's files, sorted, each named below `name`."""
+        if path.is_file():
+            return [(path, name)]
+        found = []
+        for entry in self.entries(path):
+            shown = f"{name}/{entry.name}"
+            found += self.files_under(entry, shown) if entry.is_dir() else [(entry, shown)]
+        return found
+
+    def split_folders(self, folder: Path, name: str) -> list[tuple[Path, str, str | None]]:
+        """(folder, name, split) to read labels from: the folder's split folders (train/ val/ test/, or as
+        text.files.split_folders names them) when its folders are all splits; the one folder wrapping the data
+        (aclImdb/ in aclImdb_v1.tar.gz), descended into; else the folder itself with no split."""
+        entries = self.entries(folder)
+        folders = [p for p in entries if p.is_dir()]
+        split_of = {folder_name: split for split, folder_name in (self.files.split_folders
+                                                                  or {s: s for s in SPLITS}).items()}
+        if folders and all(p.name in split_of for p in folders):
+            return [(p, f"{name}/{p.name}", split_of[p.name]) for p in folders]
+        if len(entries) == 1 and folders and any(p.is_dir() for p in self.entries(folders[0])):
+            return self.split_folders(folders[0], f"{name}/{folders[0].name}")
+        if self.files.split_folders:
+            raise DataFormatError(f"{name}: holds {', '.join(p.name + ('/' if p.is_dir() else '') for p in entries)}"
+                                  f"; expected the folders text.files.split_folders names "
+                                  f"({', '.join(self.files.split_folders.values())}) and nothing else "
+                                  "(text.files.ignore leaves the others out)")
+        return [(folder, name, None)]
 
 
 def _read_bytes(path: Path, name: str, files: TextFiles, texts: Texts) -> str:
@@ -188,34 +235,27 @@ def _add_row(row: dict, wanted: list[str], where: str, files: TextFiles, texts: 
     texts.add(text, str(label), split, where)
 
 
-def _split_folders(root: Path, name: str) -> list[tuple[Path, str, str | None]]:
-    """(folder, name, split) to read labels from: the root's train/ val/ test/ when its folders are all splits,
-    else the root itself with no split."""
-    folders = sorted(p for p in root.iterdir() if p.is_dir() and not p.name.startswith("."))
-    if folders and all(p.name in SPLITS for p in folders):
-        return [(p, f"{name}/{p.name}", p.name) for p in folders]
-    return [(root, name, None)]
-
-
-def _read_folders(root: Path, name: str, files: TextFiles, texts: Texts) -> None:
+def _read_folders(listing: Listing, root: Path, name: str, files: TextFiles, texts: Texts) -> None:
     if not root.is_dir():
-        raise DataFormatError(f"{name}: layout \"folders\" needs a folder (or a zip) holding a folder per label")
-    for folder, shown, split in _split_folders(root, name):
-        stray = sorted(p.name for p in folder.iterdir() if p.is_file() and not p.name.startswith("."))
+        raise DataFormatError(f"{name}: layout \"folders\" needs a folder (or an archive) holding a folder per label")
+    for folder, shown, split in listing.split_folders(root, name):
+        entries = listing.entries(folder)
+        stray = [p.name for p in entries if p.is_file()]
         if stray:
             raise DataFormatError(f"{shown}/{stray[0]}: a file beside the label folders; layout \"folders\" reads "
-                                  "<label>/<file> (optionally under train/ val/ test/)")
-        for label_dir in sorted(p for p in folder.iterdir() if p.is_dir() and not p.name.startswith(".")):
-            for file, file_name in _files_under(label_dir, f"{shown}/{label_dir.name}"):
+                                  "<label>/<file> (optionally under train/ val/ test/); text.files.ignore leaves "
+                                  "files out")
+        for label_dir in (p for p in entries if p.is_dir()):
+            for file, file_name in listing.files_under(label_dir, f"{shown}/{label_dir.name}"):
                 texts.add(_read_bytes(file, file_name, files, texts), label_dir.name, split, file_name)
 
 
-def _read_lines(path: Path, name: str, files: TextFiles, texts: Texts) -> None:
+def _read_lines(listing: Listing, path: Path, name: str, files: TextFiles, texts: Texts) -> None:
     if path.is_file():
         entries = [(path, name, None)]
     else:
-        entries = [(file, shown, split) for folder, folder_name, split in _split_folders(path, name)
-                   for file, shown in _files_under(folder, folder_name)]
+        entries = [(file, shown, split) for folder, folder_name, split in listing.split_folders(path, name)
+                   for file, shown in listing.files_under(folder, folder_name)]
     for file, shown, split in entries:
         label = file.stem
         content = _read_bytes(file, shown, files, texts)

@@ -158,6 +158,103 @@ def test_a_folder_per_label_with_train_and_test_folders_keeps_the_data_split(tmp
     assert len(val) == 12 and sorted(np.unique(np.array(texts.label)[val], return_counts=True)[1]) == [4, 4, 4]
 
 
+def acl_imdb_like(root: Path, rows) -> Path:
+    """The layout of the raw IMDB archive (aclImdb_v1.tar.gz): one folder wrapping train/ and test/, each holding
+    neg/ and pos/ beside files that are not texts (bag-of-words features, URL lists), train/ an unlabelled unsup/
+    too, and a README and a vocabulary at the top."""
+    top = root / "aclImdb"
+    write_folders(top, rows[:40], "train")
+    write_folders(top, rows[40:], "test")
+    for split in ("train", "test"):
+        (top / split / "labeledBow.feat").write_text("0 0:1\n")
+        for label in ("neg", "pos"):
+            (top / split / f"urls_{label}.txt").write_text("http://example.com\n")
+    write_folders(top / "train", [("no label here", "unsup")] * 3)
+    (top / "README").write_text("Large Movie Review Dataset\n")
+    (top / "imdb.vocab").write_text("the\nand\n")
+    return root
+
+
+ACL_IGNORE = 'ignore = ["unsup", "*.feat", "urls_*.txt", "README", "imdb.vocab"]'
+
+
+def test_the_raw_imdb_archive_layout_reads_with_its_extra_files_ignored_and_counted(tmp_path):
+    rows = corpus(60, labels=2)
+    rows = [(t, {"billing": "neg", "bug": "pos"}[label]) for t, label in rows]
+    root = acl_imdb_like(tmp_path / "x", rows)
+    spec = read_spec(spec_file(tmp_path, f'layout = "folders"\n{ACL_IGNORE}'))
+    files, _ = text_keys(spec)
+    texts = read_sources([root], files, ["aclImdb_v1"])
+    assert sorted(zip(texts.text, texts.label)) == sorted(rows) and set(texts.label) == {"neg", "pos"}
+    assert {s for s, (t, _) in zip(texts.split, zip(texts.text, texts.label))} == {"train", "test"}
+    assert texts.ignored == {"aclImdb_v1/aclImdb/README": 1, "aclImdb_v1/aclImdb/imdb.vocab": 1,
+                             "aclImdb_v1/aclImdb/train/unsup": 3, "aclImdb_v1/aclImdb/train/labeledBow.feat": 1,
+                             "aclImdb_v1/aclImdb/test/labeledBow.feat": 1,
+                             **{f"aclImdb_v1/aclImdb/{s}/urls_{l}.txt": 1 for s in ("train", "test")
+                                for l in ("neg", "pos")}}
+    bare = read_spec(spec_file(tmp_path, 'layout = "folders"'))
+    with pytest.raises(DataFormatError, match=r"^aclImdb_v1/aclImdb/test/labeledBow.feat: a file beside the label "
+                                              r"folders.*text.files.ignore leaves files out"):
+        read_sources([root], text_keys(bare)[0], ["aclImdb_v1"])
+
+
+def test_a_tar_gz_archive_is_extracted_safely_and_read_like_its_folder(tmp_path):
+    import tarfile
+
+    rows = [(t, {"billing": "neg", "bug": "pos"}[label]) for t, label in corpus(60, labels=2)]
+    root = acl_imdb_like(tmp_path / "x", rows)
+    archive = tmp_path / "aclImdb_v1.tar.gz"
+    with tarfile.open(archive, "w:gz") as tar:
+        tar.add(root / "aclImdb", "aclImdb")
+    spec = read_spec(spec_file(tmp_path, f'layout = "folders"\n{ACL_IGNORE}'))
+    texts = read_texts(spec, fetched(archive))
+    assert sorted(zip(texts.text, texts.label)) == sorted(rows)
+    assert (tmp_path / "extracted" / "aclImdb_v1" / "aclImdb" / "train" / "pos").is_dir()
+    for name, edit in (("link.tar", lambda tar: tar.addfile(_link_entry("aclImdb/train/pos/x.txt", "/etc/passwd"))),
+                       ("escape.tar", lambda tar: tar.add(root / "aclImdb" / "README", "../../escape.txt"))):
+        with tarfile.open(tmp_path / name, "w") as tar:
+            edit(tar)
+        with pytest.raises(DataFormatError, match=f"{name}: entry .* (is a link or a device|would land outside)"):
+            read_texts(spec, fetched(tmp_path / name))
+    assert not (tmp_path.parent / "escape.txt").exists()
+    (tmp_path / "cut.tar.gz").write_bytes(archive.read_bytes()[: archive.stat().st_size // 2])
+    with pytest.raises(DataFormatError, match=r"cut.tar.gz: the tar archive is truncated or corrupt"):
+        read_texts(spec, fetched(tmp_path / "cut.tar.gz"))
+
+
+def _link_entry(name: str, target: str):
+    import tarfile
+
+    entry = tarfile.TarInfo(name)
+    entry.type, entry.linkname = tarfile.SYMTYPE, target
+    return entry
+
+
+def test_split_folders_named_otherwise_are_mapped_to_the_splits(tmp_path):
+    rows = corpus(90)
+    write_folders(tmp_path / "news", rows[:60], "20news-bydate-train")
+    write_folders(tmp_path / "news", rows[60:], "20news-bydate-test")
+    spec = read_spec(spec_file(tmp_path, 'layout = "folders"\n'
+                                         'split_folders = { train = "20news-bydate-train", test = "20news-bydate-test" }'))
+    files, _ = text_keys(spec)
+    texts = read_sources([tmp_path / "news"], files, ["news"])
+    assert {t for t, s in zip(texts.text, texts.split) if s == "test"} == {t for t, _ in rows[60:]}
+    (tmp_path / "news" / "20news-bydate-train").rename(tmp_path / "news" / "train-set")
+    with pytest.raises(DataFormatError, match=r"^news: holds 20news-bydate-test/, train-set/; expected the folders "
+                                              r"text.files.split_folders names"):
+        read_sources([tmp_path / "news"], files, ["news"])
+
+
+@pytest.mark.parametrize("files, message", [
+    ('layout = "table"\nsplit_folders = { train = "a" }', r"text.files.split_folders is read by layouts"),
+    ('layout = "folders"\nsplit_folders = { training = "a" }', r"text.files.split_folders=.*expected splits from"),
+    ('layout = "folders"\nsplit_folders = { train = "a", test = "a" }', r"text.files.split_folders=.*own folder"),
+])
+def test_split_folders_that_cannot_be_read_name_the_key(tmp_path, files, message):
+    with pytest.raises(SpecError, match=message):
+        text_keys(read_spec(spec_file(tmp_path, files)))
+
+
 def test_one_file_per_label_one_text_a_line(tmp_path):
     rows = corpus(60)
     paths = write_lines(tmp_path / "lines", rows)
