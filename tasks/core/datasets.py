@@ -21,6 +21,7 @@ from typing import Any
 
 from tasks.core.errors import SettingsError
 from tasks.core.kinds import KINDS
+from tasks.core.stamps import STAMPS
 from tasks.core.text_spec import TextFiles, TextVocabulary
 
 SPECS_DIR = Path(__file__).resolve().parents[2] / "datasets"  # the built-in specs: <name>.toml
@@ -82,6 +83,10 @@ class Record:
 
     target: str  # the column that is forecast (one of the features)
     interval: str  # the sampling period, a duration: durations elsewhere resolve on it; rows off its grid are gaps
+    stamped: str = "start"  # when in its period a row's time is: "start" (a logger's 00:00 row is the hour
+    # 00:00-01:00, or an instant: midnight opens its day) or "end" (the Jena station's 00:10:00 closes the period
+    # 00:00-00:10, so its 00:00:00 row is the last of the day before); decides the day, month and season of a
+    # reading, so the blocked split's blocks and the months a split or a drift report names
     time: str = ""  # the column that times each row (or time_parts)
     time_format: str = ""  # strptime format of `time`; empty: ISO 8601 (2024-01-31 13:00, 2024-01-31T13:00:00Z)
     time_parts: dict[str, str] = field(default_factory=dict)  # instead of `time`: the columns holding each part
@@ -209,6 +214,9 @@ def read_spec(path: Path | str) -> DatasetSpec:
                             f"{', '.join(allowed)}")
     if spec.record is not None:
         duration_minutes(spec.record.interval, f"{path}: record.interval")
+        if spec.record.stamped not in STAMPS:
+            raise SpecError(f"{path}: record.stamped={spec.record.stamped!r}; allowed: {', '.join(STAMPS)} (the "
+                            "time of a row opens its reading's period, or closes it)")
     types_of = typing.get_type_hints(KINDS[spec.kind])
     for key, value in spec.run_defaults().items():  # durations that do not fit the grid fail here too
         want = types_of[key]

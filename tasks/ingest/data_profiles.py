@@ -19,6 +19,7 @@ import pandas as pd
 
 from tasks.core.errors import SeqconvError
 from tasks.core.sources import IMDB_MAX_FEATURES, INDEX_FROM, JENA_FEATURES, OOV_CHAR
+from tasks.core.stamps import months_of
 from tasks.ingest.jena_weather import read_jena
 
 PROFILE_BINS = 20  # equal-width bins over the reference range: ~5% of the range each, enough to see a shape move
@@ -27,15 +28,6 @@ PROFILE_BINS = 20  # equal-width bins over the reference range: ~5% of the range
 # saying how much; 1% caps what one empty bin can contribute at log(22 / 0.01) ~ 7.7 nats per unit of new mass.
 PARTITION_FLOOR = 0.01
 QUANTILES = (0.05, 0.25, 0.5, 0.75, 0.95)
-
-
-def months_of(seconds: np.ndarray) -> list[str]:
-    """The calendar months ("2024-01", ...) that timestamps (int seconds since 1970) fall in, sorted."""
-    seconds = np.asarray(seconds, dtype=np.int64)
-    if not seconds.size:
-        return []
-    months = np.unique(seconds.astype("datetime64[s]").astype("datetime64[M]"))
-    return [str(m) for m in months]
 
 
 def partition(values: np.ndarray, bins: int = PROFILE_BINS, floor: float = PARTITION_FLOOR) -> dict[str, list]:
@@ -72,13 +64,14 @@ def describe_values(values: np.ndarray) -> dict[str, Any]:
 
 
 def jena_profile(seconds: np.ndarray, features: np.ndarray, names: tuple[str, ...] | None = None,
-                 dataset: str = "jena") -> dict[str, Any]:
+                 dataset: str = "jena", *, stamped: str) -> dict[str, Any]:
     """The profile of Jena rows: per feature its partition, quantiles, mean and std; the rows and months.
 
     Args:
         seconds: (rows,) int seconds since 1970.
         features: (rows, 14) raw (not normalized) readings in JENA_FEATURES order (or `names`' order, the
             features of another series dataset `dataset`).
+        stamped: the dataset's record.stamped: the month of a reading at midnight on the 1st (tasks.core.stamps).
     """
     features = np.asarray(features, dtype=np.float64)  # (rows, features)
     if not len(features):
@@ -86,7 +79,7 @@ def jena_profile(seconds: np.ndarray, features: np.ndarray, names: tuple[str, ..
     return {
         "dataset": dataset,
         "rows": int(len(features)),
-        "months": months_of(seconds),
+        "months": months_of(seconds, stamped),
         "features": {name: {"partition": partition(features[:, i]), **describe_values(features[:, i])}
                      for i, name in enumerate(names or JENA_FEATURES)},
     }
@@ -169,12 +162,13 @@ def label_shares(named: np.ndarray, names: tuple[str, ...] = ()) -> dict[str, fl
 
 
 def jena_training_profile(version: Path, train_ranges: list[tuple[int, int]], file: str = "jena.parquet",
-                          names: tuple[str, ...] | None = None, dataset: str = "jena") -> dict[str, Any]:
+                          names: tuple[str, ...] | None = None, dataset: str = "jena", *,
+                          stamped: str) -> dict[str, Any]:
     """The profile of the raw rows of a series version's training split (inclusive row ranges, tasks.model.splits):
     Jena's, or another series dataset's published `file` with its features `names`."""
     seconds, features = read_jena_rows(version, file, names)
     rows = np.concatenate([np.arange(first, last + 1) for first, last in train_ranges])
-    return jena_profile(seconds[rows], features[rows], names, dataset)
+    return jena_profile(seconds[rows], features[rows], names, dataset, stamped=stamped)
 
 
 def read_jena_rows(version: Path, file: str = "jena.parquet",

@@ -29,9 +29,9 @@ from tasks.core.errors import DataFormatError, SeqconvError
 from tasks.core.log import log
 from tasks.core.records.drift import DriftReport, drift_path
 from tasks.core.records.registry import read_champion
+from tasks.core.stamps import months_of
 import tasks.ingest.series_drift as series_drift
 import tasks.ingest.text_drift as text_drift
-from tasks.ingest.data_profiles import months_of
 from tasks.ingest.drift_markdown import describe_reference, drift_markdown, publish_drift
 
 
@@ -40,7 +40,8 @@ class DriftKind:
     """How drift is measured on one kind of dataset (a module: series_drift, text_drift)."""
 
     new_rows: Callable[[Path], pd.DataFrame]  # a version's new rows, as the checks read them
-    version_profile: Callable[[Path], dict]  # a version's profile: the reference when no champion has one
+    version_profile: Callable[[Path, str], dict]  # a version's profile (its path, the dataset's name): the
+    # reference when no champion has one
     features: Callable[[dict, pd.DataFrame], list[dict]]  # the checks: each feature, the most moved first
     thresholds: dict[str, float]  # what counts as moved, as the report states it
     timed: bool  # its rows have timestamps: the report names their months
@@ -69,7 +70,7 @@ def new_frame(version: Path, dataset: str) -> pd.DataFrame:
 
 def profile_version(version: Path, dataset: str) -> dict[str, Any]:
     """The profile of a published version's rows (the dataset's kind says which)."""
-    return drift_kind(dataset).version_profile(Path(version))
+    return drift_kind(dataset).version_profile(Path(version), dataset)
 
 
 # ---------------------------------------------------------------------------------------------------------------
@@ -95,7 +96,8 @@ def drift_report(reference_profile: dict | None, new: pd.DataFrame, dataset: str
     new_info["rows"] = int(len(new))
     kind = drift_kind(dataset)
     if kind.timed:
-        new_info["months"] = months_of(new["timestamp"].to_numpy()) if "timestamp" in new else []
+        new_info["months"] = (months_of(new["timestamp"].to_numpy(), FAMILIES[dataset].record.stamped)
+                              if "timestamp" in new else [])
     thresholds = dict(kind.thresholds)
     if reference_profile is not None:
         info.setdefault("rows", reference_profile.get("rows"))

@@ -9,6 +9,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from tasks.core.config import FAMILIES
 from tasks.ingest.data_profiles import binned_shares, describe_values, jena_profile, read_jena_rows
 from tasks.ingest.drift_checks import observed_kl, run_expectations
 from tasks.ingest.jena_weather import feature_columns
@@ -37,11 +38,12 @@ def new_rows(version: Path) -> pd.DataFrame:
     return frame
 
 
-def version_profile(version: Path) -> dict:
-    """The profile of all of a published version's rows (the reference when no champion has one)."""
+def version_profile(version: Path, dataset: str) -> dict:
+    """The profile of all of a published version's rows (the reference when no champion has one); its months
+    counted as the dataset's record is stamped."""
     file, names = record_of(version)
-    # a series dataset publishes one <name>.parquet (tasks.core.datasets.kind_defaults; jena's is jena.parquet)
-    return jena_profile(*read_jena_rows(version, file, names), names, Path(file).stem)
+    return jena_profile(*read_jena_rows(version, file, names), names, dataset,
+                        stamped=FAMILIES[dataset].record.stamped)
 
 
 def series_drift(reference: dict, frame: pd.DataFrame, threshold: float = KL_THRESHOLD) -> list[dict]:

@@ -41,7 +41,7 @@ def new_rows(version: Path) -> pd.DataFrame:
     return frame
 
 
-def version_profile(version: Path) -> dict:
+def version_profile(version: Path, dataset: str) -> dict:
     """The profile of a published version's train split (the reference when no champion has one); a user's
     texts' with each label's share by name, under the dataset's name (as a run's data_profile.json)."""
     flat = _train_flat(Path(version))
@@ -49,10 +49,6 @@ def version_profile(version: Path) -> dict:
     names = _label_names(Path(version))
     if names is None:
         return profile
-    from tasks.ingest.provenance import read_provenance
-    from tasks.ingest.text_files import TEXTS
-
-    dataset = read_provenance(Path(version) / TEXTS).get("dataset", "texts")
     named = np.asarray(names, dtype=object)[np.asarray(flat[2], dtype=np.int64)]
     return {**profile, "dataset": dataset, "label_shares": label_shares(named, names)}
 

@@ -101,7 +101,8 @@ def prepare_jena(path: Path, s: TrainSettings, normalizer=None) -> SeriesData:
     names = feature_columns(record_file(path, s))  # as the dataset's reader wrote them, the target among them
     seconds, features = read_jena(record_file(path, s), names)  # (rows,), (rows, features)
     s = resolve_split(s, seconds)
-    splits = split_ranges(seconds, s.split, block_days=s.block_days, pattern=s.block_pattern)
+    splits = split_ranges(seconds, s.split, block_days=s.block_days, pattern=s.block_pattern,
+                          stamped=s.spec.record.stamped)
     normalizer = normalizer or fit_normalizer(features, splits["train"], names)  # training rows only
     rows = {
         split: window_rows(seconds, ranges, s.lookback, s.delay, s.max_gap_minutes) for split, ranges in splits.items()
@@ -126,12 +127,14 @@ def jena_split_facts(data: SeriesData, s: TrainSettings) -> dict[str, dict]:
     from tasks.model.splits import split_facts
 
     return split_facts(data.seconds, data.splits, data.rows, lookback=s.lookback, delay=s.delay,
-                       max_gap_minutes=s.max_gap_minutes)
+                       max_gap_minutes=s.max_gap_minutes, stamped=s.spec.record.stamped)
 
 
 def split_settings(s: TrainSettings) -> dict:
-    """The settings that decide which rows are in which split: a model is judged again only with the same ones."""
-    return {"split": s.split, "block_days": s.block_days, "block_pattern": s.block_pattern}
+    """The settings that decide which rows are in which split: a model is judged again only with the same ones
+    (the spec's record.stamped too: it moves a midnight reading into another day, so maybe another block)."""
+    return {"split": s.split, "block_days": s.block_days, "block_pattern": s.block_pattern,
+            "stamped": s.spec.record.stamped}
 
 
 def jena_dataset(data: SeriesData, split: str, s: TrainSettings, *, shuffle: bool, limit_batches: int = 0):
@@ -170,7 +173,8 @@ def fit_arguments(s: TrainSettings, path: Path, run_dir: Path) -> tuple[dict, in
     normalization_record(data, s).write(run_dir / runs.NORMALIZATION)
     # The raw training rows (data.series is normalized), kept so drift has a reference after the version is pruned
     atomic.write_json(run_dir / runs.DATA_PROFILE, jena_training_profile(
-        path, data.splits["train"], record_file(path, s).name, data.normalizer.features, s.spec.name))
+        path, data.splits["train"], record_file(path, s).name, data.normalizer.features, s.spec.name,
+        stamped=s.spec.record.stamped))
     _, train_ds = jena_dataset(data, "train", s, shuffle=True)
     _, val_ds = jena_dataset(data, "val", s, shuffle=False, limit_batches=s.validation_steps)
     return dict(x=train_ds.repeat(), validation_data=val_ds, steps_per_epoch=s.steps_per_epoch,

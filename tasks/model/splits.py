@@ -6,7 +6,8 @@ Two ways to split (`TrainSettings.split`):
   season; on a short record (the 2024 station files: January-October) it puts winter in training and summer in
   validation and test.
 - `blocked`: the calendar cut into blocks of `block_days` whole days (counted from 1970-01-01, so the same day
-  is in the same block whatever the file order or the first row), the blocks dealt to train/val/test in a fixed
+  is in the same block whatever the file order or the first row; a reading at midnight is in the day its spec's
+  `record.stamped` says, tasks.core.stamps), the blocks dealt to train/val/test in a fixed
   repeating pattern, by default train, train, val, test (50/25/25 of the rows; the book's is 48/24/28). Every
   split then comes back every 16 weeks, so each spreads over the year instead of holding one season (on the
   2024 files, 28-day blocks: train and validation have windows in all four seasons, test in spring and summer;
@@ -35,6 +36,7 @@ from collections.abc import Mapping, Sequence
 import numpy as np
 
 from tasks.core.errors import DataFormatError, SettingsError
+from tasks.core.stamps import SECONDS_PER_DAY, day_of, months_of
 from tasks.model.windows import Range, window_rows
 
 CLASSIC_ROWS = 420_551  # rows of jena_climate_2009_2016.csv, for which the published splits below were chosen
@@ -43,7 +45,6 @@ PUBLISHED_TEST_START = 300_001  # first test row in the book (test_gen min_index
 MIN_SPLIT_ROWS = 2  # below this a split cannot hold even one window with lookback and delay of one row
 SPLITS = ("train", "val", "test")  # in the order the book cuts them
 SPLIT_METHODS = ("contiguous", "blocked")  # how split_ranges cuts; TrainSettings.split may also be "auto"
-SECONDS_PER_DAY = 86_400
 AUTO_BLOCKED_BELOW_DAYS = 730  # "auto" splits a record spanning less than two full years `blocked`
 DAYS_PER_MONTH = 365.25 / 12
 SEASONS = ("DJF", "MAM", "JJA", "SON")  # meteorological seasons: December-February is winter
@@ -109,16 +110,7 @@ def parse_pattern(pattern: str | Sequence[str]) -> tuple[str, ...]:
     return names
 
 
-def day_of(seconds: np.ndarray) -> np.ndarray:
-    """Whole days since 1970-01-01 of each reading's 10-minute period.
-
-    A reading is stamped with the end of its period, so one stamped 00:00:00 belongs to the day before; every
-    day then holds its 144 readings 00:10:00 .. 24:00:00, as the classic file's first day does.
-    """
-    return (np.asarray(seconds, dtype=np.int64) - 1) // SECONDS_PER_DAY
-
-
-def split_of(seconds: np.ndarray, block_days: int, pattern: str | Sequence[str]) -> np.ndarray:
+def split_of(seconds: np.ndarray, block_days: int, pattern: str | Sequence[str], *, stamped: str) -> np.ndarray:
     """The split of each reading under the blocked split: pattern[(day // block_days) % len(pattern)].
 
     A function of each timestamp alone (not of its row, the first row or the file order), so the same readings
@@ -128,6 +120,7 @@ def split_of(seconds: np.ndarray, block_days: int, pattern: str | Sequence[str])
         seconds: (rows,) int64 timestamps, in any order.
         block_days: whole days per block.
         pattern: the splits dealt to consecutive blocks, repeating.
+        stamped: the record's `stamped` (tasks.core.stamps.day_of): which day a reading at midnight is in.
 
     Returns:
         (rows,) int64 index into SPLITS (0 train, 1 val, 2 test).
@@ -135,7 +128,7 @@ def split_of(seconds: np.ndarray, block_days: int, pattern: str | Sequence[str])
     if block_days < 1:
         raise SettingsError(f"block_days {block_days}: expected at least 1 whole day")
     codes = np.array([SPLITS.index(name) for name in parse_pattern(pattern)], dtype=np.int64)
-    return codes[(day_of(seconds) // block_days) % len(codes)]  # numpy's % is >= 0 for days before 1970 too
+    return codes[(day_of(seconds, stamped) // block_days) % len(codes)]  # numpy's % is >= 0 for days before 1970 too
 
 
 def split_ranges(
@@ -144,6 +137,7 @@ def split_ranges(
     *,
     block_days: int = 28,
     pattern: str | Sequence[str] = "train,train,val,test",
+    stamped: str,
     min_rows: int = MIN_SPLIT_ROWS,
 ) -> dict[str, list[Range]]:
     """The row ranges of each split, in time order: one range each for `contiguous`, one per run of consecutive
@@ -154,6 +148,7 @@ def split_ranges(
         method: "contiguous" (split_rows) or "blocked" (split_of).
         block_days: whole days per block (blocked only).
         pattern: splits dealt to consecutive blocks (blocked only).
+        stamped: the record's `stamped`, which day a reading at midnight is in (blocked only).
         min_rows: the fewest rows a split may hold.
 
     Returns:
@@ -171,7 +166,7 @@ def split_ranges(
     if np.any(np.diff(seconds) <= 0):
         bad = int(np.argmax(np.diff(seconds) <= 0)) + 1
         raise DataFormatError(f"timestamps are not strictly increasing at row {bad}; expected time-sorted rows")
-    codes = split_of(seconds, block_days, pattern)  # (rows,)
+    codes = split_of(seconds, block_days, pattern, stamped=stamped)  # (rows,)
     starts = np.flatnonzero(np.r_[True, codes[1:] != codes[:-1]]) if len(codes) else np.zeros(0, np.int64)
     ends = np.r_[starts[1:] - 1, len(codes) - 1] if len(codes) else starts
     ranges: dict[str, list[Range]] = {name: [] for name in SPLITS}
@@ -190,9 +185,10 @@ def split_ranges(
 
 
 def record_days(seconds: np.ndarray) -> float:
-    """Days a record spans: from the start of its first reading's 10-minute period to its last reading (a reading
-    is stamped with the end of its period), so two full years of readings span 730 days. The period is the
-    record's own: the shortest step between two readings (10 minutes for Jena)."""
+    """Days a record spans: from the start of its first reading's period to the end of its last one, so two full
+    years of readings span 730 days, however they are stamped (the first period's start and the last one's end
+    are one interval apart from their stamps either way). The period is the record's own: the shortest step
+    between two readings (10 minutes for Jena)."""
     seconds = np.asarray(seconds, dtype=np.int64)
     if not len(seconds):
         return 0.0
@@ -250,14 +246,9 @@ def choose_split(
 # ---------------------------------------------------------------------------------------------------------------
 # What each split holds
 # ---------------------------------------------------------------------------------------------------------------
-def months_of(seconds: np.ndarray) -> list[str]:
-    """The months ("YYYY-MM", sorted) of the readings' 10-minute periods (day_of's convention)."""
-    return np.unique(day_of(seconds).astype("datetime64[D]").astype("datetime64[M]")).astype(str).tolist()
-
-
-def season_of(seconds: np.ndarray) -> np.ndarray:
-    """(rows,) "DJF", "MAM", "JJA" or "SON" of each reading's period."""
-    months = (day_of(seconds).astype("datetime64[D]").astype("datetime64[M]").astype(np.int64) % 12) + 1
+def season_of(seconds: np.ndarray, stamped: str) -> np.ndarray:
+    """(rows,) "DJF", "MAM", "JJA" or "SON" of each reading's period (stamped: the record's, as day_of)."""
+    months = (day_of(seconds, stamped).astype("datetime64[D]").astype("datetime64[M]").astype(np.int64) % 12) + 1
     return np.array([SEASON_OF_MONTH[m] for m in range(1, 13)])[months - 1]
 
 
@@ -269,6 +260,7 @@ def split_facts(
     lookback: int,
     delay: int,
     max_gap_minutes: float,
+    stamped: str,
 ) -> dict[str, dict]:
     """What each split holds, so a reader sees whether the splits are comparable.
 
@@ -280,6 +272,7 @@ def split_facts(
         ranges: split -> its row ranges (split_ranges).
         anchors: split -> its anchor rows (window_rows over its ranges).
         lookback, delay, max_gap_minutes: as for window_rows.
+        stamped: the record's `stamped`: which day, month and season a reading at midnight is in.
 
     Returns:
         split -> {"rows", "ranges" (how many), "windows", "purged_windows", "first" and "last" (times of its first
@@ -297,7 +290,7 @@ def split_facts(
     for i, name in enumerate(names):
         rows = np.flatnonzero(owner == i)
         kept = np.asarray(anchors[name], dtype=np.int64)
-        target_seasons = season_of(seconds[kept + delay]) if kept.size else np.zeros(0, dtype=str)
+        target_seasons = season_of(seconds[kept + delay], stamped) if kept.size else np.zeros(0, dtype=str)
         facts[name] = {
             "rows": int(rows.size),
             "ranges": len(ranges[name]),
@@ -305,7 +298,7 @@ def split_facts(
             "purged_windows": int(np.count_nonzero(owner[whole + delay] == i) - kept.size),
             "first": str(np.datetime64(int(seconds[rows[0]]), "s")) if rows.size else None,
             "last": str(np.datetime64(int(seconds[rows[-1]]), "s")) if rows.size else None,
-            "months": months_of(seconds[rows]),
+            "months": months_of(seconds[rows], stamped),
             "windows_by_season": {s: int(np.count_nonzero(target_seasons == s)) for s in SEASONS
                                   if np.any(target_seasons == s)},
         }

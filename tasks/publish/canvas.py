@@ -9,6 +9,7 @@ anywhere, so it needs no plt.close; it is freed with its last reference. Each PN
 from __future__ import annotations
 
 import io
+import re
 from pathlib import Path
 
 from matplotlib import dates as mdates
@@ -22,6 +23,7 @@ PANEL = (5.5, 4.0)  # inches, one panel; 605 x 440 pixels at DPI
 WIDE = (11.0, 4.4)  # inches, two panels side by side or one long time series
 TRAIN_COLOR, VAL_COLOR, BEST_COLOR = "tab:blue", "tab:orange", "tab:green"
 TRUTH_COLOR, MODEL_COLOR, BASELINE_COLOR = "black", "tab:blue", "tab:orange"
+SHOWN_UNIT = re.compile(r"(\([^()]*\)|\[[^\[\]]*\])\s*$")  # a name that ends in "(degC)" or "[kW]" shows its unit
 
 
 def new_figure(size: tuple[float, float]) -> Figure:
@@ -29,6 +31,14 @@ def new_figure(size: tuple[float, float]) -> Figure:
     fig = Figure(figsize=size, dpi=DPI, layout="constrained")
     FigureCanvasAgg(fig)
     return fig
+
+
+def axis_label(quantity: str, unit: str) -> str:
+    """A y axis's label, "quantity (unit)", unless the quantity already shows a unit: a column named "T (degC)"
+    (Jena's) or "power [kW]", or one holding the unit's own text, is its own label; so is one without a unit."""
+    if not unit or unit in quantity or SHOWN_UNIT.search(quantity):
+        return quantity
+    return f"{quantity} ({unit})"
 
 
 def date_axis(ax) -> None:

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import numpy as np
 
-from tasks.publish.canvas import BASELINE_COLOR, MODEL_COLOR, PANEL, TRUTH_COLOR, WIDE, date_axis
+from tasks.publish.canvas import BASELINE_COLOR, MODEL_COLOR, PANEL, TRUTH_COLOR, WIDE, axis_label, date_axis
 from tasks.publish.canvas import new_figure as _new_figure, save_png as _save  # the names the figures below call
 
 
@@ -94,7 +94,7 @@ def _draw_forecast(ax, when, truth, model, baseline, model_name: str, baseline_n
             label=f"{baseline_name} (MAE {np.mean(np.abs(baseline - truth)):.2f} {unit})")  # fmt: skip
     date_axis(ax)
     ax.set_xlabel("Date of the forecast target")
-    ax.set_ylabel(f"{quantity} ({unit})")
+    ax.set_ylabel(axis_label(quantity, unit))
     ax.grid(alpha=0.3)
 
 

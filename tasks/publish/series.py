@@ -27,11 +27,12 @@ FORECAST_DAYS = 10  # consecutive test windows per panel of the forecast plot: d
 SEASON_NAMES = {"DJF": "Winter (DJF)", "MAM": "Spring (MAM)", "JJA": "Summer (JJA)", "SON": "Autumn (SON)"}
 
 
-def season_stretches(seconds: np.ndarray, days: int = FORECAST_DAYS) -> list[tuple[str, np.ndarray]]:
+def season_stretches(seconds: np.ndarray, stamped: str, days: int = FORECAST_DAYS) -> list[tuple[str, np.ndarray]]:
     """For each season among the targets, in the order they first appear: the first `days` days of its windows.
 
     Args:
         seconds: (windows,) time of each window's target, in time order.
+        stamped: the record's `stamped` (tasks.core.stamps): the season of a target at midnight on March 1st.
         days: length of each stretch.
 
     Returns:
@@ -41,7 +42,7 @@ def season_stretches(seconds: np.ndarray, days: int = FORECAST_DAYS) -> list[tup
     from tasks.model import season_of
 
     seconds = np.asarray(seconds, dtype=np.int64)
-    seasons = season_of(seconds)  # (windows,)
+    seasons = season_of(seconds, stamped)  # (windows,)
     order = [seasons[i] for i in sorted(np.unique(seasons, return_index=True)[1])]
     stretches = []
     for season in order:
@@ -56,10 +57,10 @@ def plot_test_split(arrays: Mapping[str, np.ndarray], metrics: Mapping, out_dir:
     split's, so the figures are never confused."""
     model, test = metrics["model"], metrics["test"]
     seconds = arrays["test_seconds"]
+    record = family_of(model).record  # the target, its unit and how its readings are stamped, from the spec
     stretches = [(SEASON_NAMES[season], seconds[shown], arrays["test_truth"][shown],
                   arrays["test_predictions"][shown], arrays["test_persistence"][shown])
-                 for season, shown in season_stretches(seconds)]
-    record = family_of(model).record  # the target and its unit, from the dataset's spec
+                 for season, shown in season_stretches(seconds, record.stamped)]
     s = metrics.get("settings") or {}
     hours = s.get("delay", 144) * family_of(model).interval_minutes / 60
     title = (f"{model}: {record.target} {hours:g} h ahead, the first {FORECAST_DAYS} days of test windows in each "

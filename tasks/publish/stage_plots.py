@@ -13,7 +13,7 @@ import numpy as np
 
 from tasks.core.tables import describe_months
 from tasks.publish.canvas import BASELINE_COLOR, BEST_COLOR, MODEL_COLOR, PANEL, TRAIN_COLOR, TRUTH_COLOR, VAL_COLOR
-from tasks.publish.canvas import WIDE, date_axis, new_figure, save_png
+from tasks.publish.canvas import WIDE, axis_label, date_axis, new_figure, save_png
 
 
 # ---------------------------------------------------------------------------------------------------------------
@@ -146,7 +146,7 @@ def plot_forecast(
                 xytext=(-4, 8), ha="right", color="tab:blue", fontsize="small")  # fmt: skip
     date_axis(ax)
     ax.set_xlabel("Time (station time); forecasts drawn at the time they are for")
-    ax.set_ylabel(f"{quantity} ({unit})")
+    ax.set_ylabel(axis_label(quantity, unit))
     ax.grid(alpha=0.3)
     ax.legend(loc="lower center", bbox_to_anchor=(0.5, 1.0), ncols=4, frameon=False, fontsize="small")
     fig.suptitle(title)

@@ -33,6 +33,7 @@ files = [{files}]
 time = "Date Time"
 time_format = "%d.%m.%Y %H:%M:%S"
 interval = "10min"
+stamped = "end"
 encoding = "latin-1"
 missing = [-9999]
 fill = "interpolate"

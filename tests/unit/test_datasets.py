@@ -46,6 +46,7 @@ def spec_text(**replace: str) -> str:
     ({r"^predicts_with = .*$": 'predicts_with = "jena_conv_gru"\ncolour = "blue"'}, r"unknown key colour"),
     ({r"^time = .*$": 'time = "Date Time"\nzone = "UTC"'}, r"unknown key record\.zone"),
     ({r"^interval = .*$": 'interval = "ten minutes"'}, r"'ten minutes' is not a duration"),
+    ({r"^stamped = .*$": 'stamped = "middle"'}, r"record\.stamped='middle'; allowed: start, end"),
     ({r'^step = "1h".*$': 'step = "15min"'}, r"settings\.step: 15 minutes is not a whole number of 10-minute rows"),
     ({r"^lookback = .*$": 'lookback = "10d"\nmaxlen = 500'}, r"unknown key settings\.maxlen; a series dataset's"),
     ({r"^lookback = .*$": 'lookback = "ten days"'}, r"key settings\.lookback must be int or a duration"),

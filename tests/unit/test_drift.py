@@ -40,7 +40,7 @@ def jena_frame(seconds: np.ndarray, features: np.ndarray) -> pd.DataFrame:
 
 @pytest.fixture(scope="module")
 def winter_profile() -> dict:
-    return data_profiles.jena_profile(*weather(WINTER_ROWS))
+    return data_profiles.jena_profile(*weather(WINTER_ROWS), stamped="end")
 
 
 def test_a_partition_is_one_gx_accepts_and_covers_the_tails(winter_profile):
@@ -76,9 +76,12 @@ def test_the_same_season_again_flags_nothing(winter_profile):
     assert report["flagged"] == [] and max(f["kl"] for f in report["features"]) < 0.02
 
 
-def test_months_of_timestamps():
+def test_a_profile_counts_its_months_as_the_record_is_stamped():
     seconds = np.array(["2024-01-31T23:50", "2024-02-01T00:00", "2024-05-05T12:00"], dtype="datetime64[s]")
-    assert data_profiles.months_of(seconds.astype(np.int64)) == ["2024-01", "2024-02", "2024-05"]
+    seconds = seconds.astype(np.int64)
+    features = np.ones((3, len(JENA_FEATURES)))
+    assert data_profiles.jena_profile(seconds, features, stamped="start")["months"] == ["2024-01", "2024-02", "2024-05"]
+    assert data_profiles.jena_profile(seconds, features, stamped="end")["months"] == ["2024-01", "2024-05"]
 
 
 def publish_reviews(data_dir: Path, reviews: list[list[int]], labels: list[int]) -> Path:

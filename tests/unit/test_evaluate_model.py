@@ -118,7 +118,7 @@ def test_a_blocked_split_is_trained_judged_plotted_and_reported_on_its_own_block
     stats = json.loads((run_dir / "normalization.json").read_text())
     assert (stats["split"], stats["block_days"], stats["block_pattern"]) == ("blocked", 2, "train,train,val,test")
     seconds, features = read_jena(tmp_path / "data" / "processed" / "jena" / "jena.parquet")
-    ranges = split_ranges(seconds, "blocked", block_days=2)
+    ranges = split_ranges(seconds, "blocked", block_days=2, stamped="end")
     train = np.concatenate([features[a : b + 1] for a, b in ranges["train"]]).astype(np.float64)
     np.testing.assert_allclose(stats["mean"], train.mean(axis=0), rtol=1e-12)  # the training blocks only
 

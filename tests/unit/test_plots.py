@@ -116,7 +116,7 @@ def test_one_stretch_per_season_of_the_test_targets_in_time_order():
     start = 1_725_148_800  # 2024-09-01 00:00 UTC
     # hourly targets: 20 days of September, a hole, then 30 days from 2024-12-15 (December and January)
     seconds = np.r_[start + 3600 * np.arange(1, 20 * 24 + 1), start + 105 * day + 3600 * np.arange(30 * 24)]
-    stretches = season_stretches(seconds, days=10)
+    stretches = season_stretches(seconds, "end", days=10)
     assert [season for season, _ in stretches] == ["SON", "DJF"]
     son, djf = (mask for _, mask in stretches)
     assert son.sum() == djf.sum() == 10 * 24  # the first 10 days of each
@@ -162,3 +162,20 @@ def test_season_panel_titles_give_the_mae_of_what_they_draw(monkeypatch, tmp_pat
     assert "jena_conv MAE 1.00 °C, persistence 2.00 °C on 240 windows" in titles[0]  # 1-10 January, 240 hours
     assert "jena_conv MAE 1.00 °C" in titles[1] and "jena_conv MAE 3.00 °C" in titles[2]
     assert "2.50 °C on all 8,783 windows" in drawn["fig"].get_suptitle()
+
+
+@pytest.mark.parametrize("quantity, unit, label", [
+    ("T (degC)", "°C", "T (degC)"),  # Jena's column names its unit already
+    ("power [kW]", "kW", "power [kW]"),
+    ("temp_°C", "°C", "temp_°C"),
+    ("temperature", "°C", "temperature (°C)"),
+    ("humidity", "", "humidity"),
+])
+def test_the_y_axis_shows_the_unit_once(quantity, unit, label):
+    from tasks.publish.canvas import new_figure
+    from tasks.publish.plots import _draw_forecast
+
+    ax = new_figure((4, 3)).subplots()
+    when = np.array(["2024-01-01T00:00", "2024-01-01T01:00"], dtype="datetime64[s]")
+    _draw_forecast(ax, when, np.zeros(2), np.ones(2), np.ones(2), "m", "persistence", unit, quantity)
+    assert ax.get_ylabel() == label

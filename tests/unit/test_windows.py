@@ -130,7 +130,7 @@ def brute_force_windows(seconds: np.ndarray, owner: np.ndarray) -> dict[str, set
 @pytest.mark.parametrize("method", ["contiguous", "blocked"])
 def test_no_window_of_one_split_reads_a_row_of_another(gappy_record, method):
     seconds = gappy_record
-    ranges = split_ranges(seconds, method, block_days=BLOCK_DAYS, pattern=PATTERN)
+    ranges = split_ranges(seconds, method, block_days=BLOCK_DAYS, pattern=PATTERN, stamped="end")
     owner = np.full(len(seconds), -1)
     for code, name in enumerate(SPLITS):
         for first, last in ranges[name]:
@@ -150,12 +150,14 @@ def test_no_window_of_one_split_reads_a_row_of_another(gappy_record, method):
 
 
 def test_consecutive_blocks_of_one_split_are_one_range_and_boundaries_cost_lookback_plus_delay(timestamps):
-    ranges = split_ranges(timestamps, "blocked", block_days=1, pattern=("train", "train", "val", "test"))
+    ranges = split_ranges(timestamps, "blocked", block_days=1, pattern=("train", "train", "val", "test"),
+                          stamped="end")
     # 600 rows from 2009-01-01 00:10: 4 days and 4 hours. 2009-01-01 is day 14245 since 1970, 14245 % 4 = 1, so
     # the days are dealt train (the pattern's second), val, test, train, train; the last two form one range.
     assert ranges == {"train": [(0, 143), (432, 599)], "val": [(144, 287)], "test": [(288, 431)]}
     anchors = {name: window_rows(timestamps, r, LOOKBACK, DELAY, 60) for name, r in ranges.items()}
-    facts = split_facts(timestamps, ranges, anchors, lookback=LOOKBACK, delay=DELAY, max_gap_minutes=60)
+    facts = split_facts(timestamps, ranges, anchors, lookback=LOOKBACK, delay=DELAY, max_gap_minutes=60,
+                        stamped="end")
     whole = ROWS - LOOKBACK - DELAY
     boundaries = 3  # train|val, val|test, test|train
     assert sum(f["windows"] + f["purged_windows"] for f in facts.values()) == whole
@@ -170,12 +172,13 @@ def test_consecutive_blocks_of_one_split_are_one_range_and_boundaries_cost_lookb
 
 def test_the_blocked_split_is_a_function_of_the_timestamps_alone(gappy_record):
     seconds = gappy_record
-    codes = split_of(seconds, BLOCK_DAYS, PATTERN)
+    codes = split_of(seconds, BLOCK_DAYS, PATTERN, stamped="end")
     order = np.random.default_rng(0).permutation(len(seconds))  # the same readings in another file order
-    np.testing.assert_array_equal(split_of(seconds[order], BLOCK_DAYS, PATTERN), codes[order])
+    np.testing.assert_array_equal(split_of(seconds[order], BLOCK_DAYS, PATTERN, stamped="end"), codes[order])
     later = seconds[777:]  # a record that starts elsewhere: its readings keep their splits
-    np.testing.assert_array_equal(split_of(later, BLOCK_DAYS, PATTERN), codes[777:])
-    assert split_of(np.array([1_704_067_200]), 1, PATTERN) != split_of(np.array([1_704_067_201]), 1, PATTERN)
+    np.testing.assert_array_equal(split_of(later, BLOCK_DAYS, PATTERN, stamped="end"), codes[777:])
+    assert (split_of(np.array([1_704_067_200]), 1, PATTERN, stamped="end")
+            != split_of(np.array([1_704_067_201]), 1, PATTERN, stamped="end"))
 
 
 def test_two_files_combined_in_either_order_give_the_same_split():
@@ -189,7 +192,7 @@ def test_two_files_combined_in_either_order_give_the_same_split():
     for frames in ([("a", first), ("b", second)], [("b", second), ("a", first)]):
         table, _ = normalize_jena(frames)
         seconds = table["timestamp"].to_numpy().astype("datetime64[s]").astype(np.int64)
-        ranges = split_ranges(seconds, "blocked", block_days=7, pattern=PATTERN)
+        ranges = split_ranges(seconds, "blocked", block_days=7, pattern=PATTERN, stamped="end")
         results.append((seconds, ranges, fit_normalizer(table[list(JENA_FEATURES)].to_numpy(), ranges["train"])))
     (seconds_a, ranges_a, norm_a), (seconds_b, ranges_b, norm_b) = results
     np.testing.assert_array_equal(seconds_a, seconds_b)
@@ -197,15 +200,16 @@ def test_two_files_combined_in_either_order_give_the_same_split():
 
 
 def test_split_ranges_refuse_what_cannot_split(gappy_record):
-    assert split_ranges(np.arange(1000) * TEN_MINUTES + START) == {k: [v] for k, v in split_rows(1000).items()}
+    contiguous = split_ranges(np.arange(1000) * TEN_MINUTES + START, stamped="end")
+    assert contiguous == {k: [v] for k, v in split_rows(1000).items()}
     with pytest.raises(SettingsError, match="expected one of contiguous, blocked"):
-        split_ranges(gappy_record, "random")
+        split_ranges(gappy_record, "random", stamped="end")
     with pytest.raises(SettingsError, match="'tset' is not a split; test never appears"):
-        split_ranges(gappy_record, "blocked", pattern="train,val,tset")
+        split_ranges(gappy_record, "blocked", pattern="train,val,tset", stamped="end")
     with pytest.raises(DataFormatError, match="give the val split 0 rows"):  # 40 days in 100-day blocks
-        split_ranges(gappy_record, "blocked", block_days=100)
+        split_ranges(gappy_record, "blocked", block_days=100, stamped="end")
     with pytest.raises(DataFormatError, match="not strictly increasing at row 5"):
-        split_ranges(np.r_[gappy_record[:5], gappy_record[:5]], "blocked")
+        split_ranges(np.r_[gappy_record[:5], gappy_record[:5]], "blocked", stamped="end")
 
 
 # ---------------------------------------------------------------------------------------------------------------
