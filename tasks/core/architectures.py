@@ -149,6 +149,8 @@ class Architecture:
     published: dict[str, Any]  # over the defaults: the book's values, or ours chosen on validation (said where)
     book: BookResult | None = None  # what the book measured; None: the model is ours, not the book's
     default: bool = False  # trained by train-all unless --models names others
+    predicts: bool = False  # what a spec of its kind that names no predicts_with predicts with: the book's best of
+    # the kind (jena_conv_gru beats persistence, jena_conv does not; so a new series gets a forecast it can bless)
 
 
 ARCHITECTURES: dict[str, Architecture] = {}
@@ -168,7 +170,7 @@ register(Architecture(  # Deep Learning with Python, 1st ed., §6.4, listing 6.4
     "imdb_conv", "text", "imdb", "model.imdb_conv", ImdbConvSettings, reads=("num_words", "maxlen"),
     published=dict(epochs=10, batch_size=32, learning_rate=1e-4, blessing_margin=BOOK_MARGIN),
     book=BookResult(val=0.88, baseline=None, ratio=None),  # the book has no bag-of-words baseline
-    default=True))
+    default=True, predicts=True))
 register(Architecture(  # listing 6.47
     "jena_conv", "series", "jena", "model.jena_conv", JenaConvSettings, reads=(),
     published=dict(epochs=20, steps_per_epoch=500, batch_size=128, step=6, learning_rate=1e-3,
@@ -180,7 +182,7 @@ register(Architecture(  # listing 6.49
     published=dict(epochs=20, steps_per_epoch=500, batch_size=128, step=3, learning_rate=1e-3,
                    blessing_margin=BOOK_MARGIN),
     book=BookResult(val=0.27, baseline="persistence", ratio=0.27 / 0.29),  # 0.93x: beats it
-    default=True))
+    default=True, predicts=True))
 register(Architecture(  # not in the book: recurrent_dropout=0 lets the GRU run on cuDNN; reported apart
     "jena_conv_gru_fast", "series", "jena", "model.jena_conv_gru", JenaConvGruSettings, reads=(),
     published=dict(epochs=20, steps_per_epoch=500, batch_size=128, step=3, learning_rate=1e-3,

@@ -88,7 +88,7 @@ class Family(Evaluation):
     def of(cls, spec: DatasetSpec) -> Family:
         judged = {f.name: getattr(spec.evaluation, f.name) for f in dataclasses.fields(Evaluation)}
         default = next((model_name(a.name, spec.name) for a in ARCHITECTURES.values()
-                        if a.default and a.kind == spec.kind), "")  # a spec that names none: its kind's first
+                        if a.predicts and a.kind == spec.kind), "")  # a spec that names none: its kind's
         return cls(**judged, name=spec.name, kind=spec.kind, files=spec.published,
                    predicts_with=spec.predicts_with or default,
                    interval_minutes=spec.record.interval_minutes if spec.record else 0, record=spec.record,

@@ -140,7 +140,8 @@ class DatasetSpec:
     format: str  # the reader of its sources (tasks.ingest)
     description: str
     published: tuple[str, ...]  # the files of a published version
-    predicts_with: str  # the model whose champion `predict` uses unless one is named
+    predicts_with: str  # the model whose champion `predict` uses unless one is named; a user's spec that names
+    # none: its kind's architecture registered to predict (jena_conv_gru@<name>, imdb_conv@<name>)
     sources: Sources
     evaluation: Evaluation
     settings: dict[str, Any]  # the defaults of its runs: settings of its kind, durations as given
@@ -336,7 +337,7 @@ def spec_folder(spec: DatasetSpec) -> Path:
 
 def kind_defaults(data: dict) -> dict:
     """What a user's spec may leave out, by its kind: the published file, the model `predict` uses (empty: the
-    kind's first default architecture on it, tasks.core.config) and how its models are judged."""
+    kind's architecture registered to predict, on it: tasks.core.config) and how its models are judged."""
     kind, name = data.get("kind"), data.get("name", "")
     if kind == "series":
         unit = (data.get("record") or {}).get("unit", "") if isinstance(data.get("record"), dict) else ""

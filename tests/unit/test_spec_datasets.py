@@ -58,7 +58,8 @@ def test_a_spec_path_gives_its_dataset_with_its_kinds_defaults(tmp_path, fresh):
     assert spec.run_defaults() == {"lookback": 48, "step": 1, "delay": 6, "max_gap_minutes": 180}
     assert dataset_spec("sensor") is spec  # by name, in the process that read it
     row = FAMILIES["sensor"]
-    assert (row.interval_minutes, row.compared_label, row.predicts_with) == (60, "val MAE (K)", "jena_conv@sensor")
+    assert (row.interval_minutes, row.compared_label, row.predicts_with) == (60, "val MAE (K)",
+                                                                                 "jena_conv_gru@sensor")
 
 
 def test_a_stored_spec_is_found_by_name_from_its_data_dir(tmp_path, fresh):
