@@ -14,6 +14,8 @@ import math
 from dataclasses import dataclass, fields
 from typing import Any
 
+from tasks.core.errors import Problem
+
 OUTPUT_LAYERS = {"sigmoid": "sigmoid", "published": None}  # output_layer -> Dense(1)'s activation (None: linear)
 
 
@@ -26,17 +28,18 @@ class ArchitectureSettings:
     in [0, 1), noise of at most one standard deviation) come from the field names, so a subclass states only its
     own."""
 
-    def check(self, s: Any) -> list[str]:
+    def check(self, s: Any) -> list[Problem]:
         problems = []
         for f in fields(self):
             value = getattr(self, f.name)
             if f.name.endswith("dropout") and not 0 <= value < 1:  # NaN fails this too
-                problems.append(f"{f.name}={value}: must be in [0, 1)")
+                problems.append(Problem(f"{f.name}={value}: must be in [0, 1)", (f.name,)))
         noise = getattr(self, "input_noise", 0.0)
         if not (math.isfinite(noise) and noise >= 0):
-            problems.append(f"input_noise={noise}: must be a finite number >= 0")
+            problems.append(Problem(f"input_noise={noise}: must be a finite number >= 0", ("input_noise",)))
         elif noise > 1:  # Keras' GaussianNoise refuses a larger stddev when the model is built
-            problems.append(f"input_noise={noise}: must be at most 1 (standard deviations of the inputs)")
+            problems.append(Problem(f"input_noise={noise}: must be at most 1 (standard deviations of the inputs)",
+                                    ("input_noise",)))
         return problems
 
 
@@ -65,14 +68,15 @@ class ImdbConvSettings(ArchitectureSettings):
     output_layer: str = "sigmoid"  # one of OUTPUT_LAYERS: "sigmoid", or "published": the book's plain Dense(1)
     # under binary cross-entropy (tasks.model.imdb_conv.build_imdb_conv says why we changed it)
 
-    def check(self, s: Any) -> list[str]:
+    def check(self, s: Any) -> list[Problem]:
         problems = super().check(s)
         if self.output_layer not in OUTPUT_LAYERS:
-            problems.append(f"output_layer={self.output_layer!r}: must be one of {', '.join(OUTPUT_LAYERS)}")
+            problems.append(Problem(f"output_layer={self.output_layer!r}: must be one of "
+                                    f"{', '.join(OUTPUT_LAYERS)}", ("output_layer",)))
         if s.maxlen < IMDB_CONV_MIN_MAXLEN:
-            problems.append(f"maxlen={s.maxlen}: imdb_conv needs at least {IMDB_CONV_MIN_MAXLEN} words per text "
-                            f"(Conv1D({IMDB_CONV_KERNEL}), MaxPooling1D({IMDB_CONV_POOL}), Conv1D({IMDB_CONV_KERNEL}) "
-                            "leave nothing of fewer)")
+            problems.append(Problem(f"maxlen={s.maxlen}: imdb_conv needs at least {IMDB_CONV_MIN_MAXLEN} words per "
+                                    f"text (Conv1D({IMDB_CONV_KERNEL}), MaxPooling1D({IMDB_CONV_POOL}), "
+                                    f"Conv1D({IMDB_CONV_KERNEL}) leave nothing of fewer)", ("maxlen",)))
         return problems
 
 
@@ -85,11 +89,12 @@ class ImdbDilatedSettings(ArchitectureSettings):
     word_dropout: float = 0.0  # fraction of words whose vector is zeroed while training (0 = none)
     dropout: float = 0.0  # dropout before the output layer (0 = none); adds no parameters
 
-    def check(self, s: Any) -> list[str]:
+    def check(self, s: Any) -> list[Problem]:
         problems = super().check(s)
         if self.filters < 1 or self.kernel_size < 1 or self.dilation_levels < 0:
-            problems.append(f"filters={self.filters}, kernel_size={self.kernel_size}, dilation_levels="
-                            f"{self.dilation_levels}: need filters >= 1, kernel_size >= 1 and dilation_levels >= 0")
+            problems.append(Problem(f"filters={self.filters}, kernel_size={self.kernel_size}, dilation_levels="
+                                    f"{self.dilation_levels}: need filters >= 1, kernel_size >= 1 and "
+                                    "dilation_levels >= 0", ("filters", "kernel_size", "dilation_levels")))
         return problems
 
 
@@ -116,11 +121,11 @@ class JenaTcnSettings(ArchitectureSettings):
     input_noise: float = 0.0  # stddev of Gaussian noise on the normalized inputs while training (0 = none)
     dropout: float = 0.0  # dropout before the output layer (0 = none); adds no parameters
 
-    def check(self, s: Any) -> list[str]:
+    def check(self, s: Any) -> list[Problem]:
         problems = super().check(s)
         if self.filters < 1 or self.kernel_size < 2:  # kernel 1 never widens the field
-            problems.append(f"filters={self.filters}, kernel_size={self.kernel_size}: jena_tcn needs filters >= 1 "
-                            "and kernel_size >= 2")
+            problems.append(Problem(f"filters={self.filters}, kernel_size={self.kernel_size}: jena_tcn needs "
+                                    "filters >= 1 and kernel_size >= 2", ("filters", "kernel_size")))
         return problems
 
 

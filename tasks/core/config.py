@@ -24,7 +24,7 @@ from typing import Any
 
 from tasks.core.architectures import ARCHITECTURES, Architecture, BookResult
 from tasks.core.datasets import DatasetSpec, Evaluation, Record, Text, builtin_names, dataset_spec
-from tasks.core.errors import SettingsError
+from tasks.core.errors import Problem, SettingsError
 from tasks.core.kinds import KINDS
 
 RECORDED = ("model", "profile", "split_reason", "labels")  # TrainSettings fields the code sets, never a profile or --set
@@ -359,27 +359,40 @@ def settings_from_json(data: dict) -> TrainSettings:
     return settings
 
 
-def check_settings(s: TrainSettings) -> None:
-    """Refuse settings that cannot train, before any data is read: the shared ones here, the kind's and the
-    architecture's by their own `check`."""
+def settings_problems(s: TrainSettings) -> list[Problem]:
+    """Every value that cannot train, each with the settings it is about, before any data is read: the shared
+    ones here, the kind's and the architecture's by their own `check`."""
     problems = []
     if s.epochs < 1:
-        problems.append(f"epochs={s.epochs}: must be at least 1")
+        problems.append(Problem(f"epochs={s.epochs}: must be at least 1", ("epochs",)))
     if s.batch_size < 1:
-        problems.append(f"batch_size={s.batch_size}: must be at least 1")
+        problems.append(Problem(f"batch_size={s.batch_size}: must be at least 1", ("batch_size",)))
     if not (math.isfinite(s.learning_rate) and s.learning_rate > 0):
-        problems.append(f"learning_rate={s.learning_rate}: must be a finite positive number")
+        problems.append(Problem(f"learning_rate={s.learning_rate}: must be a finite positive number",
+                                ("learning_rate",)))
     if not 0 <= s.weight_averaging < 1:  # NaN fails this too
-        problems.append(f"weight_averaging={s.weight_averaging}: must be in [0, 1)")
+        problems.append(Problem(f"weight_averaging={s.weight_averaging}: must be in [0, 1)", ("weight_averaging",)))
     if not (math.isfinite(s.weight_decay) and s.weight_decay >= 0):
-        problems.append(f"weight_decay={s.weight_decay}: must be a finite number >= 0")
+        problems.append(Problem(f"weight_decay={s.weight_decay}: must be a finite number >= 0", ("weight_decay",)))
     for name, allowed in (("optimizer", OPTIMIZERS), ("lr_schedule", LR_SCHEDULES)):
         if getattr(s, name) not in allowed:
-            problems.append(f"{name}={getattr(s, name)!r}: must be one of {', '.join(allowed)}")
+            problems.append(Problem(f"{name}={getattr(s, name)!r}: must be one of {', '.join(allowed)}", (name,)))
     if not (math.isfinite(s.blessing_margin) and s.blessing_margin >= 0):
-        problems.append(f"blessing_margin={s.blessing_margin}: must be a finite number >= 0")
+        problems.append(Problem(f"blessing_margin={s.blessing_margin}: must be a finite number >= 0",
+                                ("blessing_margin",)))
     if s.early_stopping_patience < 0:
-        problems.append(f"early_stopping_patience={s.early_stopping_patience}: must be >= 0 (0 = off)")
-    problems += s.arch.check(s) + s.data.check(s)
+        problems.append(Problem(f"early_stopping_patience={s.early_stopping_patience}: must be >= 0 (0 = off)",
+                                ("early_stopping_patience",)))
+    return problems + s.arch.check(s) + s.data.check(s)
+
+
+def settings_message(s: TrainSettings, problems: list[Problem]) -> str:
+    """The one line that refuses `problems`."""
+    return f"bad settings for {s.model}: " + "; ".join(p.text for p in problems)
+
+
+def check_settings(s: TrainSettings) -> None:
+    """Refuse settings that cannot train, before any data is read (settings_problems)."""
+    problems = settings_problems(s)
     if problems:
-        raise SettingsError(f"bad settings for {s.model}: " + "; ".join(problems))
+        raise SettingsError(settings_message(s, problems))

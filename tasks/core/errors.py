@@ -3,6 +3,10 @@
 Every message names the file, row or field at fault and what was expected, so the CLI can print it as is.
 """
 
+from __future__ import annotations
+
+from dataclasses import dataclass
+
 
 class SeqconvError(Exception):
     """Base class: the CLI prints these without a traceback and exits non-zero."""
@@ -33,6 +37,18 @@ class ValidationFailed(SeqconvError):
 
 class SettingsError(SeqconvError):
     """A setting, profile or command-line option is not allowed."""
+
+
+@dataclass(frozen=True)
+class Problem:
+    """One refused setting: what is wrong, as the message says it, and the settings it is about, so whoever
+    reports it can say where each value came from (tasks.core.profiles) without reading the text back."""
+
+    text: str  # "lookback=4, step=6: lookback must be at least the step (>= 1)"
+    keys: tuple[str, ...]  # ("lookback", "step")
+
+    def __str__(self) -> str:
+        return self.text
 
 
 class PredictInputError(DataFormatError):

@@ -3,13 +3,15 @@
 Two kinds: text classification (`text`: reviews as word ids) and time series (`series`: windows of a record).
 Every run of a kind reads all of its kind's settings (its data pipeline does), whatever the architecture; what an
 architecture reads besides is in its registration (tasks.core.architectures). Settings are frozen and typed; every
-field says its unit or why; `check` returns the problems of a value, never raises.
+field says its unit or why; `check` returns the problems of a value (each naming its settings), never raises.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 from typing import Any
+
+from tasks.core.errors import Problem
 
 SPLITS = ("contiguous", "blocked", "auto")  # SeriesSettings.split (tasks.model.splits: split_ranges, choose_split)
 
@@ -27,14 +29,17 @@ class TextSettings:
     labels: int = 2  # the labels of the data a run trains on (recorded, not a knob): set when the data is read
     # (tasks.model.text.settings_for_data); two: a sigmoid output, more: a softmax
 
-    def check(self, s: Any) -> list[str]:
+    def check(self, s: Any) -> list[Problem]:
         problems = []
         if not 0 < self.validation_split < 1:
-            problems.append(f"validation_split={self.validation_split}: must be between 0 and 1")
+            problems.append(Problem(f"validation_split={self.validation_split}: must be between 0 and 1",
+                                    ("validation_split",)))
         if self.num_words < 4 or self.maxlen < 1:  # what an architecture's layers need besides is its own check
-            problems.append(f"num_words={self.num_words}, maxlen={self.maxlen}: need num_words >= 4 and maxlen >= 1")
+            problems.append(Problem(f"num_words={self.num_words}, maxlen={self.maxlen}: need num_words >= 4 and "
+                                    "maxlen >= 1", ("num_words", "maxlen")))
         if self.max_train_samples < 0 or self.max_test_samples < 0 or self.bow_epochs < 1:
-            problems.append("max_train_samples and max_test_samples must be >= 0 and bow_epochs >= 1")
+            problems.append(Problem("max_train_samples and max_test_samples must be >= 0 and bow_epochs >= 1",
+                                    ("max_train_samples", "max_test_samples", "bow_epochs")))
         return problems
 
 
@@ -61,41 +66,47 @@ class SeriesSettings:
     block_pattern: str = "train,train,val,test"  # splits dealt to consecutive blocks, repeating (blocked only):
     # 50/25/25 of the rows, each split's blocks together, so three split boundaries per 16 weeks, the fewest
 
-    def check(self, s: Any) -> list[str]:
+    def check(self, s: Any) -> list[Problem]:
         problems = []
         if self.step < 1 or self.lookback < self.step:
-            problems.append(f"lookback={self.lookback}, step={self.step}: lookback must be at least the step (>= 1)")
+            problems.append(Problem(f"lookback={self.lookback}, step={self.step}: lookback must be at least the step "
+                                    "(>= 1)", ("lookback", "step")))
         elif self.lookback % self.step:
-            problems.append(f"lookback={self.lookback} must be a multiple of step={self.step}")
+            problems.append(Problem(f"lookback={self.lookback} must be a multiple of step={self.step}",
+                                    ("lookback", "step")))
         elif self.lookback // self.step < 22:  # Conv(5) -> Pool(3) -> Conv(5) -> Pool(2) needs 22 timesteps
-            problems.append(f"lookback/step = {self.lookback // self.step} timesteps: the Jena models need at least 22")
+            problems.append(Problem(f"lookback/step = {self.lookback // self.step} timesteps: the Jena models need "
+                                    "at least 22", ("lookback", "step")))
         if self.delay < 1:
-            problems.append(f"delay={self.delay}: must be at least 1 row")
+            problems.append(Problem(f"delay={self.delay}: must be at least 1 row", ("delay",)))
         if self.steps_per_epoch < 1 or self.validation_steps < 0:
-            problems.append("steps_per_epoch must be >= 1; validation_steps >= 0 (0 = all)")
+            problems.append(Problem("steps_per_epoch must be >= 1; validation_steps >= 0 (0 = all)",
+                                    ("steps_per_epoch", "validation_steps")))
         interval = s.spec.interval_minutes  # the record's grid
         if self.max_gap_minutes < interval:
-            problems.append(f"max_gap_minutes={self.max_gap_minutes}: must be at least {interval}")
+            problems.append(Problem(f"max_gap_minutes={self.max_gap_minutes}: must be at least {interval}",
+                                    ("max_gap_minutes",)))
         if self.split not in SPLITS:
-            problems.append(f"split={self.split!r}: must be one of {', '.join(SPLITS)}")
+            problems.append(Problem(f"split={self.split!r}: must be one of {', '.join(SPLITS)}", ("split",)))
         elif self.split != "contiguous":  # blocked, or auto that may resolve to it: the pattern must make sense
             problems += self._block_problems(interval)
         return problems
 
-    def _block_problems(self, interval_minutes: int) -> list[str]:
+    def _block_problems(self, interval_minutes: int) -> list[Problem]:
         problems = []
         window_rows = self.lookback + self.delay + 1  # rows r - lookback .. r + delay
         rows_per_day = 24 * 60 // interval_minutes
         if self.split == "blocked" and self.block_days * rows_per_day < window_rows:  # auto: checked if it resolves so
-            problems.append(
+            problems.append(Problem(
                 f"block_days={self.block_days}: a block must be longer than a window (lookback + delay = "
                 f"{self.lookback + self.delay} rows, {(self.lookback + self.delay) / rows_per_day:.3g} days); "
-                f"need block_days >= {-(-window_rows // rows_per_day)}")
+                f"need block_days >= {-(-window_rows // rows_per_day)}", ("block_days",)))
         names = [n.strip() for n in self.block_pattern.split(",")]
         splits = ("train", "val", "test")
         if any(n not in splits for n in names) or any(n not in names for n in splits):
-            problems.append(f"block_pattern={self.block_pattern!r}: must be comma-separated names from "
-                            f"{', '.join(splits)}, each at least once (e.g. train,train,val,test)")
+            problems.append(Problem(f"block_pattern={self.block_pattern!r}: must be comma-separated names from "
+                                    f"{', '.join(splits)}, each at least once (e.g. train,train,val,test)",
+                                    ("block_pattern",)))
         return problems
 
 

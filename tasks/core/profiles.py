@@ -6,7 +6,6 @@ The tables these layers come from (TrainSettings, PUBLISHED, PROFILES) are in ta
 
 from __future__ import annotations
 
-import re
 from pathlib import Path
 
 import tasks.core.config as config  # PROFILES_DIR is read at call time (tests point it at a folder of their own)
@@ -20,8 +19,9 @@ from tasks.core.config import (
     TRAIN_ON,
     TrainSettings,
     architecture,
-    check_settings,
     is_model,
+    settings_message,
+    settings_problems,
     settings_types,
 )
 from tasks.core.datasets import dataset_spec
@@ -49,12 +49,11 @@ def resolve_settings(model: str, profile: str, overrides: dict[str, str] | None 
     values: dict = {**registration.published, **built_in, **from_file, "profile": profile}
     values.update(typed_settings(overrides or {}, model=model))
     settings = TrainSettings(model=model, **values)
-    try:
-        check_settings(settings)
-    except SettingsError as error:  # say where each refused value came from, so the user knows what to edit
-        origins = [f"{key} from {where}" for key in dict.fromkeys(re.findall(r"\b([a-z_]+)=", str(error)))
+    problems = settings_problems(settings)
+    if problems:  # say where each refused value came from, so the user knows what to edit
+        origins = [f"{key} from {where}" for key in dict.fromkeys(k for p in problems for k in p.keys)
                    if (where := setting_origin(key, model, profile, overrides or {}, from_file))]
-        raise SettingsError(f"{error}" + (f" ({'; '.join(origins)})" if origins else "")) from None
+        raise SettingsError(settings_message(settings, problems) + (f" ({'; '.join(origins)})" if origins else ""))
     return settings
 
 

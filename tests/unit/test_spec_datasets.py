@@ -172,3 +172,15 @@ def test_the_report_and_the_confusion_plot_count_in_the_datasets_unit(tmp_path, 
     assert "Test accuracy 0.9, macro-F1 0.89 on 420 tickets." in text and "420 reviews" not in text
     [png] = plot_test_split({}, tickets, tmp_path)
     assert png.name == "confusion.png" and png.stat().st_size > 1000
+
+
+def test_a_refusal_names_the_origin_of_every_setting_it_is_about_even_where_its_text_has_no_key_equals(
+        tmp_path, fresh):
+    path = tmp_path / "sensor.toml"
+    path.write_text(SENSOR.format(name="sensor").replace('lookback = "2d"', 'lookback = "20h"'))
+    spec = dataset_spec(str(path))
+    with pytest.raises(SettingsError) as refused:  # 20 timesteps of 1 h: "lookback/step = 20 timesteps: ..."
+        resolve_settings("jena_conv@sensor", "smoke")
+    message = str(refused.value)
+    assert "lookback/step = 20 timesteps: the Jena models need at least 22" in message
+    assert message.endswith(f"(lookback from {spec.path}: settings.lookback; step from {spec.path}: settings.step)")
