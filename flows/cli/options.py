@@ -65,8 +65,8 @@ def train_all_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--retrain", default="on_change", choices=list(RETRAIN),
                         help="on_change (default): train when data, code or settings changed; always: train "
                              "again (as --force); on_drift: only models whose data's drift report flags a feature "
-                             "(data/validation/<dataset>.drift.json), or that have no champion yet; on_decay: only models "
-                             "whose champion no longer beats its strongest baseline on the rows of the newest "
+                             "(data/validation/<dataset>.drift.json), or that have no champion yet; on_decay: only "
+                             "models whose champion no longer beats its strongest baseline on the rows of the newest "
                              "version it never saw (its registry entry's new_data), or that have no champion yet")
 
 

@@ -4,18 +4,11 @@ times and its declared ranges; on the table about to be published, everything, h
 
 from __future__ import annotations
 
-import numpy as np
 import pandas as pd
 
 from tasks.core.datasets import DatasetSpec
 from tasks.ingest.series_csv import TIME, needed_columns
-from tasks.ingest.suite_runner import expect
-
-
-def stored_bounds(low: float, high: float) -> tuple[float, float]:
-    """A declared range widened by the float32 rounding of its ends: readings are stored as float32, and 10.1 as a
-    float32 is 10.1000004, above a range that ends at 10.1; a reading on a declared end must pass."""
-    return min(low, float(np.float32(low))), max(high, float(np.float32(high)))
+from tasks.ingest.suite_runner import expect, stored_bounds
 
 
 def series_raw_suite(spec: DatasetSpec, rows: pd.DataFrame):
