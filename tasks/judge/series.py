@@ -35,7 +35,8 @@ def evaluate_series(model, s: TrainSettings, path: Path, model_dir: Path, data_s
     if differ:
         raise DataFormatError(
             f"{source} was fitted on another split than settings.json names: "
-            + "; ".join(f"{key} {a!r} there, {b!r} in settings.json" for key, (a, b) in differ.items())
+            + "; ".join(f"{key} {a!r} there, {b!r} in {'the spec' if key == 'stamped' else 'settings.json'}"
+                        for key, (a, b) in differ.items())
         )
     data = prepare_jena(path, s, normalizer)
     results, arrays = {}, {}

@@ -117,6 +117,7 @@ def test_a_blocked_split_is_trained_judged_plotted_and_reported_on_its_own_block
 
     stats = json.loads((run_dir / "normalization.json").read_text())
     assert (stats["split"], stats["block_days"], stats["block_pattern"]) == ("blocked", 2, "train,train,val,test")
+    assert stats["stamped"] == "end"  # the spec's: a midnight reading's day decides its block too
     seconds, features = read_jena(tmp_path / "data" / "processed" / "jena" / "jena.parquet")
     ranges = split_ranges(seconds, "blocked", block_days=2, stamped="end")
     train = np.concatenate([features[a : b + 1] for a, b in ranges["train"]]).astype(np.float64)
@@ -143,6 +144,10 @@ def test_a_blocked_split_is_trained_judged_plotted_and_reported_on_its_own_block
     stats["split"] = "contiguous"  # a normalization.json fitted on another split than settings.json says
     (run_dir / "normalization.json").write_text(json.dumps(stats))
     with pytest.raises(DataFormatError, match="another split than settings.json names: split 'contiguous' there"):
+        evaluate_model(run_dir, tmp_path / "data", tmp_path / "out")
+    stats.update(split="blocked", stamped="start")  # fitted on readings stamped otherwise than the spec says now
+    (run_dir / "normalization.json").write_text(json.dumps(stats))
+    with pytest.raises(DataFormatError, match="split than settings.json names: stamped 'start' there, 'end' in the spec"):
         evaluate_model(run_dir, tmp_path / "data", tmp_path / "out")
 
 
