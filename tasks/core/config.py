@@ -74,10 +74,16 @@ class Family(Evaluation):
     kind: str  # its kind of dataset (tasks.core.kinds.KINDS): "text" or "series"
     files: tuple[str, ...]  # the published dataset's Parquet files
     predicts_with: str  # the model whose champion `predict` uses unless one is named
-    interval_minutes: int = 0  # series: the record's sampling period; 0 for text
     record: Record | None = None  # series: what one row is (its features, target, unit), from the spec
     text: Text | None = None  # text: its splits and labels, from the spec
     format: str = ""  # the reader of its sources (the spec's format): a stage reading its published files asks
+
+    @property
+    def interval_minutes(self) -> int:
+        """Series: the record's sampling period (named in its spec, or inferred from its data and recorded with
+        its published version); 0 for text. Asked only when used: a record still awaiting its interval (not
+        ingested yet) is judged, reported on and ingested before it has one."""
+        return self.record.interval_minutes if self.record else 0
 
     @property
     def mode(self) -> str:
@@ -90,9 +96,8 @@ class Family(Evaluation):
         default = next((model_name(a.name, spec.name) for a in ARCHITECTURES.values()
                         if a.predicts and a.kind == spec.kind), "")  # a spec that names none: its kind's
         return cls(**judged, name=spec.name, kind=spec.kind, files=spec.published,
-                   predicts_with=spec.predicts_with or default,
-                   interval_minutes=spec.record.interval_minutes if spec.record else 0, record=spec.record,
-                   text=spec.text, format=spec.format)
+                   predicts_with=spec.predicts_with or default, record=spec.record, text=spec.text,
+                   format=spec.format)
 
 
 class Families(Mapping):

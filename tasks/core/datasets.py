@@ -6,10 +6,15 @@ published, so every process sharing the data dir finds it by name (dataset_spec)
 A spec is untrusted input: TOML only, nothing in it is run, and it is read whole and strictly: an unknown key, a
 missing one or a value of the wrong type is a SpecError naming the file and the key. Durations (`10min`, `1h`,
 `10d`) are resolved on the record's interval, so a run's lookback, step and delay stay rows of the grid.
+
+A record's interval is named in its spec, or left out: then ingestion infers it from the data (the most common step
+between its times, tasks.ingest.series_csv) and records it in the published version's provenance, and every
+later lookup of the dataset resolves its durations on the interval its published version records (with_interval).
 """
 
 from __future__ import annotations
 
+import dataclasses
 import re
 import tomllib
 import types
@@ -19,9 +24,10 @@ from functools import cache
 from pathlib import Path
 from typing import Any
 
-from tasks.core.errors import SettingsError
+from tasks.core.errors import DataFormatError, SettingsError
 from tasks.core.kinds import KINDS
 from tasks.core.stamps import STAMPS
+from tasks.core.records.provenance import read_provenance
 from tasks.core.text_spec import TextFiles, TextVocabulary
 
 SPECS_DIR = Path(__file__).resolve().parents[2] / "datasets"  # the built-in specs: <name>.toml
@@ -82,7 +88,9 @@ class Record:
     """One row of a time series. The built-in `jena_station` format reads the first keys; `csv_series` all."""
 
     target: str  # the column that is forecast (one of the features)
-    interval: str  # the sampling period, a duration: durations elsewhere resolve on it; rows off its grid are gaps
+    interval: str = ""  # the sampling period, a duration: durations elsewhere resolve on it; rows off its grid are
+    # gaps. Empty: inferred from the data when it is ingested (the most common step between its times), recorded
+    # with the published version and read from there by every later stage
     stamped: str = "start"  # when in its period a row's time is: "start" (a logger's 00:00 row is the hour
     # 00:00-01:00, or an instant: midnight opens its day) or "end" (the Jena station's 00:10:00 closes the period
     # 00:00-00:10, so its 00:00:00 row is the last of the day before); decides the day, month and season of a
@@ -114,6 +122,9 @@ class Record:
 
     @property
     def interval_minutes(self) -> int:
+        if not self.interval:
+            raise SpecError("record.interval is not named and no published version records the one inferred from "
+                            "the data yet: ingest the dataset first")
         return duration_minutes(self.interval, "record.interval")
 
 
@@ -149,9 +160,27 @@ class DatasetSpec:
     record: Record | None = None  # series: what one row is
     path: str = ""  # the file it was read from (set by the loader)
 
+    @property
+    def awaits_interval(self) -> bool:
+        """A series whose interval is not named and not yet inferred: its durations in rows are not known before
+        its data is ingested."""
+        return self.record is not None and not self.record.interval
+
     def run_defaults(self) -> dict[str, Any]:
         """`settings` with durations resolved: rows of the record's grid for lookback, step and delay, minutes for
-        max_gap_minutes, whole days for block_days."""
+        max_gap_minutes, whole days for block_days.
+
+        Raises:
+            SpecError: a duration that is not a whole number of rows; a record whose interval is neither named nor
+                inferred yet (no version of it published: dataset_spec resolves one that is).
+        """
+        if self.awaits_interval:
+            raise SpecError(f"{self.path}: record.interval is not named, so it is inferred from the data when "
+                            f"{self.name} is ingested, and no version of {self.name} is published in this data dir "
+                            f"yet: ingest it first (seqconv ingest {self.path})")
+        return self._durations_resolved(self.record.interval_minutes if self.record else 0)
+
+    def _durations_resolved(self, interval_minutes: int) -> dict[str, Any]:
         resolved = {}
         for key, value in self.settings.items():
             if isinstance(value, str) and DURATION.match(value):
@@ -161,7 +190,7 @@ class DatasetSpec:
                 elif key.endswith("_days"):  # block_days: whole days
                     resolved[key] = rows_of(minutes, 24 * 60, f"{self.path}: settings.{key}")
                 else:
-                    resolved[key] = rows_of(minutes, self.record.interval_minutes, f"{self.path}: settings.{key}")
+                    resolved[key] = rows_of(minutes, interval_minutes, f"{self.path}: settings.{key}")
             else:
                 resolved[key] = value
         return resolved
@@ -179,8 +208,16 @@ def duration_minutes(text: str, where: str = "") -> int:
     return int(match.group(1)) * MINUTES[match.group(2)]
 
 
+def duration_text(minutes: int) -> str:
+    """Minutes as the largest whole unit of a duration: 1440 -> `1d`, 60 -> `1h`, 90 -> `90min`."""
+    unit = next(u for u in ("d", "h", "min") if minutes % MINUTES[u] == 0)
+    return f"{minutes // MINUTES[unit]}{unit}"
+
+
 def rows_of(minutes: int, interval_minutes: int, where: str) -> int:
     """A duration in rows of a grid of `interval_minutes`; one that is not a whole number of rows is an error."""
+    if not interval_minutes:
+        raise SpecError(f"{where}: a duration is a number of rows of a series' record; this dataset has none")
     if minutes % interval_minutes:
         raise SpecError(f"{where}: {minutes} minutes is not a whole number of {interval_minutes}-minute rows")
     return minutes // interval_minutes
@@ -214,12 +251,16 @@ def read_spec(path: Path | str) -> DatasetSpec:
             raise SpecError(f"{path}: unknown key settings.{key}; a {spec.kind} dataset's settings are "
                             f"{', '.join(allowed)}")
     if spec.record is not None:
-        duration_minutes(spec.record.interval, f"{path}: record.interval")
+        if spec.record.interval:
+            duration_minutes(spec.record.interval, f"{path}: record.interval")
         if spec.record.stamped not in STAMPS:
             raise SpecError(f"{path}: record.stamped={spec.record.stamped!r}; allowed: {', '.join(STAMPS)} (the "
                             "time of a row opens its reading's period, or closes it)")
+    # Durations that do not fit the named grid fail here too. On a grid still to be inferred every whole minute
+    # fits (1): their types are checked now, their fit once the data gives the interval (with_interval).
+    resolved = spec._durations_resolved(1) if spec.awaits_interval else spec.run_defaults()
     types_of = typing.get_type_hints(KINDS[spec.kind])
-    for key, value in spec.run_defaults().items():  # durations that do not fit the grid fail here too
+    for key, value in resolved.items():
         want = types_of[key]
         if not (isinstance(value, want) and not (want is int and isinstance(value, bool))
                 or want is float and isinstance(value, int) and not isinstance(value, bool)):
@@ -268,7 +309,12 @@ def user_spec(path: Path | str) -> DatasetSpec:
 
 def dataset_spec(dataset: str) -> DatasetSpec:
     """The spec of a dataset given by name or by a spec file's path: a built-in first, then one read from its path
-    in this process, then one stored with the data of a data dir this process uses (use_data_dir)."""
+    in this process, then one stored with the data of a data dir this process uses (use_data_dir). A series whose
+    spec leaves its interval out is on the interval its published version records (on_published_interval)."""
+    return on_published_interval(_found_spec(dataset))
+
+
+def _found_spec(dataset: str) -> DatasetSpec:
     if is_spec_path(dataset):
         return user_spec(dataset)
     if dataset in builtin_names():
@@ -283,6 +329,69 @@ def dataset_spec(dataset: str) -> DatasetSpec:
     stored = sorted({p.stem for d in _DATA_DIRS for p in (d / SPECS_SUBDIR).glob("*.toml")})
     raise SpecError(f"unknown dataset {dataset!r}; allowed: {', '.join([*builtin_names(), *stored])}, or the path "
                     "of a spec file (.toml)")
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# An interval inferred from the data: recorded with each version, read from the published one
+# ---------------------------------------------------------------------------------------------------------------
+PROCESSED_SUBDIR = "processed"  # <data_dir>/processed/<name>: the link to a dataset's published version
+_ON_INTERVAL: dict[tuple[str, str], tuple[DatasetSpec, DatasetSpec]] = {}  # (spec file, interval) -> (the spec
+# last read from it, it on that interval): the same object for each lookup, as callers that cache by spec expect
+
+
+def on_published_interval(spec: DatasetSpec) -> DatasetSpec:
+    """A spec whose record's interval is inferred from the data, on the interval recorded with the version
+    published in the first data dir this process uses that has one; any other spec as it is (one with no version
+    published yet still awaits its interval: its run_defaults says so)."""
+    if not spec.awaits_interval:
+        return spec
+    for data_dir in _DATA_DIRS:
+        published = Path(data_dir) / PROCESSED_SUBDIR / spec.name
+        if (published / spec.published[0]).is_file():
+            return on_version_interval(spec, published)
+    return spec
+
+
+def on_version_interval(spec: DatasetSpec, version: Path | str) -> DatasetSpec:
+    """A spec whose record's interval is inferred from the data, on the interval the version folder `version`
+    records in its provenance (ingestion checks a version before it is published this way); any other as it is.
+
+    Raises:
+        SpecError: a duration of the spec that is not a whole number of rows of that interval.
+        DataFormatError: a version whose provenance records no interval.
+    """
+    if not spec.awaits_interval:
+        return spec
+    file = Path(version).resolve() / spec.published[0]
+    return with_interval(spec, _recorded_interval(file, file.stat().st_mtime_ns), f"the data of {file}")
+
+
+def with_interval(spec: DatasetSpec, interval: str, source: str) -> DatasetSpec:
+    """A spec whose record's interval is not named, on the interval inferred from `source` (the data files, or the
+    version that records it): its durations are resolved on it here, so one that is not a whole number of its
+    rows is a SpecError naming the spec file, the key and the inferred interval."""
+    if not spec.awaits_interval:
+        return spec
+    known = _ON_INTERVAL.get((spec.path, interval))
+    if known and known[0] is spec:
+        return known[1]
+    duration_minutes(interval, f"{source}: the recorded interval")
+    resolved = dataclasses.replace(spec, record=dataclasses.replace(spec.record, interval=interval))
+    try:
+        resolved.run_defaults()
+    except SpecError as error:
+        raise SpecError(f"{error}: the interval {interval} is inferred from {source} (record.interval is not named "
+                        "in the spec)") from None
+    _ON_INTERVAL[(spec.path, interval)] = (spec, resolved)
+    return resolved
+
+
+@cache
+def _recorded_interval(file: Path, mtime_ns: int) -> str:
+    interval = read_provenance(file).get("interval")
+    if not interval:
+        raise DataFormatError(f"{file}: its provenance records no interval; ingest it again")
+    return str(interval)
 
 
 @cache

@@ -19,6 +19,7 @@ from tasks.core.config import (
     TRAIN_ON,
     TrainSettings,
     architecture,
+    family,
     is_model,
     settings_message,
     settings_problems,
@@ -188,7 +189,10 @@ def check_run(profile: str, models: list[str] | tuple[str, ...], overrides: dict
         every = sorted({k for m in models for k in reads[m]})
         raise SettingsError(f"setting(s) {', '.join(unread)} read by none of {', '.join(models)}; they read: "
                             f"{', '.join(every)}")
-    return [resolve_settings(model, profile, overrides_for(model, overrides)) for model in models]
+    # A dataset whose interval is inferred from its data, never ingested yet: its windows in rows are known only
+    # once it is, and training resolves them then (its other settings are checked above)
+    return [resolve_settings(model, profile, overrides_for(model, overrides)) for model in models
+            if not dataset_spec(family(model)).awaits_interval]
 
 
 def overrides_for(model: str, overrides: dict[str, str] | None) -> dict[str, str]:

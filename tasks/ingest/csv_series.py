@@ -13,9 +13,10 @@ from pathlib import Path
 from prefect import task
 
 from tasks.core import atomic
-from tasks.core.atomic import published_link
-from tasks.core.datasets import dataset_spec
+from tasks.core.atomic import published_link, published_version
+from tasks.core.datasets import DatasetSpec, dataset_spec, duration_minutes, on_version_interval
 from tasks.core.errors import DataFormatError
+from tasks.core.records.provenance import read_provenance
 from tasks.ingest.jena_weather import canonical_sources
 from tasks.ingest.normalize import version_cache_key, version_key
 from tasks.ingest.provenance import write_parquet
@@ -27,10 +28,10 @@ from tasks.ingest.validate import normalized_cache_key, raw_cache_key, raw_key, 
 UNPACKS = True  # a zip is unpacked to its one CSV first (tasks.ingest.unpack)
 
 
-def min_rows(dataset: str) -> int:
+def min_rows(spec: DatasetSpec) -> int:
     """The fewest rows a version may be published with: a window of the spec's own settings (lookback + delay +
     1 rows) in each of the three splits."""
-    defaults = dataset_spec(dataset).run_defaults()
+    defaults = spec.run_defaults()
     return 3 * (defaults.get("lookback", 1440) + defaults.get("delay", 144) + 1)
 
 
@@ -58,13 +59,13 @@ def normalize_series(dataset: str, sources: list[dict], raw_report: Path, proces
     sources = canonical_sources(sources)
     frames = [(s["name"], read_series_csv(Path(s["csv"]), spec.record, spec.path)) for s in sources]
     table, repairs = combine_series(frames, spec)
+    check_same_interval(spec, repairs, processed_dir)
     read = repairs.pop("rows_read")
     provenance = {
         "dataset": dataset,
         "sources": [{"name": s["name"], "sha256": s["sha256"], "rows": read[s["name"]]} for s in sources],
-        "interval": spec.record.interval,
         "unit": spec.record.unit,
-        **repairs,
+        **repairs,  # the interval among them, named or inferred: later stages read an inferred one from here
     }
     with atomic.staging_dir(published_link(processed_dir, dataset)) as staging:
         write_parquet(series_arrow(table), staging / published, provenance)
@@ -73,16 +74,34 @@ def normalize_series(dataset: str, sources: list[dict], raw_report: Path, proces
         return atomic.finalize_version(staging, published_link(processed_dir, dataset), key)
 
 
+def check_same_interval(spec: DatasetSpec, report: dict, processed_dir: Path) -> None:
+    """Refuse a new version on another interval than the published one's: the models, champions and runs of the
+    dataset count their windows in rows of that one, and a version on another would be read on it silently."""
+    dataset, (file,) = spec.name, spec.published
+    published = published_version(processed_dir, dataset)
+    if published is None or not (published / file).is_file():
+        return
+    before = read_provenance(published / file).get("interval")
+    if not before or duration_minutes(before) == duration_minutes(report["interval"]):
+        return
+    how = "inferred from the data" if report["interval_inferred"] else "named in its spec"
+    raise DataFormatError(
+        f"{', '.join(report['rows_read'])}: the record's interval is {report['interval']} ({how}), and the "
+        f"published version of {dataset} ({published.name}) is on a {before} grid: its models count their windows "
+        f"in rows of {before}, so a version on another interval is not published under the same name; give the "
+        "dataset another name in its spec (or fix the times)")
+
+
 @task(task_run_name="validate normalized {dataset}", cache_key_fn=normalized_cache_key, persist_result=True)
 def validate_normalized_series(dataset: str, version: Path, validation_dir: Path) -> Path:
     """Run the spec's normalized suite, every expectation hard, on the table about to be published."""
     import pyarrow.parquet as pq
 
-    spec = dataset_spec(dataset)
+    spec = on_version_interval(dataset_spec(dataset), version)  # an inferred interval: as the version records it
     (published,) = spec.published
     frame = pq.read_table(Path(version) / published).to_pandas()
     features = [c for c in frame.columns if c != "timestamp"]
-    need = min_rows(dataset)
+    need = min_rows(spec)
     if len(frame) < need:  # the suite says so too; this says it in one line the user can act on
         raise DataFormatError(f"{dataset}: {len(frame):,} rows on the {spec.record.interval} grid; a window of "
                               f"{spec.path}'s settings (lookback + delay + 1 rows) in each of train, val and test "

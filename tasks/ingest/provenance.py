@@ -1,5 +1,6 @@
 """Parquet with provenance: each published Parquet file carries, in its schema metadata (key `seqconv`), the
-sha256 of the source files it was made from, its row count, the repairs made and (Jena) the grid gaps.
+sha256 of the source files it was made from, its row count, the repairs made and (Jena) the grid gaps. Written
+here; read by every stage through tasks.core.records.provenance.
 """
 
 from __future__ import annotations
@@ -11,9 +12,10 @@ from typing import Any
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from tasks.core.errors import DataFormatError, with_path
+from tasks.core.errors import with_path
+from tasks.core.records.provenance import METADATA_KEY, read_provenance
 
-METADATA_KEY = b"seqconv"  # Parquet schema metadata key holding our provenance JSON
+__all__ = ["METADATA_KEY", "read_provenance", "write_parquet"]
 
 
 def write_parquet(table: pa.Table, path: Path, provenance: dict[str, Any]) -> Path:
@@ -26,10 +28,3 @@ def write_parquet(table: pa.Table, path: Path, provenance: dict[str, Any]) -> Pa
         raise with_path(error, path) from error
     return Path(path)
 
-
-def read_provenance(path: Path) -> dict[str, Any]:
-    """The provenance JSON of a Parquet file written by `write_parquet`."""
-    metadata = pq.read_schema(path).metadata or {}
-    if METADATA_KEY not in metadata:
-        raise DataFormatError(f"{path}: no seqconv provenance in the Parquet metadata; ingest it again")
-    return json.loads(metadata[METADATA_KEY])

@@ -2,7 +2,7 @@
 table on the record's grid (timestamp, then the features as float32) with every repair and gap recorded.
 
 Nothing about any one record is known here: the time column (or the columns of its parts), its format and zone,
-the interval, the missing-value markers, the columns to use, drop or one-hot, the duplicate rule and the fill rule
+the interval (or that it is inferred from the times: infer_interval), the missing-value markers, the columns to use, drop or one-hot, the duplicate rule and the fill rule
 all come from the spec. A reading that is missing is a gap (its row leaves the grid) or, where the spec says
 `fill = "interpolate"`, interpolated from its neighbours; never a zero. Errors name the file, line and column.
 
@@ -21,7 +21,7 @@ import numpy as np
 import pandas as pd
 import pyarrow as pa
 
-from tasks.core.datasets import TIME_PARTS, DatasetSpec, Record
+from tasks.core.datasets import TIME_PARTS, DatasetSpec, Record, duration_text, with_interval
 from tasks.core.errors import DataFormatError
 from tasks.ingest.jena_weather import grid_gaps, rows_moved_by_sorting
 from tasks.ingest.series_file import SeriesFile
@@ -241,11 +241,15 @@ def combine_series(frames: list[tuple[str, SeriesFile]], spec: DatasetSpec) -> t
 
     Args:
         frames: (file name, read_series_csv's file) in any order; the result does not depend on it.
+    Returns:
+        (the table; the report, with the interval the rows are on and whether it was inferred from their times).
     Raises:
         DataFormatError: as file_rows; a time repeated with other readings (unless record.duplicates picks a
-            rule); a record with no complete row.
+            rule); a record with no complete row; times off the interval named, or with no interval to infer.
+        SpecError: a duration of the spec that is not a whole number of rows of the inferred interval.
     """
-    record, interval = spec.record, spec.record.interval_minutes
+    record = spec.record
+    inferred = spec.awaits_interval
     names = [name for name, _ in frames]
     twice = sorted({n for n in names if names.count(n) > 1})
     if twice:
@@ -274,7 +278,8 @@ def combine_series(frames: list[tuple[str, SeriesFile]], spec: DatasetSpec) -> t
     if not table[TIME].is_monotonic_increasing:  # a copy only when the rows are out of order
         table = table.sort_values(TIME, kind="stable", ignore_index=True)
     sorted_names = sorted(names)
-    check_interval(table, spec, sorted_names)
+    spec = on_grid(table, spec, sorted_names)
+    interval = spec.record.interval_minutes
 
     repeated = table[TIME].duplicated(keep="first").to_numpy()
     identical = np.zeros(len(table), dtype=bool)
@@ -328,6 +333,8 @@ def combine_series(frames: list[tuple[str, SeriesFile]], spec: DatasetSpec) -> t
         if table[column].dtype != np.float32:
             table[column] = table[column].astype("float32")
     report = {
+        "interval": spec.record.interval,  # named, or inferred from the times: the grid every stage reads it on
+        "interval_inferred": inferred,
         "rows": len(table),
         "rows_read": read,  # by file
         "first": str(table[TIME].iloc[0]),
@@ -349,16 +356,73 @@ def combine_series(frames: list[tuple[str, SeriesFile]], spec: DatasetSpec) -> t
     return table, report
 
 
-def check_interval(table: pd.DataFrame, spec: DatasetSpec, names: list[str]) -> None:
-    """Refuse a record that is not sampled on its spec's interval: the most common step between its times is
-    another, or most of its rows are off the grid. A few rows off the grid are gaps, not this error.
+def on_grid(table: pd.DataFrame, spec: DatasetSpec, names: list[str]) -> DatasetSpec:
+    """The spec on its record's grid: the interval it names, or where it names none the one inferred from the
+    times (infer_interval, its durations resolved on it); either way the times checked against it (check_interval).
 
     Args:
         table: the rows of every file, sorted by time, with the _FILE (an index into `names`) and _LINE columns.
     """
-    step = spec.record.interval_minutes * 60
     seconds = table[TIME].to_numpy().astype("datetime64[s]").astype(np.int64)
-    steps = np.diff(np.unique(seconds))
+    steps = np.diff(np.unique(seconds))  # between consecutive distinct times: 8 bytes a row, the times only
+    inferred = spec.awaits_interval
+    if inferred:
+        spec = with_interval(spec, infer_interval(table, seconds, steps, spec, names), ", ".join(names))
+    check_interval(table, seconds, steps, spec, names, inferred)
+    return spec
+
+
+def infer_interval(table: pd.DataFrame, seconds: np.ndarray, steps: np.ndarray, spec: DatasetSpec,
+                   names: list[str]) -> str:
+    """The interval of a record whose spec names none: the most common step between its consecutive distinct
+    times, as a duration. It must dominate: the steps that are it or a whole number of it (a gap of missing rows)
+    must be at least half of all; else the record has no interval to infer (an irregular one).
+
+    Args:
+        seconds: the table's times, sorted, in seconds; steps: the differences of its distinct ones.
+    Raises:
+        DataFormatError: one time only; an irregular interval (naming the two most common steps and the file and
+            line of the first time off the most common one); a most common step that is not whole minutes.
+    """
+    if not len(steps):
+        raise DataFormatError(f"{', '.join(names)}: every row has the same time ({table[TIME].iloc[0]}): no interval "
+                              f"to infer; name record.interval in {spec.path}")
+    values, counts = np.unique(steps, return_counts=True)
+    order = np.argsort(-counts, kind="stable")  # most common first; a tie goes to the shorter step
+    modal = int(values[order[0]])
+    off = steps % modal != 0
+    if off.mean() > 0.5:
+        at = int(np.flatnonzero(off)[0])  # steps[at] leads from one distinct time to the next
+        distinct = np.unique(seconds)
+        row = table.iloc[int(np.searchsorted(seconds, distinct[at + 1]))]
+        common = [f"{_step_text(int(values[i]))} ({counts[i] / len(steps):.0%} of them)" for i in order[:2]]
+        raise DataFormatError(
+            f"{names[int(row[_FILE])]}: line {int(row[_LINE])}: irregular interval: {row[TIME]} comes "
+            f"{_step_text(int(steps[at]))} after the time before it, and no step between the record's times "
+            f"dominates (the most common are {' and '.join(common)}): name record.interval in {spec.path} (rows "
+            "off its grid are then gaps)")
+    if modal % 60:
+        raise DataFormatError(f"{', '.join(names)}: the most common step between times is {_step_text(modal)}; an "
+                              f"interval is a whole number of minutes: name record.interval in {spec.path}")
+    return duration_text(modal // 60)
+
+
+def _step_text(seconds: int) -> str:
+    return duration_text(seconds // 60) if seconds % 60 == 0 else f"{seconds}s"
+
+
+def check_interval(table: pd.DataFrame, seconds: np.ndarray, steps: np.ndarray, spec: DatasetSpec,
+                   names: list[str], inferred: bool = False) -> None:
+    """Refuse a record that is not sampled on its interval: the most common step between its times is another,
+    or most of its rows are off the grid (whole intervals from midnight UTC). A few rows off the grid are gaps,
+    not this error.
+
+    Args:
+        table: the rows of every file, sorted by time, with the _FILE (an index into `names`) and _LINE columns.
+        seconds: its times in seconds; steps: the differences of its distinct times.
+        inferred: whether the spec's interval was inferred from these times (the message says so).
+    """
+    step = spec.record.interval_minutes * 60
     if not len(steps):
         return
     values, counts = np.unique(steps, return_counts=True)
@@ -367,11 +431,13 @@ def check_interval(table: pd.DataFrame, spec: DatasetSpec, names: list[str]) -> 
     if modal == step and off.mean() <= 0.5:
         return
     row = table.iloc[int(np.flatnonzero(off)[0]) if off.any() else int(np.flatnonzero(np.diff(seconds) != step)[0]) + 1]
+    grid = (f"the {spec.record.interval} grid inferred from the data (record.interval is not named in {spec.path})"
+            if inferred else f"the {spec.record.interval} grid of record.interval in {spec.path}")
     raise DataFormatError(
-        f"{names[int(row[_FILE])]}: line {int(row[_LINE])}: {row[TIME]} is off the {spec.record.interval} grid of "
-        f"record.interval in {spec.path}: the most common step between rows is {modal / 60:g} minutes and "
-        f"{int(off.sum()):,} of {len(seconds):,} rows are off the grid; set record.interval to the record's "
-        "sampling interval")
+        f"{names[int(row[_FILE])]}: line {int(row[_LINE])}: {row[TIME]} is off {grid}: the most common step "
+        f"between rows is {modal / 60:g} minutes and {int(off.sum()):,} of {len(seconds):,} rows are off the grid; "
+        + ("a grid's rows fall on whole intervals from midnight UTC: shift the times onto it" if inferred
+           else "set record.interval to the record's sampling interval"))
 
 
 def series_arrow(table: pd.DataFrame) -> pa.Table:

@@ -1,7 +1,8 @@
 """Issue 24: a user's hourly sensor log through every stage from one spec file and no code: `seqconv train-all
 --dataset <spec.toml>` (smoke) ingests it, trains the default series architectures on it as
 <architecture>@<dataset>, judges and reports them; `seqconv predict` forecasts from a recent file of readings, and
-the run's serving/ model gives the same forecast from the raw readings."""
+the run's serving/ model gives the same forecast from the raw readings. The spec of that run leaves its interval out:
+ingestion infers it (1h) and every later stage reads its windows on it."""
 
 from __future__ import annotations
 
@@ -68,13 +69,18 @@ def test_train_all_on_a_spec_then_predict_from_a_recent_file_and_from_serving(tm
     log = readings("2024-03-01", 24 * 60, seed=1)
     log = log.drop(index=range(700, 704))  # a 4-hour hole: windows across it are not made
     log.to_csv(own / "greenhouse.csv", index=False)
-    (own / "greenhouse.toml").write_text(SPEC, encoding="utf-8")
+    inferred = SPEC.replace('interval = "1h"\n', "")  # the hourly interval inferred from the times
+    (own / "greenhouse.toml").write_text(inferred, encoding="utf-8")
     data, artifacts = tmp_path / "data", tmp_path / "artifacts"
 
     result = cli("flows.train_all", "--dataset", str(own / "greenhouse.toml"), "--profile", "smoke",
                  "--data-dir", str(data), "--artifacts-dir", str(artifacts))
     assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
-    assert (data / "specs" / "greenhouse.toml").read_text(encoding="utf-8") == SPEC  # found by name from now on
+    assert (data / "specs" / "greenhouse.toml").read_text(encoding="utf-8") == inferred  # found by name from now on
+    from tasks.ingest import read_provenance
+
+    provenance = read_provenance(data / "processed" / "greenhouse" / "greenhouse.parquet")
+    assert (provenance["interval"], provenance["interval_inferred"]) == ("1h", True)  # what the stages read it from
     (run,) = (artifacts / "runs").iterdir()
     models = sorted(p.name for p in run.iterdir() if p.is_dir())
     assert models == ["jena_conv@greenhouse", "jena_conv_gru@greenhouse"]

@@ -10,7 +10,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from tasks.core.datasets import SpecError, read_spec
+from tasks.core.datasets import SpecError, read_spec, with_interval
 from tasks.core.errors import DataFormatError
 from tasks.ingest.series_csv import check_record, combine_series, read_series_csv
 
@@ -314,3 +314,60 @@ def test_a_column_without_any_reading_is_named_not_a_gap_in_every_row(tmp_path):
         combined(tmp_path, european_spec(tmp_path), csv)
     table, _ = combined(tmp_path, european_spec(tmp_path, 'drop = ["Unnamed: 4", "Unnamed: 5"]'), csv)
     assert list(table.columns) == ["timestamp", "CO", "NOx"] and len(table) == 46
+
+
+SETTINGS = '\n[settings]\nlookback = "2d"\nstep = "1h"\ndelay = "6h"\nmax_gap_minutes = "3h"\n'
+
+
+def inferred_spec_at(tmp_path: Path, settings: str = SETTINGS):
+    """The hourly sensor's spec with no record.interval: ingestion infers it from the times."""
+    path = tmp_path / "sensor.toml"
+    path.write_text(SPEC.replace('interval = "1h"\n', "").format(record='drop = ["note", "site"]' + settings),
+                    encoding="utf-8")
+    spec = read_spec(path)
+    check_record(spec.record, spec.path)
+    return spec
+
+
+def test_an_interval_left_out_is_inferred_and_gives_the_rows_and_windows_of_the_named_one(tmp_path):
+    inferred = inferred_spec_at(tmp_path)
+    assert inferred.awaits_interval
+    with pytest.raises(SpecError, match=r"sensor.toml: record.interval is not named, so it is inferred from the data "
+                                        r"when sensor is ingested, and no version of sensor is published"):
+        inferred.run_defaults()  # its windows in rows are not known before its data is read
+    table, report = combined(tmp_path, inferred)
+    (tmp_path / "named").mkdir()
+    (tmp_path / "named" / "sensor.toml").write_text(
+        Path(inferred.path).read_text(encoding="utf-8").replace("[record]\n", '[record]\ninterval = "1h"\n'))
+    named = read_spec(tmp_path / "named" / "sensor.toml")
+    named_table, named_report = combined(tmp_path, named, tmp_path / "sensor.csv")
+    pd.testing.assert_frame_equal(table, named_table)  # the six-hour hole and the NA rows are gaps either way
+    assert (report["interval"], report["interval_inferred"]) == ("1h", True)
+    assert named_report == {**report, "interval_inferred": False}
+    on_it = with_interval(inferred, report["interval"], "sensor.csv")
+    assert on_it.run_defaults() == named.run_defaults() == {"lookback": 48, "step": 1, "delay": 6,
+                                                           "max_gap_minutes": 180}
+
+
+def test_an_irregular_record_without_an_interval_is_refused_naming_its_file_and_a_row(tmp_path):
+    spec = inferred_spec_at(tmp_path)
+    times = pd.Timestamp("2024-01-01") + pd.to_timedelta(np.cumsum([0] + [2, 3, 5] * 40), unit="h")  # no step
+    # dominates: 2h is as common as 3h and 5h, and neither is a whole number of it
+
+    def irregular(rows):
+        return [rows[0]] + [f"{t.year},{t.month},{t.day},{t.hour},5.0,50.0,north,x" for t in times]
+
+    csv = write_csv(tmp_path / "sensor.csv", edit=irregular)
+    with pytest.raises(DataFormatError, match=r"^sensor.csv: line 4: irregular interval: 2024-01-01 05:00:00 comes "
+                                              r"3h after the time before it, .*the most common are 2h \(33% of "
+                                              r"them\) and 3h \(33% of them\)\): name record.interval in .*sensor"
+                                              r".toml"):
+        combined(tmp_path, spec, csv)
+
+
+def test_a_duration_that_is_not_whole_rows_of_the_inferred_interval_is_refused_naming_the_key(tmp_path):
+    spec = inferred_spec_at(tmp_path, SETTINGS.replace('step = "1h"', 'step = "90min"'))  # fits any grid of minutes
+    with pytest.raises(SpecError, match=r"sensor.toml: settings.step: 90 minutes is not a whole number of 60-minute "
+                                        r"rows: the interval 1h is inferred from sensor.csv \(record.interval is not "
+                                        r"named in the spec\)"):
+        combined(tmp_path, spec)

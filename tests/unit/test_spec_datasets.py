@@ -10,7 +10,7 @@ import pytest
 from tasks.core import datasets
 from tasks.core.config import FAMILIES, TrainSettings, architecture, family, models_for
 from tasks.core.datasets import SpecError, dataset_spec, store_spec, use_data_dir
-from tasks.core.errors import SettingsError
+from tasks.core.errors import DataFormatError, SettingsError
 from tasks.core.profiles import resolve_settings
 from tasks.core.sources import sources_of
 
@@ -103,6 +103,49 @@ def test_an_architecture_on_another_dataset_of_its_kind_is_named_for_it(tmp_path
         architecture("jena_conv@jena")
     with pytest.raises(SettingsError, match=r"unknown dataset 'nowhere'"):
         architecture("jena_conv@nowhere")
+
+
+def publish_sensor(processed_dir: Path, interval: str) -> Path:
+    """A published version of the sensor whose provenance records `interval`, as ingestion leaves one."""
+    import pandas as pd
+    import pyarrow as pa
+
+    from tasks.core.atomic import VERSIONS, point_link
+    from tasks.ingest.provenance import write_parquet
+
+    version = processed_dir / VERSIONS / f"sensor-{interval}"
+    version.mkdir(parents=True)
+    table = pa.Table.from_pandas(pd.DataFrame({"timestamp": pd.date_range("2024-01-01", periods=3, freq="h"),
+                                               "temp": [1.0, 2.0, 3.0]}), preserve_index=False)
+    write_parquet(table, version / "sensor.parquet", {"sources": [], "interval": interval, "interval_inferred": True})
+    point_link(version, processed_dir / "sensor")
+    return version
+
+
+def test_an_inferred_interval_is_read_from_the_published_version_and_another_one_is_refused(tmp_path, fresh):
+    from tasks.core.profiles import check_run
+    from tasks.ingest.csv_series import check_same_interval
+
+    path = tmp_path / "sensor.toml"
+    path.write_text(SENSOR.format(name="sensor").replace('interval = "1h"\n', ""))
+    data_dir = tmp_path / "data"
+    use_data_dir(data_dir)
+    spec = dataset_spec(str(path))
+    assert spec.awaits_interval and FAMILIES["sensor"].kind == "series"  # drift and reports ask no interval
+    with pytest.raises(SpecError, match=r"record.interval is not named, .*ingest it first \(seqconv ingest "):
+        resolve_settings("jena_conv@sensor", "smoke")
+    assert check_run("smoke", ["jena_conv@sensor"]) == []  # train-all starts: its windows are known once ingested
+
+    publish_sensor(data_dir / "processed", "1h")
+    assert dataset_spec("sensor").record.interval == "1h" and dataset_spec("sensor") is dataset_spec("sensor")
+    assert dataset_spec("sensor").run_defaults() == {"lookback": 48, "step": 1, "delay": 6, "max_gap_minutes": 180}
+    assert FAMILIES["sensor"].interval_minutes == 60 and resolve_settings("jena_conv@sensor", "smoke").lookback == 48
+
+    check_same_interval(spec, {"interval": "60min", "interval_inferred": True}, data_dir / "processed")
+    with pytest.raises(DataFormatError, match=r"^sensor.csv: the record's interval is 2h \(inferred from the data\), "
+                                              r"and the published version of sensor \(sensor-1h\) is on a 1h grid"):
+        check_same_interval(spec, {"interval": "2h", "interval_inferred": True, "rows_read": {"sensor.csv": 9}},
+                            data_dir / "processed")
 
 
 TICKETS = """
