@@ -311,10 +311,12 @@ def dataset_spec(dataset: str) -> DatasetSpec:
     """The spec of a dataset given by name or by a spec file's path: a built-in first, then one read from its path
     in this process, then one stored with the data of a data dir this process uses (use_data_dir). A series whose
     spec leaves its interval out is on the interval its published version records (on_published_interval)."""
-    return on_published_interval(_found_spec(dataset))
+    return on_published_interval(spec_as_written(dataset))
 
 
-def _found_spec(dataset: str) -> DatasetSpec:
+def spec_as_written(dataset: str) -> DatasetSpec:
+    """The spec of a dataset (as dataset_spec finds it) as its file says it: a record's interval left out stays
+    out, for ingestion to infer from the new data, never taken from the version published before."""
     if is_spec_path(dataset):
         return user_spec(dataset)
     if dataset in builtin_names():

@@ -14,7 +14,7 @@ from prefect import task
 
 from tasks.core import atomic
 from tasks.core.atomic import published_link, published_version
-from tasks.core.datasets import DatasetSpec, dataset_spec, duration_minutes, on_version_interval
+from tasks.core.datasets import DatasetSpec, duration_minutes, on_version_interval, spec_as_written
 from tasks.core.errors import DataFormatError
 from tasks.core.records.provenance import read_provenance
 from tasks.ingest.jena_weather import canonical_sources
@@ -39,7 +39,7 @@ def min_rows(spec: DatasetSpec) -> int:
 def validate_raw_series(dataset: str, sources: list[dict], validation_dir: Path) -> Path:
     """Run the spec's raw suite on each file; a missing column, a time that does not parse or an undeclared text
     column stops the flow naming file, line and column."""
-    spec = dataset_spec(dataset)
+    spec = spec_as_written(dataset)
     check_record(spec.record, spec.path)
     results = []
     for source in canonical_sources(sources):  # {"name", "sha256", "csv"} from tasks.ingest.unpack
@@ -54,7 +54,7 @@ def validate_raw_series(dataset: str, sources: list[dict], validation_dir: Path)
 @task(task_run_name="normalize {dataset}", cache_key_fn=version_cache_key, persist_result=True)
 def normalize_series(dataset: str, sources: list[dict], raw_report: Path, processed_dir: Path) -> Path:
     """Combine the raw files into the spec's one published file in a new dataset version, recording every repair."""
-    spec = dataset_spec(dataset)
+    spec = spec_as_written(dataset)  # an interval it leaves out is inferred from these files, not the published's
     (published,) = spec.published
     sources = canonical_sources(sources)
     frames = [(s["name"], read_series_csv(Path(s["csv"]), spec.record, spec.path)) for s in sources]
@@ -97,7 +97,7 @@ def validate_normalized_series(dataset: str, version: Path, validation_dir: Path
     """Run the spec's normalized suite, every expectation hard, on the table about to be published."""
     import pyarrow.parquet as pq
 
-    spec = on_version_interval(dataset_spec(dataset), version)  # an inferred interval: as the version records it
+    spec = on_version_interval(spec_as_written(dataset), version)  # an inferred interval: as the version records it
     (published,) = spec.published
     frame = pq.read_table(Path(version) / published).to_pandas()
     features = [c for c in frame.columns if c != "timestamp"]

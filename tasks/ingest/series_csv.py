@@ -2,8 +2,8 @@
 table on the record's grid (timestamp, then the features as float32) with every repair and gap recorded.
 
 Nothing about any one record is known here: the time column (or the columns of its parts), its format and zone,
-the interval (or that it is inferred from the times: infer_interval), the missing-value markers, the columns to use, drop or one-hot, the duplicate rule and the fill rule
-all come from the spec. A reading that is missing is a gap (its row leaves the grid) or, where the spec says
+the interval (or that it is inferred from the times: infer_interval), the missing-value markers, the columns to
+use, drop or one-hot, the duplicate rule and the fill rule all come from the spec. A reading that is missing is a gap (its row leaves the grid) or, where the spec says
 `fill = "interpolate"`, interpolated from its neighbours; never a zero. Errors name the file, line and column.
 
 Memory: a file is read CHUNK_ROWS rows at a time as text, each chunk checked and turned into a time and one number

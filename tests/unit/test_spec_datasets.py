@@ -9,7 +9,7 @@ import pytest
 
 from tasks.core import datasets
 from tasks.core.config import FAMILIES, TrainSettings, architecture, family, models_for
-from tasks.core.datasets import SpecError, dataset_spec, store_spec, use_data_dir
+from tasks.core.datasets import SpecError, dataset_spec, spec_as_written, store_spec, use_data_dir
 from tasks.core.errors import DataFormatError, SettingsError
 from tasks.core.profiles import resolve_settings
 from tasks.core.sources import sources_of
@@ -140,6 +140,7 @@ def test_an_inferred_interval_is_read_from_the_published_version_and_another_one
     assert dataset_spec("sensor").record.interval == "1h" and dataset_spec("sensor") is dataset_spec("sensor")
     assert dataset_spec("sensor").run_defaults() == {"lookback": 48, "step": 1, "delay": 6, "max_gap_minutes": 180}
     assert FAMILIES["sensor"].interval_minutes == 60 and resolve_settings("jena_conv@sensor", "smoke").lookback == 48
+    assert spec_as_written("sensor").awaits_interval  # what ingestion infers a new version's interval on
 
     check_same_interval(spec, {"interval": "60min", "interval_inferred": True}, data_dir / "processed")
     with pytest.raises(DataFormatError, match=r"^sensor.csv: the record's interval is 2h \(inferred from the data\), "
