@@ -130,9 +130,10 @@ def test_a_bad_spec_is_one_error_line_before_anything_starts(tmp_path):
     result = cli("flows.ingest", str(spec), "--data-dir", str(tmp_path / "data"))
     assert result.returncode != 0 and "Traceback" not in result.stderr + result.stdout
     errors = [line for line in (result.stderr + result.stdout).splitlines() if line.startswith("error:")]
-    assert errors == [f"error: {spec}: unknown key record.sampling; allowed in record: target, interval, time, "
-                      "time_format, time_parts, time_zone, encoding, delimiter, missing, missing_text, "
-                      "missing_by_column, features, drop, one_hot, ranges, fill, duplicates, unit"]
+    assert errors == [f"error: {spec}: unknown key record.sampling; allowed in record: target, interval, "
+                      "stamped, time, time_format, time_parts, time_columns, time_zone, encoding, delimiter, decimal, "
+                      "missing, missing_text, missing_by_column, features, drop, one_hot, ranges, fill, duplicates, "
+                      "unit"]
     assert not (tmp_path / "data").exists()
 
 
