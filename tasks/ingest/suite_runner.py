@@ -8,6 +8,7 @@ tasks.ingest.imdb_suite and tasks.ingest.jena_suite.
 
 from __future__ import annotations
 
+import copy
 import functools
 import json
 import os
@@ -73,10 +74,15 @@ def run_suite(frame: pd.DataFrame, suite, batch: str) -> SuiteResult:
         expectations=[e for e in suite.expectations if getattr(e, "column", None) in (None, *present)],
     )
     runnable = context.suites.add(runnable)
-    asset = context.data_sources.add_pandas(f"frames-{uuid.uuid4().hex[:8]}").add_dataframe_asset(batch)
-    result = asset.add_batch_definition_whole_dataframe("whole").get_batch(
-        batch_parameters={"dataframe": frame}
-    ).validate(runnable, result_format={"result_format": "SUMMARY", "partial_unexpected_count": 5})
+    source = f"frames-{uuid.uuid4().hex[:8]}"
+    asset = context.data_sources.add_pandas(source).add_dataframe_asset(batch)
+    try:
+        result = asset.add_batch_definition_whole_dataframe("whole").get_batch(
+            batch_parameters={"dataframe": frame}
+        ).validate(runnable, result_format={"result_format": "SUMMARY", "partial_unexpected_count": 5})
+    finally:  # the context keeps a data source's frame alive: the rows would outlive the run and stack up
+        context.data_sources.delete(source)
+        context.suites.delete(runnable.name)
 
     failed_hard, failed_soft = [], []
     for r in result.results:
@@ -102,6 +108,11 @@ def gx_context():
     import great_expectations as gx
     from great_expectations.data_context.types.base import ProgressBarsConfig
 
+    import great_expectations.execution_engine.pandas_execution_engine as pandas_engine
+
+    # GX fingerprints every batch under 1 GB with pandas' row hashes, a batch marker no check reads: several uint64
+    # arrays a row at once (50 MiB for a 1,000,000-row series), the largest cost of a run on a tall table
+    pandas_engine.HASH_THRESHOLD = 0
     context = gx.get_context(mode="ephemeral")
     context.variables.progress_bars = ProgressBarsConfig(globally=False)
     return context
@@ -235,3 +246,53 @@ def run_suite_on_float32(frame: pd.DataFrame, suite, batch: str, widen: Any = No
         failed_soft=values.failed_soft + typed.failed_soft,
         evaluated=values.evaluated + typed.evaluated,
     )
+
+
+def run_suite_column_by_column(frame: pd.DataFrame, suite, batch: str, widen: Any = (),
+                               last: str | None = None) -> SuiteResult:
+    """`run_suite` one column at a time, emptying `frame` (the caller gives it up): GX's work on every row (the
+    mask of each check, the uniqueness hash table) then costs one column's rows, not the table's, and each column
+    is let go once checked, so the table is held once and shrinks; `last` (the time column, whose uniqueness check
+    costs most) runs when the others are gone. Table expectations (row count, column list) run first, on the whole
+    frame. A float32 column in `widen` is checked on a float64 copy of it, its type on itself (as
+    run_suite_on_float32). The findings are those of `run_suite` on the whole frame, in the suite's order.
+    """
+    import great_expectations as gx
+
+    def part(expectations: list) -> Any:
+        return gx.ExpectationSuite(name=suite.name, expectations=[copy.copy(e) for e in expectations])
+
+    rows, results = len(frame), []
+    by_column: dict[Any, list] = {}
+    for expectation in suite.expectations:
+        by_column.setdefault(getattr(expectation, "column", None), []).append(expectation)
+    if None in by_column:
+        results.append(run_suite(frame, part(by_column.pop(None)), batch))
+    order = [c for c in frame.columns if c != last] + ([last] if last in frame.columns else [])
+    for column in order:
+        values = frame.pop(column)
+        expectations = by_column.pop(column, [])
+        typed = [e for e in expectations if type(e).__name__ == "ExpectColumnValuesToBeOfType"]
+        if column in widen and values.dtype == np.float32 and len(typed) < len(expectations):
+            results.append(run_suite(values.to_frame(), part(typed), batch))
+            expectations = [e for e in expectations if type(e).__name__ != "ExpectColumnValuesToBeOfType"]
+            values = values.astype("float64")
+        if expectations:
+            results.append(run_suite(values.to_frame(), part(expectations), batch))
+        del values
+    position = {}  # (kind, column) -> where the suite first names it
+    for index, expectation in enumerate(suite.expectations):
+        position.setdefault((expectation.expectation_type, getattr(expectation, "column", None)), index)
+
+    def in_suite_order(findings: list[dict[str, Any]]) -> list[dict[str, Any]]:
+        return sorted(findings, key=lambda f: position.get((f["expectation"], f["column"]), len(position)))
+
+    return SuiteResult(
+        suite=suite.name,
+        batch=batch,
+        rows=rows,
+        failed_hard=in_suite_order([f for r in results for f in r.failed_hard]),
+        failed_soft=in_suite_order([f for r in results for f in r.failed_soft]),
+        evaluated=sum(r.evaluated for r in results),
+    )
+
