@@ -225,7 +225,7 @@ def canonical_sources(sources: list[dict]) -> list[dict]:
 def grid_gaps(timestamps: pd.Series, step_minutes: int | None = None) -> dict[str, Any]:
     """Where the grid (Jena's 10 minutes, or `step_minutes`) has holes (recorded, not filled: windowing must not
     cross them)."""
-    seconds = timestamps.to_numpy().astype("datetime64[s]").astype(np.int64)
+    seconds = timestamps.to_numpy().astype("datetime64[s]", copy=False).view(np.int64)  # no copy where [s] already
     step = (step_minutes or JENA_STEP_MINUTES) * 60
     diffs = np.diff(seconds)
     holes = np.flatnonzero(diffs > step)

@@ -7,9 +7,11 @@ use, drop or one-hot, the duplicate rule and the fill rule all come from the spe
 `fill = "interpolate"`, interpolated from its neighbours; never a zero. Errors name the file, line and column.
 
 Memory: a file is read CHUNK_ROWS rows at a time as text, each chunk checked and turned into a time and one number
-per reading (float32, as published, unless a repair computes values: reading_dtype) before the next is read
-(tasks.ingest.series_file), so
-what grows with the rows is about what training holds (BENCHMARKS.md, section 13).
+per reading (float32, as published, unless a repair computes values: reading_dtype) written into arrays sized once
+for the file (Filled) before the next chunk is read (tasks.ingest.series_file). Combining holds those rows once:
+files are joined, sorted and filtered one column at a time (take_rows), repeated times are found from the sorted
+times, and whole-table arithmetic runs BLOCK_ROWS at a time; so what grows with the rows is about what training
+holds, 8 bytes a row for each row's file and line, and a few one-byte masks (BENCHMARKS.md, section 13).
 """
 
 from __future__ import annotations
@@ -28,6 +30,7 @@ from tasks.ingest.series_file import SeriesFile
 
 TIME = "timestamp"  # the published table's time column (as Jena's)
 _FILE, _LINE = "__file", "__line"  # where each row came from, while files are combined (for messages)
+BLOCK_ROWS = 1 << 18  # rows a whole-table computation's temporaries cover at once (2 MiB of int64)
 
 
 # ---------------------------------------------------------------------------------------------------------------
@@ -122,11 +125,11 @@ def file_rows(name: str, file: SeriesFile, record: Record, spec_path: str) -> tu
     candidates = list(record.features) or [c for c in header if c not in skip]
     dtype = reading_dtype(record)
     missing_marks = set(record.missing_text)
-    stamps, values, missing, rows, written = [], {}, {}, 0, False
+    kept, missing, rows, written = Filled(file.rows_at_most()), {}, 0, False
     for frame in file.chunks({*time_columns(record), *candidates, *record.one_hot}):
         first = rows + 2  # the file line of the chunk's first row (the header is line 1)
         chunk_stamps, written = parse_times(name, frame, record, spec_path, first)
-        stamps.append(chunk_stamps)
+        kept.put(TIME, chunk_stamps, rows)
         for column in candidates:
             text = frame[column]
             marks = [*record.missing, *record.missing_by_column.get(column, [])]
@@ -140,7 +143,7 @@ def file_rows(name: str, file: SeriesFile, record: Record, spec_path: str) -> tu
                     f"{name}: line {row + first}: column {column!r} holds {text.iloc[row]!r}, not a number; a text "
                     f"column must be dropped (record.drop) or one-hot (record.one_hot) in {spec_path}")
             numbers = numbers.astype("float64").mask(numbers.isin([float(m) for m in marks if _is_number(m)]))
-            values.setdefault(column, []).append(numbers.to_numpy(dtype=dtype))
+            kept.put(column, numbers.to_numpy(dtype=dtype), rows)
             missing[column] = missing.get(column, 0) + int(numbers.isna().sum())
         for column, categories in record.one_hot.items():
             text = frame[column]
@@ -152,8 +155,8 @@ def file_rows(name: str, file: SeriesFile, record: Record, spec_path: str) -> tu
                                       f"not one of its categories {categories} (record.one_hot.{column} of "
                                       f"{spec_path})")
             for category in categories:
-                values.setdefault(f"{column}={category}", []).append(
-                    (text == category).astype("float64").mask(absent_cell).to_numpy(dtype=dtype))
+                kept.put(f"{column}={category}",
+                         (text == category).astype("float64").mask(absent_cell).to_numpy(dtype=dtype), rows)
             missing[column] = missing.get(column, 0) + int(absent_cell.sum())
         rows += len(frame)
     if not rows:
@@ -164,12 +167,38 @@ def file_rows(name: str, file: SeriesFile, record: Record, spec_path: str) -> tu
                               f"in any of its {rows} rows; drop it (record.drop) or name the columns to use "
                               f"(record.features) in {spec_path}")
     pa.default_memory_pool().release_unused()  # the chunks' text lived in Arrow's pool: give it back, not keep it
-    times = localized(name, file, np.concatenate(stamps), written, record)
-    table = pd.DataFrame({TIME: times})
-    for column in list(values):  # one column at a time, its chunks let go as it is joined
-        table[column] = np.concatenate(values.pop(column))
+    times = localized(name, file, kept.pop(TIME, rows), written, record)
+    table = pd.DataFrame({TIME: times, **{column: kept.pop(column, rows) for column in kept.columns()}}, copy=False)
     unused = [c for c in header if c not in skip and c not in candidates]
     return table, {"missing": {c: n for c, n in missing.items() if n}, "unused": unused, "rows": rows}
+
+
+class Filled:
+    """A file's columns, filled chunk by chunk into arrays made once, at the first chunk, for the file's most rows
+    (SeriesFile.rows_at_most). Kept as each chunk's small arrays, the readings sat between the chunks' freed text,
+    and the C allocator could not give those holes back: the heap held 2.5 times the table. Grown (a copy) only
+    where the bound fell short."""
+
+    def __init__(self, capacity: int) -> None:
+        self.capacity = capacity
+        self.arrays: dict[str, np.ndarray] = {}
+
+    def put(self, column: str, values: np.ndarray, at: int) -> None:
+        """Write `values` (one chunk's) into `column` from row `at`."""
+        array = self.arrays.get(column)
+        if array is None:
+            array = self.arrays[column] = np.empty(max(self.capacity, at + len(values)), values.dtype)
+        elif at + len(values) > len(array):
+            array = self.arrays[column] = np.concatenate(
+                [array, np.empty(max(len(array), at + len(values) - len(array)), array.dtype)])
+        array[at:at + len(values)] = values
+
+    def columns(self) -> list[str]:
+        return list(self.arrays)
+
+    def pop(self, column: str, rows: int) -> np.ndarray:
+        """`column`'s first `rows` values (a view), no longer held here."""
+        return self.arrays.pop(column)[:rows]
 
 
 def _is_number(value: Any) -> bool:
@@ -264,7 +293,7 @@ def combine_series(frames: list[tuple[str, SeriesFile]], spec: DatasetSpec) -> t
                                   f"the other files' {columns}; name the features in record.features")
         rows[_FILE] = np.int32(index)  # an index into the sorted names, not a string a row
         rows[_LINE] = np.arange(2, len(rows) + 2, dtype=np.int32)
-        moved += rows_moved_by_sorting(rows[TIME].to_numpy().astype("int64"))
+        moved += rows_moved_by_sorting(seconds_of(rows))
         parts.append(rows)
         for column, n in facts["missing"].items():
             missing[column] = missing.get(column, 0) + n
@@ -273,17 +302,22 @@ def combine_series(frames: list[tuple[str, SeriesFile]], spec: DatasetSpec) -> t
         read[name] = facts["rows"]
     if record.target not in columns:
         raise DataFormatError(f"{spec.path}: record.target {record.target!r} is not a numeric column of the data")
-    table = pd.concat(parts, ignore_index=True) if len(parts) > 1 else parts[0]
+    table = parts[0] if len(parts) == 1 else pd.DataFrame(  # one column at a time, each file's let go as it joins
+        {c: np.concatenate([part.pop(c).to_numpy() for part in parts]) for c in list(parts[0].columns)}, copy=False)
     del parts
-    if not table[TIME].is_monotonic_increasing:  # a copy only when the rows are out of order
-        table = table.sort_values(TIME, kind="stable", ignore_index=True)
+    if not table[TIME].is_monotonic_increasing:  # sorted only when the rows are out of order
+        table = take_rows(table, np.argsort(table[TIME].to_numpy(), kind="stable"), list(table.columns))
     sorted_names = sorted(names)
     spec = on_grid(table, spec, sorted_names)
     interval = spec.record.interval_minutes
 
-    repeated = table[TIME].duplicated(keep="first").to_numpy()
+    # the rows are in time order: a repeated time is its row's predecessor's (no hash table of every time)
+    same = np.diff(seconds_of(table)) == 0
+    repeated = np.concatenate([[False], same])  # a time seen before (duplicated(keep="first"))
+    shared = repeated.copy()  # a time more than one row has (duplicated(keep=False))
+    shared[:-1] |= same
+    del same
     identical = np.zeros(len(table), dtype=bool)
-    shared = table[TIME].duplicated(keep=False).to_numpy()
     if shared.any():  # compare whole rows only where a time repeats
         identical[shared] = table[shared].duplicated(subset=[TIME, *columns], keep="first").to_numpy()
     conflicting = repeated & ~identical
@@ -305,8 +339,8 @@ def combine_series(frames: list[tuple[str, SeriesFile]], spec: DatasetSpec) -> t
         keep = np.ones(len(table), dtype=bool)
 
     # off the grid, then (where gaps are left as gaps) missing a reading: one mask, one copy of the rows kept
-    seconds = table[TIME].to_numpy().astype("datetime64[s]").astype(np.int64)
-    off_grid = keep & (seconds % (interval * 60) != 0)
+    seconds = seconds_of(table)
+    off_grid = keep & off_the_grid(seconds, interval * 60)
     keep &= ~off_grid
     del seconds
     if record.fill == "interpolate":
@@ -317,8 +351,7 @@ def combine_series(frames: list[tuple[str, SeriesFile]], spec: DatasetSpec) -> t
             incomplete |= table[column].isna().to_numpy()
         incomplete &= keep
         keep &= ~incomplete
-    table = table.loc[keep, [TIME, *columns]].reset_index(drop=True) if not keep.all() \
-        else table[[TIME, *columns]]
+    table = take_rows(table, slice(None) if keep.all() else keep, [TIME, *columns])
     dropped = int(incomplete.sum())
 
     interpolated = {}
@@ -356,6 +389,27 @@ def combine_series(frames: list[tuple[str, SeriesFile]], spec: DatasetSpec) -> t
     return table, report
 
 
+def take_rows(table: pd.DataFrame, rows: np.ndarray | slice, columns: list[str]) -> pd.DataFrame:
+    """`table[columns]` at `rows` (positions, a mask or a slice), made one column at a time, each column popped
+    from `table` (which is emptied) and let go as its new values are made: the rows are held about once, never
+    twice, where pandas' take would copy every column before freeing any (2x the table at its peak)."""
+    return pd.DataFrame({column: table.pop(column).to_numpy()[rows] for column in columns}, copy=False)
+
+
+def seconds_of(table: pd.DataFrame) -> np.ndarray:
+    """The rows' times as int64 seconds since 1970, a view of the time column (no copy: it is datetime64[s])."""
+    return table[TIME].to_numpy().astype("datetime64[s]", copy=False).view(np.int64)
+
+
+def off_the_grid(seconds: np.ndarray, step: int) -> np.ndarray:
+    """Which times (int64 seconds) are not a multiple of `step` seconds, BLOCK_ROWS at a time: a remainder for
+    every row at once would cost 8 bytes a row, the answer costs one."""
+    off = np.empty(len(seconds), dtype=bool)
+    for start in range(0, len(seconds), BLOCK_ROWS):
+        np.not_equal(seconds[start:start + BLOCK_ROWS] % step, 0, out=off[start:start + BLOCK_ROWS])
+    return off
+
+
 def on_grid(table: pd.DataFrame, spec: DatasetSpec, names: list[str]) -> DatasetSpec:
     """The spec on its record's grid: the interval it names, or where it names none the one inferred from the
     times (infer_interval, its durations resolved on it); either way the times checked against it (check_interval).
@@ -363,8 +417,9 @@ def on_grid(table: pd.DataFrame, spec: DatasetSpec, names: list[str]) -> Dataset
     Args:
         table: the rows of every file, sorted by time, with the _FILE (an index into `names`) and _LINE columns.
     """
-    seconds = table[TIME].to_numpy().astype("datetime64[s]").astype(np.int64)
-    steps = np.diff(np.unique(seconds))  # between consecutive distinct times: 8 bytes a row, the times only
+    seconds = seconds_of(table)  # sorted: the steps between distinct times are its nonzero differences
+    steps = np.diff(seconds)
+    steps = steps[steps != 0]  # 8 bytes a row, the times only (no sorted copy, as np.unique makes)
     inferred = spec.awaits_interval
     if inferred:
         spec = with_interval(spec, infer_interval(table, seconds, steps, spec, names), ", ".join(names))
@@ -427,7 +482,7 @@ def check_interval(table: pd.DataFrame, seconds: np.ndarray, steps: np.ndarray, 
         return
     values, counts = np.unique(steps, return_counts=True)
     modal = int(values[counts.argmax()])
-    off = seconds % step != 0
+    off = off_the_grid(seconds, step)
     if modal == step and off.mean() <= 0.5:
         return
     row = table.iloc[int(np.flatnonzero(off)[0]) if off.any() else int(np.flatnonzero(np.diff(seconds) != step)[0]) + 1]
@@ -446,3 +501,18 @@ def series_arrow(table: pd.DataFrame) -> pa.Table:
     schema = pa.schema([pa.field(TIME, pa.timestamp("s"), nullable=False)]
                        + [pa.field(c, pa.float32()) for c in features])
     return pa.Table.from_pandas(table, schema=schema, preserve_index=False)
+
+
+def read_published(path: Path) -> pd.DataFrame:
+    """A published series file as a frame, read one column at a time: each column's numbers are Arrow's, not
+    copied (float32 and timestamps convert without a copy), so the rows are held once, not as an Arrow table and
+    a pandas copy of it (3x at the peak)."""
+    import pyarrow.parquet as pq
+
+    file = pq.ParquetFile(path)
+    columns = {}
+    for name in file.schema_arrow.names:
+        columns[name] = np.array(file.read(columns=[name]).column(0).to_numpy(), copy=True)
+        pa.default_memory_pool().release_unused()  # the column as Arrow read it, and its decoded pages
+    return pd.DataFrame(columns, copy=False)
+

@@ -254,7 +254,7 @@ def run_suite_column_by_column(frame: pd.DataFrame, suite, batch: str, widen: An
     mask of each check, the uniqueness hash table) then costs one column's rows, not the table's, and each column
     is let go once checked, so the table is held once and shrinks; `last` (the time column, whose uniqueness check
     costs most) runs when the others are gone. Table expectations (row count, column list) run first, on the whole
-    frame. A float32 column in `widen` is checked on a float64 copy of it, its type on itself (as
+    frame. A float32 column in `widen` is checked on a float64 copy of it (widen_float32), its type on itself (as
     run_suite_on_float32). The findings are those of `run_suite` on the whole frame, in the suite's order.
     """
     import great_expectations as gx
@@ -270,15 +270,15 @@ def run_suite_column_by_column(frame: pd.DataFrame, suite, batch: str, widen: An
         results.append(run_suite(frame, part(by_column.pop(None)), batch))
     order = [c for c in frame.columns if c != last] + ([last] if last in frame.columns else [])
     for column in order:
-        values = frame.pop(column)
+        values = frame.pop(column).to_frame()
         expectations = by_column.pop(column, [])
         typed = [e for e in expectations if type(e).__name__ == "ExpectColumnValuesToBeOfType"]
-        if column in widen and values.dtype == np.float32 and len(typed) < len(expectations):
-            results.append(run_suite(values.to_frame(), part(typed), batch))
+        if column in widen and values[column].dtype == np.float32 and len(typed) < len(expectations):
+            results.append(run_suite(values, part(typed), batch))
             expectations = [e for e in expectations if type(e).__name__ != "ExpectColumnValuesToBeOfType"]
-            values = values.astype("float64")
+            values = widen_float32(values, widen)
         if expectations:
-            results.append(run_suite(values.to_frame(), part(expectations), batch))
+            results.append(run_suite(values, part(expectations), batch))
         del values
     position = {}  # (kind, column) -> where the suite first names it
     for index, expectation in enumerate(suite.expectations):

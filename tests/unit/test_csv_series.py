@@ -371,3 +371,60 @@ def test_a_duration_that_is_not_whole_rows_of_the_inferred_interval_is_refused_n
                                         r"rows: the interval 1h is inferred from sensor.csv \(record.interval is not "
                                         r"named in the spec\)"):
         combined(tmp_path, spec)
+
+
+def test_two_files_in_chunks_and_blocks_publish_what_one_file_in_one_chunk_does(tmp_path, monkeypatch):
+    """The paths that keep memory to about one copy of the rows (readings filled into arrays sized by a newline
+    count, grown where it falls short; time computations in blocks; files joined column by column, sorted by a
+    take per column) publish the table one file read in one chunk publishes."""
+    import tasks.ingest.series_csv as series_csv
+    import tasks.ingest.series_file as series_file
+    from tasks.ingest.series_csv import series_arrow
+
+    spec = spec_at(tmp_path)
+    whole, whole_report = combined(tmp_path, spec)
+    monkeypatch.setattr(series_file, "CHUNK_ROWS", 7)
+    monkeypatch.setattr(series_csv, "BLOCK_ROWS", 5)
+    monkeypatch.setattr(series_file.SeriesFile, "rows_at_most", lambda self: 3)  # short: every column grows
+    lines = (tmp_path / "sensor.csv").read_text(encoding="utf-8").splitlines()
+    (tmp_path / "a.csv").write_text("\n".join([lines[0], *lines[120:]]) + "\n", encoding="utf-8")  # the later rows
+    (tmp_path / "b.csv").write_text("\n".join(lines[:120]) + "\n", encoding="utf-8")  # first: out of order
+    table, report = combine_series([(n, read_series_csv(tmp_path / n, spec.record, spec.path))
+                                    for n in ("b.csv", "a.csv")], spec)
+    assert series_arrow(table).equals(series_arrow(whole), check_metadata=True)
+    assert report["repairs"]["rows_out_of_order_sorted"] == 0  # each file is in order; the files are not
+    assert {k: v for k, v in report.items() if k not in ("rows_read", "repairs")} \
+        == {k: v for k, v in whole_report.items() if k not in ("rows_read", "repairs")}
+    assert report["repairs"]["repeated_timestamps"] == whole_report["repairs"]["repeated_timestamps"]
+    assert sum(report["rows_read"].values()) == sum(whole_report["rows_read"].values())
+
+
+def test_a_suite_run_column_by_column_finds_what_a_run_on_the_whole_frame_finds(tmp_path):
+    """Hard (a reading beyond its range) and soft (missing readings, a repeated time) findings, the same and in
+    the same order; the frame is given up, column by column."""
+    from tasks.ingest.series_csv import file_rows
+    from tasks.ingest.series_suite import series_raw_suite
+    from tasks.ingest.suite_runner import run_suite, run_suite_column_by_column
+
+    spec = spec_at(tmp_path, 'drop = ["note", "site"]\nranges = { temp = [-1, 7] }')
+    csv = write_csv(tmp_path / "sensor.csv")
+    rows, _ = file_rows(csv.name, read_series_csv(csv, spec.record, spec.path), spec.record, spec.path)
+    whole = run_suite(rows.astype({"temp": "float64"}), series_raw_suite(spec, rows), csv.name)
+    given = rows.copy()
+    by_column = run_suite_column_by_column(given, series_raw_suite(spec, rows), csv.name, widen=spec.record.ranges,
+                                           last="timestamp")
+    assert whole.failed_hard and len(whole.failed_soft) == 2
+    assert by_column.to_dict() == whole.to_dict()
+    assert given.columns.empty
+
+
+def test_a_published_file_is_read_column_by_column_as_pyarrow_reads_it(tmp_path):
+    import pyarrow.parquet as pq
+
+    from tasks.ingest.series_csv import read_published, series_arrow
+
+    table, _ = combined(tmp_path, spec_at(tmp_path))
+    path = tmp_path / "sensor.parquet"
+    pq.write_table(series_arrow(table), path, row_group_size=50)  # several row groups
+    assert pq.ParquetFile(path).metadata.num_row_groups > 1
+    pd.testing.assert_frame_equal(read_published(path), pq.read_table(path).to_pandas())
