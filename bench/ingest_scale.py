@@ -178,13 +178,22 @@ def run_case(dataset: str, mirror: str | None, files: list[str] | None, data_dir
     return figures
 
 
+def generated(write, folder: Path, rows: int) -> Path:
+    """`write(folder, rows)` in a process of its own: a child inherits its parent's peak RSS (`ru_maxrss` survives
+    fork and exec on Linux), so inputs generated here would stand as every later case's peak."""
+    import multiprocessing
+
+    with multiprocessing.get_context("spawn").Pool(1) as pool:
+        return pool.apply(write, (folder, rows))
+
+
 def spawn_case(case: str, mirror: str, work: Path) -> dict:
     """Run `case` in a fresh interpreter; its figures plus the peak RSS the parent saw."""
     fmt, rows = CASES[case]
     if fmt == "csv_series":
-        dataset, files = str(write_series(work / f"series-{rows}", rows)), None
+        dataset, files = str(generated(write_series, work / f"series-{rows}", rows)), None
     elif fmt == "text_files":
-        dataset, files = str(write_texts(work / f"texts-{rows}", rows)), None
+        dataset, files = str(generated(write_texts, work / f"texts-{rows}", rows)), None
     elif fmt == "jena_station":
         dataset, files = "jena", STATION_FILES
     else:
