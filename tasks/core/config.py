@@ -1,6 +1,7 @@
 """The settings of each stage: ingestion; training's shared settings (TrainSettings, which holds its kind's and
-its architecture's own beside them), the built-in profiles that hold only their overrides, the one table of what
-differs per dataset family, the one table of each choice, and the checks that refuse settings that cannot train.
+its architecture's own beside them), the one table of what differs per dataset family, the one table of each
+choice, and the checks that refuse settings that cannot train. The built-in profiles' overrides are
+tasks.core.builtin_profiles.
 
 Each architecture's settings, published values and book result are its registration (tasks.core.architectures);
 each kind of dataset's settings are in tasks.core.kinds.
@@ -23,6 +24,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from tasks.core.architectures import ARCHITECTURES, Architecture, BookResult
+from tasks.core.builtin_profiles import PROFILES  # noqa: F401 - re-exported: the profiles' names are settings too
 from tasks.core.datasets import DatasetSpec, Evaluation, Record, Text, builtin_names, dataset_spec
 from tasks.core.errors import Problem, SettingsError
 from tasks.core.kinds import KINDS
@@ -302,30 +304,6 @@ def settings_types(model: str) -> dict[str, type]:
     for cls in (TrainSettings, KINDS[registration.kind], registration.settings):
         types.update({k: v for k, v in typing.get_type_hints(cls).items() if k not in NESTED})
     return types
-
-
-PROFILES: dict[str, dict[str, dict]] = {  # overrides on top of PUBLISHED, by kind of dataset
-    "seed": {"text": {}, "series": {}},  # the published settings
-    "quick": {  # a few minutes per model on 2 CPU cores
-        "text": dict(epochs=3, bow_epochs=2),
-        "series": dict(epochs=6, steps_per_epoch=60, validation_steps=40),
-    },
-    "tuned": {  # the same architectures, tuned on the validation splits of the real data (RESULTS.md, 2026-11-28)
-        # IMDB: 10x the book's step size overfits after 4-5 epochs; dropout 0.5 before the output and early
-        # stopping on val accuracy (the best epoch's weights are kept) make up for it. Best of 4 settings.
-        "text": dict(learning_rate=1e-3, dropout=0.5, early_stopping_patience=2, epochs=12),
-        # Jena: smaller steps and batches; the 2024 splits shift seasons, so the best epoch comes early (3) and
-        # early stopping saves the other 13-17 epochs. Best of 5 settings of jena_conv_gru.
-        "series": dict(learning_rate=3e-4, batch_size=32, early_stopping_patience=4),
-    },
-    "smoke": {  # seconds, for tests: tiny subsets, short windows
-        # lr 1e-3: two epochs at the book's 1e-4 learn next to nothing
-        "text": dict(epochs=2, max_train_samples=1500, max_test_samples=500, bow_epochs=1, learning_rate=1e-3,
-                     tensorboard=False),
-        "series": dict(epochs=2, steps_per_epoch=3, validation_steps=2, lookback=288, batch_size=32,
-                       tensorboard=False),
-    },
-}
 
 
 PROFILES_DIR = Path(__file__).resolve().parents[2] / "profiles"  # profile files named on the command line

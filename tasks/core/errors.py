@@ -39,6 +39,10 @@ class SettingsError(SeqconvError):
     """A setting, profile or command-line option is not allowed."""
 
 
+class SpecError(SettingsError):
+    """A dataset spec file that cannot be used: its file and key are named."""
+
+
 @dataclass(frozen=True)
 class Problem:
     """One refused setting: what is wrong, as the message says it, and the settings it is about, so whoever

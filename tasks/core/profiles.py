@@ -1,7 +1,8 @@
 """One run's settings, resolved: TrainSettings defaults, the book's published values, a built-in profile, a
 profile file (`profiles/<name>.json`, untrusted JSON) and `--set key=value` overrides, each typed and checked.
 
-The tables these layers come from (TrainSettings, PUBLISHED, PROFILES) are in tasks.core.config.
+The tables these layers come from: TrainSettings and PUBLISHED in tasks.core.config, PROFILES in
+tasks.core.builtin_profiles.
 """
 
 from __future__ import annotations

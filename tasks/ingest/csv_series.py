@@ -20,8 +20,8 @@ from tasks.core.records.provenance import read_provenance
 from tasks.ingest.jena_weather import canonical_sources
 from tasks.ingest.normalize import version_cache_key, version_key
 from tasks.ingest.provenance import write_parquet
-from tasks.ingest.series_csv import (TIME, check_record, combine_series, file_rows, read_published,
-                                     read_series_csv, series_arrow)
+from tasks.ingest.series_csv import TIME, check_record, file_rows, read_series_csv
+from tasks.ingest.series_grid import combine_series, read_published, series_arrow
 from tasks.ingest.series_suite import series_normalized_suite, series_raw_suite
 from tasks.ingest.suite_runner import run_suite_column_by_column
 from tasks.ingest.validate import normalized_cache_key, raw_cache_key, raw_key, report, report_normalized

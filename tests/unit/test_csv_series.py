@@ -12,7 +12,8 @@ import pytest
 
 from tasks.core.datasets import SpecError, read_spec, with_interval
 from tasks.core.errors import DataFormatError
-from tasks.ingest.series_csv import check_record, combine_series, read_series_csv
+from tasks.ingest.series_csv import check_record, read_series_csv
+from tasks.ingest.series_grid import combine_series
 
 pytestmark = pytest.mark.unit
 
@@ -377,14 +378,14 @@ def test_two_files_in_chunks_and_blocks_publish_what_one_file_in_one_chunk_does(
     """The paths that keep memory to about one copy of the rows (readings filled into arrays sized by a newline
     count, grown where it falls short; time computations in blocks; files joined column by column, sorted by a
     take per column) publish the table one file read in one chunk publishes."""
-    import tasks.ingest.series_csv as series_csv
     import tasks.ingest.series_file as series_file
-    from tasks.ingest.series_csv import series_arrow
+    import tasks.ingest.series_grid as series_grid
+    from tasks.ingest.series_grid import series_arrow
 
     spec = spec_at(tmp_path)
     whole, whole_report = combined(tmp_path, spec)
     monkeypatch.setattr(series_file, "CHUNK_ROWS", 7)
-    monkeypatch.setattr(series_csv, "BLOCK_ROWS", 5)
+    monkeypatch.setattr(series_grid, "BLOCK_ROWS", 5)
     monkeypatch.setattr(series_file.SeriesFile, "rows_at_most", lambda self: 3)  # short: every column grows
     lines = (tmp_path / "sensor.csv").read_text(encoding="utf-8").splitlines()
     (tmp_path / "a.csv").write_text("\n".join([lines[0], *lines[120:]]) + "\n", encoding="utf-8")  # the later rows
@@ -421,7 +422,7 @@ def test_a_suite_run_column_by_column_finds_what_a_run_on_the_whole_frame_finds(
 def test_a_published_file_is_read_column_by_column_as_pyarrow_reads_it(tmp_path):
     import pyarrow.parquet as pq
 
-    from tasks.ingest.series_csv import read_published, series_arrow
+    from tasks.ingest.series_grid import read_published, series_arrow
 
     table, _ = combined(tmp_path, spec_at(tmp_path))
     path = tmp_path / "sensor.parquet"

@@ -1,6 +1,6 @@
 """Every section of a dataset spec has its generated table in the reference (docs/reference/datasets.md), and the
 guide's "Your own data" shows the tables of every section a user's spec of each format writes: a dataclass added to
-tasks/core/datasets.py without its table would leave its keys undocumented."""
+tasks/core/spec_sections.py without its table would leave its keys undocumented."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ import re
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[2]
-SPEC_MODULES = ("tasks/core/datasets.py", "tasks/core/text_spec.py")  # where a spec's sections are dataclasses
+SPEC_MODULES = ("tasks/core/spec_sections.py", "tasks/core/text_spec.py")  # where a spec's sections are dataclasses
 MARKER = re.compile(r"^<!-- settings-table (\S+) (\w+) -->$", re.MULTILINE)
 
 
