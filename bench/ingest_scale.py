@@ -11,6 +11,9 @@ reader's and not the Prefect server's. The parent reaps the child with `os.wait4
 The child also records its RSS after the imports, before any data is read, so `work` (peak minus that) is what
 the data cost. Two sizes of the same series (`series-100k`, `series-1m`) give the slope: bytes of peak per row.
 Generating the inputs is not timed (they are cached in the work folder by size).
+Beside each case, a second fresh process trains the kind's book model on the version it published (run_training:
+every training row, smoke otherwise) and records its peak the same way: what training needs in memory for the same
+rows, which the ingest peak's slope is held against.
 """
 
 from __future__ import annotations
@@ -33,6 +36,11 @@ ROOT = Path(__file__).resolve().parents[1]
 DEFAULT_MIRROR = ROOT.parent / "shared" / "datasets"
 STATION_FILES = ["mpi_roof_2024a.csv", "mpi_roof_2024b.csv"]
 SERIES_COLUMNS = 14  # numeric columns; with the time column, 15
+TRAINED = {"series": "jena_conv", "text": "imdb_conv"}  # the model each kind's training figure is taken with
+# on top of smoke, so training holds every row as a real run does: smoke samples a series' windows from the whole
+# record, but keeps 1,500 training texts; one epoch over all of them (minutes at 200,000 texts on 2 cores)
+FULL_DATA = {"series": {}, "text": {"max_train_samples": "0", "max_test_samples": "0", "epochs": "1"}}
+BUILT_IN = ("jena", "imdb")  # datasets whose models go by the architecture's own name
 CASES = {  # case -> (format, rows of generated input; 0: the mirror's files)
     "jena-stations": ("jena_station", 0),
     "imdb-npz": ("keras_imdb", 0),
@@ -178,6 +186,28 @@ def run_case(dataset: str, mirror: str | None, files: list[str] | None, data_dir
     return figures
 
 
+def run_training(dataset: str, data_dir: Path) -> dict:
+    """Train the dataset's kind's book model (smoke profile, every row: FULL_DATA) on the version `run_case`
+    published: what training holds in memory for the same rows, the figure the ingest peak is held against."""
+    started = time.perf_counter()
+    import tensorflow  # noqa: F401 - imported before the clock starts, as every training run needs it
+
+    from tasks.core.datasets import dataset_spec, use_data_dir
+    from tasks.core.profiles import resolve_settings
+    from tasks.model.train import train_model
+
+    figures: dict = {"import_s": round(time.perf_counter() - started, 3), "rss_after_imports_bytes": rss_now()}
+    use_data_dir(str(data_dir))
+    spec = dataset_spec(dataset)
+    architecture = TRAINED[spec.kind]
+    model = architecture if spec.name in BUILT_IN else f"{architecture}@{spec.name}"
+    begun = time.perf_counter()
+    train_model(resolve_settings(model, "smoke", FULL_DATA[spec.kind]), data_dir, data_dir / "run" / model, "bench")
+    figures.update(model=model, seconds=round(time.perf_counter() - begun, 3),
+                   self_peak_rss_bytes=resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024)
+    return figures
+
+
 def generated(write, folder: Path, rows: int) -> Path:
     """`write(folder, rows)` in a process of its own: a child inherits its parent's peak RSS (`ru_maxrss` survives
     fork and exec on Linux), so inputs generated here would stand as every later case's peak."""
@@ -206,14 +236,24 @@ def spawn_case(case: str, mirror: str, work: Path) -> dict:
     command += ["--files", *files] if files else []
     env = {**os.environ, "GX_ANALYTICS_ENABLED": "false", "PREFECT_SERVER_ANALYTICS_ENABLED": "false",
            "PREFECT_HOME": str(work / "prefect-home")}
+    try:
+        figures = {"case": case, "format": fmt, **child_figures(command, env, result, log, case)}
+        training = child_figures(command[:3] + ["--train", dataset] + command[5:], env, result, log, f"{case} training")
+    finally:
+        shutil.rmtree(data_dir, ignore_errors=True)
+    figures["training"] = training
+    return figures
+
+
+def child_figures(command: list[str], env: dict, result: Path, log: Path, what: str) -> dict:
+    """Run one child (ingest or training) and return its figures with the peak RSS its parent saw."""
     result.unlink(missing_ok=True)
     with open(log, "wb") as out:
         child = subprocess.Popen(command, cwd=ROOT, env=env, stdout=out, stderr=subprocess.STDOUT)
         _, status, usage = os.wait4(child.pid, 0)
-    shutil.rmtree(data_dir, ignore_errors=True)
     if os.waitstatus_to_exitcode(status) != 0 or not result.is_file():
-        raise SystemExit(f"case {case} failed; log {log}:\n{log.read_text(errors='replace')[-3000:]}")
-    figures = {"case": case, "format": fmt, **json.loads(result.read_text())}
+        raise SystemExit(f"{what} failed; log {log}:\n{log.read_text(errors='replace')[-3000:]}")
+    figures = json.loads(result.read_text())
     figures["peak_rss_bytes"] = max(usage.ru_maxrss * 1024, figures["self_peak_rss_bytes"])
     figures["work_rss_bytes"] = figures["peak_rss_bytes"] - figures["rss_after_imports_bytes"]
     return figures
@@ -225,15 +265,17 @@ def spawn_case(case: str, mirror: str, work: Path) -> dict:
 def table(results: list[dict]) -> str:
     mib = 2**20
     lines = ["| case | format | input | rows published | seconds | µs/row | peak RSS | after imports | work | "
-             "work bytes/row | published bytes/row |",
-             "|---|---|---|---|---|---|---|---|---|---|---|"]
+             "work bytes/row | published bytes/row | training peak RSS | training work | training work bytes/row |",
+             "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|"]
     for f in results:
-        rows = f["published_rows"]
+        rows, t = f["published_rows"], f["training"]
         lines.append(
             f"| {f['case']} | {f['format']} | {f['input_bytes'] / mib:,.0f} MiB | {rows:,} | {f['seconds']:.1f} | "
             f"{f['seconds'] / rows * 1e6:.1f} | {f['peak_rss_bytes'] / mib:,.0f} MiB | "
             f"{f['rss_after_imports_bytes'] / mib:,.0f} MiB | {f['work_rss_bytes'] / mib:,.0f} MiB | "
-            f"{f['work_rss_bytes'] / rows:,.0f} | {f['published_bytes'] / rows:,.1f} |")
+            f"{f['work_rss_bytes'] / rows:,.0f} | {f['published_bytes'] / rows:,.1f} | "
+            f"{t['peak_rss_bytes'] / mib:,.0f} MiB | {t['work_rss_bytes'] / mib:,.0f} MiB | "
+            f"{t['work_rss_bytes'] / rows:,.0f} |")
     return "\n".join(lines)
 
 
@@ -247,9 +289,13 @@ def slopes(results: list[dict]) -> list[str]:
         if len(cases) == 2:
             small, big = sorted(cases, key=lambda f: f["published_rows"])
             extra = big["published_rows"] - small["published_rows"]
-            out.append(f"{fmt}: {(big['peak_rss_bytes'] - small['peak_rss_bytes']) / extra:,.0f} bytes of peak RSS "
+            ingest = (big["peak_rss_bytes"] - small["peak_rss_bytes"]) / extra
+            training = (big["training"]["peak_rss_bytes"] - small["training"]["peak_rss_bytes"]) / extra
+            out.append(f"{fmt}: {ingest:,.0f} bytes of peak RSS "
                        f"and {(big['seconds'] - small['seconds']) / extra * 1e6:.1f} µs per extra row "
-                       f"({small['case']} -> {big['case']})")
+                       f"({small['case']} -> {big['case']}); training {big['training']['model']} on the same "
+                       f"rows: {training:,.0f} bytes of peak RSS per extra row (ingest / training "
+                       f"{ingest / training:.2f})")
     return out
 
 
@@ -265,8 +311,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--data-dir", help=argparse.SUPPRESS)
     parser.add_argument("--result", help=argparse.SUPPRESS)
     parser.add_argument("--files", nargs="+", help=argparse.SUPPRESS)
+    parser.add_argument("--train", help=argparse.SUPPRESS)  # internal: train on a child's published data
     args = parser.parse_args(argv)
 
+    if args.train:
+        Path(args.result).write_text(json.dumps(run_training(args.train, Path(args.data_dir))))
+        return 0
     if args.child:
         figures = run_case(args.child, args.mirror, args.files, Path(args.data_dir))
         Path(args.result).write_text(json.dumps(figures))
