@@ -47,6 +47,24 @@ def write_bytes(path: Path, data: bytes) -> Path:
     return path
 
 
+def replace_folder(new: Path, target: Path) -> None:
+    """Make the folder `new` the folder `target`, an older `target` moved aside first, then deleted.
+
+    POSIX cannot rename over a non-empty folder, so there is a moment with no `target`; never a partial one.
+    """
+    new, target = Path(new), Path(target)
+    if target.is_dir() and not target.is_symlink():
+        retired = target.with_name(f".{target.name}.{os.getpid()}.old")
+        shutil.rmtree(retired, ignore_errors=True)
+        os.replace(target, retired)
+        os.replace(new, target)
+        shutil.rmtree(retired, ignore_errors=True)
+        return
+    if target.exists() or target.is_symlink():
+        target.unlink()
+    os.replace(new, target)
+
+
 def write_text(path: Path, text: str) -> Path:
     return write_bytes(path, text.encode("utf-8"))
 

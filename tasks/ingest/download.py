@@ -44,7 +44,7 @@ from tasks.ingest.checksums import (
     read_mirror_checksums,
     read_sidecar,
 )
-from tasks.ingest.source_folder import copy_folder, replace_folder
+from tasks.ingest.source_folder import copy_folder
 from tasks.ingest.transfer import fetch_to_part, is_url, resolve_url
 
 INCOMING = "incoming"  # raw_dir/incoming/<name>: a new download waiting to be validated beside an older raw file
@@ -188,9 +188,9 @@ def fetch_folder(source: Source, folder: Path, url: str, raw_dir: Path) -> Fetch
     if previous is not None:  # never over the last validated snapshot: wait for the run's validation
         (raw_dir / INCOMING).mkdir(exist_ok=True)
         candidate = raw_dir / INCOMING / source.name
-        replace_folder(staging, candidate)
+        atomic.replace_folder(staging, candidate)
         return FetchedFile(candidate, source.name, digest, url, verified_by, fetched=True)
-    replace_folder(staging, final)  # nothing validated there to protect (an interrupted run's copy at most)
+    atomic.replace_folder(staging, final)  # nothing validated there to protect (an interrupted run's copy at most)
     atomic.write_text(sidecar, f"{digest}  {source.name}\n")
     return FetchedFile(final, source.name, digest, url, verified_by, fetched=True)
 
@@ -209,7 +209,7 @@ def keep_download(fetched: FetchedFile, raw_dir: Path) -> FetchedFile:
     if Path(fetched.path) == final:
         return fetched
     if Path(fetched.path).is_dir():  # a folder source's snapshot (fetch_folder)
-        replace_folder(Path(fetched.path), final)
+        atomic.replace_folder(Path(fetched.path), final)
     else:
         os.replace(fetched.path, final)
     atomic.write_text(raw_dir / f"{fetched.name}.sha256", f"{fetched.sha256}  {fetched.name}\n")

@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import hashlib
 import os
-import shutil
 import stat
 from pathlib import Path, PurePosixPath
 
@@ -118,21 +117,3 @@ def copy_folder(root: Path, name: str, target: Path) -> str:
                 raise with_path(error, destination) from error
         digest.update(f"{relative.as_posix()}\0{file_digest.hexdigest()}\n".encode())
     return digest.hexdigest()
-
-
-def replace_folder(new: Path, target: Path) -> None:
-    """Make the folder `new` the folder `target`, an older `target` moved aside first, then deleted.
-
-    POSIX cannot rename over a non-empty folder, so there is a moment with no `target`; never a partial one.
-    """
-    new, target = Path(new), Path(target)
-    if target.is_dir() and not target.is_symlink():
-        retired = target.with_name(f".{target.name}.{os.getpid()}.old")
-        shutil.rmtree(retired, ignore_errors=True)
-        os.replace(target, retired)
-        os.replace(new, target)
-        shutil.rmtree(retired, ignore_errors=True)
-        return
-    if target.exists() or target.is_symlink():
-        target.unlink()
-    os.replace(new, target)

@@ -5,7 +5,6 @@ an older extraction replaced only once the new one is whole), and the one CSV ea
 from __future__ import annotations
 
 import lzma
-import os
 import posixpath
 import shutil
 import stat
@@ -18,6 +17,7 @@ from pathlib import Path, PurePosixPath, PureWindowsPath
 from prefect import task
 from prefect.cache_policies import NO_CACHE
 
+from tasks.core.atomic import replace_folder
 from tasks.core.errors import DataFormatError
 from tasks.ingest.download import FetchedFile
 
@@ -57,7 +57,7 @@ def extract_zip(zip_path: Path, target_dir: Path) -> list[Path]:
             f"{zip_path}: the zip is truncated or corrupt ({error}); delete it and download it again"
         ) from error
 
-    _swap_in(staging, target_dir)
+    replace_folder(staging, target_dir)
     return [target_dir / relative for _, relative in members]
 
 
@@ -125,7 +125,7 @@ def extract_tar(tar_path: Path, target_dir: Path) -> list[Path]:
         raise DataFormatError(
             f"{tar_path}: the tar archive is truncated or corrupt ({error}); delete it and download it again"
         ) from error
-    _swap_in(staging, target_dir)
+    replace_folder(staging, target_dir)
     return [target_dir / relative for relative in files]
 
 
@@ -160,20 +160,6 @@ def _safe_relative(archive_path: Path, entry: str) -> PurePosixPath | None:
             f"{archive_path}: entry {entry!r} would land outside the target folder; refusing to extract"
         )
     return None if normalized == "." else PurePosixPath(normalized)
-
-
-def _swap_in(staging: Path, target_dir: Path) -> None:
-    """Move a finished extraction to `target_dir`; the older one is moved aside first, then deleted.
-
-    POSIX cannot rename over a non-empty folder, so there is a moment with no `target_dir`; never a partial one.
-    """
-    if target_dir.exists():
-        retired = Path(tempfile.mkdtemp(prefix=f".{target_dir.name}.", suffix=".old", dir=target_dir.parent))
-        os.replace(target_dir, retired / target_dir.name)
-        os.replace(staging, target_dir)
-        shutil.rmtree(retired, ignore_errors=True)
-    else:
-        os.replace(staging, target_dir)
 
 
 def unpacked_csv(fetched: FetchedFile, raw_dir: Path) -> dict:
